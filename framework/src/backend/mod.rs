@@ -1,0 +1,187 @@
+//! A live connection: statements, transactions, introspection and the version bookkeeping
+//! SQL. One file per engine; a backend knows nothing of the runner's policy.
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+mod url;
+
+pub use url::{DatabaseUrl, UrlError};
+
+use crate::data::DataConnection;
+use crate::dialect::Dialect;
+use crate::ops::DialectKind;
+use crate::schema::{Schema, TableSnapshot};
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::time::Duration;
+
+/// A failure talking to the database. Messages never contain a password.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot connect to {target}: {message}")]
+    Connect { target: String, message: String },
+    #[error("{message}")]
+    Statement { statement: String, message: String },
+    #[error("{0}")]
+    Url(#[from] UrlError),
+    #[error("the version table {table} is corrupt: {detail}")]
+    CorruptVersionTable { table: String, detail: String },
+    #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
+    NotCompiled(&'static str),
+}
+
+impl BackendError {
+    /// The statement that failed, when there was one.
+    pub fn statement(&self) -> Option<&str> {
+        match self {
+            BackendError::Statement { statement, .. } => Some(statement),
+            _ => None,
+        }
+    }
+}
+
+/// Names of the two bookkeeping tables. Two applications can share a database by choosing
+/// different names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTables {
+    /// One row: the current revision.
+    pub version: String,
+    /// One row per applied or reverted migration.
+    pub history: String,
+}
+
+impl Default for VersionTables {
+    fn default() -> Self {
+        VersionTables { version: "strata_version".into(), history: "strata_history".into() }
+    }
+}
+
+impl VersionTables {
+    pub fn contains(&self, table: &str) -> bool {
+        table == self.version || table == self.history
+    }
+}
+
+/// Which way a migration ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upgrade" => Some(Direction::Up),
+            "downgrade" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the runner records for one migration, in the same transaction as the migration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub revision: String,
+    pub message: String,
+    pub direction: Direction,
+    /// The version after this migration (`None` = base).
+    pub new_version: Option<String>,
+    pub applied_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub checksum: Option<String>,
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub revision: String,
+    pub message: String,
+    pub direction: Direction,
+    pub applied_at: DateTime<Utc>,
+    pub duration_ms: f64,
+    pub checksum: Option<String>,
+}
+
+/// A live database connection. Implementations provide primitives; policy is the runner's.
+pub trait Backend: Send {
+    fn kind(&self) -> DialectKind;
+    fn dialect(&self) -> &'static dyn Dialect {
+        crate::dialect::for_kind(self.kind())
+    }
+    /// The bookkeeping table names this connection uses.
+    fn version_tables(&self) -> &VersionTables;
+
+    /// Runs one statement (or a `;`-separated batch for raw SQL) outside any result handling.
+    fn execute(&mut self, sql: &str) -> Result<(), BackendError>;
+    fn begin(&mut self) -> Result<(), BackendError>;
+    fn commit(&mut self) -> Result<(), BackendError>;
+    fn rollback(&mut self) -> Result<(), BackendError>;
+
+    /// Turns foreign key enforcement on or off outside a transaction; returns the old setting.
+    /// Engines that need no such switch return `Ok(false)` and do nothing.
+    fn set_foreign_keys(&mut self, on: bool) -> Result<bool, BackendError>;
+    /// Rows that violate a foreign key, described one per line (empty when all is well).
+    fn foreign_key_violations(&mut self) -> Result<Vec<String>, BackendError>;
+
+    /// The live schema, version tables excluded.
+    fn introspect(&mut self) -> Result<Schema, BackendError>;
+    /// One table and what rebuilding it needs; `None` if it does not exist.
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError>;
+
+    /// The connection a data op uses.
+    fn data(&mut self) -> &mut dyn DataConnection;
+
+    /// Creates the version and history tables if they are missing.
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError>;
+    /// The current revision: `None` when nothing is applied or the tables do not exist yet.
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError>;
+    /// Writes the history rows and the final version of `records`, then commits, as one unit
+    /// (one round trip where the engine allows).
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError>;
+    /// Every history row, oldest first (empty when the table does not exist yet).
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError>;
+}
+
+/// Connects to `url` with the default version table names.
+pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {
+    connect_with(url, VersionTables::default())
+}
+
+/// Connects to `url`, keeping bookkeeping in `tables`.
+#[allow(unused_variables)]
+pub fn connect_with(url: &DatabaseUrl, tables: VersionTables) -> Result<Box<dyn Backend>, BackendError> {
+    match url {
+        #[cfg(feature = "sqlite")]
+        DatabaseUrl::Sqlite { .. } | DatabaseUrl::SqliteMemory => {
+            Ok(Box::new(sqlite::SqliteBackend::open(url, tables)?))
+        }
+        #[cfg(feature = "postgres")]
+        DatabaseUrl::Postgres { .. } => Ok(Box::new(postgres::PostgresBackend::connect(url, tables)?)),
+        #[allow(unreachable_patterns)]
+        DatabaseUrl::Sqlite { .. } | DatabaseUrl::SqliteMemory => Err(BackendError::NotCompiled("sqlite")),
+        #[allow(unreachable_patterns)]
+        DatabaseUrl::Postgres { .. } => Err(BackendError::NotCompiled("postgres")),
+    }
+}
+
+/// Seconds-with-fraction milliseconds for a history row.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

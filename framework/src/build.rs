@@ -1,0 +1,409 @@
+//! What a build script calls: scan the versions folder, read each migration's header without
+//! running its code, check the chain with [`crate::graph`], and write the module list and the
+//! expected revision ids to `OUT_DIR`. [`check`] returns findings and prints nothing; only
+//! [`BuildScript::run`], the build-script adapter, talks to cargo.
+
+use crate::graph::{self, ChainError, Node};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What the build script read from one migration file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Header {
+    pub path: PathBuf,
+    /// The file name, as named in findings.
+    pub file_name: String,
+    pub revision: Option<String>,
+    /// `None`: no `parent:` field; `Some(None)`: `parent: None`.
+    pub parent: Option<Option<String>>,
+    pub message: Option<String>,
+    pub created: Option<String>,
+    pub has_upgrade: bool,
+    pub has_downgrade: bool,
+    /// The file has no `migration!` invocation at all.
+    pub no_macro: bool,
+}
+
+/// A problem that fails the build.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Finding {
+    #[error("{file}: no `migration! {{ ... }}` declaration found")]
+    NoMigration { file: String },
+    #[error("{file}: the migration does not declare `{field}:`")]
+    MissingField { file: String, field: &'static str },
+    #[error("{file}: `{field}:` is not a plain string literal or Some(\"...\")/None")]
+    Unreadable { file: String, field: &'static str },
+    #[error("{file}: revision {revision} declares no {which} function")]
+    MissingBody { file: String, revision: String, which: &'static str },
+    #[error("{file}: the file name does not match its revision {revision}: expected r{revision}.rs or r{revision}_<slug>.rs")]
+    FileName { file: String, revision: String },
+    #[error("{file}: revision {revision:?} must be 1 to 64 ASCII letters, digits or underscores")]
+    BadRevision { file: String, revision: String },
+    #[error("{file}: created {created:?} is not an RFC 3339 timestamp such as 2026-11-24T09:30:00Z")]
+    BadCreated { file: String, created: String },
+    #[error("{0}")]
+    Chain(ChainError),
+}
+
+/// Reads every `*.rs` file in `dir` (not `mod.rs`), sorted by name.
+pub fn scan(dir: &Path) -> io::Result<Vec<Header>> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") && p.file_name().is_some_and(|n| n != "mod.rs"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = fs::read_to_string(&path)?;
+            Ok(parse_header(&path, &text))
+        })
+        .collect()
+}
+
+/// Reads the header fields of a `migration! { ... }` invocation from source text.
+pub fn parse_header(path: &Path, text: &str) -> Header {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut header = Header { path: path.to_path_buf(), file_name, ..Header::default() };
+    let tokens = lex(text);
+    let Some(start) = tokens.windows(3).position(|w| {
+        w[0] == Token::Ident("migration".into()) && w[1] == Token::Punct('!') && matches!(w[2], Token::Punct('{' | '('))
+    }) else {
+        header.no_macro = true;
+        return header;
+    };
+    let mut depth = 0usize;
+    let mut i = start + 2;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Punct('{' | '(' | '[') => depth += 1,
+            Token::Punct('}' | ')' | ']') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Token::Ident(key) if depth == 1 && tokens.get(i + 1) == Some(&Token::Punct(':')) => {
+                let value = &tokens[i + 2..];
+                match key.as_str() {
+                    "revision" => header.revision = string_at(value),
+                    "message" => header.message = string_at(value),
+                    "created" => header.created = string_at(value),
+                    "parent" => header.parent = Some(parent_at(value)).filter(|p| p != &Some(String::from("\u{0}"))),
+                    "upgrade" => header.has_upgrade = true,
+                    "downgrade" => header.has_downgrade = true,
+                    _ => {}
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    header
+}
+
+fn string_at(tokens: &[Token]) -> Option<String> {
+    match tokens.first() {
+        Some(Token::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// `None` → `None`; `Some("x")` → `Some("x")`; anything else → a NUL marker (unreadable).
+fn parent_at(tokens: &[Token]) -> Option<String> {
+    match tokens {
+        [Token::Ident(none), ..] if none == "None" => None,
+        [Token::Ident(some), Token::Punct('('), Token::Str(s), Token::Punct(')'), ..] if some == "Some" => {
+            Some(s.clone())
+        }
+        _ => Some("\u{0}".into()),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    Str(String),
+    Punct(char),
+}
+
+/// A small Rust lexer: enough to find `key: value` pairs at the macro's top level, skipping
+/// comments, strings (raw ones included) and char literals.
+fn lex(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == '"' {
+            let (s, next) = lex_string(&chars, i + 1);
+            tokens.push(Token::Str(s));
+            i = next;
+        } else if c == 'r' && matches!(chars.get(i + 1), Some('"' | '#')) {
+            let hashes = chars[i + 1..].iter().take_while(|&&c| c == '#').count();
+            let open = i + 1 + hashes;
+            if chars.get(open) != Some(&'"') {
+                tokens.push(Token::Ident("r".into()));
+                i += 1;
+                continue;
+            }
+            let mut j = open + 1;
+            let mut s = String::new();
+            while j < chars.len() {
+                if chars[j] == '"' && chars[j + 1..].iter().take(hashes).filter(|&&c| c == '#').count() == hashes {
+                    j += 1 + hashes;
+                    break;
+                }
+                s.push(chars[j]);
+                j += 1;
+            }
+            tokens.push(Token::Str(s));
+            i = j;
+        } else if c == '\'' {
+            // A char literal ('x', '\n') or a lifetime ('a).
+            if chars.get(i + 1) == Some(&'\\') {
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if chars.get(i + 2) == Some(&'\'') {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else if c.is_alphanumeric() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            tokens.push(Token::Ident(chars[start..i].iter().collect()));
+        } else {
+            tokens.push(Token::Punct(c));
+            i += 1;
+        }
+    }
+    tokens
+}
+
+fn lex_string(chars: &[char], mut i: usize) -> (String, usize) {
+    let mut s = String::new();
+    while i < chars.len() {
+        match chars[i] {
+            '"' => return (s, i + 1),
+            '\\' => {
+                match chars.get(i + 1) {
+                    Some('n') => s.push('\n'),
+                    Some('t') => s.push('\t'),
+                    Some('r') => s.push('\r'),
+                    Some('0') => s.push('\0'),
+                    Some('\n') => {
+                        // line continuation: skip the newline and leading whitespace
+                        i += 2;
+                        while i < chars.len() && chars[i].is_whitespace() {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    Some(&other) => s.push(other),
+                    None => {}
+                }
+                i += 2;
+            }
+            c => {
+                s.push(c);
+                i += 1;
+            }
+        }
+    }
+    (s, i)
+}
+
+fn valid_revision(revision: &str) -> bool {
+    !revision.is_empty() && revision.len() <= 64 && revision.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Checks every header and the chain they form; returns every problem, in file order.
+pub fn check(headers: &[Header]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut nodes = Vec::new();
+    for h in headers {
+        let file = h.file_name.clone();
+        if h.no_macro {
+            findings.push(Finding::NoMigration { file });
+            continue;
+        }
+        let Some(revision) = &h.revision else {
+            findings.push(Finding::MissingField { file, field: "revision" });
+            continue;
+        };
+        if !valid_revision(revision) {
+            findings.push(Finding::BadRevision { file, revision: revision.clone() });
+            continue;
+        }
+        let stem = h.file_name.trim_end_matches(".rs");
+        let expected = format!("r{revision}");
+        if stem != expected && !stem.strip_prefix(&expected).is_some_and(|rest| rest.starts_with('_')) {
+            findings.push(Finding::FileName { file: file.clone(), revision: revision.clone() });
+        }
+        match &h.parent {
+            None => findings.push(Finding::MissingField { file: file.clone(), field: "parent" }),
+            Some(Some(p)) if p == "\u{0}" => {
+                findings.push(Finding::Unreadable { file: file.clone(), field: "parent" })
+            }
+            _ => {}
+        }
+        if h.message.is_none() {
+            findings.push(Finding::MissingField { file: file.clone(), field: "message" });
+        }
+        match &h.created {
+            None => findings.push(Finding::MissingField { file: file.clone(), field: "created" }),
+            Some(c) if chrono::DateTime::parse_from_rfc3339(c).is_err() => {
+                findings.push(Finding::BadCreated { file: file.clone(), created: c.clone() })
+            }
+            _ => {}
+        }
+        for (present, which) in [(h.has_upgrade, "upgrade"), (h.has_downgrade, "downgrade")] {
+            if !present {
+                findings.push(Finding::MissingBody { file: file.clone(), revision: revision.clone(), which });
+            }
+        }
+        let parent = h.parent.as_ref().and_then(|p| p.as_deref());
+        if parent != Some("\u{0}") {
+            nodes.push(Node { revision, parent, source: &h.file_name });
+        }
+    }
+    if let Err(errors) = graph::check(&nodes) {
+        findings.extend(errors.into_iter().map(Finding::Chain));
+    }
+    findings
+}
+
+/// The generated `mod` declarations, one per file, with absolute `#[path]`s.
+pub fn module_list(headers: &[Header]) -> String {
+    let mut out = String::from("// @generated by strata::build from the versions folder. Do not edit.\n");
+    for h in headers {
+        let stem = h.file_name.trim_end_matches(".rs");
+        out.push_str(&format!("#[path = {:?}]\nmod {stem};\n", h.path.display().to_string()));
+    }
+    out
+}
+
+/// The generated `EXPECTED_REVISIONS` constant the runner compares with what is registered.
+pub fn expected_revisions(headers: &[Header]) -> String {
+    let mut out = String::from("// @generated by strata::build. Do not edit.\n/// Every revision the build script saw.\npub const EXPECTED_REVISIONS: &[&str] = &[\n");
+    for rev in headers.iter().filter_map(|h| h.revision.as_deref()) {
+        out.push_str(&format!("    {rev:?},\n"));
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// The build-script adapter: scans, checks, writes the outputs and speaks cargo's protocol.
+#[derive(Debug, Clone)]
+pub struct BuildScript {
+    versions_dir: PathBuf,
+    module_list: Option<String>,
+    expected: Option<String>,
+}
+
+impl BuildScript {
+    /// `versions_dir` relative to the package being built (CARGO_MANIFEST_DIR) or absolute.
+    pub fn new(versions_dir: impl Into<PathBuf>) -> Self {
+        BuildScript { versions_dir: versions_dir.into(), module_list: None, expected: None }
+    }
+    /// Writes the module list to `OUT_DIR/<file>` (include it with `include!`).
+    pub fn module_list(mut self, file: impl Into<String>) -> Self {
+        self.module_list = Some(file.into());
+        self
+    }
+    /// Writes `EXPECTED_REVISIONS` to `OUT_DIR/<file>`.
+    pub fn expected_revisions(mut self, file: impl Into<String>) -> Self {
+        self.expected = Some(file.into());
+        self
+    }
+
+    /// Runs the whole build step. Chain problems are reported with `cargo::error=`, which fails
+    /// the build; an unreadable folder panics with the reason (build scripts have no better
+    /// channel).
+    pub fn run(self) {
+        let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+        let dir = base.join(&self.versions_dir);
+        println!("cargo::rerun-if-changed={}", dir.display());
+        let headers = match scan(&dir) {
+            Ok(h) => h,
+            Err(e) => {
+                println!("cargo::error=strata: cannot read the migrations folder {}: {e}", dir.display());
+                return;
+            }
+        };
+        let findings = check(&headers);
+        for finding in &findings {
+            println!("cargo::error=strata migration chain: {}", one_line(&finding.to_string()));
+        }
+        if !findings.is_empty() {
+            println!(
+                "cargo::error=strata: {} problem(s) in {}; fix them and rebuild",
+                findings.len(),
+                dir.display()
+            );
+            return;
+        }
+        let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+        let outputs = [
+            (self.module_list.as_deref(), module_list(&headers)),
+            (self.expected.as_deref(), expected_revisions(&headers)),
+        ];
+        for (name, text) in outputs {
+            if let Some(name) = name {
+                let path = out_dir.join(name);
+                if let Err(e) = write_if_changed(&path, &text) {
+                    println!("cargo::error=strata: cannot write {}: {e}", path.display());
+                }
+            }
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.replace('\n', " ")
+}
+
+/// Leaves an unchanged output untouched so that rustc's incremental cache stays warm.
+fn write_if_changed(path: &Path, text: &str) -> io::Result<()> {
+    if fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    fs::write(path, text)
+}
+
+impl fmt::Display for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.file_name, self.revision.as_deref().unwrap_or("?"))
+    }
+}

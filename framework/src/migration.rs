@@ -1,0 +1,167 @@
+//! A migration is a Rust module that declares itself with [`migration!`]; the macro registers
+//! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
+//! unspecified) but from the parent links, checked by [`crate::graph`].
+
+use crate::graph::{self, Chain, ChainError, Node};
+use crate::ops::{Op, Ops};
+
+/// One registered migration. Fields are `'static` data and plain function pointers because
+/// inventory needs const initialisers.
+#[derive(Debug)]
+pub struct Migration {
+    pub revision: &'static str,
+    pub parent: Option<&'static str>,
+    pub message: &'static str,
+    /// Creation time, RFC 3339 (checked by the build script).
+    pub created: &'static str,
+    pub upgrade: fn(&mut Ops),
+    pub downgrade: fn(&mut Ops),
+    /// The source file, from `file!()`.
+    pub file: &'static str,
+}
+
+inventory::collect!(Migration);
+
+impl Migration {
+    /// The ops `upgrade` records.
+    pub fn upgrade_ops(&self) -> Vec<Op> {
+        let mut ops = Ops::new();
+        (self.upgrade)(&mut ops);
+        ops.into_ops()
+    }
+    /// The ops `downgrade` records.
+    pub fn downgrade_ops(&self) -> Vec<Op> {
+        let mut ops = Ops::new();
+        (self.downgrade)(&mut ops);
+        ops.into_ops()
+    }
+    /// The creation time, parsed.
+    pub fn created_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        chrono::DateTime::parse_from_rfc3339(self.created).ok()
+    }
+    fn node(&self) -> Node<'static> {
+        Node { revision: self.revision, parent: self.parent, source: self.file }
+    }
+}
+
+/// Declares a migration and registers it. See the crate documentation for an example.
+#[macro_export]
+macro_rules! migration {
+    (
+        revision: $revision:literal,
+        parent: $parent:expr,
+        message: $message:literal,
+        created: $created:literal,
+        upgrade: $upgrade:expr,
+        downgrade: $downgrade:expr $(,)?
+    ) => {
+        $crate::inventory::submit! {
+            $crate::Migration {
+                revision: $revision,
+                parent: $parent,
+                message: $message,
+                created: $created,
+                upgrade: $upgrade,
+                downgrade: $downgrade,
+                file: file!(),
+            }
+        }
+    };
+}
+
+/// Every migration registered in this binary, in no particular order.
+pub fn registered() -> Vec<&'static Migration> {
+    inventory::iter::<Migration>.into_iter().collect()
+}
+
+/// Why a set of migrations cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The build script saw revisions that are not registered in this binary: the linker
+    /// dropped the migrations crate because nothing names it (inventory issue 7).
+    #[error(
+        "{} of {expected} migrations the build saw are not registered in this binary (missing: {}). \
+         The linker drops a crate nothing names: add `use {crate_name} as _;` to the binary or test \
+         that runs migrations",
+        missing.len(), abbreviate(missing)
+    )]
+    Missing { missing: Vec<String>, expected: usize, crate_name: String },
+    /// Registered migrations that the build script did not see: the build is stale.
+    #[error("migrations registered but not seen by the build script: {}; rebuild (cargo clean -p the migrations crate)", abbreviate(.0))]
+    Unexpected(Vec<String>),
+    #[error("the revision chain is broken: {}", join_errors(.0))]
+    Chain(Vec<ChainError>),
+}
+
+fn abbreviate(items: &[String]) -> String {
+    let mut text = items.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 5 {
+        text.push_str(&format!(" and {} more", items.len() - 5));
+    }
+    text
+}
+
+fn join_errors(errors: &[ChainError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// A checked set of migrations in chain order.
+#[derive(Debug, Clone)]
+pub struct MigrationSet {
+    ordered: Vec<&'static Migration>,
+    chain: Chain<'static>,
+}
+
+impl MigrationSet {
+    /// The registered migrations, refused unless they are exactly the `expected` revisions the
+    /// build script recorded. `crate_name` is the migrations crate, named in the remedy.
+    pub fn from_registry(expected: &[&str], crate_name: &str) -> Result<Self, RegistryError> {
+        let registered = registered();
+        let known: std::collections::HashSet<&str> = registered.iter().map(|m| m.revision).collect();
+        let missing: Vec<String> =
+            expected.iter().filter(|r| !known.contains(**r)).map(|r| r.to_string()).collect();
+        if !missing.is_empty() {
+            return Err(RegistryError::Missing {
+                missing,
+                expected: expected.len(),
+                crate_name: crate_name.replace('-', "_"),
+            });
+        }
+        if registered.len() != expected.len() {
+            let expected: std::collections::HashSet<&str> = expected.iter().copied().collect();
+            let extra: Vec<String> = registered
+                .iter()
+                .filter(|m| !expected.contains(m.revision))
+                .map(|m| m.revision.to_string())
+                .collect();
+            if !extra.is_empty() {
+                return Err(RegistryError::Unexpected(extra));
+            }
+        }
+        Self::new(registered)
+    }
+
+    /// An explicit list (tests, benchmarks), checked as a chain.
+    pub fn new(migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
+        let nodes: Vec<Node<'static>> = migrations.iter().map(|m| m.node()).collect();
+        let chain = graph::check(&nodes).map_err(RegistryError::Chain)?;
+        let by_rev: std::collections::HashMap<&str, &'static Migration> =
+            migrations.iter().map(|m| (m.revision, *m)).collect();
+        let ordered = chain.revisions().iter().map(|r| by_rev[r]).collect();
+        Ok(MigrationSet { ordered, chain })
+    }
+
+    /// Migrations in apply order.
+    pub fn migrations(&self) -> &[&'static Migration] {
+        &self.ordered
+    }
+    pub fn chain(&self) -> &Chain<'static> {
+        &self.chain
+    }
+    pub fn get(&self, revision: &str) -> Option<&'static Migration> {
+        self.chain.index_of(revision).map(|i| self.ordered[i])
+    }
+    pub fn head(&self) -> Option<&'static Migration> {
+        self.ordered.last().copied()
+    }
+}

@@ -1,0 +1,179 @@
+//! The normalized schema model that introspection of either backend produces. It is
+//! deterministic (tables, constraints and indexes sorted by name; columns in table order) and
+//! has a stable text form, so tests compare against the real catalog and snapshots stay put.
+
+use crate::ops::Action;
+use crate::types::Type;
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+/// A whole database schema: every user table (the version tables excluded).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schema {
+    pub tables: BTreeMap<String, Table>,
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+}
+
+/// One table as the database holds it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub primary_key: Option<PrimaryKey>,
+    pub uniques: Vec<Unique>,
+    pub indexes: Vec<Index>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub checks: Vec<Check>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+    pub fn index(&self, name: &str) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+    pub fn unique(&self, name: &str) -> Option<&Unique> {
+        self.uniques.iter().find(|u| u.name.as_deref() == Some(name))
+    }
+    pub fn foreign_key(&self, name: &str) -> Option<&ForeignKey> {
+        self.foreign_keys.iter().find(|f| f.name.as_deref() == Some(name))
+    }
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name.as_deref() == Some(name))
+    }
+    /// Sorts constraints and indexes so that two reads of the same table compare equal.
+    pub fn normalize(&mut self) {
+        self.uniques.sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
+        self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.foreign_keys.sort_by(|a, b| {
+            (&a.name, &a.columns, &a.ref_table).cmp(&(&b.name, &b.columns, &b.ref_table))
+        });
+        self.checks.sort_by(|a, b| (&a.name, &a.expr).cmp(&(&b.name, &b.expr)));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: Type,
+    pub nullable: bool,
+    /// The default expression as the database reports it.
+    pub default: Option<String>,
+    /// An identity column (PostgreSQL) or AUTOINCREMENT rowid alias (SQLite).
+    pub autoincrement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrimaryKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unique {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+/// An index that is not the implementation of a primary key or unique constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    pub name: String,
+    /// Column names; an expression part is kept as its SQL text.
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_delete: Action,
+    pub on_update: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub name: Option<String>,
+    /// The expression without the surrounding `CHECK (...)`.
+    pub expr: String,
+}
+
+/// What a SQLite table rebuild needs beyond the model: the original SQL of the table's
+/// indexes and triggers, re-run after the new table takes the old one's place.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableSnapshot {
+    pub table: Table,
+    /// (index name, CREATE INDEX statement) for explicit indexes.
+    pub indexes_sql: Vec<(String, String)>,
+    /// (trigger name, CREATE TRIGGER statement).
+    pub triggers_sql: Vec<(String, String)>,
+}
+
+fn name_or_unnamed(name: &Option<String>) -> &str {
+    name.as_deref().unwrap_or("<unnamed>")
+}
+
+impl fmt::Display for Schema {
+    /// The stable text form: one block per table, sorted, every fact on its own line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, table) in self.tables.values().enumerate() {
+            if i > 0 {
+                f.write_char('\n')?;
+            }
+            write!(f, "{table}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "table {}", self.name)?;
+        for c in &self.columns {
+            write!(f, "  column {} {}", c.name, c.ty)?;
+            f.write_str(if c.nullable { " null" } else { " not null" })?;
+            if let Some(d) = &c.default {
+                write!(f, " default {d}")?;
+            }
+            if c.autoincrement {
+                f.write_str(" autoincrement")?;
+            }
+            f.write_char('\n')?;
+        }
+        if let Some(pk) = &self.primary_key {
+            writeln!(f, "  primary key {} ({})", name_or_unnamed(&pk.name), pk.columns.join(", "))?;
+        }
+        for u in &self.uniques {
+            writeln!(f, "  unique {} ({})", name_or_unnamed(&u.name), u.columns.join(", "))?;
+        }
+        for fk in &self.foreign_keys {
+            writeln!(
+                f,
+                "  foreign key {} ({}) references {} ({}) on delete {} on update {}",
+                name_or_unnamed(&fk.name),
+                fk.columns.join(", "),
+                fk.ref_table,
+                fk.ref_columns.join(", "),
+                fk.on_delete,
+                fk.on_update
+            )?;
+        }
+        for c in &self.checks {
+            writeln!(f, "  check {} ({})", name_or_unnamed(&c.name), c.expr)?;
+        }
+        for i in &self.indexes {
+            let kind = if i.unique { "unique index" } else { "index" };
+            writeln!(f, "  {kind} {} ({})", i.name, i.columns.join(", "))?;
+        }
+        Ok(())
+    }
+}
