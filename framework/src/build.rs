@@ -91,7 +91,7 @@ pub fn parse_header(path: &Path, text: &str) -> Header {
                     "revision" => header.revision = string_at(value),
                     "message" => header.message = string_at(value),
                     "created" => header.created = string_at(value),
-                    "parent" => header.parent = Some(parent_at(value)).filter(|p| p != &Some(String::from("\u{0}"))),
+                    "parent" => header.parent = Some(parent_at(value)),
                     "upgrade" => header.has_upgrade = true,
                     "downgrade" => header.has_downgrade = true,
                     _ => {}
@@ -405,5 +405,89 @@ fn write_if_changed(path: &Path, text: &str) -> io::Result<()> {
 impl fmt::Display for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.file_name, self.revision.as_deref().unwrap_or("?"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(file: &str, text: &str) -> Header {
+        parse_header(Path::new(file), text)
+    }
+
+    fn migration(rev: &str, parent: &str) -> String {
+        format!(
+            "use strata::prelude::*;\n// revision: \"commented\"\nmigration! {{\n    revision: \"{rev}\",\n    parent: {parent},\n    \
+             message: \"add \\\"things\\\", {{braces}}\",\n    created: \"2026-11-24T09:30:00Z\",\n    \
+             upgrade: |op| {{ op.execute(\"SELECT '}}'\"); let message: &str = \"x\"; }},\n    downgrade: |op| {{ op.execute(r#\"SELECT \"}}\"\"#); }},\n}}\n"
+        )
+    }
+
+    #[test]
+    fn reads_a_header_without_running_code() {
+        let h = header("rabc_add_things.rs", &migration("abc", "Some(\"p1\")"));
+        assert_eq!(h.revision.as_deref(), Some("abc"));
+        assert_eq!(h.parent, Some(Some("p1".into())));
+        assert_eq!(h.message.as_deref(), Some("add \"things\", {braces}"));
+        assert!(h.has_upgrade && h.has_downgrade && !h.no_macro);
+        let root = header("rabc.rs", &migration("abc", "None"));
+        assert_eq!(root.parent, Some(None));
+    }
+
+    #[test]
+    fn a_good_chain_has_no_findings() {
+        let hs = [header("ra1.rs", &migration("a1", "None")), header("rb2_next.rs", &migration("b2", "Some(\"a1\")"))];
+        assert_eq!(check(&hs), vec![]);
+        let list = module_list(&hs);
+        assert!(list.contains("mod ra1;") && list.contains("mod rb2_next;"));
+        assert!(expected_revisions(&hs).contains("\"a1\",\n    \"b2\""));
+    }
+
+    #[test]
+    fn every_header_problem_is_found_and_names_the_file() {
+        let no_down = migration("c3", "Some(\"a1\")").replace("downgrade:", "// gone:");
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rwrong.rs", &migration("b2", "Some(\"a1\")")),
+            header("rc3.rs", &no_down),
+            header("rd4.rs", "fn main() {}"),
+            header("re5.rs", &migration("e5", "Some(parent())")),
+            header("rf6.rs", &migration("f6", "Some(\"a1\")").replace("2026-11-24T09:30:00Z", "yesterday")),
+            header("rg7.rs", &migration("g 7", "None")),
+        ];
+        let text: Vec<String> = check(&hs).iter().map(ToString::to_string).collect();
+        let has = |needle: &str| text.iter().any(|t| t.contains(needle));
+        assert!(has("rwrong.rs: the file name does not match its revision b2"), "{text:#?}");
+        assert!(has("rc3.rs: revision c3 declares no downgrade function"), "{text:#?}");
+        assert!(has("rd4.rs: no `migration! { ... }` declaration found"), "{text:#?}");
+        assert!(has("re5.rs: `parent:` is not a plain string literal"), "{text:#?}");
+        assert!(has("rf6.rs: created \"yesterday\" is not an RFC 3339 timestamp"), "{text:#?}");
+        assert!(has("rg7.rs: revision \"g 7\" must be 1 to 64"), "{text:#?}");
+        assert!(has("more than one head"), "{text:#?}");
+    }
+
+    #[test]
+    fn chain_problems_name_files() {
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("ra1_copy.rs", &migration("a1", "None")),
+            header("rb2.rs", &migration("b2", "Some(\"zz\")")),
+        ];
+        let text: Vec<String> = check(&hs).iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|t| t.contains("duplicate revision a1: declared in ra1.rs, ra1_copy.rs")), "{text:#?}");
+        assert!(text.iter().any(|t| t.contains("revision b2 (rb2.rs) names parent zz")), "{text:#?}");
+    }
+
+    #[test]
+    fn scans_a_folder_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("strata-scan-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("rb2.rs"), migration("b2", "Some(\"a1\")")).unwrap();
+        fs::write(dir.join("ra1.rs"), migration("a1", "None")).unwrap();
+        fs::write(dir.join("notes.txt"), "ignored").unwrap();
+        let hs = scan(&dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(hs.iter().map(|h| h.file_name.as_str()).collect::<Vec<_>>(), ["ra1.rs", "rb2.rs"]);
     }
 }

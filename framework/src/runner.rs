@@ -94,13 +94,33 @@ pub struct Runner {
     mode: TransactionMode,
 }
 
-/// One step of a plan: a migration, which way, and its ops.
-struct Step {
-    migration: &'static Migration,
+/// One step of a plan: a unit of ops, which way, and the version once it is done.
+struct Step<'a> {
+    revision: &'a str,
+    message: &'a str,
     direction: Direction,
     ops: Vec<Op>,
-    /// The version once this step is done.
-    new_version: Option<&'static str>,
+    new_version: Option<&'a str>,
+    /// Whether the step writes version and history rows (ad-hoc ops do not).
+    record: bool,
+}
+
+impl Step<'static> {
+    fn migration(m: &'static Migration, direction: Direction) -> Self {
+        let (ops, new_version) = match direction {
+            Direction::Up => (m.upgrade_ops(), Some(m.revision)),
+            Direction::Down => (m.downgrade_ops(), m.parent),
+        };
+        Step { revision: m.revision, message: m.message, direction, ops, new_version, record: true }
+    }
+}
+
+/// Applies `ops` in one transaction through the same path as a migration (table snapshots,
+/// foreign key switching, error reporting) but records nothing in the version tables. For
+/// tests and scratch databases.
+pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result<(), Error> {
+    let step = Step { revision: label, message: "ad-hoc ops", direction: Direction::Up, ops, new_version: None, record: false };
+    run_in_transaction(backend, std::slice::from_ref(&step), &[]).map(|_| ())
 }
 
 impl Runner {
@@ -151,10 +171,7 @@ impl Runner {
         }
         let (from, to) = (index_after(current), index_after(wanted));
         let migrations = &self.set.migrations()[from..to];
-        let steps = migrations
-            .iter()
-            .map(|m| Step { migration: m, direction: Direction::Up, ops: m.upgrade_ops(), new_version: Some(m.revision) })
-            .collect();
+        let steps = migrations.iter().map(|m| Step::migration(m, Direction::Up)).collect();
         self.run(backend, current, steps)
     }
 
@@ -168,11 +185,7 @@ impl Runner {
         }
         let (from, to) = (index_after(wanted), index_after(current));
         let migrations = &self.set.migrations()[from..to];
-        let steps = migrations
-            .iter()
-            .rev()
-            .map(|m| Step { migration: m, direction: Direction::Down, ops: m.downgrade_ops(), new_version: m.parent })
-            .collect();
+        let steps = migrations.iter().rev().map(|m| Step::migration(m, Direction::Down)).collect();
         self.run(backend, current, steps)
     }
 
@@ -185,7 +198,7 @@ impl Runner {
         }
     }
 
-    fn run(&self, backend: &mut dyn Backend, current: Position, steps: Vec<Step>) -> Result<Report, Error> {
+    fn run(&self, backend: &mut dyn Backend, current: Position, steps: Vec<Step<'static>>) -> Result<Report, Error> {
         let mut report = Report {
             from: self.set.chain().revision_at(current).map(str::to_string),
             to: self.set.chain().revision_at(current).map(str::to_string),
@@ -220,7 +233,7 @@ fn index_after(pos: Position) -> usize {
 }
 
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
-fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step], completed: &[Applied]) -> Result<Vec<Applied>, Error> {
+fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step<'_>], completed: &[Applied]) -> Result<Vec<Applied>, Error> {
     let dialect = backend.dialect();
     // A rebuild needs foreign keys off, and that must be set before the transaction begins.
     // Whether a drop_column rebuilds is only known from the live table, so any op that asks
@@ -232,8 +245,7 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step], completed: &[Ap
         let mut records = Vec::with_capacity(steps.len());
         let mut applied = Vec::with_capacity(steps.len());
         for step in steps {
-            let m = step.migration;
-            let span = tracing::info_span!("migration", revision = m.revision, direction = %step.direction);
+            let span = tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
             let _guard = span.enter();
             let started = Instant::now();
             run_ops(backend, step).map_err(|mut failure| {
@@ -241,25 +253,33 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step], completed: &[Ap
                 Error::Migration(failure)
             })?;
             let duration = started.elapsed();
-            tracing::info!(ms = duration.as_secs_f64() * 1000.0, "{} {} ({})", step.direction, m.revision, m.message);
+            tracing::info!(ms = duration.as_secs_f64() * 1000.0, "{} {} ({})", step.direction, step.revision, step.message);
+            if !step.record {
+                continue;
+            }
             records.push(Record {
-                revision: m.revision.to_string(),
-                message: m.message.to_string(),
+                revision: step.revision.to_string(),
+                message: step.message.to_string(),
                 direction: step.direction,
                 new_version: step.new_version.map(str::to_string),
                 applied_at: chrono::Utc::now(),
                 duration,
                 checksum: None,
             });
-            applied.push(Applied { revision: m.revision.into(), message: m.message.into(), direction: step.direction, duration });
+            applied.push(Applied {
+                revision: step.revision.into(),
+                message: step.message.into(),
+                direction: step.direction,
+                duration,
+            });
         }
         if fk_were_on {
             let violations = backend.foreign_key_violations()?;
             if !violations.is_empty() {
                 let last = &steps[steps.len() - 1];
                 return Err(Error::Migration(Box::new(MigrationFailure {
-                    revision: last.migration.revision.into(),
-                    message: last.migration.message.into(),
+                    revision: last.revision.into(),
+                    message: last.message.into(),
                     direction: last.direction,
                     op: None,
                     statement: Some("PRAGMA foreign_key_check".into()),
@@ -268,7 +288,11 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step], completed: &[Ap
                 })));
             }
         }
-        backend.record_and_commit(&records)?;
+        if records.is_empty() {
+            backend.commit()?;
+        } else {
+            backend.record_and_commit(&records)?;
+        }
         Ok(applied)
     })();
     if result.is_err() {
@@ -286,13 +310,12 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step], completed: &[Ap
 }
 
 /// Renders and executes one step's ops, naming the op and statement on failure.
-fn run_ops(backend: &mut dyn Backend, step: &Step) -> Result<(), Box<MigrationFailure>> {
-    let m = step.migration;
+fn run_ops(backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Box<MigrationFailure>> {
     let dialect = backend.dialect();
     let fail = |index: usize, op: &Op, statement: Option<String>, cause: String| {
         Box::new(MigrationFailure {
-            revision: m.revision.into(),
-            message: m.message.into(),
+            revision: step.revision.into(),
+            message: step.message.into(),
             direction: step.direction,
             op: Some((index + 1, op.to_string())),
             statement,

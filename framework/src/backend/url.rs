@@ -77,6 +77,17 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+impl DatabaseUrl {
+    /// The full URL, password included, for handing to another process. Never log it: the
+    /// `Display` form is the one to show.
+    pub fn connection_string(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres { url } => url.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,0 +1,238 @@
+//! The runner on both engines: the example history up, down to base and up again; targets;
+//! rows kept across SQLite rebuilds; a failing migration rolled back alone; grouped mode.
+
+mod common;
+
+// The example history; without this line the linker drops its registrations.
+use app_migrations as _;
+use common::*;
+use strata::backend::Direction;
+use strata::graph::Target;
+use strata::migration::{Migration, MigrationSet};
+use strata::ops::{Column, Table};
+use strata::runner::{Error, Runner, TransactionMode};
+use strata::types::Type;
+
+include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
+
+fn app_runner() -> Runner {
+    Runner::new(
+        MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry"),
+    )
+}
+
+fn target(text: &str) -> Target {
+    text.parse().expect("target")
+}
+
+#[test]
+fn the_example_history_goes_up_down_to_base_and_up_again() {
+    let runner = app_runner();
+    let head = runner.migrations().head().expect("head").revision;
+    let count = runner.migrations().migrations().len();
+    assert!((8..=12).contains(&count), "the example history has {count} migrations");
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        let report = runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(report.applied.len(), count, "[{kind}]");
+        assert_eq!((report.from, report.to.as_deref()), (None, Some(head)), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(head), "[{kind}]");
+        assert!(runner.pending(conn).unwrap().is_empty(), "[{kind}]");
+        let at_head = schema(conn);
+        let tables: Vec<&str> = at_head.tables.keys().map(String::as_str).collect();
+        assert_eq!(
+            tables,
+            ["comments", "organisations", "post_topics", "posts", "topics", "users"],
+            "[{kind}]"
+        );
+
+        let again = runner.upgrade(conn, &Target::Head).unwrap();
+        assert!(again.applied.is_empty(), "[{kind}] nothing pending");
+
+        let down = runner.downgrade(conn, &Target::Base).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(down.applied.len(), count, "[{kind}]");
+        assert!(down.applied.iter().all(|a| a.direction == Direction::Down));
+        assert_eq!(down.to, None, "[{kind}]");
+        assert!(schema(conn).tables.is_empty(), "[{kind}] base has no tables: {}", schema(conn));
+        assert_eq!(runner.pending(conn).unwrap().len(), count, "[{kind}]");
+
+        runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(schema(conn), at_head, "[{kind}] upgrade after downgrade gives the same schema");
+        let history = runner.history(conn).unwrap();
+        assert_eq!(history.len(), 3 * count, "[{kind}] one history row per step");
+        assert_eq!(history.iter().filter(|h| h.direction == Direction::Down).count(), count);
+    }
+}
+
+#[test]
+fn targets_steps_prefixes_and_wrong_directions() {
+    let runner = app_runner();
+    let revs: Vec<&str> = runner.migrations().migrations().iter().map(|m| m.revision).collect();
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        runner.upgrade(conn, &target("+2")).unwrap();
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[1]), "[{kind}]");
+        runner.upgrade(conn, &target(&revs[4][..6])).unwrap();
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[4]), "[{kind}] prefix");
+        let err = runner.upgrade(conn, &target(revs[1])).unwrap_err();
+        assert!(matches!(err, Error::WrongDirection { .. }), "[{kind}] {err}");
+        runner.downgrade(conn, &target("-1")).unwrap();
+        assert_eq!(
+            runner.current(conn).unwrap().map(|m| m.revision),
+            Some(revs[3]),
+            "[{kind}] one step down"
+        );
+        runner.downgrade(conn, &target(revs[1])).unwrap();
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[1]), "[{kind}]");
+        let err = runner.downgrade(conn, &target("-5")).unwrap_err().to_string();
+        assert!(err.contains("goes past base"), "[{kind}] {err}");
+        let err = runner.upgrade(conn, &target("zzz")).unwrap_err().to_string();
+        assert!(err.contains("no revision matches \"zzz\""), "[{kind}] {err}");
+    }
+}
+
+#[test]
+fn rows_survive_the_history_including_sqlite_rebuilds_and_data_migrations() {
+    let runner = app_runner();
+    let revs: Vec<&str> = runner.migrations().migrations().iter().map(|m| m.revision).collect();
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        // Up to "make emails unique ...": users have full_name and is_admin, posts have no slug.
+        runner.upgrade(conn, &target(revs[4])).unwrap();
+        exec(conn, "INSERT INTO organisations (id, name, slug) VALUES (1, 'Acme', 'acme')");
+        exec(
+            conn,
+            "INSERT INTO users (id, organisation_id, email, full_name, is_admin) VALUES \
+             (1, 1, 'ada@acme.test', 'Ada', TRUE), (2, 1, 'bob@acme.test', 'Bob', FALSE)",
+        );
+        exec(
+            conn,
+            "INSERT INTO posts (id, author_id, title, status) VALUES \
+             (1, 1, 'Hello, World!', 'published'), (2, 2, 'Second post', 'draft')",
+        );
+        exec(conn, "INSERT INTO comments (id, post_id, author_id, body) VALUES (1, 1, 2, 'Nice')");
+        runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(
+            rows(conn, "SELECT id, slug FROM posts ORDER BY id"),
+            ["1|\"hello-world-1\"", "2|\"second-post-2\""],
+            "[{kind}] slugs backfilled, rows kept through the NOT NULL rebuild"
+        );
+        assert_eq!(
+            rows(conn, "SELECT email, role FROM users ORDER BY id"),
+            ["\"ada@acme.test\"|\"admin\"", "\"bob@acme.test\"|\"member\""],
+            "[{kind}]"
+        );
+        assert_eq!(
+            rows(conn, "SELECT title FROM published_posts"),
+            ["\"Hello, World!\""],
+            "[{kind}] the view survives rebuilds"
+        );
+        assert_eq!(rows(conn, "SELECT body FROM comments"), ["\"Nice\""], "[{kind}]");
+        // And back down to where the rows were written: the data comes back too.
+        runner.downgrade(conn, &target(revs[4])).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(rows(conn, "SELECT count(*) FROM posts"), ["2"], "[{kind}]");
+        let admins = rows(conn, "SELECT id FROM users WHERE is_admin = TRUE");
+        assert_eq!(admins, ["1"], "[{kind}] is_admin restored from role");
+    }
+}
+
+// A tiny history whose third migration fails half-way.
+static FIRST: Migration = Migration {
+    revision: "f1",
+    parent: None,
+    message: "create a",
+    created: "2026-11-24T00:00:00Z",
+    upgrade: |op| {
+        op.create_table(Table::new("a").column(Column::new("id", Type::Integer).primary_key()));
+    },
+    downgrade: |op| {
+        op.drop_table("a");
+    },
+    file: "f1.rs",
+};
+static SECOND: Migration = Migration {
+    revision: "f2",
+    parent: Some("f1"),
+    message: "create b",
+    created: "2026-11-24T00:00:00Z",
+    upgrade: |op| {
+        op.create_table(Table::new("b").column(Column::new("id", Type::Integer).primary_key()));
+    },
+    downgrade: |op| {
+        op.drop_table("b");
+    },
+    file: "f2.rs",
+};
+static BROKEN: Migration = Migration {
+    revision: "f3",
+    parent: Some("f2"),
+    message: "create c then fail",
+    created: "2026-11-24T00:00:00Z",
+    upgrade: |op| {
+        op.create_table(Table::new("c").column(Column::new("id", Type::Integer).primary_key()));
+        op.execute("INSERT INTO no_such_table VALUES (1)");
+    },
+    downgrade: |op| {
+        op.drop_table("c");
+    },
+    file: "f3.rs",
+};
+
+fn failing_runner() -> Runner {
+    Runner::new(MigrationSet::new(vec![&BROKEN, &FIRST, &SECOND]).expect("chain"))
+}
+
+#[test]
+fn a_failing_migration_rolls_back_alone_and_names_revision_op_and_statement() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        let err = failing_runner().upgrade(conn, &Target::Head).unwrap_err();
+        let Error::Migration(failure) = &err else { panic!("[{kind}] unexpected error {err}") };
+        assert_eq!(failure.revision, "f3", "[{kind}]");
+        assert_eq!(failure.op.as_ref().map(|(i, _)| *i), Some(2), "[{kind}]");
+        assert_eq!(failure.statement.as_deref(), Some("INSERT INTO no_such_table VALUES (1)"), "[{kind}]");
+        assert!(
+            failure.cause.contains("no_such_table"),
+            "[{kind}] the database's message: {}",
+            failure.cause
+        );
+        let completed: Vec<&str> = failure.completed.iter().map(|a| a.revision.as_str()).collect();
+        assert_eq!(completed, ["f1", "f2"], "[{kind}]");
+        let text = err.to_string();
+        assert!(
+            text.contains("upgrade of f3 (create c then fail) failed at op 2 (execute"),
+            "[{kind}] {text}"
+        );
+
+        let tables: Vec<String> = schema(conn).tables.into_keys().collect();
+        assert_eq!(tables, ["a", "b"], "[{kind}] c was rolled back, a and b stay");
+        assert_eq!(failing_runner().current(conn).unwrap().map(|m| m.revision), Some("f2"), "[{kind}]");
+        assert_eq!(failing_runner().history(conn).unwrap().len(), 2, "[{kind}] no history row for f3");
+    }
+}
+
+#[test]
+fn grouped_mode_applies_all_or_nothing() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        let err =
+            failing_runner().with_mode(TransactionMode::Grouped).upgrade(conn, &Target::Head).unwrap_err();
+        assert!(err.to_string().contains("f3"), "[{kind}] {err}");
+        assert!(schema(conn).tables.is_empty(), "[{kind}] nothing kept");
+        assert_eq!(failing_runner().current(conn).unwrap().map(|m| m.revision), None, "[{kind}]");
+
+        let runner = app_runner().with_mode(TransactionMode::Grouped);
+        let report = runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert_eq!(report.applied.len(), runner.migrations().migrations().len(), "[{kind}]");
+        assert_eq!(
+            runner.current(conn).unwrap().map(|m| m.revision),
+            runner.migrations().head().map(|m| m.revision)
+        );
+        assert_eq!(runner.history(conn).unwrap().len(), report.applied.len(), "[{kind}] a history row each");
+    }
+}
