@@ -37,8 +37,9 @@ impl PostgresBackend {
             return Err(fail("not a PostgreSQL URL".into()));
         };
         let secrets = secrets_in(raw);
-        let config = Config::from_str(raw)
-            .map_err(|e| fail(scrub(&format!("invalid connection parameters: {e}"), &secrets)))?;
+        let config = Config::from_str(raw).map_err(|e| {
+            fail(scrub(&format!("invalid connection parameters: {}", driver_message(&e)), &secrets))
+        })?;
         if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
             return Err(fail(
                 "the URL requires TLS (sslmode=require), but this build of strata connects without TLS; \
@@ -88,7 +89,7 @@ impl PostgresBackend {
 
 /// The message for a failed statement: the server's text plus its detail and hint, or the
 /// driver's description of a client-side failure.
-fn driver_message(error: &postgres::Error) -> String {
+pub(crate) fn driver_message(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => {
             let mut message = db.message().to_string();

@@ -2,6 +2,7 @@
 //! when the guard goes away.
 
 use super::server::Server;
+use crate::backend::postgres::driver_message;
 use postgres::{Client, NoTls};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -43,7 +44,7 @@ impl Database {
 fn admin(url: &str) -> Result<Client, String> {
     Client::connect(url, NoTls).map_err(|e| {
         let shown = crate::backend::DatabaseUrl::Postgres { url: url.to_string() };
-        format!("strata testkit: cannot connect to the test server at {shown}: {e}")
+        format!("strata testkit: cannot connect to the test server at {shown}: {}", driver_message(&e))
     })
 }
 
@@ -51,7 +52,7 @@ impl Drop for Database {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         if let Err(e) =
-            admin(&self.admin_url).and_then(|mut c| c.batch_execute(&sql).map_err(|e| e.to_string()))
+            admin(&self.admin_url).and_then(|mut c| c.batch_execute(&sql).map_err(|e| driver_message(&e)))
         {
             eprintln!("strata testkit: could not drop test database {}: {e}", self.name);
         }

@@ -14,6 +14,7 @@ mod server;
 
 use crate::backend::DatabaseUrl;
 use crate::ops::DialectKind;
+use std::io::Write as _;
 use std::sync::Once;
 
 /// The variable that names an existing server to create test databases on.
@@ -82,7 +83,9 @@ pub fn postgres_available() -> bool {
     if skip_requested() {
         static WARNED: Once = Once::new();
         WARNED.call_once(|| {
-            eprintln!(
+            // Written to the stream itself: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** WARNING: {SKIP_POSTGRES} is set: PostgreSQL tests are SKIPPED. \
                  Unset it to run them (CI must never set it). ***\n"
             );

@@ -116,7 +116,7 @@ impl Throwaway {
             let port = 54329 + ((std::process::id() + attempt * 7) % 1000) as u16;
             let options = format!(
                 "-k {socket_dir} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off \
-                 -c synchronous_commit=off -c max_connections=300"
+                 -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -c max_connections=300"
             );
             match tools.run(
                 &dir,
