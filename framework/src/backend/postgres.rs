@@ -1,0 +1,274 @@
+//! The PostgreSQL backend over the synchronous `postgres` driver, without TLS. Transactions
+//! are plain `BEGIN`/`COMMIT` statements on the one client, so the runner drives them and a
+//! migration's bookkeeping commits in the same round trip as its `COMMIT`.
+
+mod data;
+mod introspect;
+mod secrets;
+
+use super::{millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, VersionTables};
+use crate::data::DataConnection;
+use crate::dialect::{quote_ident, quote_str};
+use crate::ops::DialectKind;
+use crate::schema::{Schema, TableSnapshot};
+use chrono::{DateTime, SecondsFormat, Utc};
+use data::DataClient;
+use postgres::config::SslMode;
+use postgres::{Config, NoTls, SimpleQueryMessage};
+use secrets::{scrub, secrets_in};
+use std::str::FromStr;
+
+/// A connection to one PostgreSQL database.
+pub struct PostgresBackend {
+    /// The client, wrapped so that data ops see only their own narrow interface.
+    conn: DataClient,
+    tables: VersionTables,
+}
+
+impl std::fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresBackend").field("tables", &self.tables).finish_non_exhaustive()
+    }
+}
+
+impl PostgresBackend {
+    /// Connects to `url`. Errors name the redacted URL and never echo a password.
+    pub fn connect(url: &DatabaseUrl, tables: VersionTables) -> Result<Self, BackendError> {
+        let fail = |message: String| BackendError::Connect { target: url.to_string(), message };
+        let DatabaseUrl::Postgres { url: raw } = url else {
+            return Err(fail("not a PostgreSQL URL".into()));
+        };
+        let secrets = secrets_in(raw);
+        let config = Config::from_str(raw).map_err(|e| {
+            fail(scrub(&format!("invalid connection parameters: {}", driver_message(&e)), &secrets))
+        })?;
+        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
+            return Err(fail(
+                "the URL requires TLS (sslmode=require), but this build of strata connects without TLS; \
+                 use sslmode=disable or sslmode=prefer, or reach the server through a TLS tunnel"
+                    .into(),
+            ));
+        }
+        let mut client = config.connect(NoTls).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
+        // Literals are rendered with quote_str, which relies on backslashes being ordinary
+        // characters; this is the server default, but a server may be configured otherwise.
+        client
+            .batch_execute("SET standard_conforming_strings = on")
+            .map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
+        Ok(PostgresBackend { conn: DataClient(client), tables })
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.conn.0.batch_execute(sql).map_err(|e| statement_error(sql, &e))
+    }
+
+    /// Text rows of a single-statement simple query (one round trip, no prepare).
+    fn simple_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
+        let messages = self.conn.0.simple_query(sql).map_err(|e| statement_error(sql, &e))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Whether `table` exists where unqualified statements find it; asked first so that a
+    /// missing table never aborts a transaction.
+    fn table_exists(&mut self, table: &str) -> Result<bool, BackendError> {
+        let sql = format!("SELECT to_regclass({}) IS NOT NULL", quote_str(&quote_ident(table)));
+        let rows = self.simple_rows(&sql)?;
+        Ok(rows.first().and_then(|r| r.first()).is_some_and(|v| v.as_deref() == Some("t")))
+    }
+
+    fn corrupt(&self, table: &str, detail: String) -> BackendError {
+        BackendError::CorruptVersionTable { table: table.to_string(), detail }
+    }
+}
+
+/// The message for a failed statement: the server's text plus its detail and hint, or the
+/// driver's description of a client-side failure.
+pub(crate) fn driver_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut message = db.message().to_string();
+            if let Some(detail) = db.detail() {
+                message.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                message.push_str(&format!(" (hint: {hint})"));
+            }
+            message
+        }
+        None => {
+            // The driver's own text leaves out the cause (a parameter that did not encode, an
+            // I/O error), which is the useful part.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = cause.source();
+            }
+            message
+        }
+    }
+}
+
+pub(super) fn statement_error(statement: &str, error: &postgres::Error) -> BackendError {
+    BackendError::Statement { statement: statement.to_string(), message: driver_message(error) }
+}
+
+impl Backend for PostgresBackend {
+    fn kind(&self) -> DialectKind {
+        DialectKind::Postgres
+    }
+
+    fn version_tables(&self) -> &VersionTables {
+        &self.tables
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.batch(sql)
+    }
+
+    fn begin(&mut self) -> Result<(), BackendError> {
+        self.batch("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        self.batch("ROLLBACK")
+    }
+
+    /// Foreign keys are always enforced; PostgreSQL never rebuilds a table.
+    fn set_foreign_keys(&mut self, _on: bool) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+
+    fn foreign_key_violations(&mut self) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    fn introspect(&mut self) -> Result<Schema, BackendError> {
+        introspect::introspect(&mut self.conn.0, &self.tables)
+    }
+
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+        let mut schema = self.introspect()?;
+        Ok(schema.tables.remove(table).map(|table| TableSnapshot { table, ..TableSnapshot::default() }))
+    }
+
+    fn data(&mut self) -> &mut dyn DataConnection {
+        &mut self.conn
+    }
+
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (revision TEXT NOT NULL);\n\
+             CREATE TABLE IF NOT EXISTS {} (\n    \
+                 id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n    \
+                 revision TEXT NOT NULL,\n    \
+                 message TEXT NOT NULL,\n    \
+                 direction TEXT NOT NULL,\n    \
+                 applied_at TIMESTAMPTZ NOT NULL,\n    \
+                 duration_ms DOUBLE PRECISION NOT NULL,\n    \
+                 checksum TEXT\n\
+             )",
+            quote_ident(&self.tables.version),
+            quote_ident(&self.tables.history)
+        );
+        self.batch(&sql)
+    }
+
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+        let table = self.tables.version.clone();
+        if !self.table_exists(&table)? {
+            return Ok(None);
+        }
+        let rows = self.simple_rows(&format!("SELECT revision FROM {}", quote_ident(&table)))?;
+        match rows.as_slice() {
+            [] => Ok(None),
+            [row] => Ok(row.first().cloned().flatten()),
+            _ => {
+                Err(self
+                    .corrupt(&table, format!("it holds {} rows where at most one is allowed", rows.len())))
+            }
+        }
+    }
+
+    /// History rows, the final version and `COMMIT` as one batch: one round trip per
+    /// migration (or per group), which keeps bookkeeping off the benchmark's critical path.
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        let Some(last) = records.last() else { return self.commit() };
+        let version = quote_ident(&self.tables.version);
+        let rows: Vec<String> = records
+            .iter()
+            .map(|r| {
+                format!(
+                    "({}, {}, {}, {}::timestamptz, {}, {})",
+                    quote_str(&r.revision),
+                    quote_str(&r.message),
+                    quote_str(r.direction.as_str()),
+                    quote_str(&r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+                    millis(r.duration),
+                    r.checksum.as_deref().map_or_else(|| "NULL".to_string(), quote_str)
+                )
+            })
+            .collect();
+        let mut sql = format!(
+            "INSERT INTO {} (revision, message, direction, applied_at, duration_ms, checksum) VALUES {};\n\
+             DELETE FROM {version};\n",
+            quote_ident(&self.tables.history),
+            rows.join(", ")
+        );
+        if let Some(revision) = &last.new_version {
+            sql.push_str(&format!("INSERT INTO {version} (revision) VALUES ({});\n", quote_str(revision)));
+        }
+        sql.push_str("COMMIT");
+        self.batch(&sql)
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        let table = self.tables.history.clone();
+        if !self.table_exists(&table)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
+            quote_ident(&table)
+        );
+        let rows = self.conn.0.query(sql.as_str(), &[]).map_err(|e| statement_error(&sql, &e))?;
+        rows.iter()
+            .map(|row| {
+                let read = |e: postgres::Error| self.corrupt(&table, e.to_string());
+                let id: i64 = row.try_get(0).map_err(read)?;
+                let direction: String = row.try_get(3).map_err(read)?;
+                let direction = Direction::parse(&direction).ok_or_else(|| {
+                    self.corrupt(&table, format!("row {id} has an unknown direction {direction:?}"))
+                })?;
+                Ok(HistoryRow {
+                    id,
+                    revision: row.try_get(1).map_err(read)?,
+                    message: row.try_get(2).map_err(read)?,
+                    direction,
+                    applied_at: row.try_get::<_, DateTime<Utc>>(4).map_err(read)?,
+                    duration_ms: row.try_get(5).map_err(read)?,
+                    checksum: row.try_get(6).map_err(read)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests;

@@ -1,0 +1,208 @@
+//! The connection data ops see, and the crossing between [`Value`] and the PostgreSQL wire
+//! types. The driver sends parameters in binary, so each `Value` must be encoded as the exact
+//! type the server inferred for its placeholder. Statements are prepared first (the driver
+//! would prepare them anyway), so parameter and result types are checked before anything
+//! runs, with errors that name `$N` and say how to cast; a query whose columns cannot be read
+//! fails on an empty table just as on a full one.
+
+use super::driver_message;
+use crate::data::{DataConnection, DataError, Row};
+use crate::ops::DialectKind;
+use crate::value::Value;
+use bytes::BytesMut;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::Statement;
+use std::error::Error as StdError;
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// The backend's client, as handed to data ops (`$1..$N` placeholders are native).
+pub(super) struct DataClient(pub(super) postgres::Client);
+
+impl DataClient {
+    /// Prepares `sql` and checks that every value fits its placeholder.
+    fn prepare(&mut self, sql: &str, params: &[Value]) -> Result<Statement, DataError> {
+        let statement = self.0.prepare(sql).map_err(|e| data_error(sql, driver_message(&e)))?;
+        let types = statement.params();
+        if types.len() != params.len() {
+            let message = format!(
+                "the statement has {} placeholders but {} values were given",
+                types.len(),
+                params.len()
+            );
+            return Err(data_error(sql, message));
+        }
+        for (i, (value, ty)) in params.iter().zip(types).enumerate() {
+            check_param(value, ty).map_err(|why| data_error(sql, format!("parameter ${}: {why}", i + 1)))?;
+        }
+        Ok(statement)
+    }
+}
+
+impl DataConnection for DataClient {
+    fn dialect(&self) -> DialectKind {
+        DialectKind::Postgres
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
+        let statement = self.prepare(sql, params)?;
+        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+        self.0.execute(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
+        let statement = self.prepare(sql, params)?;
+        for column in statement.columns() {
+            check_column(column.name(), column.type_()).map_err(|message| data_error(sql, message))?;
+        }
+        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let rows =
+            self.0.query(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))?;
+        rows.iter().map(|row| row_values(row).map_err(|message| data_error(sql, message))).collect()
+    }
+}
+
+fn refs<'a>(bound: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+fn data_error(sql: &str, message: String) -> DataError {
+    DataError::Database { statement: sql.to_string(), message }
+}
+
+fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NULL",
+        Value::Bool(_) => "boolean",
+        Value::Int(_) => "integer",
+        Value::Float(_) => "float",
+        Value::Text(_) => "text",
+        Value::Bytes(_) => "bytes",
+    }
+}
+
+/// Whether `value` can be sent as `ty`; the error says which cast would make it fit.
+fn check_param(value: &Value, ty: &Type) -> Result<(), String> {
+    let fits = match value {
+        Value::Null => true,
+        Value::Bool(_) => *ty == Type::BOOL,
+        Value::Int(v) => {
+            let range_ok = if *ty == Type::INT2 {
+                i16::try_from(*v).is_ok()
+            } else if *ty == Type::INT4 {
+                i32::try_from(*v).is_ok()
+            } else {
+                *ty == Type::INT8
+            };
+            if !range_ok && [Type::INT2, Type::INT4].contains(ty) {
+                return Err(format!(
+                    "the integer {v} does not fit in {}; cast the placeholder, as in $1::bigint",
+                    ty.name()
+                ));
+            }
+            range_ok
+        }
+        Value::Float(_) => *ty == Type::FLOAT4 || *ty == Type::FLOAT8,
+        Value::Text(_) => <&str as ToSql>::accepts(ty),
+        Value::Bytes(_) => *ty == Type::BYTEA,
+    };
+    if fits {
+        return Ok(());
+    }
+    let cast = match value {
+        Value::Text(_) => format!("$1::text::{}", ty.name()),
+        Value::Int(_) => format!("$1::bigint::{}", ty.name()),
+        Value::Float(_) => format!("$1::float8::{}", ty.name()),
+        _ => format!("$1::{}", ty.name()),
+    };
+    Err(format!(
+        "a {} value cannot be sent as {}; cast the placeholder in the SQL, as in {cast}",
+        kind_name(value),
+        ty.name()
+    ))
+}
+
+/// A `Value` bound to a placeholder whose type [`check_param`] has accepted.
+#[derive(Debug)]
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        check_param(self.0, ty)?;
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(b) => b.to_sql(ty, out),
+            Value::Int(v) if *ty == Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+            Value::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+            Value::Int(v) => v.to_sql(ty, out),
+            // Narrowing to single precision is what a REAL column does with any input.
+            Value::Float(v) if *ty == Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+            Value::Float(v) => v.to_sql(ty, out),
+            Value::Text(s) => s.as_str().to_sql(ty, out),
+            Value::Bytes(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    /// Every type is accepted here; [`check_param`] decides per value, so that the error can
+    /// name the value and suggest a cast.
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+const TEXT_TYPES: [Type; 4] = [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME];
+
+/// Result columns must have a type with a portable [`Value`]; anything else (numeric,
+/// timestamps, uuid, json) must be cast to text in the query.
+fn check_column(name: &str, ty: &Type) -> Result<(), String> {
+    let readable = [Type::BOOL, Type::INT2, Type::INT4, Type::INT8, Type::FLOAT4, Type::FLOAT8, Type::BYTEA]
+        .contains(ty)
+        || TEXT_TYPES.contains(ty);
+    if readable {
+        Ok(())
+    } else {
+        Err(unreadable(name, ty))
+    }
+}
+
+fn unreadable(name: &str, ty: &Type) -> String {
+    format!(
+        "column {name:?} has type {}, which data ops cannot read; cast it to text in the query \
+         (SELECT {}::text ...)",
+        ty.name(),
+        crate::dialect::quote_ident(name)
+    )
+}
+
+/// Converts one result row of a query whose columns [`check_column`] has accepted.
+fn row_values(row: &postgres::Row) -> Result<Vec<Value>, String> {
+    (0..row.len()).map(|i| column_value(row, i)).collect()
+}
+
+fn column_value(row: &postgres::Row, i: usize) -> Result<Value, String> {
+    let column = &row.columns()[i];
+    let ty = column.type_();
+    let read = |e: postgres::Error| format!("cannot read column {:?}: {e}", column.name());
+    let value = if *ty == Type::BOOL {
+        row.try_get::<_, Option<bool>>(i).map_err(read)?.map(Value::Bool)
+    } else if *ty == Type::INT2 {
+        row.try_get::<_, Option<i16>>(i).map_err(read)?.map(Value::from)
+    } else if *ty == Type::INT4 {
+        row.try_get::<_, Option<i32>>(i).map_err(read)?.map(Value::from)
+    } else if *ty == Type::INT8 {
+        row.try_get::<_, Option<i64>>(i).map_err(read)?.map(Value::Int)
+    } else if *ty == Type::FLOAT4 {
+        row.try_get::<_, Option<f32>>(i).map_err(read)?.map(Value::from)
+    } else if *ty == Type::FLOAT8 {
+        row.try_get::<_, Option<f64>>(i).map_err(read)?.map(Value::Float)
+    } else if *ty == Type::BYTEA {
+        row.try_get::<_, Option<Vec<u8>>>(i).map_err(read)?.map(Value::Bytes)
+    } else if TEXT_TYPES.contains(ty) {
+        row.try_get::<_, Option<String>>(i).map_err(read)?.map(Value::Text)
+    } else {
+        return Err(unreadable(column.name(), ty));
+    };
+    Ok(value.unwrap_or(Value::Null))
+}

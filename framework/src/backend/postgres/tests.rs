@@ -1,0 +1,453 @@
+//! Tests against a real server: each test gets its own database from the testkit.
+
+use super::PostgresBackend;
+use crate::backend::{Backend, BackendError, DatabaseUrl, Direction, Record, VersionTables};
+use crate::ops::{Action, Check, Column, DialectKind, ForeignKey, Index, Ops, Table, Unique};
+use crate::schema;
+use crate::testkit::{self, TestDatabase};
+use crate::types::Type;
+use crate::value::Value;
+use chrono::{TimeZone, Utc};
+use std::time::Duration;
+
+/// A fresh database, or `None` when PostgreSQL tests are explicitly skipped.
+fn fresh() -> Option<TestDatabase> {
+    testkit::postgres_available().then(|| testkit::fresh_database(DialectKind::Postgres))
+}
+
+fn connect(db: &TestDatabase) -> PostgresBackend {
+    PostgresBackend::connect(&db.url, VersionTables::default()).expect("connect to the test database")
+}
+
+/// Renders `build`'s ops with the PostgreSQL dialect and runs them.
+fn apply(backend: &mut PostgresBackend, build: impl FnOnce(&mut Ops)) {
+    let mut ops = Ops::new();
+    build(&mut ops);
+    let dialect = crate::dialect::for_kind(DialectKind::Postgres);
+    for op in ops.ops() {
+        for sql in dialect.render(op, None).expect("render") {
+            Backend::execute(backend, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        }
+    }
+}
+
+fn connect_error(url: &str) -> String {
+    let url: DatabaseUrl = url.parse().expect("a postgres URL");
+    match PostgresBackend::connect(&url, VersionTables::default()) {
+        Ok(_) => panic!("connecting to {url} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn connect_errors_never_show_the_password() {
+    for url in [
+        "postgres://u:sekret@127.0.0.1:1/db",
+        "postgres://u:sekret@127.0.0.1:notaport/db",
+        "postgres://u@127.0.0.1:1/db?password=sekret&connect_timeout=2",
+        "postgres://u:sek%72et@127.0.0.1:1/db",
+    ] {
+        let message = connect_error(url);
+        assert!(!message.contains("sekret"), "{message}");
+        assert!(message.contains("127.0.0.1"), "the error should name the target: {message}");
+    }
+    // The real server, as a role that does not exist, with a password.
+    let Some(db) = fresh() else { return };
+    let DatabaseUrl::Postgres { url } = &db.url else { unreachable!() };
+    let message = connect_error(&url.replacen("postgres@", "ghost:sekret@", 1));
+    assert!(message.contains("ghost") && !message.contains("sekret"), "{message}");
+}
+
+#[test]
+fn tls_requirements_get_a_clear_error() {
+    let message = connect_error("postgres://u:sekret@127.0.0.1:1/db?sslmode=require");
+    assert!(message.contains("TLS") && message.contains("sslmode"), "{message}");
+    assert!(!message.contains("sekret"), "{message}");
+}
+
+#[test]
+fn statement_errors_carry_the_server_message_and_detail() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    backend.execute("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)").unwrap();
+    let err = backend.execute("INSERT INTO t VALUES (1)").unwrap_err();
+    let BackendError::Statement { statement, message } = &err else { panic!("{err:?}") };
+    assert_eq!(statement, "INSERT INTO t VALUES (1)");
+    assert!(message.starts_with("duplicate key value violates unique constraint"), "{message}");
+    assert!(message.contains("detail: Key (id)=(1) already exists."), "{message}");
+}
+
+#[test]
+fn introspects_every_portable_type() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    let types = [
+        Type::SmallInt,
+        Type::Integer,
+        Type::BigInt,
+        Type::Text,
+        Type::String(40),
+        Type::Boolean,
+        Type::Date,
+        Type::Timestamp,
+        Type::TimestampTz,
+        Type::Numeric(10, 2),
+        Type::Float,
+        Type::Double,
+        Type::Bytes,
+        Type::Json,
+        Type::Uuid,
+        Type::Other("integer[]".into()),
+    ];
+    apply(&mut backend, |op| {
+        let mut table = Table::new("everything").column(Column::new("id", Type::BigInt).autoincrement());
+        for (i, ty) in types.iter().enumerate() {
+            table = table.column(Column::new(format!("c{i}"), ty.clone()).nullable());
+        }
+        op.create_table(
+            table
+                .column(Column::new("active", Type::Boolean).default(true))
+                .column(Column::new("label", Type::String(10)).default("it's"))
+                .column(Column::new("created", Type::TimestampTz).default_sql("CURRENT_TIMESTAMP")),
+        );
+    });
+    backend.execute("CREATE TABLE legacy (id SERIAL PRIMARY KEY)").unwrap();
+    let schema = backend.introspect().unwrap();
+    let table = schema.table("everything").expect("the table");
+    let id = table.column("id").unwrap();
+    assert!(id.autoincrement && !id.nullable && id.default.is_none(), "{id:?}");
+    for (i, ty) in types.iter().enumerate() {
+        let column = table.column(&format!("c{i}")).unwrap();
+        assert_eq!(&column.ty, ty, "c{i}");
+        assert!(column.nullable && !column.autoincrement && column.default.is_none());
+    }
+    assert_eq!(table.column("active").unwrap().default.as_deref(), Some("true"));
+    assert_eq!(table.column("label").unwrap().default.as_deref(), Some("'it''s'::character varying"));
+    assert_eq!(table.column("created").unwrap().default.as_deref(), Some("CURRENT_TIMESTAMP"));
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names[..3], ["id", "c0", "c1"], "columns in table order");
+    let serial = schema.table("legacy").unwrap().column("id").unwrap();
+    assert!(serial.autoincrement && serial.default.is_none(), "{serial:?}");
+}
+
+#[test]
+fn introspects_constraints_and_indexes() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    apply(&mut backend, |op| {
+        op.create_table(
+            Table::new("parents")
+                .column(Column::new("a", Type::Integer))
+                .column(Column::new("b", Type::Text))
+                .column(Column::new("email", Type::String(100)).unique())
+                .primary_key(["b", "a"])
+                .primary_key_named("parents_key"),
+        );
+        op.create_table(
+            Table::new("children")
+                .column(Column::new("id", Type::BigInt).autoincrement())
+                .column(Column::new("pa", Type::Integer).nullable())
+                .column(Column::new("pb", Type::Text).nullable())
+                .column(Column::new("qty", Type::Integer).check("qty >= 0"))
+                .column(Column::new("x", Type::Integer))
+                .column(Column::new("y", Type::Integer))
+                .unique(Unique::new(["y", "x"]).named("uq_yx"))
+                .foreign_key(
+                    ForeignKey::new(["pb", "pa"], "parents", ["b", "a"])
+                        .named("fk_child_parent")
+                        .on_delete(Action::Cascade)
+                        .on_update(Action::SetNull),
+                )
+                .check(Check::new("ck_xy", "x < y AND x > 0")),
+        );
+        op.create_index(Index::new("ix_children_x", "children", ["x"]));
+        op.create_index(Index::new("ix_children_yx", "children", ["y", "x"]).unique());
+        op.execute("CREATE INDEX ix_children_expr ON children (lower(pb), x)");
+        op.execute("ALTER TABLE children ADD CONSTRAINT ck_late CHECK (y < 1000) NOT VALID");
+    });
+    let schema = backend.introspect().unwrap();
+    let expected = "\
+table children
+  column id bigint not null autoincrement
+  column pa integer null
+  column pb text null
+  column qty integer not null
+  column x integer not null
+  column y integer not null
+  primary key pk_children (id)
+  unique uq_yx (y, x)
+  foreign key fk_child_parent (pb, pa) references parents (b, a) on delete CASCADE on update SET NULL
+  check ck_children_qty (qty >= 0)
+  check ck_late (y < 1000)
+  check ck_xy (x < y AND x > 0)
+  index ix_children_expr (lower(pb), x)
+  index ix_children_x (x)
+  unique index ix_children_yx (y, x)
+
+table parents
+  column a integer not null
+  column b text not null
+  column email string(100) not null
+  primary key parents_key (b, a)
+  unique uq_parents_email (email)
+";
+    assert_eq!(schema.to_string(), expected);
+    let child = schema.table("children").unwrap();
+    assert_eq!(child.foreign_key("fk_child_parent").unwrap().on_update, Action::SetNull);
+    // Reading twice gives the same model.
+    assert_eq!(backend.introspect().unwrap(), schema);
+    let snapshot = backend.snapshot_table("children").unwrap().unwrap();
+    assert_eq!(&snapshot.table, child);
+    assert!(snapshot.indexes_sql.is_empty() && snapshot.triggers_sql.is_empty());
+    assert!(backend.snapshot_table("nope").unwrap().is_none());
+}
+
+#[test]
+fn hostile_identifiers_survive_rendering_and_introspection() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    let names = ["we\"ird", "semi;colon", "with space", "Ünïcode", "--x", "it's", "back\\slash"];
+    apply(&mut backend, |op| {
+        for name in names {
+            op.create_table(
+                Table::new(name).column(Column::new(name, Type::Integer).primary_key()).column(
+                    Column::new(format!("{name}2"), Type::Text)
+                        .default(name)
+                        .check(format!("length(\"{}2\") > 0", name.replace('"', "\"\""))),
+                ),
+            );
+            op.create_index(Index::new(format!("ix {name}"), name, [format!("{name}2")]));
+        }
+    });
+    let schema = backend.introspect().unwrap();
+    assert_eq!(schema.tables.len(), names.len());
+    for name in names {
+        let table = schema.table(name).unwrap_or_else(|| panic!("table {name:?}"));
+        assert_eq!(table.columns[0].name, name);
+        assert_eq!(table.primary_key.as_ref().unwrap().columns, [name]);
+        assert_eq!(table.index(&format!("ix {name}")).unwrap().columns, [format!("{name}2")]);
+        assert_eq!(table.checks.len(), 1);
+        let default = table.columns[1].default.as_deref().unwrap();
+        assert_eq!(default, format!("{}::text", crate::dialect::quote_str(name)));
+    }
+}
+
+#[test]
+fn data_connection_binds_and_reads_values() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    backend
+        .execute(
+            "CREATE TABLE v (i2 SMALLINT, i4 INTEGER, i8 BIGINT, f4 REAL, f8 DOUBLE PRECISION, t TEXT, \
+             s VARCHAR(10), c CHAR(3), b BOOLEAN, y BYTEA, n NUMERIC(5, 2))",
+        )
+        .unwrap();
+    let data = backend.data();
+    let row = [
+        Value::Int(7),
+        Value::Int(70_000),
+        Value::Int(1 << 40),
+        Value::Float(1.5),
+        Value::Float(2.25),
+        Value::from("a'b\\c"),
+        Value::from("short"),
+        Value::from("abc"),
+        Value::Bool(true),
+        Value::Bytes(vec![0, 255, 39]),
+    ];
+    let changed = data
+        .execute("INSERT INTO v (i2, i4, i8, f4, f8, t, s, c, b, y) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &row)
+        .unwrap();
+    assert_eq!(changed, 1);
+    let nulls = vec![Value::Null; 10];
+    data.execute(
+        "INSERT INTO v (i2, i4, i8, f4, f8, t, s, c, b, y) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &nulls,
+    )
+    .unwrap();
+    let rows =
+        data.query("SELECT i2, i4, i8, f4, f8, t, s, c, b, y FROM v ORDER BY i2 NULLS LAST", &[]).unwrap();
+    assert_eq!(rows, [row.to_vec(), nulls]);
+    // An int parameter into int4 and int8 columns, compared in a WHERE clause.
+    let found = data
+        .query("SELECT i8 FROM v WHERE i4 = $1 AND i8 = $2", &[Value::Int(70_000), Value::Int(1 << 40)])
+        .unwrap();
+    assert_eq!(found, [vec![Value::Int(1 << 40)]]);
+
+    let err = data.execute("UPDATE v SET i4 = $1", &[Value::Int(1 << 40)]).unwrap_err().to_string();
+    assert!(err.contains("does not fit in int4"), "{err}");
+    let err = data.execute("UPDATE v SET n = $1", &[Value::from("1.5")]).unwrap_err().to_string();
+    assert!(err.contains("$1::text::numeric"), "{err}");
+    // Unreadable columns fail before any row is read, so an empty table fails the same way.
+    let err = data.query("SELECT n FROM v WHERE false", &[]).unwrap_err().to_string();
+    assert!(err.contains("cast it to text"), "{err}");
+    let err = data.execute("UPDATE v SET i4 = $1", &[]).unwrap_err().to_string();
+    assert!(err.contains("1 placeholders but 0 values"), "{err}");
+    let ok = data.query("SELECT n::text FROM v WHERE n IS NULL", &[]).unwrap();
+    assert_eq!(ok, [vec![Value::Null], vec![Value::Null]]);
+}
+
+fn record(revision: &str, new_version: Option<&str>, direction: Direction) -> Record {
+    Record {
+        revision: revision.into(),
+        message: "it's a \\ 'test'".into(),
+        direction,
+        new_version: new_version.map(str::to_string),
+        applied_at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 30, 0).unwrap()
+            + chrono::Duration::microseconds(123_456),
+        duration: Duration::from_micros(1_500),
+        checksum: Some("abc".into()),
+    }
+}
+
+#[test]
+fn bookkeeping_records_versions_and_history() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    assert_eq!(backend.current_revision().unwrap(), None);
+    assert!(backend.history().unwrap().is_empty());
+    backend.ensure_version_tables().unwrap();
+    backend.ensure_version_tables().unwrap();
+    assert_eq!(backend.current_revision().unwrap(), None);
+
+    backend.begin().unwrap();
+    backend.execute("CREATE TABLE app (id INTEGER)").unwrap();
+    backend
+        .record_and_commit(&[
+            record("r1", Some("r1"), Direction::Up),
+            record("r2", Some("r2"), Direction::Up),
+        ])
+        .unwrap();
+    assert_eq!(backend.current_revision().unwrap().as_deref(), Some("r2"));
+
+    backend.begin().unwrap();
+    backend.record_and_commit(&[record("r2", None, Direction::Down)]).unwrap();
+    assert_eq!(backend.current_revision().unwrap(), None);
+
+    let history = backend.history().unwrap();
+    let summary: Vec<(i64, &str, Direction)> =
+        history.iter().map(|h| (h.id, h.revision.as_str(), h.direction)).collect();
+    assert_eq!(summary, [(1, "r1", Direction::Up), (2, "r2", Direction::Up), (3, "r2", Direction::Down)]);
+    assert_eq!(history[0].message, "it's a \\ 'test'");
+    assert_eq!(history[0].applied_at, record("r1", None, Direction::Up).applied_at);
+    assert_eq!(history[0].duration_ms, 1.5);
+    assert_eq!(history[0].checksum.as_deref(), Some("abc"));
+    // The version tables are not part of the schema.
+    let schema = backend.introspect().unwrap();
+    assert_eq!(schema.tables.keys().collect::<Vec<_>>(), ["app"]);
+}
+
+#[test]
+fn custom_version_table_names_are_quoted() {
+    let Some(db) = fresh() else { return };
+    let tables = VersionTables { version: "My \"Version\"".into(), history: "hist;ory".into() };
+    let mut backend = PostgresBackend::connect(&db.url, tables).unwrap();
+    backend.ensure_version_tables().unwrap();
+    backend.begin().unwrap();
+    backend.record_and_commit(&[record("r1", Some("r1"), Direction::Up)]).unwrap();
+    assert_eq!(backend.current_revision().unwrap().as_deref(), Some("r1"));
+    assert_eq!(backend.history().unwrap().len(), 1);
+    assert!(backend.introspect().unwrap().tables.is_empty());
+}
+
+#[test]
+fn rollback_leaves_nothing() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    backend.ensure_version_tables().unwrap();
+    backend.begin().unwrap();
+    apply(&mut backend, |op| {
+        op.create_table(Table::new("t").column(Column::new("id", Type::Integer).primary_key()));
+    });
+    backend.execute("INSERT INTO strata_version VALUES ('r1')").unwrap();
+    backend.rollback().unwrap();
+    assert!(backend.introspect().unwrap().tables.is_empty());
+    assert_eq!(backend.current_revision().unwrap(), None);
+}
+
+#[test]
+fn a_failed_bookkeeping_batch_can_be_rolled_back() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    // No version tables: the batch fails, and the runner's ROLLBACK must work afterwards.
+    backend.begin().unwrap();
+    backend.execute("CREATE TABLE t (id INTEGER)").unwrap();
+    assert!(backend.record_and_commit(&[record("r1", Some("r1"), Direction::Up)]).is_err());
+    backend.rollback().unwrap();
+    assert!(backend.introspect().unwrap().tables.is_empty());
+}
+
+#[test]
+fn reading_missing_version_tables_inside_a_transaction_does_not_abort_it() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    backend.begin().unwrap();
+    assert_eq!(backend.current_revision().unwrap(), None);
+    assert!(backend.history().unwrap().is_empty());
+    backend.execute("CREATE TABLE t (id INTEGER)").unwrap();
+    backend.commit().unwrap();
+    assert!(backend.introspect().unwrap().table("t").is_some());
+}
+
+#[test]
+fn two_version_rows_are_corrupt() {
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    backend.ensure_version_tables().unwrap();
+    backend.execute("INSERT INTO strata_version VALUES ('a'), ('b')").unwrap();
+    match backend.current_revision() {
+        Err(BackendError::CorruptVersionTable { table, detail }) => {
+            assert_eq!(table, "strata_version");
+            assert!(detail.contains("2 rows"), "{detail}");
+        }
+        other => panic!("expected a corrupt version table, got {other:?}"),
+    }
+}
+
+#[test]
+fn many_databases_in_parallel() {
+    if !testkit::postgres_available() {
+        return;
+    }
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let db = testkit::fresh_database(DialectKind::Postgres);
+                let mut backend = connect(&db);
+                backend.execute(&format!("CREATE TABLE only_in_{i} (id INTEGER)")).unwrap();
+                let schema = backend.introspect().unwrap();
+                assert_eq!(schema.tables.keys().collect::<Vec<_>>(), [&format!("only_in_{i}")]);
+                db.url.to_string()
+            })
+        })
+        .collect();
+    let mut urls: Vec<String> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 8, "every test database is distinct");
+}
+
+#[test]
+fn a_dropped_test_database_is_gone() {
+    let Some(db) = fresh() else { return };
+    let url = db.url.clone();
+    drop(db);
+    let message = match PostgresBackend::connect(&url, VersionTables::default()) {
+        Ok(_) => panic!("the database should be gone"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[test]
+fn schema_model_types_round_trip_through_display() {
+    // Guards the expected text above against changes in the schema module's format.
+    let column = schema::Column {
+        name: "c".into(),
+        ty: Type::String(3),
+        nullable: true,
+        default: None,
+        autoincrement: false,
+    };
+    assert_eq!(column.ty.to_string(), "string(3)");
+}
