@@ -87,9 +87,38 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
     );
 }
 
+/// Every template in `templates/`, filled in and chained after the fixture's head.
+fn filled_templates() -> Vec<(String, String)> {
+    let mut names: Vec<String> = fs::read_dir(repo().join("templates"))
+        .expect("templates folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".rs.tmpl"))
+        .collect();
+    names.sort();
+    let mut parent = "0002bbbb".to_string();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let revision = format!("0100{i:04}");
+            let text = fs::read_to_string(repo().join("templates").join(name))
+                .expect("template")
+                .replace("{{revision}}", &revision)
+                .replace("{{parent}}", &format!("Some(\"{parent}\")"))
+                .replace("{{message}}", &format!("filled from {name}"))
+                .replace("{{created}}", "2026-11-24T10:00:00Z");
+            parent = revision.clone();
+            (format!("r{revision}_{}.rs", name.trim_end_matches(".rs.tmpl")), text)
+        })
+        .collect()
+}
+
 #[test]
-fn a_sound_chain_builds() {
-    let dir = fixture(&[]);
+fn a_sound_chain_builds_and_every_template_compiles_in_it() {
+    let templates = filled_templates();
+    assert!(templates.len() >= 5, "blank, add_column, add_index, add_table, add_foreign_key");
+    let extra: Vec<(&str, &str)> = templates.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let dir = fixture(&extra);
     let (ok, stderr) = cargo_build(dir.path());
     assert!(ok, "the fixture should build:\n{stderr}");
 }

@@ -66,7 +66,7 @@ pub fn check<'a>(nodes: &[Node<'a>]) -> Result<Chain<'a>, Vec<ChainError>> {
             files: idx.iter().map(|&i| nodes[i].source.to_string()).collect(),
         })
         .collect();
-    duplicates.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    duplicates.sort_by_key(ToString::to_string);
     errors.extend(duplicates);
 
     let pair = |n: &Node| (n.revision.to_string(), n.source.to_string());
