@@ -1,0 +1,645 @@
+//! The SQLite backend over rusqlite: statements, transactions, the bookkeeping tables, the
+//! data-op connection and introspection. SQLite's pragmas report columns, keys, indexes and
+//! foreign keys; constraint names, checks and AUTOINCREMENT come from the stored `CREATE
+//! TABLE` text ([`super::sqlite_ddl`]).
+
+use super::sqlite_ddl::{self, TableDdl};
+use super::{millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, VersionTables};
+use crate::data::{DataConnection, DataError, Row};
+use crate::dialect::quote_ident;
+use crate::dialect::sqlite::REBUILD_PREFIX;
+use crate::ops::{Action, DialectKind};
+use crate::schema::{Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, TableSnapshot, Unique};
+use crate::types::Type;
+use crate::value::Value;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{params, params_from_iter, Connection};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// How long a statement waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Enough cached statements for the bookkeeping, introspection and a migration's data ops,
+/// so the hot bookkeeping statements are not evicted mid-run.
+const STATEMENT_CACHE: usize = 64;
+
+/// A SQLite connection.
+#[derive(Debug)]
+pub struct SqliteBackend {
+    conn: Connection,
+    tables: VersionTables,
+    sql: BookkeepingSql,
+}
+
+/// The bookkeeping statements, formatted once with the quoted table names so the hot path
+/// only looks them up in the statement cache.
+#[derive(Debug)]
+struct BookkeepingSql {
+    create_version: String,
+    create_history: String,
+    select_version: String,
+    delete_version: String,
+    insert_version: String,
+    insert_history: String,
+    select_history: String,
+}
+
+impl BookkeepingSql {
+    fn new(tables: &VersionTables) -> Self {
+        let (v, h) = (quote_ident(&tables.version), quote_ident(&tables.history));
+        BookkeepingSql {
+            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT NOT NULL)"),
+            create_history: format!(
+                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \
+                 revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
+                 applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
+            ),
+            select_version: format!("SELECT revision FROM {v} LIMIT 2"),
+            delete_version: format!("DELETE FROM {v}"),
+            insert_version: format!("INSERT INTO {v} (revision) VALUES (?1)"),
+            insert_history: format!(
+                "INSERT INTO {h} (revision, message, direction, applied_at, duration_ms, checksum) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            select_history: format!(
+                "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {h} ORDER BY id"
+            ),
+        }
+    }
+}
+
+/// Maps a rusqlite error to a statement failure naming `statement`.
+fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
+    move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database `url` names, with foreign keys enforced.
+    pub fn open(url: &DatabaseUrl, tables: VersionTables) -> Result<SqliteBackend, BackendError> {
+        let connect_err =
+            |e: rusqlite::Error| BackendError::Connect { target: url.to_string(), message: e.to_string() };
+        let conn = match url {
+            DatabaseUrl::Sqlite { path } => Connection::open(path),
+            DatabaseUrl::SqliteMemory => Connection::open_in_memory(),
+            DatabaseUrl::Postgres { .. } => {
+                return Err(BackendError::Connect {
+                    target: url.to_string(),
+                    message: "not a SQLite URL".into(),
+                })
+            }
+        }
+        .map_err(connect_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(connect_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON").map_err(connect_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let sql = BookkeepingSql::new(&tables);
+        Ok(SqliteBackend { conn, tables, sql })
+    }
+
+    /// The underlying connection, for tests and tools that need raw access.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs a parameterless statement through the statement cache.
+    fn run_cached(&self, sql: &str) -> Result<(), BackendError> {
+        self.conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(failed(sql))
+    }
+
+    /// Every row of a query, mapped by `f`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, BackendError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(failed(sql))?;
+        let rows = stmt.query_map(params, f).map_err(failed(sql))?;
+        rows.collect::<Result<Vec<T>, _>>().map_err(failed(sql))
+    }
+
+    fn table_exists(&self, name: &str) -> Result<bool, BackendError> {
+        const SQL: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+        Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
+    }
+
+    fn corrupt(&self, table: &str, detail: impl Into<String>) -> BackendError {
+        BackendError::CorruptVersionTable { table: table.to_string(), detail: detail.into() }
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn kind(&self) -> DialectKind {
+        DialectKind::Sqlite
+    }
+
+    fn version_tables(&self) -> &VersionTables {
+        &self.tables
+    }
+
+    /// A batch, so raw SQL with several statements runs as written.
+    fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.conn.execute_batch(sql).map_err(failed(sql))
+    }
+
+    /// Takes the write lock up front, so a migration never fails halfway on a busy database.
+    fn begin(&mut self) -> Result<(), BackendError> {
+        self.run_cached("BEGIN IMMEDIATE")
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.run_cached("COMMIT")
+    }
+
+    /// A no-op when no transaction is open (SQLite may already have rolled back on an error).
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.run_cached("ROLLBACK")
+    }
+
+    fn set_foreign_keys(&mut self, on: bool) -> Result<bool, BackendError> {
+        const READ: &str = "PRAGMA foreign_keys";
+        let was: i64 = self.conn.query_row(READ, [], |r| r.get(0)).map_err(failed(READ))?;
+        let set = if on { "PRAGMA foreign_keys = ON" } else { "PRAGMA foreign_keys = OFF" };
+        self.conn.execute_batch(set).map_err(failed(set))?;
+        Ok(was != 0)
+    }
+
+    fn foreign_key_violations(&mut self) -> Result<Vec<String>, BackendError> {
+        const SQL: &str = "PRAGMA foreign_key_check";
+        self.rows(SQL, [], |r| {
+            let table: String = r.get(0)?;
+            let rowid: Option<i64> = r.get(1)?;
+            let parent: String = r.get(2)?;
+            let fk: i64 = r.get(3)?;
+            let row = rowid.map_or_else(|| "a row".to_string(), |id| format!("rowid {id}"));
+            Ok(format!("{table} {row} references a missing row of {parent} (foreign key {fk})"))
+        })
+    }
+
+    fn introspect(&mut self) -> Result<Schema, BackendError> {
+        // pragma_table_list tells real tables from virtual and shadow ones, which have no
+        // definition strata can rebuild.
+        const SQL: &str = "SELECT m.name, m.sql FROM sqlite_master AS m \
+             JOIN pragma_table_list AS l ON l.name = m.name AND l.schema = 'main' AND l.type = 'table' \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name";
+        let found: Vec<(String, Option<String>)> = self.rows(SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut schema = Schema::default();
+        for (name, sql) in found {
+            if self.tables.contains(&name) || name.starts_with(REBUILD_PREFIX) {
+                continue;
+            }
+            let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
+            schema.tables.insert(name, table);
+        }
+        Ok(schema)
+    }
+
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+        const TABLE: &str =
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
+        const OBJECTS: &str = "SELECT name, sql FROM sqlite_master \
+             WHERE type = ?1 AND tbl_name = ?2 COLLATE NOCASE AND sql IS NOT NULL ORDER BY rowid";
+        let found: Vec<(String, Option<String>)> =
+            self.rows(TABLE, [table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let Some((name, sql)) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
+        let indexes_sql = self.rows(OBJECTS, ["index", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let triggers_sql = self.rows(OBJECTS, ["trigger", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Some(TableSnapshot { table, indexes_sql, triggers_sql }))
+    }
+
+    fn data(&mut self) -> &mut dyn DataConnection {
+        self
+    }
+
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        for sql in [&self.sql.create_version, &self.sql.create_history] {
+            self.conn.execute_batch(sql).map_err(failed(sql))?;
+        }
+        Ok(())
+    }
+
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+        if !self.table_exists(&self.tables.version)? {
+            return Ok(None);
+        }
+        let mut revisions = self.rows(&self.sql.select_version, [], |r| r.get::<_, String>(0))?;
+        if revisions.len() > 1 {
+            return Err(self.corrupt(&self.tables.version, "it holds more than one row"));
+        }
+        Ok(revisions.pop())
+    }
+
+    /// Runs on every migration, so it only uses cached statements.
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        let sql = &self.sql;
+        {
+            let mut insert =
+                self.conn.prepare_cached(&sql.insert_history).map_err(failed(&sql.insert_history))?;
+            for r in records {
+                let applied_at = r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+                insert
+                    .execute(params![
+                        r.revision,
+                        r.message,
+                        r.direction.as_str(),
+                        applied_at,
+                        millis(r.duration),
+                        r.checksum
+                    ])
+                    .map_err(failed(&sql.insert_history))?;
+            }
+        }
+        if let Some(last) = records.last() {
+            self.run_cached(&sql.delete_version)?;
+            if let Some(version) = &last.new_version {
+                self.conn
+                    .prepare_cached(&sql.insert_version)
+                    .and_then(|mut s| s.execute([version]))
+                    .map_err(failed(&sql.insert_version))?;
+            }
+        }
+        self.run_cached("COMMIT")
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        if !self.table_exists(&self.tables.history)? {
+            return Ok(Vec::new());
+        }
+        type Raw = (i64, String, String, String, String, f64, Option<String>);
+        let raw: Vec<Raw> = self.rows(&self.sql.select_history, [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?;
+        raw.into_iter()
+            .map(|(id, revision, message, direction, applied_at, duration_ms, checksum)| {
+                let table = &self.tables.history;
+                let direction = Direction::parse(&direction).ok_or_else(|| {
+                    self.corrupt(table, format!("row {id} has the unknown direction {direction:?}"))
+                })?;
+                let applied_at = DateTime::parse_from_rfc3339(&applied_at)
+                    .map_err(|e| {
+                        self.corrupt(table, format!("row {id} has the bad time {applied_at:?}: {e}"))
+                    })?
+                    .with_timezone(&Utc);
+                Ok(HistoryRow { id, revision, message, direction, applied_at, duration_ms, checksum })
+            })
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data ops
+
+/// Binds a portable value without copying it.
+struct Bind<'a>(&'a Value);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Float(v) => ValueRef::Real(*v),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Bytes(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+fn to_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// The index just past the next `close` at or after `from` (or the end of `bytes`).
+fn skip_past(bytes: &[u8], from: usize, close: &[u8]) -> usize {
+    bytes[from.min(bytes.len())..]
+        .windows(close.len())
+        .position(|w| w == close)
+        .map_or(bytes.len(), |p| from + p + close.len())
+}
+
+/// Rewrites the portable `$N` placeholders to SQLite's `?N`, leaving string literals, quoted
+/// identifiers, comments and identifiers containing `$` alone. (SQLite reads `$1` as a named
+/// parameter, which would not bind by position.)
+fn numbered_placeholders(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        i = match bytes[i] {
+            q @ (b'\'' | b'"' | b'`') => skip_past(bytes, i + 1, &[q]),
+            b'[' => skip_past(bytes, i + 1, b"]"),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => skip_past(bytes, i + 2, b"\n"),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_past(bytes, i + 2, b"*/"),
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && (i == 0 || !is_ident_byte(bytes[i - 1])) =>
+            {
+                out.push_str(&sql[copied..i]);
+                out.push('?');
+                copied = i + 1;
+                i + 1
+            }
+            _ => i + 1,
+        };
+    }
+    out.push_str(&sql[copied..]);
+    Cow::Owned(out)
+}
+
+impl SqliteBackend {
+    fn data_statement(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DataError> {
+        self.conn.prepare_cached(&numbered_placeholders(sql)).map_err(data_failed(sql))
+    }
+}
+
+fn data_failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> DataError + '_ {
+    move |e| DataError::Database { statement: statement.to_string(), message: e.to_string() }
+}
+
+impl DataConnection for SqliteBackend {
+    fn dialect(&self) -> DialectKind {
+        DialectKind::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
+        let mut stmt = self.data_statement(sql)?;
+        let changed = stmt.execute(params_from_iter(params.iter().map(Bind))).map_err(data_failed(sql))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
+        let mut stmt = self.data_statement(sql)?;
+        let width = stmt.column_count();
+        let rows = stmt
+            .query_map(params_from_iter(params.iter().map(Bind)), |r| {
+                (0..width).map(|i| r.get_ref(i).map(to_value)).collect::<rusqlite::Result<Row>>()
+            })
+            .map_err(data_failed(sql))?;
+        rows.collect::<Result<Vec<Row>, _>>().map_err(data_failed(sql))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Introspection
+
+/// The portable type a declared type stands for: the reverse of the dialect's `type_name`,
+/// tolerant of case and spacing. Anything else is kept as declared.
+fn portable_type(declared: &str) -> Type {
+    let mut norm = String::with_capacity(declared.len());
+    for word in declared.split_whitespace() {
+        if !norm.is_empty() {
+            norm.push(' ');
+        }
+        norm.push_str(&word.to_ascii_uppercase());
+    }
+    let norm =
+        norm.replace(" (", "(").replace("( ", "(").replace(" )", ")").replace(" ,", ",").replace(", ", ",");
+    let args =
+        |prefix: &str| norm.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(')')).map(str::to_string);
+    match norm.as_str() {
+        "SMALLINT" => return Type::SmallInt,
+        "INTEGER" => return Type::Integer,
+        "BIGINT" => return Type::BigInt,
+        "TEXT" => return Type::Text,
+        "BOOLEAN" => return Type::Boolean,
+        "DATE" => return Type::Date,
+        "TIMESTAMP" => return Type::Timestamp,
+        "TIMESTAMPTZ" => return Type::TimestampTz,
+        "REAL" => return Type::Float,
+        "DOUBLE PRECISION" => return Type::Double,
+        "BLOB" => return Type::Bytes,
+        "JSON" => return Type::Json,
+        "UUID" => return Type::Uuid,
+        _ => {}
+    }
+    if let Some(n) = args("VARCHAR(").and_then(|n| n.parse().ok()) {
+        return Type::String(n);
+    }
+    let numeric = args("NUMERIC(").and_then(|ps| {
+        let (p, s) = ps.split_once(',')?;
+        Some(Type::Numeric(p.parse().ok()?, s.parse().ok()?))
+    });
+    numeric.unwrap_or_else(|| Type::Other(declared.to_string()))
+}
+
+fn action(rule: &str) -> Action {
+    match rule.to_ascii_uppercase().as_str() {
+        "RESTRICT" => Action::Restrict,
+        "CASCADE" => Action::Cascade,
+        "SET NULL" => Action::SetNull,
+        "SET DEFAULT" => Action::SetDefault,
+        _ => Action::NoAction,
+    }
+}
+
+/// One row of `pragma_table_xinfo`.
+struct ColumnInfo {
+    name: String,
+    declared: String,
+    not_null: bool,
+    default: Option<String>,
+    /// 1-based position in the primary key, 0 when not part of it.
+    pk: i64,
+}
+
+/// Column names in constraint text may differ in ASCII case from the column's own spelling;
+/// report the column's.
+fn canonical(columns: &[ColumnInfo], name: &str) -> String {
+    columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_string(), |c| c.name.clone())
+}
+
+fn same_columns(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+impl SqliteBackend {
+    /// The normalized model of one table, from the pragmas and its `CREATE TABLE` text.
+    fn read_table(&self, name: &str, create_sql: &str) -> Result<Table, BackendError> {
+        let ddl = sqlite_ddl::parse_create_table(create_sql).map_err(|e| BackendError::Statement {
+            statement: create_sql.to_string(),
+            message: format!("strata cannot read the definition of table {name}: {e}"),
+        })?;
+        let infos = self.column_infos(name)?;
+        let mut table = Table { name: name.to_string(), ..Table::default() };
+        table.columns = self.columns(&infos, &ddl);
+
+        let mut pk: Vec<&ColumnInfo> = infos.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        if !pk.is_empty() {
+            table.primary_key = Some(PrimaryKey {
+                name: ddl.primary_key.as_ref().and_then(|k| k.name.clone()),
+                columns: pk.iter().map(|c| c.name.clone()).collect(),
+            });
+        }
+        table.uniques = ddl
+            .uniques
+            .iter()
+            .map(|u| Unique {
+                name: u.name.clone(),
+                columns: u.columns.iter().map(|c| canonical(&infos, c)).collect(),
+            })
+            .collect();
+        table.checks =
+            ddl.checks.iter().map(|c| Check { name: c.name.clone(), expr: c.expr.clone() }).collect();
+        table.foreign_keys = self.foreign_keys(name, &infos, &ddl)?;
+        table.indexes = self.indexes(name)?;
+        table.normalize();
+        Ok(table)
+    }
+
+    fn column_infos(&self, table: &str) -> Result<Vec<ColumnInfo>, BackendError> {
+        // hidden = 1 marks a virtual table's hidden column; generated columns (2, 3) are real.
+        const SQL: &str = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?1) \
+             WHERE hidden <> 1 ORDER BY cid";
+        self.rows(SQL, [table], |r| {
+            Ok(ColumnInfo {
+                name: r.get(0)?,
+                declared: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                not_null: r.get::<_, i64>(2)? != 0,
+                default: r.get(3)?,
+                pk: r.get(4)?,
+            })
+        })
+    }
+
+    /// Columns with the nullability SQLite enforces: a primary key column without NOT NULL
+    /// still takes NULL, except a rowid alias or in a WITHOUT ROWID table.
+    fn columns(&self, infos: &[ColumnInfo], ddl: &TableDdl) -> Vec<Column> {
+        let parsed = |name: &str| ddl.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
+        let pk_count = infos.iter().filter(|c| c.pk > 0).count();
+        infos
+            .iter()
+            .map(|c| {
+                let rowid_alias = c.pk > 0
+                    && pk_count == 1
+                    && !ddl.without_rowid
+                    && c.declared.eq_ignore_ascii_case("INTEGER")
+                    && !parsed(&c.name).is_some_and(|p| p.descending_key);
+                let key_enforced = c.pk > 0 && (rowid_alias || ddl.without_rowid);
+                Column {
+                    name: c.name.clone(),
+                    ty: portable_type(&c.declared),
+                    nullable: !c.not_null && !key_enforced,
+                    default: c.default.clone(),
+                    autoincrement: parsed(&c.name).is_some_and(|p| p.autoincrement),
+                }
+            })
+            .collect()
+    }
+
+    /// Foreign keys from the pragma (it knows the actions and resolves the columns), named
+    /// from the definition by matching column lists.
+    fn foreign_keys(
+        &self,
+        table: &str,
+        infos: &[ColumnInfo],
+        ddl: &TableDdl,
+    ) -> Result<Vec<ForeignKey>, BackendError> {
+        const SQL: &str = "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
+             FROM pragma_foreign_key_list(?1) ORDER BY id, seq";
+        type Raw = (i64, String, String, Option<String>, String, String);
+        let raw: Vec<Raw> = self
+            .rows(SQL, [table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        let mut fks: Vec<(i64, ForeignKey)> = Vec::new();
+        let mut unresolved: Vec<bool> = Vec::new();
+        for (id, ref_table, from, to, on_update, on_delete) in raw {
+            if fks.last().is_none_or(|(last, _)| *last != id) {
+                let fk = ForeignKey {
+                    name: None,
+                    columns: Vec::new(),
+                    ref_table,
+                    ref_columns: Vec::new(),
+                    on_delete: action(&on_delete),
+                    on_update: action(&on_update),
+                };
+                fks.push((id, fk));
+                unresolved.push(false);
+            }
+            if let (Some((_, fk)), Some(missing)) = (fks.last_mut(), unresolved.last_mut()) {
+                fk.columns.push(canonical(infos, &from));
+                match to {
+                    Some(to) => fk.ref_columns.push(to),
+                    None => *missing = true,
+                }
+            }
+        }
+        let mut used = vec![false; ddl.foreign_keys.len()];
+        let mut out = Vec::with_capacity(fks.len());
+        for ((_, mut fk), missing) in fks.into_iter().zip(unresolved) {
+            // `REFERENCES parent` without columns means the parent's primary key.
+            if missing {
+                fk.ref_columns = self.primary_key_columns(&fk.ref_table)?;
+            }
+            let matched = ddl.foreign_keys.iter().enumerate().find(|(i, d)| {
+                !used[*i]
+                    && d.ref_table.eq_ignore_ascii_case(&fk.ref_table)
+                    && same_columns(&d.columns, &fk.columns)
+            });
+            if let Some((i, d)) = matched {
+                used[i] = true;
+                fk.name = d.name.clone();
+            }
+            out.push(fk);
+        }
+        Ok(out)
+    }
+
+    fn primary_key_columns(&self, table: &str) -> Result<Vec<String>, BackendError> {
+        const SQL: &str = "SELECT name FROM pragma_table_xinfo(?1) WHERE pk > 0 ORDER BY pk";
+        self.rows(SQL, [table], |r| r.get(0))
+    }
+
+    /// Explicit indexes only: those behind a UNIQUE or PRIMARY KEY constraint belong to it.
+    fn indexes(&self, table: &str) -> Result<Vec<Index>, BackendError> {
+        const LIST: &str = "SELECT name, \"unique\" FROM pragma_index_list(?1) WHERE origin = 'c'";
+        const COLUMNS: &str = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
+        const SQL: &str = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1";
+        let list: Vec<(String, bool)> = self.rows(LIST, [table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut indexes = Vec::with_capacity(list.len());
+        for (name, unique) in list {
+            let names: Vec<Option<String>> = self.rows(COLUMNS, [&name], |r| r.get(0))?;
+            let columns = if names.iter().all(Option::is_some) {
+                names.into_iter().flatten().collect()
+            } else {
+                // An expression part has no column name; take its text from the definition.
+                let sql: Option<String> =
+                    self.rows(SQL, [&name], |r| r.get::<_, Option<String>>(0))?.into_iter().flatten().next();
+                let sql = sql.unwrap_or_default();
+                let parts = sqlite_ddl::parse_index_columns(&sql).map_err(|e| BackendError::Statement {
+                    statement: sql.clone(),
+                    message: format!("strata cannot read the definition of index {name}: {e}"),
+                })?;
+                names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| n.or_else(|| parts.get(i).cloned()).unwrap_or_default())
+                    .collect()
+            };
+            indexes.push(Index { name, columns, unique });
+        }
+        Ok(indexes)
+    }
+}
