@@ -3,6 +3,7 @@
 //! these, so introspection parses the stored SQL with a small tokenizer that understands
 //! SQLite's quoting (`"..."`, `` `...` ``, `[...]`, `'...'`) and comments.
 
+use crate::ops::Action;
 use std::ops::Range;
 
 /// Why a stored definition could not be read.
@@ -176,7 +177,7 @@ pub struct CheckDdl {
     pub expr: String,
 }
 
-/// A foreign key as declared (its actions come from `PRAGMA foreign_key_list`).
+/// A foreign key as declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignKeyDdl {
     pub name: Option<String>,
@@ -184,6 +185,8 @@ pub struct ForeignKeyDdl {
     pub ref_table: String,
     /// Empty when the clause names no columns (it then means the parent's primary key).
     pub ref_columns: Vec<String>,
+    pub on_delete: Action,
+    pub on_update: Action,
 }
 
 /// A column definition: only what the pragmas do not say.
@@ -396,8 +399,8 @@ impl<'s> Parser<'s, '_> {
                         return Err(DdlError::Unexpected { expected: "REFERENCES", found: found(other) })
                     }
                 }
-                let (ref_table, ref_columns, _) = self.references(next + 1)?;
-                table.foreign_keys.push(ForeignKeyDdl { name, columns, ref_table, ref_columns });
+                let (fk, _) = self.references(next + 1, range.end, name, columns)?;
+                table.foreign_keys.push(fk);
             }
             other => {
                 return Err(DdlError::Unexpected {
@@ -409,25 +412,52 @@ impl<'s> Parser<'s, '_> {
         Ok(())
     }
 
-    /// `name [( cols )]` after REFERENCES; returns the index after the column list.
-    fn references(&self, i: usize) -> Result<(String, Vec<String>, usize), DdlError> {
+    /// The clause after REFERENCES: `parent [(cols)]`, then `ON DELETE|UPDATE action`,
+    /// `MATCH x` and deferrability; returns the key and the index after the clause.
+    fn references(
+        &self,
+        mut i: usize,
+        end: usize,
+        name: Option<String>,
+        columns: Vec<String>,
+    ) -> Result<(ForeignKeyDdl, usize), DdlError> {
         let ref_table = self.name_at(i, "a table name after REFERENCES")?;
-        match self.tok(i + 1) {
-            Some(t) if t.kind == Kind::Open => {
-                let (cols, next) = self.column_list(i + 1)?;
-                Ok((ref_table, cols, next))
-            }
-            _ => Ok((ref_table, Vec::new(), i + 1)),
+        let mut ref_columns = Vec::new();
+        i += 1;
+        if self.tok(i).is_some_and(|t| t.kind == Kind::Open) {
+            (ref_columns, i) = self.column_list(i)?;
         }
-    }
-
-    /// Skips `ON DELETE ...`, `ON UPDATE ...`, `MATCH x` and deferrability after a reference.
-    fn skip_reference_tail(&self, mut i: usize, end: usize) -> usize {
+        let mut fk = ForeignKeyDdl {
+            name,
+            columns,
+            ref_table,
+            ref_columns,
+            on_delete: Action::NoAction,
+            on_update: Action::NoAction,
+        };
         while i < end {
             let t = &self.tokens[i];
             let next_is = |k: usize, kw: &str| self.tok(i + k).is_some_and(|t| t.is(kw));
             if t.is("ON") && (next_is(1, "DELETE") || next_is(1, "UPDATE")) {
-                i += if next_is(2, "SET") || next_is(2, "NO") { 4 } else { 3 };
+                let (action, len) = match self.tok(i + 2) {
+                    Some(a) if a.is("SET") && next_is(3, "NULL") => (Action::SetNull, 4),
+                    Some(a) if a.is("SET") => (Action::SetDefault, 4),
+                    Some(a) if a.is("NO") => (Action::NoAction, 4),
+                    Some(a) if a.is("CASCADE") => (Action::Cascade, 3),
+                    Some(a) if a.is("RESTRICT") => (Action::Restrict, 3),
+                    other => {
+                        return Err(DdlError::Unexpected {
+                            expected: "a foreign key action",
+                            found: found(other),
+                        })
+                    }
+                };
+                if next_is(1, "DELETE") {
+                    fk.on_delete = action;
+                } else {
+                    fk.on_update = action;
+                }
+                i += len;
             } else if t.is("MATCH") || t.is("INITIALLY") || (t.is("NOT") && next_is(1, "DEFERRABLE")) {
                 i += 2;
             } else if t.is("DEFERRABLE") {
@@ -436,7 +466,7 @@ impl<'s> Parser<'s, '_> {
                 break;
             }
         }
-        i.min(end)
+        Ok((fk, i.min(end)))
     }
 
     /// Skips one token, or a whole parenthesized group.
@@ -486,14 +516,9 @@ impl<'s> Parser<'s, '_> {
                 table.checks.push(CheckDdl { name: pending.take(), expr });
                 i = next;
             } else if t.is("REFERENCES") {
-                let (ref_table, ref_columns, next) = self.references(i + 1)?;
-                table.foreign_keys.push(ForeignKeyDdl {
-                    name: pending.take(),
-                    columns: vec![name.clone()],
-                    ref_table,
-                    ref_columns,
-                });
-                i = self.skip_reference_tail(next, end);
+                let (fk, next) = self.references(i + 1, end, pending.take(), vec![name.clone()])?;
+                table.foreign_keys.push(fk);
+                i = next;
             } else if t.is("DEFAULT") {
                 pending = None;
                 i += 1;
@@ -586,6 +611,10 @@ mod tests {
         );
         assert_eq!(t.foreign_keys.len(), 2);
         assert_eq!(t.foreign_keys[0].ref_columns, ["id"]);
+        assert_eq!(
+            (t.foreign_keys[0].on_delete, t.foreign_keys[0].on_update),
+            (Action::SetNull, Action::NoAction)
+        );
         assert_eq!(t.foreign_keys[1].columns, ["parent", "name"]);
         assert!(t.foreign_keys[1].ref_columns.is_empty());
         assert!(t.without_rowid);
