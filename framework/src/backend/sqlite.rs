@@ -41,6 +41,7 @@ struct BookkeepingSql {
     create_history: String,
     select_version: String,
     delete_version: String,
+    update_version: String,
     insert_version: String,
     insert_history: String,
     select_history: String,
@@ -58,6 +59,7 @@ impl BookkeepingSql {
             ),
             select_version: format!("SELECT revision FROM {v} LIMIT 2"),
             delete_version: format!("DELETE FROM {v}"),
+            update_version: format!("UPDATE {v} SET revision = ?1"),
             insert_version: format!("INSERT INTO {v} (revision) VALUES (?1)"),
             insert_history: format!(
                 "INSERT INTO {h} (revision, message, direction, applied_at, duration_ms, checksum) \
@@ -257,13 +259,15 @@ impl Backend for SqliteBackend {
                     .map_err(failed(&sql.insert_history))?;
             }
         }
-        if let Some(last) = records.last() {
-            self.run_cached(&sql.delete_version)?;
-            if let Some(version) = &last.new_version {
-                self.conn
-                    .prepare_cached(&sql.insert_version)
-                    .and_then(|mut s| s.execute([version]))
-                    .map_err(failed(&sql.insert_version))?;
+        match records.last().map(|r| &r.new_version) {
+            None => {}
+            Some(None) => self.run_cached(&sql.delete_version)?,
+            // One statement in the usual case: the row is there and only changes.
+            Some(Some(version)) => {
+                let update = |s: &str| self.conn.prepare_cached(s).and_then(|mut st| st.execute([version]));
+                if update(&sql.update_version).map_err(failed(&sql.update_version))? == 0 {
+                    update(&sql.insert_version).map_err(failed(&sql.insert_version))?;
+                }
             }
         }
         self.run_cached("COMMIT")
