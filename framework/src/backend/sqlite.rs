@@ -100,11 +100,6 @@ impl SqliteBackend {
         Ok(SqliteBackend { conn, tables, sql })
     }
 
-    /// The underlying connection, for tests and tools that need raw access.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Runs a parameterless statement through the statement cache.
     fn run_cached(&self, sql: &str) -> Result<(), BackendError> {
         self.conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(failed(sql))
@@ -122,14 +117,19 @@ impl SqliteBackend {
         rows.collect::<Result<Vec<T>, _>>().map_err(failed(sql))
     }
 
+    /// Table names are case-insensitive (ASCII) in SQLite, as in `CREATE TABLE IF NOT EXISTS`.
     fn table_exists(&self, name: &str) -> Result<bool, BackendError> {
-        const SQL: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1";
+        const SQL: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
         Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
     }
 
-    fn corrupt(&self, table: &str, detail: impl Into<String>) -> BackendError {
-        BackendError::CorruptVersionTable { table: table.to_string(), detail: detail.into() }
+    fn is_bookkeeping(&self, table: &str) -> bool {
+        table.eq_ignore_ascii_case(&self.tables.version) || table.eq_ignore_ascii_case(&self.tables.history)
     }
+}
+
+fn corrupt(table: &str, detail: impl Into<String>) -> BackendError {
+    BackendError::CorruptVersionTable { table: table.to_string(), detail: detail.into() }
 }
 
 impl Backend for SqliteBackend {
@@ -192,7 +192,7 @@ impl Backend for SqliteBackend {
         let found: Vec<(String, Option<String>)> = self.rows(SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let mut schema = Schema::default();
         for (name, sql) in found {
-            if self.tables.contains(&name) || name.starts_with(REBUILD_PREFIX) {
+            if self.is_bookkeeping(&name) || name.starts_with(REBUILD_PREFIX) {
                 continue;
             }
             let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
@@ -234,7 +234,7 @@ impl Backend for SqliteBackend {
         }
         let mut revisions = self.rows(&self.sql.select_version, [], |r| r.get::<_, String>(0))?;
         if revisions.len() > 1 {
-            return Err(self.corrupt(&self.tables.version, "it holds more than one row"));
+            return Err(corrupt(&self.tables.version, "it holds more than one row"));
         }
         Ok(revisions.pop())
     }
@@ -285,12 +285,10 @@ impl Backend for SqliteBackend {
             .map(|(id, revision, message, direction, applied_at, duration_ms, checksum)| {
                 let table = &self.tables.history;
                 let direction = Direction::parse(&direction).ok_or_else(|| {
-                    self.corrupt(table, format!("row {id} has the unknown direction {direction:?}"))
+                    corrupt(table, format!("row {id} has the unknown direction {direction:?}"))
                 })?;
                 let applied_at = DateTime::parse_from_rfc3339(&applied_at)
-                    .map_err(|e| {
-                        self.corrupt(table, format!("row {id} has the bad time {applied_at:?}: {e}"))
-                    })?
+                    .map_err(|e| corrupt(table, format!("row {id} has the bad time {applied_at:?}: {e}")))?
                     .with_timezone(&Utc);
                 Ok(HistoryRow { id, revision, message, direction, applied_at, duration_ms, checksum })
             })
@@ -992,7 +990,7 @@ mod tests {
             record("r2", Direction::Up, Some("r2")),
         ])
         .unwrap();
-        assert!(b.connection().is_autocommit(), "record_and_commit commits");
+        assert!(b.conn.is_autocommit(), "record_and_commit commits");
         assert_eq!(b.current_revision().unwrap().as_deref(), Some("r2"));
 
         b.begin().unwrap();
