@@ -1222,6 +1222,28 @@ mod tests {
     }
 
     #[test]
+    fn rebuilding_a_referenced_or_self_referencing_table_keeps_references() {
+        let mut b = mem();
+        Backend::execute(
+            &mut b,
+            "CREATE TABLE node (id INTEGER PRIMARY KEY, up INTEGER CONSTRAINT fk_up REFERENCES node (id), tag TEXT);
+             CREATE TABLE leaf (node_id INTEGER NOT NULL REFERENCES node (id) ON DELETE CASCADE);
+             INSERT INTO node VALUES (1, NULL, 'a'), (2, 1, 'b');
+             INSERT INTO leaf VALUES (2);",
+        )
+        .unwrap();
+        let change = AlterColumn::new().ty(Type::String(10));
+        apply(&mut b, &Op::AlterColumn { table: "node".into(), column: "tag".into(), change });
+        let node = table(&mut b, "node");
+        assert_eq!(node.column("tag").unwrap().ty, Type::String(10));
+        assert_eq!(node.foreign_key("fk_up").unwrap().ref_table, "node");
+        assert_eq!(table(&mut b, "leaf").foreign_keys[0].ref_table, "node");
+        assert!(Backend::execute(&mut b, "INSERT INTO node VALUES (3, 99, 'c')").is_err());
+        Backend::execute(&mut b, "DELETE FROM node WHERE id = 2").unwrap();
+        assert_eq!(query(&mut b, "SELECT count(*) FROM leaf"), [vec![Value::Int(0)]]);
+    }
+
+    #[test]
     fn rebuild_survives_a_second_read() {
         // Introspection of a table strata rebuilt reads the same as before the rebuild.
         let mut b = rebuild_fixture();
