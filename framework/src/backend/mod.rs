@@ -5,6 +5,8 @@
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_ddl;
 mod url;
 
 pub use url::{DatabaseUrl, UrlError};

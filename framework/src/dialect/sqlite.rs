@@ -119,10 +119,47 @@ impl Dialect for Sqlite {
 fn is_simple_default(expr: &str) -> bool {
     let e = expr.trim();
     let upper = e.to_ascii_uppercase();
-    (e.starts_with('(') && e.ends_with(')'))
-        || (e.starts_with('\'') && e.ends_with('\'') && e.len() >= 2)
+    // One parenthesized group or one string literal, not `(a) + (b)` or `'a' || 'b'` (the
+    // forms SQLite reports for `DEFAULT ((a) + (b))` and `DEFAULT ('a' || 'b')`).
+    ((e.starts_with('(') || e.starts_with('\'')) && leading_group_len(e) == Some(e.len()))
         || e.parse::<f64>().is_ok()
         || matches!(upper.as_str(), "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "TRUE" | "FALSE" | "NULL")
+}
+
+/// The byte length of the parenthesized group or string literal that starts `e`, minding
+/// nested parentheses, quotes and doubled quotes; `None` when it is never closed.
+fn leading_group_len(e: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = e.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(q) if c == q => {
+                if q != ']' && chars.peek().is_some_and(|&(_, n)| n == q) {
+                    chars.next();
+                    continue;
+                }
+                quote = None;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                '(' => depth += 1,
+                ')' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
 }
 
 /// What `ALTER TABLE ADD COLUMN` accepts: no key or unique constraint, and a NOT NULL column
@@ -393,6 +430,18 @@ mod tests {
         let op = Op::AddColumn { table: "t".into(), column: Column::new("c", Type::Boolean).nullable().default(true) };
         assert_eq!(Sqlite.needs_snapshot(&op), None);
         assert_eq!(Sqlite.render(&op, None).unwrap(), ["ALTER TABLE \"t\" ADD COLUMN \"c\" BOOLEAN DEFAULT 1"]);
+    }
+
+    #[test]
+    fn compound_defaults_get_parentheses() {
+        let sql = |expr: &str| Sqlite.default_clause(&DefaultValue::Sql(expr.into()));
+        assert_eq!(sql("(1)"), "(1)");
+        assert_eq!(sql("(a) + (b)"), "((a) + (b))");
+        assert_eq!(sql("'it''s'"), "'it''s'");
+        assert_eq!(sql("'a' || 'b'"), "('a' || 'b')");
+        assert_eq!(sql("('x)' || ')')"), "('x)' || ')')");
+        assert_eq!(sql("-1"), "-1");
+        assert_eq!(sql("1 + 2"), "(1 + 2)");
     }
 
     #[test]
