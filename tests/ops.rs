@@ -270,7 +270,7 @@ fn tables_raw_sql_and_data_ops() {
             op.rename_table("children", "kids");
             op.execute("CREATE VIEW kid_codes AS SELECT code FROM kids");
             op.execute_on(DialectKind::Postgres, "COMMENT ON TABLE kids IS 'postgres only'");
-            op.execute_on(DialectKind::Sqlite, "CREATE TABLE sqlite_only_marker (x INTEGER)");
+            op.execute_on(DialectKind::Sqlite, "CREATE TABLE marker_for_sqlite (x INTEGER)");
             op.run_data("double the ids", |db| {
                 let rows = db.query("SELECT id FROM kids ORDER BY id DESC", &[])?;
                 for row in rows {
@@ -282,7 +282,7 @@ fn tables_raw_sql_and_data_ops() {
         });
         let s = schema(conn);
         assert!(s.table("kids").is_some() && s.table("children").is_none(), "[{kind}] renamed");
-        assert_eq!(s.table("sqlite_only_marker").is_some(), kind == DialectKind::Sqlite, "[{kind}]");
+        assert_eq!(s.table("marker_for_sqlite").is_some(), kind == DialectKind::Sqlite, "[{kind}]");
         assert_eq!(rows(conn, "SELECT id FROM kids ORDER BY id"), ["10", "20"], "[{kind}] data op ran");
         assert_eq!(rows(conn, "SELECT code FROM kid_codes ORDER BY code"), ["\"a\"", "\"b\""], "[{kind}]");
         apply(conn, |op| {

@@ -69,7 +69,9 @@ pub fn parse_header(path: &Path, text: &str) -> Header {
     let mut header = Header { path: path.to_path_buf(), file_name, ..Header::default() };
     let tokens = lex(text);
     let Some(start) = tokens.windows(3).position(|w| {
-        w[0] == Token::Ident("migration".into()) && w[1] == Token::Punct('!') && matches!(w[2], Token::Punct('{' | '('))
+        w[0] == Token::Ident("migration".into())
+            && w[1] == Token::Punct('!')
+            && matches!(w[2], Token::Punct('{' | '('))
     }) else {
         header.no_macro = true;
         return header;
@@ -175,7 +177,9 @@ fn lex(text: &str) -> Vec<Token> {
             let mut j = open + 1;
             let mut s = String::new();
             while j < chars.len() {
-                if chars[j] == '"' && chars[j + 1..].iter().take(hashes).filter(|&&c| c == '#').count() == hashes {
+                if chars[j] == '"'
+                    && chars[j + 1..].iter().take(hashes).filter(|&&c| c == '#').count() == hashes
+                {
                     j += 1 + hashes;
                     break;
                 }
@@ -245,7 +249,9 @@ fn lex_string(chars: &[char], mut i: usize) -> (String, usize) {
 }
 
 fn valid_revision(revision: &str) -> bool {
-    !revision.is_empty() && revision.len() <= 64 && revision.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !revision.is_empty()
+        && revision.len() <= 64
+        && revision.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Checks every header and the chain they form; returns every problem, in file order.
@@ -437,7 +443,10 @@ mod tests {
 
     #[test]
     fn a_good_chain_has_no_findings() {
-        let hs = [header("ra1.rs", &migration("a1", "None")), header("rb2_next.rs", &migration("b2", "Some(\"a1\")"))];
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rb2_next.rs", &migration("b2", "Some(\"a1\")")),
+        ];
         assert_eq!(check(&hs), vec![]);
         let list = module_list(&hs);
         assert!(list.contains("mod ra1;") && list.contains("mod rb2_next;"));
@@ -475,7 +484,10 @@ mod tests {
             header("rb2.rs", &migration("b2", "Some(\"zz\")")),
         ];
         let text: Vec<String> = check(&hs).iter().map(ToString::to_string).collect();
-        assert!(text.iter().any(|t| t.contains("duplicate revision a1: declared in ra1.rs, ra1_copy.rs")), "{text:#?}");
+        assert!(
+            text.iter().any(|t| t.contains("duplicate revision a1: declared in ra1.rs, ra1_copy.rs")),
+            "{text:#?}"
+        );
         assert!(text.iter().any(|t| t.contains("revision b2 (rb2.rs) names parent zz")), "{text:#?}");
     }
 

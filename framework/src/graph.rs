@@ -75,9 +75,7 @@ pub fn check<'a>(nodes: &[Node<'a>]) -> Result<Chain<'a>, Vec<ChainError>> {
     for (i, node) in nodes.iter().enumerate() {
         match node.parent {
             None => roots.push(i),
-            Some(parent) if by_revision.contains_key(parent) => {
-                children.entry(parent).or_default().push(i)
-            }
+            Some(parent) if by_revision.contains_key(parent) => children.entry(parent).or_default().push(i),
             Some(parent) => errors.push(ChainError::UnknownParent {
                 revision: node.revision.to_string(),
                 parent: parent.to_string(),
@@ -148,10 +146,8 @@ fn find_cycles(nodes: &[Node], by_revision: &HashMap<&str, Vec<usize>>) -> Vec<C
                 _ => {
                     state[i] = 1;
                     walk.push(i);
-                    cur = nodes[i]
-                        .parent
-                        .and_then(|p| by_revision.get(p))
-                        .and_then(|idx| idx.first().copied());
+                    cur =
+                        nodes[i].parent.and_then(|p| by_revision.get(p)).and_then(|idx| idx.first().copied());
                 }
             }
         }
@@ -283,7 +279,9 @@ impl<'a> Chain<'a> {
     /// Resolves `target` to a position, given the current position.
     pub fn resolve(&self, target: &Target, current: Position) -> Result<Position, TargetError> {
         match target {
-            Target::Head => Ok(if self.order.is_empty() { Position::Base } else { Position::At(self.order.len() - 1) }),
+            Target::Head => {
+                Ok(if self.order.is_empty() { Position::Base } else { Position::At(self.order.len() - 1) })
+            }
             Target::Base => Ok(Position::Base),
             Target::Revision(r) => self.find(r).map(Position::At),
             Target::Relative(steps) => {
@@ -343,7 +341,9 @@ mod tests {
     #[test]
     fn duplicate_names_both_files() {
         let e = errs(&[n("a", None), Node { revision: "a", parent: None, source: "other.rs" }]);
-        assert!(e.iter().any(|e| matches!(e, ChainError::Duplicate { revision, files } if revision == "a" && files.len() == 2)));
+        assert!(e.iter().any(
+            |e| matches!(e, ChainError::Duplicate { revision, files } if revision == "a" && files.len() == 2)
+        ));
         assert!(e[0].to_string().contains("ra.rs") && e[0].to_string().contains("other.rs"));
     }
 
@@ -352,7 +352,11 @@ mod tests {
         let e = errs(&[n("a", None), n("b", Some("zz"))]);
         assert_eq!(
             e,
-            vec![ChainError::UnknownParent { revision: "b".into(), parent: "zz".into(), file: "rb.rs".into() }]
+            vec![ChainError::UnknownParent {
+                revision: "b".into(),
+                parent: "zz".into(),
+                file: "rb.rs".into()
+            }]
         );
         assert!(e[0].to_string().contains("rb.rs"));
     }
@@ -420,8 +424,14 @@ mod tests {
         assert_eq!(c.resolve(&Target::Relative(2), Position::Base), Ok(Position::At(1)));
         assert_eq!(c.resolve(&Target::Relative(-1), Position::At(0)), Ok(Position::Base));
         assert_eq!(c.resolve(&Target::Relative(-2), Position::At(2)), Ok(Position::At(0)));
-        assert!(matches!(c.resolve(&Target::Relative(-1), Position::Base), Err(TargetError::OutOfRange { .. })));
-        assert!(matches!(c.resolve(&Target::Relative(4), Position::Base), Err(TargetError::OutOfRange { .. })));
+        assert!(matches!(
+            c.resolve(&Target::Relative(-1), Position::Base),
+            Err(TargetError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            c.resolve(&Target::Relative(4), Position::Base),
+            Err(TargetError::OutOfRange { .. })
+        ));
         assert_eq!(c.resolve(&Target::Head, Position::Base), Ok(Position::At(2)));
         assert!(matches!(c.position_of(Some("zz")), Err(TargetError::UnknownCurrent(_))));
     }

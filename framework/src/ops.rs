@@ -380,22 +380,62 @@ pub type DataFn = fn(&mut dyn crate::data::DataConnection) -> Result<(), crate::
 #[derive(Clone)]
 pub enum Op {
     CreateTable(Table),
-    DropTable { name: String },
-    RenameTable { from: String, to: String },
-    AddColumn { table: String, column: Column },
-    DropColumn { table: String, column: String },
-    RenameColumn { table: String, from: String, to: String },
-    AlterColumn { table: String, column: String, change: AlterColumn },
+    DropTable {
+        name: String,
+    },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: Column,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    AlterColumn {
+        table: String,
+        column: String,
+        change: AlterColumn,
+    },
     CreateIndex(Index),
-    DropIndex { name: String, table: String },
-    AddForeignKey { table: String, fk: ForeignKey },
-    AddUniqueConstraint { table: String, unique: Unique },
-    AddCheckConstraint { table: String, check: Check },
-    DropConstraint { table: String, name: String },
+    DropIndex {
+        name: String,
+        table: String,
+    },
+    AddForeignKey {
+        table: String,
+        fk: ForeignKey,
+    },
+    AddUniqueConstraint {
+        table: String,
+        unique: Unique,
+    },
+    AddCheckConstraint {
+        table: String,
+        check: Check,
+    },
+    DropConstraint {
+        table: String,
+        name: String,
+    },
     /// Raw SQL; `only` restricts it to one dialect (skipped on the others).
-    Execute { sql: String, only: Option<DialectKind> },
+    Execute {
+        sql: String,
+        only: Option<DialectKind>,
+    },
     /// Runs `run` against the live connection; `label` names it in logs, plans and checksums.
-    Data { label: String, run: DataFn },
+    Data {
+        label: String,
+        run: DataFn,
+    },
 }
 
 impl Op {
@@ -545,11 +585,7 @@ impl Ops {
         fk.resolve_name(&table);
         self.push(Op::AddForeignKey { table, fk })
     }
-    pub fn add_unique_constraint(
-        &mut self,
-        table: impl Into<String>,
-        mut unique: Unique,
-    ) -> &mut Self {
+    pub fn add_unique_constraint(&mut self, table: impl Into<String>, mut unique: Unique) -> &mut Self {
         let table = table.into();
         unique.resolve_name(&table);
         self.push(Op::AddUniqueConstraint { table, unique })

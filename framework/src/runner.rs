@@ -119,7 +119,14 @@ impl Step<'static> {
 /// foreign key switching, error reporting) but records nothing in the version tables. For
 /// tests and scratch databases.
 pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result<(), Error> {
-    let step = Step { revision: label, message: "ad-hoc ops", direction: Direction::Up, ops, new_version: None, record: false };
+    let step = Step {
+        revision: label,
+        message: "ad-hoc ops",
+        direction: Direction::Up,
+        ops,
+        new_version: None,
+        record: false,
+    };
     run_in_transaction(backend, std::slice::from_ref(&step), &[]).map(|_| ())
 }
 
@@ -189,7 +196,13 @@ impl Runner {
         self.run(backend, current, steps)
     }
 
-    fn wrong_direction(&self, direction: Direction, target: &Target, current: Position, hint: &'static str) -> Error {
+    fn wrong_direction(
+        &self,
+        direction: Direction,
+        target: &Target,
+        current: Position,
+        hint: &'static str,
+    ) -> Error {
         Error::WrongDirection {
             direction,
             target: target.to_string(),
@@ -198,7 +211,12 @@ impl Runner {
         }
     }
 
-    fn run(&self, backend: &mut dyn Backend, current: Position, steps: Vec<Step<'static>>) -> Result<Report, Error> {
+    fn run(
+        &self,
+        backend: &mut dyn Backend,
+        current: Position,
+        steps: Vec<Step<'static>>,
+    ) -> Result<Report, Error> {
         let mut report = Report {
             from: self.set.chain().revision_at(current).map(str::to_string),
             to: self.set.chain().revision_at(current).map(str::to_string),
@@ -233,7 +251,11 @@ fn index_after(pos: Position) -> usize {
 }
 
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
-fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step<'_>], completed: &[Applied]) -> Result<Vec<Applied>, Error> {
+fn run_in_transaction(
+    backend: &mut dyn Backend,
+    steps: &[Step<'_>],
+    completed: &[Applied],
+) -> Result<Vec<Applied>, Error> {
     let dialect = backend.dialect();
     // A rebuild needs foreign keys off, and that must be set before the transaction begins.
     // Whether a drop_column rebuilds is only known from the live table, so any op that asks
@@ -245,7 +267,8 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step<'_>], completed: 
         let mut records = Vec::with_capacity(steps.len());
         let mut applied = Vec::with_capacity(steps.len());
         for step in steps {
-            let span = tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
+            let span =
+                tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
             let _guard = span.enter();
             let started = Instant::now();
             run_ops(backend, step).map_err(|mut failure| {
@@ -253,7 +276,13 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step<'_>], completed: 
                 Error::Migration(failure)
             })?;
             let duration = started.elapsed();
-            tracing::info!(ms = duration.as_secs_f64() * 1000.0, "{} {} ({})", step.direction, step.revision, step.message);
+            tracing::info!(
+                ms = duration.as_secs_f64() * 1000.0,
+                "{} {} ({})",
+                step.direction,
+                step.revision,
+                step.message
+            );
             if !step.record {
                 continue;
             }
@@ -283,7 +312,10 @@ fn run_in_transaction(backend: &mut dyn Backend, steps: &[Step<'_>], completed: 
                     direction: last.direction,
                     op: None,
                     statement: Some("PRAGMA foreign_key_check".into()),
-                    cause: format!("the migration leaves rows that break a foreign key: {}", violations.join("; ")),
+                    cause: format!(
+                        "the migration leaves rows that break a foreign key: {}",
+                        violations.join("; ")
+                    ),
                     completed: completed.to_vec(),
                 })));
             }
@@ -334,14 +366,19 @@ fn run_ops(backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Box<Migrati
                 backend
                     .snapshot_table(&table)
                     .map_err(|e| fail(index, op, e.statement().map(str::to_string), e.to_string()))?
-                    .ok_or_else(|| fail(index, op, None, RenderError::NoSuchTable(table.clone()).to_string()))?,
+                    .ok_or_else(|| {
+                        fail(index, op, None, RenderError::NoSuchTable(table.clone()).to_string())
+                    })?,
             ),
             None => None,
         };
-        let statements = dialect.render(op, snapshot.as_ref()).map_err(|e| fail(index, op, None, e.to_string()))?;
+        let statements =
+            dialect.render(op, snapshot.as_ref()).map_err(|e| fail(index, op, None, e.to_string()))?;
         for statement in statements {
             tracing::debug!(sql = %statement, "execute");
-            backend.execute(&statement).map_err(|e| fail(index, op, Some(statement.clone()), e.to_string()))?;
+            backend
+                .execute(&statement)
+                .map_err(|e| fail(index, op, Some(statement.clone()), e.to_string()))?;
         }
     }
     Ok(())

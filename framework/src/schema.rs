@@ -51,9 +51,8 @@ impl Table {
     pub fn normalize(&mut self) {
         self.uniques.sort_by(|a, b| (&a.name, &a.columns).cmp(&(&b.name, &b.columns)));
         self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
-        self.foreign_keys.sort_by(|a, b| {
-            (&a.name, &a.columns, &a.ref_table).cmp(&(&b.name, &b.columns, &b.ref_table))
-        });
+        self.foreign_keys
+            .sort_by(|a, b| (&a.name, &a.columns, &a.ref_table).cmp(&(&b.name, &b.columns, &b.ref_table)));
         self.checks.sort_by(|a, b| (&a.name, &a.expr).cmp(&(&b.name, &b.expr)));
     }
 }

@@ -124,7 +124,10 @@ mod tests {
         let url: DatabaseUrl = "postgres://app:s3cr3t@db.example:5432/app?sslmode=require".parse().unwrap();
         assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/app?sslmode=require");
         assert!(!format!("{url:?}").contains("s3cr3t"));
-        assert_eq!(redact("postgres://h/db?user=a&password=p4ss&x=1"), "postgres://h/db?user=a&password=***&x=1");
+        assert_eq!(
+            redact("postgres://h/db?user=a&password=p4ss&x=1"),
+            "postgres://h/db?user=a&password=***&x=1"
+        );
         assert_eq!(redact("postgres://app@h/db"), "postgres://app@h/db");
     }
 }

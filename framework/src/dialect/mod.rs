@@ -163,7 +163,11 @@ pub trait Dialect: Send + Sync {
         }
         let pk = table.primary_key_columns();
         if !pk.is_empty() && !pk_done {
-            parts.push(format!("{}PRIMARY KEY ({})", constraint_prefix(&table.primary_key_name), column_list(&pk)));
+            parts.push(format!(
+                "{}PRIMARY KEY ({})",
+                constraint_prefix(&table.primary_key_name),
+                column_list(&pk)
+            ));
         }
         for column in &table.columns {
             if let Some(name) = &column.unique {
@@ -177,7 +181,8 @@ pub trait Dialect: Send + Sync {
                 parts.push(format!("{}CHECK ({expr})", constraint_prefix(name)));
             }
         }
-        parts.extend(table.checks.iter().map(|c| format!("{}CHECK ({})", constraint_prefix(&c.name), c.expr)));
+        parts
+            .extend(table.checks.iter().map(|c| format!("{}CHECK ({})", constraint_prefix(&c.name), c.expr)));
         format!("CREATE TABLE {} (\n    {}\n)", quote_ident(&table.name), parts.join(",\n    "))
     }
 

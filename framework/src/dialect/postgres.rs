@@ -52,7 +52,9 @@ impl Dialect for Postgres {
                 }
                 vec![alter(table, format!("ADD COLUMN {def}"))]
             }
-            Op::DropColumn { table, column } => vec![alter(table, format!("DROP COLUMN {}", quote_ident(column)))],
+            Op::DropColumn { table, column } => {
+                vec![alter(table, format!("DROP COLUMN {}", quote_ident(column)))]
+            }
             Op::AlterColumn { table, column, change } => {
                 let col = quote_ident(column);
                 let mut parts = Vec::new();
@@ -64,7 +66,10 @@ impl Dialect for Postgres {
                     parts.push(part);
                 }
                 if let Some(nullable) = change.nullable {
-                    parts.push(format!("ALTER COLUMN {col} {} NOT NULL", if nullable { "DROP" } else { "SET" }));
+                    parts.push(format!(
+                        "ALTER COLUMN {col} {} NOT NULL",
+                        if nullable { "DROP" } else { "SET" }
+                    ));
                 }
                 match &change.default {
                     Some(Some(default)) => {
@@ -78,18 +83,24 @@ impl Dialect for Postgres {
                 }
                 vec![alter(table, parts.join(", "))]
             }
-            Op::AddForeignKey { table, fk } => vec![alter(table, format!("ADD {}", self.foreign_key_clause(fk)))],
+            Op::AddForeignKey { table, fk } => {
+                vec![alter(table, format!("ADD {}", self.foreign_key_clause(fk)))]
+            }
             Op::AddUniqueConstraint { table, unique } => {
                 vec![alter(table, format!("ADD {}", self.unique_clause(unique)))]
             }
-            Op::AddCheckConstraint { table, check } => vec![alter(
-                table,
-                format!("ADD {}CHECK ({})", constraint_prefix(&check.name), check.expr),
-            )],
+            Op::AddCheckConstraint { table, check } => {
+                vec![alter(table, format!("ADD {}CHECK ({})", constraint_prefix(&check.name), check.expr))]
+            }
             Op::DropConstraint { table, name } => {
                 vec![alter(table, format!("DROP CONSTRAINT {}", quote_ident(name)))]
             }
-            _ => return Err(RenderError::Unsupported(format!("{} is not rendered by the PostgreSQL dialect", op.kind()))),
+            _ => {
+                return Err(RenderError::Unsupported(format!(
+                    "{} is not rendered by the PostgreSQL dialect",
+                    op.kind()
+                )))
+            }
         };
         Ok(sql)
     }

@@ -106,7 +106,11 @@ impl Dialect for Sqlite {
                 return Ok(vec![format!("ALTER TABLE {} ADD COLUMN {def}", quote_ident(table))]);
             }
             Op::DropColumn { table, column } if !self.rebuilds(op, snapshot) => {
-                return Ok(vec![format!("ALTER TABLE {} DROP COLUMN {}", quote_ident(table), quote_ident(column))]);
+                return Ok(vec![format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    quote_ident(table),
+                    quote_ident(column)
+                )]);
             }
             _ => {}
         }
@@ -123,7 +127,10 @@ fn is_simple_default(expr: &str) -> bool {
     // forms SQLite reports for `DEFAULT ((a) + (b))` and `DEFAULT ('a' || 'b')`).
     ((e.starts_with('(') || e.starts_with('\'')) && leading_group_len(e) == Some(e.len()))
         || e.parse::<f64>().is_ok()
-        || matches!(upper.as_str(), "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "TRUE" | "FALSE" | "NULL")
+        || matches!(
+            upper.as_str(),
+            "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "TRUE" | "FALSE" | "NULL"
+        )
 }
 
 /// The byte length of the parenthesized group or string literal that starts `e`, minding
@@ -272,7 +279,8 @@ impl Sqlite {
         let old = &snapshot.table;
         let mut def = definition_of(old);
         let mut dropped_column: Option<&str> = None;
-        let missing_column = |column: &str| RenderError::NoSuchColumn { table: old.name.clone(), column: column.to_string() };
+        let missing_column =
+            |column: &str| RenderError::NoSuchColumn { table: old.name.clone(), column: column.to_string() };
         match op {
             Op::AddColumn { column, .. } => {
                 let mut column = column.clone();
@@ -292,7 +300,11 @@ impl Sqlite {
                 dropped_column = Some(column);
             }
             Op::AlterColumn { column, change, .. } => {
-                let col = def.columns.iter_mut().find(|c| &c.name == column).ok_or_else(|| missing_column(column))?;
+                let col = def
+                    .columns
+                    .iter_mut()
+                    .find(|c| &c.name == column)
+                    .ok_or_else(|| missing_column(column))?;
                 if let Some(ty) = &change.ty {
                     col.ty = ty.clone();
                 }
@@ -320,11 +332,17 @@ impl Sqlite {
                     });
                 }
                 if before == (def.uniques.len(), def.foreign_keys.len(), def.checks.len()) && !pk_dropped {
-                    return Err(RenderError::NoSuchConstraint { table: old.name.clone(), name: name.clone() });
+                    return Err(RenderError::NoSuchConstraint {
+                        table: old.name.clone(),
+                        name: name.clone(),
+                    });
                 }
             }
             other => {
-                return Err(RenderError::Unsupported(format!("{} does not need a table rebuild", other.kind())));
+                return Err(RenderError::Unsupported(format!(
+                    "{} does not need a table rebuild",
+                    other.kind()
+                )));
             }
         }
 
@@ -340,7 +358,11 @@ impl Sqlite {
         let copied = copied.join(", ");
         let mut sql = vec![
             self.create_table(&def),
-            format!("INSERT INTO {} ({copied}) SELECT {copied} FROM {}", quote_ident(&tmp), quote_ident(name)),
+            format!(
+                "INSERT INTO {} ({copied}) SELECT {copied} FROM {}",
+                quote_ident(&tmp),
+                quote_ident(name)
+            ),
         ];
         if old.columns.iter().any(|c| c.autoincrement) && def.columns.iter().any(|c| c.autoincrement) {
             // Keep AUTOINCREMENT's high-water mark, so ids of deleted rows are never reused.
@@ -358,8 +380,8 @@ impl Sqlite {
         sql.push(format!("ALTER TABLE {} RENAME TO {}", quote_ident(&tmp), quote_ident(name)));
         sql.push("PRAGMA legacy_alter_table = OFF".into());
         for (index, create) in &snapshot.indexes_sql {
-            let gone = dropped_column
-                .is_some_and(|col| old.index(index).is_some_and(|i| mentions(&i.columns, col)));
+            let gone =
+                dropped_column.is_some_and(|col| old.index(index).is_some_and(|i| mentions(&i.columns, col)));
             if !gone {
                 sql.push(create.clone());
             }
@@ -379,22 +401,54 @@ mod tests {
             table: schema::Table {
                 name: "users".into(),
                 columns: vec![
-                    schema::Column { name: "id".into(), ty: Type::Integer, nullable: false, default: None, autoincrement: true },
-                    schema::Column { name: "email".into(), ty: Type::String(100), nullable: true, default: Some("'x'".into()), autoincrement: false },
+                    schema::Column {
+                        name: "id".into(),
+                        ty: Type::Integer,
+                        nullable: false,
+                        default: None,
+                        autoincrement: true,
+                    },
+                    schema::Column {
+                        name: "email".into(),
+                        ty: Type::String(100),
+                        nullable: true,
+                        default: Some("'x'".into()),
+                        autoincrement: false,
+                    },
                 ],
-                primary_key: Some(schema::PrimaryKey { name: Some("pk_users".into()), columns: vec!["id".into()] }),
-                uniques: vec![schema::Unique { name: Some("uq_users_email".into()), columns: vec!["email".into()] }],
-                indexes: vec![schema::Index { name: "ix_email".into(), columns: vec!["email".into()], unique: false }],
+                primary_key: Some(schema::PrimaryKey {
+                    name: Some("pk_users".into()),
+                    columns: vec!["id".into()],
+                }),
+                uniques: vec![schema::Unique {
+                    name: Some("uq_users_email".into()),
+                    columns: vec!["email".into()],
+                }],
+                indexes: vec![schema::Index {
+                    name: "ix_email".into(),
+                    columns: vec!["email".into()],
+                    unique: false,
+                }],
                 ..Default::default()
             },
-            indexes_sql: vec![("ix_email".into(), "CREATE INDEX \"ix_email\" ON \"users\" (\"email\")".into())],
-            triggers_sql: vec![("t1".into(), "CREATE TRIGGER t1 AFTER INSERT ON users BEGIN SELECT 1; END".into())],
+            indexes_sql: vec![(
+                "ix_email".into(),
+                "CREATE INDEX \"ix_email\" ON \"users\" (\"email\")".into(),
+            )],
+            triggers_sql: vec![(
+                "t1".into(),
+                "CREATE TRIGGER t1 AFTER INSERT ON users BEGIN SELECT 1; END".into(),
+            )],
         }
     }
 
     #[test]
     fn alter_column_rebuilds_and_keeps_everything_else() {
-        let op = Op::AlterColumn { table: "users".into(), column: "email".into(), change: AlterColumn::new().nullable(false) };
+        let op = Op::AlterColumn {
+            table: "users".into(),
+            column: "email".into(),
+            change: AlterColumn::new().nullable(false),
+        };
         let snap = snapshot();
         assert_eq!(Sqlite.needs_snapshot(&op).as_deref(), Some("users"));
         let sql = Sqlite.render(&op, Some(&snap)).unwrap();
@@ -427,9 +481,15 @@ mod tests {
 
     #[test]
     fn nullable_add_column_is_direct() {
-        let op = Op::AddColumn { table: "t".into(), column: Column::new("c", Type::Boolean).nullable().default(true) };
+        let op = Op::AddColumn {
+            table: "t".into(),
+            column: Column::new("c", Type::Boolean).nullable().default(true),
+        };
         assert_eq!(Sqlite.needs_snapshot(&op), None);
-        assert_eq!(Sqlite.render(&op, None).unwrap(), ["ALTER TABLE \"t\" ADD COLUMN \"c\" BOOLEAN DEFAULT 1"]);
+        assert_eq!(
+            Sqlite.render(&op, None).unwrap(),
+            ["ALTER TABLE \"t\" ADD COLUMN \"c\" BOOLEAN DEFAULT 1"]
+        );
     }
 
     #[test]
