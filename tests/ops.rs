@@ -338,3 +338,31 @@ fn hostile_identifiers_are_quoted_and_survive_a_rebuild() {
         assert_eq!(rows(conn, "SELECT \"it's\" FROM \"we\"\"ird; ta--ble\""), ["\"x\""], "[{kind}]");
     }
 }
+
+#[test]
+fn a_migration_that_rebuilds_cannot_let_a_broken_reference_in() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        parents_and_children(conn);
+        apply(conn, |op| {
+            op.add_foreign_key("children", ForeignKey::new(["parent_id"], "parents", ["id"]));
+        });
+        // On SQLite the rebuild switches enforcement off for the whole transaction, so the
+        // delete itself succeeds there; the foreign_key_check before commit must catch it.
+        let err = apply_err(conn, |op| {
+            op.alter_column("children", "code", AlterColumn::new().ty(Type::Text));
+            op.execute("DELETE FROM parents WHERE id = 1");
+        });
+        let text = err.to_string();
+        let expected = if kind == DialectKind::Sqlite { "break a foreign key" } else { "foreign key" };
+        assert!(text.contains(expected), "[{kind}] {text}");
+        assert_eq!(rows(conn, "SELECT count(*) FROM parents"), ["2"], "[{kind}] rolled back");
+        let t = table(conn, "children");
+        assert_eq!(t.column("code").map(|c| c.ty.clone()), Some(Type::String(10)), "[{kind}] rolled back");
+        assert!(
+            conn.execute("INSERT INTO children (id, parent_id, code) VALUES (5, 77, 'x')").is_err(),
+            "[{kind}] enforcement is back on"
+        );
+    }
+}

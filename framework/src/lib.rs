@@ -5,7 +5,7 @@
 //! revision chain at compile time; at run time the [`runner`] applies each migration in its own
 //! transaction on a [`backend`] (SQLite or PostgreSQL), rendering ops through a [`dialect`].
 //!
-//! ```ignore
+//! ```
 //! use strata::prelude::*;
 //!
 //! migration! {

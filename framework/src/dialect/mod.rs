@@ -47,6 +47,29 @@ fn constraint_prefix(name: &str) -> String {
     }
 }
 
+/// The SQL-standard spelling of a portable type, which both engines accept; each dialect
+/// overrides only where it differs.
+pub fn standard_type_name(ty: &Type) -> String {
+    match ty {
+        Type::SmallInt => "SMALLINT".into(),
+        Type::Integer => "INTEGER".into(),
+        Type::BigInt => "BIGINT".into(),
+        Type::Text => "TEXT".into(),
+        Type::String(n) => format!("VARCHAR({n})"),
+        Type::Boolean => "BOOLEAN".into(),
+        Type::Date => "DATE".into(),
+        Type::Timestamp => "TIMESTAMP".into(),
+        Type::TimestampTz => "TIMESTAMPTZ".into(),
+        Type::Numeric(p, s) => format!("NUMERIC({p}, {s})"),
+        Type::Float => "REAL".into(),
+        Type::Double => "DOUBLE PRECISION".into(),
+        Type::Bytes => "BYTEA".into(),
+        Type::Json => "JSON".into(),
+        Type::Uuid => "UUID".into(),
+        Type::Other(name) => name.clone(),
+    }
+}
+
 /// Renders ops for one engine. The provided methods are the SQL both engines share.
 pub trait Dialect: Send + Sync {
     fn kind(&self) -> DialectKind;

@@ -26,22 +26,8 @@ impl Dialect for Sqlite {
     /// maps back to the same portable type.
     fn type_name(&self, ty: &Type) -> String {
         match ty {
-            Type::SmallInt => "SMALLINT".into(),
-            Type::Integer => "INTEGER".into(),
-            Type::BigInt => "BIGINT".into(),
-            Type::Text => "TEXT".into(),
-            Type::String(n) => format!("VARCHAR({n})"),
-            Type::Boolean => "BOOLEAN".into(),
-            Type::Date => "DATE".into(),
-            Type::Timestamp => "TIMESTAMP".into(),
-            Type::TimestampTz => "TIMESTAMPTZ".into(),
-            Type::Numeric(p, s) => format!("NUMERIC({p}, {s})"),
-            Type::Float => "REAL".into(),
-            Type::Double => "DOUBLE PRECISION".into(),
             Type::Bytes => "BLOB".into(),
-            Type::Json => "JSON".into(),
-            Type::Uuid => "UUID".into(),
-            Type::Other(name) => name.clone(),
+            other => super::standard_type_name(other),
         }
     }
 
