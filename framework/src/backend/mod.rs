@@ -5,8 +5,6 @@
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(feature = "sqlite")]
-pub mod sqlite_ddl;
 mod url;
 
 pub use url::{DatabaseUrl, UrlError};

@@ -1,0 +1,298 @@
+//! The SQLite backend over rusqlite: statements, transactions, the bookkeeping tables, the
+//! data-op connection and introspection. SQLite's pragmas report columns, keys, indexes and
+//! foreign keys; constraint names, checks and AUTOINCREMENT come from the stored `CREATE
+//! TABLE` text ([`ddl`]).
+
+mod data;
+mod ddl;
+mod introspect;
+#[cfg(test)]
+mod tests;
+
+use super::{millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, VersionTables};
+use crate::data::DataConnection;
+use crate::dialect::quote_ident;
+use crate::dialect::sqlite::REBUILD_PREFIX;
+use crate::ops::DialectKind;
+use crate::schema::{Schema, TableSnapshot};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection};
+use std::time::Duration;
+
+/// How long a statement waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Enough cached statements for the bookkeeping, introspection and a migration's data ops,
+/// so the hot bookkeeping statements are not evicted mid-run.
+const STATEMENT_CACHE: usize = 64;
+
+/// A SQLite connection.
+#[derive(Debug)]
+pub struct SqliteBackend {
+    conn: Connection,
+    tables: VersionTables,
+    sql: BookkeepingSql,
+}
+
+/// The bookkeeping statements, formatted once with the quoted table names so the hot path
+/// only looks them up in the statement cache.
+#[derive(Debug)]
+struct BookkeepingSql {
+    create_version: String,
+    create_history: String,
+    select_version: String,
+    delete_version: String,
+    update_version: String,
+    insert_version: String,
+    insert_history: String,
+    select_history: String,
+}
+
+impl BookkeepingSql {
+    fn new(tables: &VersionTables) -> Self {
+        let (v, h) = (quote_ident(&tables.version), quote_ident(&tables.history));
+        BookkeepingSql {
+            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT NOT NULL)"),
+            create_history: format!(
+                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \
+                 revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
+                 applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
+            ),
+            select_version: format!("SELECT revision FROM {v} LIMIT 2"),
+            delete_version: format!("DELETE FROM {v}"),
+            update_version: format!("UPDATE {v} SET revision = ?1"),
+            insert_version: format!("INSERT INTO {v} (revision) VALUES (?1)"),
+            insert_history: format!(
+                "INSERT INTO {h} (revision, message, direction, applied_at, duration_ms, checksum) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            select_history: format!(
+                "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {h} ORDER BY id"
+            ),
+        }
+    }
+}
+
+/// Maps a rusqlite error to a statement failure naming `statement`.
+fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
+    move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database `url` names, with foreign keys enforced.
+    pub fn open(url: &DatabaseUrl, tables: VersionTables) -> Result<SqliteBackend, BackendError> {
+        let connect_err =
+            |e: rusqlite::Error| BackendError::Connect { target: url.to_string(), message: e.to_string() };
+        let conn = match url {
+            DatabaseUrl::Sqlite { path } => Connection::open(path),
+            DatabaseUrl::SqliteMemory => Connection::open_in_memory(),
+            DatabaseUrl::Postgres { .. } => {
+                return Err(BackendError::Connect {
+                    target: url.to_string(),
+                    message: "not a SQLite URL".into(),
+                })
+            }
+        }
+        .map_err(connect_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(connect_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON").map_err(connect_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let sql = BookkeepingSql::new(&tables);
+        Ok(SqliteBackend { conn, tables, sql })
+    }
+
+    /// Runs a parameterless statement through the statement cache.
+    fn run_cached(&self, sql: &str) -> Result<(), BackendError> {
+        self.conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(failed(sql))
+    }
+
+    /// Every row of a query, mapped by `f`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, BackendError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(failed(sql))?;
+        let rows = stmt.query_map(params, f).map_err(failed(sql))?;
+        rows.collect::<Result<Vec<T>, _>>().map_err(failed(sql))
+    }
+
+    /// Table names are case-insensitive (ASCII) in SQLite, as in `CREATE TABLE IF NOT EXISTS`.
+    fn table_exists(&self, name: &str) -> Result<bool, BackendError> {
+        const SQL: &str = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
+        Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
+    }
+
+    fn is_bookkeeping(&self, table: &str) -> bool {
+        table.eq_ignore_ascii_case(&self.tables.version) || table.eq_ignore_ascii_case(&self.tables.history)
+    }
+}
+
+fn corrupt(table: &str, detail: impl Into<String>) -> BackendError {
+    BackendError::CorruptVersionTable { table: table.to_string(), detail: detail.into() }
+}
+
+impl Backend for SqliteBackend {
+    fn kind(&self) -> DialectKind {
+        DialectKind::Sqlite
+    }
+
+    fn version_tables(&self) -> &VersionTables {
+        &self.tables
+    }
+
+    /// A batch, so raw SQL with several statements runs as written.
+    fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.conn.execute_batch(sql).map_err(failed(sql))
+    }
+
+    /// Takes the write lock up front, so a migration never fails halfway on a busy database.
+    fn begin(&mut self) -> Result<(), BackendError> {
+        self.run_cached("BEGIN IMMEDIATE")
+    }
+
+    fn commit(&mut self) -> Result<(), BackendError> {
+        self.run_cached("COMMIT")
+    }
+
+    /// A no-op when no transaction is open (SQLite may already have rolled back on an error).
+    fn rollback(&mut self) -> Result<(), BackendError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.run_cached("ROLLBACK")
+    }
+
+    fn set_foreign_keys(&mut self, on: bool) -> Result<bool, BackendError> {
+        const READ: &str = "PRAGMA foreign_keys";
+        let was: i64 = self.conn.query_row(READ, [], |r| r.get(0)).map_err(failed(READ))?;
+        let set = if on { "PRAGMA foreign_keys = ON" } else { "PRAGMA foreign_keys = OFF" };
+        self.conn.execute_batch(set).map_err(failed(set))?;
+        Ok(was != 0)
+    }
+
+    fn foreign_key_violations(&mut self) -> Result<Vec<String>, BackendError> {
+        const SQL: &str = "PRAGMA foreign_key_check";
+        self.rows(SQL, [], |r| {
+            let table: String = r.get(0)?;
+            let rowid: Option<i64> = r.get(1)?;
+            let parent: String = r.get(2)?;
+            let fk: i64 = r.get(3)?;
+            let row = rowid.map_or_else(|| "a row".to_string(), |id| format!("rowid {id}"));
+            Ok(format!("{table} {row} references a missing row of {parent} (foreign key {fk})"))
+        })
+    }
+
+    fn introspect(&mut self) -> Result<Schema, BackendError> {
+        // pragma_table_list tells real tables from virtual and shadow ones, which have no
+        // definition strata can rebuild.
+        const SQL: &str = "SELECT m.name, m.sql FROM sqlite_master AS m \
+             JOIN pragma_table_list AS l ON l.name = m.name AND l.schema = 'main' AND l.type = 'table' \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name";
+        let found: Vec<(String, Option<String>)> = self.rows(SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut schema = Schema::default();
+        for (name, sql) in found {
+            if self.is_bookkeeping(&name) || name.starts_with(REBUILD_PREFIX) {
+                continue;
+            }
+            let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
+            schema.tables.insert(name, table);
+        }
+        Ok(schema)
+    }
+
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+        const TABLE: &str =
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
+        const OBJECTS: &str = "SELECT name, sql FROM sqlite_master \
+             WHERE type = ?1 AND tbl_name = ?2 COLLATE NOCASE AND sql IS NOT NULL ORDER BY rowid";
+        let found: Vec<(String, Option<String>)> =
+            self.rows(TABLE, [table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let Some((name, sql)) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
+        let indexes_sql = self.rows(OBJECTS, ["index", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let triggers_sql = self.rows(OBJECTS, ["trigger", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Some(TableSnapshot { table, indexes_sql, triggers_sql }))
+    }
+
+    fn data(&mut self) -> &mut dyn DataConnection {
+        self
+    }
+
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        for sql in [&self.sql.create_version, &self.sql.create_history] {
+            self.conn.execute_batch(sql).map_err(failed(sql))?;
+        }
+        Ok(())
+    }
+
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+        if !self.table_exists(&self.tables.version)? {
+            return Ok(None);
+        }
+        let mut revisions = self.rows(&self.sql.select_version, [], |r| r.get::<_, String>(0))?;
+        if revisions.len() > 1 {
+            return Err(corrupt(&self.tables.version, "it holds more than one row"));
+        }
+        Ok(revisions.pop())
+    }
+
+    /// Runs on every migration, so it only uses cached statements.
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        let sql = &self.sql;
+        {
+            let mut insert =
+                self.conn.prepare_cached(&sql.insert_history).map_err(failed(&sql.insert_history))?;
+            for r in records {
+                let applied_at = r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+                insert
+                    .execute(params![
+                        r.revision,
+                        r.message,
+                        r.direction.as_str(),
+                        applied_at,
+                        millis(r.duration),
+                        r.checksum
+                    ])
+                    .map_err(failed(&sql.insert_history))?;
+            }
+        }
+        match records.last().map(|r| &r.new_version) {
+            None => {}
+            Some(None) => self.run_cached(&sql.delete_version)?,
+            // One statement in the usual case: the row is there and only changes.
+            Some(Some(version)) => {
+                let update = |s: &str| self.conn.prepare_cached(s).and_then(|mut st| st.execute([version]));
+                if update(&sql.update_version).map_err(failed(&sql.update_version))? == 0 {
+                    update(&sql.insert_version).map_err(failed(&sql.insert_version))?;
+                }
+            }
+        }
+        self.run_cached("COMMIT")
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        if !self.table_exists(&self.tables.history)? {
+            return Ok(Vec::new());
+        }
+        type Raw = (i64, String, String, String, String, f64, Option<String>);
+        let raw: Vec<Raw> = self.rows(&self.sql.select_history, [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?;
+        raw.into_iter()
+            .map(|(id, revision, message, direction, applied_at, duration_ms, checksum)| {
+                let table = &self.tables.history;
+                let direction = Direction::parse(&direction).ok_or_else(|| {
+                    corrupt(table, format!("row {id} has the unknown direction {direction:?}"))
+                })?;
+                let applied_at = DateTime::parse_from_rfc3339(&applied_at)
+                    .map_err(|e| corrupt(table, format!("row {id} has the bad time {applied_at:?}: {e}")))?
+                    .with_timezone(&Utc);
+                Ok(HistoryRow { id, revision, message, direction, applied_at, duration_ms, checksum })
+            })
+            .collect()
+    }
+}
