@@ -40,7 +40,7 @@ fn upgrade_current_downgrade_on_both_engines() {
         let base = stdout_of(&url, &["downgrade", "--revision", "base"]);
         assert!(base.contains("10 migration(s) reverted"), "[{kind}] {base}");
         assert!(stdout_of(&url, &["current"]).starts_with("base"), "[{kind}]");
-        let history = stdout_of(&url, &["history"]);
+        let history = stdout_of(&url, &["history", "--log"]);
         assert_eq!(history.lines().count(), 22, "[{kind}] {history}");
     }
 }
