@@ -10,7 +10,7 @@ use crate::output::{self, Format, Progress};
 use crate::prompt;
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use strata::backend::Direction;
@@ -431,13 +431,15 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
     let up = manager.offline_sql(Direction::Up, &from, &target)?;
     let down = manager.offline_sql(Direction::Down, &target, &from)?;
     let ops = |ops: Vec<strata::ops::Op>| ops.iter().map(ToString::to_string).collect::<Vec<_>>();
+    // The file name: the build path of the binary means nothing where it runs.
+    let file = Path::new(m.file).file_name().map_or_else(|| m.file.into(), |f| f.to_string_lossy());
     match format {
         Format::Json => output::json(&json!({
             "revision": m.revision,
             "parent": m.parent,
             "message": m.message,
             "created": m.created,
-            "file": m.file,
+            "file": file,
             "upgrade": ops(m.upgrade_ops()),
             "downgrade": ops(m.downgrade_ops()),
             "upgrade_sql": up.first().map(|s| &s.statements),
