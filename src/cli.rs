@@ -309,7 +309,10 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
                 output::report(format, &database, &report, started.elapsed());
             }
         }
-        Command::Current => output::current(format, manager.current_revision()?, manager.migrations().head()),
+        Command::Current => {
+            let log = manager.migration_history()?;
+            output::current(format, manager.current_revision()?, manager.migrations().head(), &log);
+        }
         Command::Pending => {
             let head = manager.migrations().head().map(|m| m.revision);
             output::pending(format, &manager.pending_migrations()?, head);

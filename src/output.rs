@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 use strata::backend::{Direction, HistoryRow};
+use strata::chrono;
 use strata::runner::{Applied, Listener, Report};
 use strata::Migration;
 
@@ -48,7 +49,12 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) {
         return;
     }
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    table.load_preset(presets::UTF8_FULL_CONDENSED);
+    // Wrap to the terminal only when its width is known and usable; a terminal that reports
+    // no size (some CI runners, `script`) would squeeze every column to one character.
+    if table.width().is_some_and(|w| w >= 60) {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    }
     table.set_header(header.to_vec());
     for row in rows {
         table.add_row(row);
@@ -159,14 +165,26 @@ fn created(m: &Migration) -> String {
     m.created_at().map_or_else(|| m.created.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
+/// When `revision` last ran up, from the history log.
+fn last_applied(log: &[HistoryRow], revision: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    log.iter().rev().find(|r| r.revision == revision && r.direction == Direction::Up).map(|r| r.applied_at)
+}
+
 /// `current`.
-pub fn current(format: Format, current: Option<&'static Migration>, head: Option<&'static Migration>) {
+pub fn current(
+    format: Format,
+    current: Option<&'static Migration>,
+    head: Option<&'static Migration>,
+    log: &[HistoryRow],
+) {
     let is_head = current.map(|m| m.revision) == head.map(|m| m.revision);
+    let applied_at = current.and_then(|m| last_applied(log, m.revision));
     match format {
         Format::Json => json(&json!({
             "revision": current.map(|m| m.revision),
             "message": current.map(|m| m.message),
             "created": current.map(|m| m.created),
+            "applied_at": applied_at.map(|t| t.to_rfc3339()),
             "head": head.map(|m| m.revision),
             "is_head": is_head,
         })),
@@ -174,7 +192,9 @@ pub fn current(format: Format, current: Option<&'static Migration>, head: Option
             None => println!("base (no migrations applied){}", if is_head { " (head)" } else { "" }),
             Some(m) => {
                 let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
-                println!("{}{marker}  {}  created {}", m.revision, m.message, created(m));
+                let applied = applied_at
+                    .map_or_else(String::new, |t| format!(", applied {}", t.format("%Y-%m-%d %H:%M:%S")));
+                println!("{}{marker}  {}  (created {}{applied})", m.revision, m.message, created(m));
             }
         },
     }
@@ -208,9 +228,7 @@ pub fn pending(format: Format, pending: &[&'static Migration], head: Option<&str
 /// `history`: every migration of the chain, marked applied or not, with when it last ran up.
 pub fn history(format: Format, chain: &[&'static Migration], current: Option<&str>, log: &[HistoryRow]) {
     let applied_upto = current.and_then(|c| chain.iter().position(|m| m.revision == c)).map_or(0, |i| i + 1);
-    let applied_at = |rev: &str| {
-        log.iter().rev().find(|r| r.revision == rev && r.direction == Direction::Up).map(|r| r.applied_at)
-    };
+    let applied_at = |rev: &str| last_applied(log, rev);
     let head = chain.last().map(|m| m.revision);
     match format {
         Format::Json => json(&Value::Array(

@@ -44,6 +44,8 @@ pub mod types;
 pub mod validate;
 pub mod value;
 
+/// Re-exported: creation and applied times are `chrono` values.
+pub use chrono;
 #[doc(hidden)]
 pub use inventory;
 
