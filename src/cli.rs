@@ -134,6 +134,11 @@ enum Command {
         /// head, base, a revision id or unique prefix
         revision: String,
     },
+    /// Record the new checksum of an applied migration after a reviewed edit (clears drift)
+    Accept {
+        /// A revision id or unique prefix
+        revision: String,
+    },
     /// Show one migration: its header, ops and SQL
     Show {
         /// A revision id or unique prefix
@@ -167,7 +172,7 @@ impl From<ManagerError> for Failure {
         let code = match &e {
             ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
             ManagerError::AutogenerateUnavailable | ManagerError::Offline(_) => USAGE,
-            ManagerError::Run(Run::Target(_) | Run::WrongDirection { .. }) => USAGE,
+            ManagerError::Run(Run::Target(_) | Run::WrongDirection { .. } | Run::NotApplied(_)) => USAGE,
             ManagerError::Run(Run::Registry(_)) => VALIDATION,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
             ManagerError::Scaffold(
@@ -340,6 +345,15 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
             }
         }
         Command::Show { revision } => show(&manager, format, &revision)?,
+        Command::Accept { revision } => {
+            let m = manager.accept(&revision)?;
+            match format {
+                Format::Json => output::json(&json!({ "database": database, "accepted": m.revision })),
+                Format::Text => {
+                    println!("{database}: recorded the current checksum of {} ({})", m.revision, m.message)
+                }
+            }
+        }
         Command::Start => {
             let started = Instant::now();
             let mut progress = Progress::new(format, cli.quiet);

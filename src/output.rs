@@ -71,6 +71,7 @@ fn verb(direction: Direction) -> &'static str {
         Direction::Up => "applied",
         Direction::Down => "reverted",
         Direction::Stamp => "stamped",
+        Direction::Accept => "accepted",
     }
 }
 

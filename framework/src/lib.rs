@@ -26,6 +26,7 @@
 
 pub mod backend;
 pub mod build;
+pub mod checksum;
 pub mod config;
 pub mod data;
 pub mod dialect;

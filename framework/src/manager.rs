@@ -193,6 +193,11 @@ impl MigrationManager {
         validate::validate(Ok(&self.set), self.env(), self.database_url(), Ok(db))
     }
 
+    /// Records the current checksum of an applied migration after a reviewed edit.
+    pub fn accept(&self, revision: &str) -> Result<&'static Migration, ManagerError> {
+        Ok(self.runner().accept(self.connect()?.as_mut(), revision)?)
+    }
+
     /// Sets the version without running anything.
     pub fn stamp(&self, target: &Target) -> Result<Option<&'static Migration>, ManagerError> {
         Ok(self.runner().stamp(self.connect()?.as_mut(), target)?)

@@ -22,6 +22,8 @@ pub enum Error {
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    #[error("{0} is not applied: only an applied migration has a checksum to accept")]
+    NotApplied(String),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
     WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
 }
@@ -125,6 +127,8 @@ struct Step<'a> {
     new_version: Option<&'a str>,
     /// Whether the step writes version and history rows (ad-hoc ops do not).
     record: bool,
+    /// The migration's plan checksum, recorded with its history row.
+    checksum: Option<String>,
 }
 
 impl Step<'static> {
@@ -137,6 +141,7 @@ impl Step<'static> {
             ops,
             new_version: Some(m.revision),
             record: true,
+            checksum: Some(crate::checksum::of(m)),
         }
     }
     fn down(m: &'static Migration) -> Self {
@@ -148,6 +153,7 @@ impl Step<'static> {
             ops,
             new_version: m.parent,
             record: true,
+            checksum: Some(crate::checksum::of(m)),
         }
     }
 }
@@ -163,6 +169,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         ops,
         new_version: None,
         record: false,
+        checksum: None,
     };
     let mut ctx = RunContext { listener: &mut Quiet, log_statements: false, total: 1, index: 0 };
     run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx).map(|_| ())
@@ -275,7 +282,33 @@ impl Runner {
             new_version: migration.map(|m| m.revision.to_string()),
             applied_at: chrono::Utc::now(),
             duration: Duration::ZERO,
-            checksum: None,
+            checksum: migration.map(crate::checksum::of),
+        };
+        if let Err(e) = backend.record_and_commit(&[record]) {
+            let _ = backend.rollback();
+            return Err(e.into());
+        }
+        Ok(migration)
+    }
+
+    /// Records the current checksum of an applied migration after a reviewed edit, so that
+    /// validation stops reporting it as drift. The version does not change.
+    pub fn accept(&self, backend: &mut dyn Backend, revision: &str) -> Result<&'static Migration, Error> {
+        let index = self.set.chain().find(revision)?;
+        let migration = self.set.migrations()[index];
+        let current = self.position(backend)?;
+        if Position::At(index) > current {
+            return Err(Error::NotApplied(migration.revision.to_string()));
+        }
+        backend.begin()?;
+        let record = Record {
+            revision: migration.revision.to_string(),
+            message: migration.message.to_string(),
+            direction: Direction::Accept,
+            new_version: self.set.chain().revision_at(current).map(str::to_string),
+            applied_at: chrono::Utc::now(),
+            duration: Duration::ZERO,
+            checksum: Some(crate::checksum::of(migration)),
         };
         if let Err(e) = backend.record_and_commit(&[record]) {
             let _ = backend.rollback();
@@ -432,7 +465,7 @@ fn run_in_transaction(
                 new_version: step.new_version.map(str::to_string),
                 applied_at: chrono::Utc::now(),
                 duration,
-                checksum: None,
+                checksum: step.checksum.clone(),
             });
             let done = Applied {
                 revision: step.revision.into(),

@@ -95,6 +95,7 @@ pub fn validate(
                 let revs: Vec<&str> = pending.iter().map(|m| m.revision).collect();
                 warnings.push(format!("{} pending migration(s): {}", pending.len(), revs.join(", ")));
             }
+            errors.extend(drift(&set.migrations()[..applied], db));
             if env == Environment::Prod {
                 for risk in policy::risks(pending) {
                     warnings.push(format!(
@@ -106,6 +107,32 @@ pub fn validate(
         }
     }
     Validation::new(errors, warnings)
+}
+
+/// Applied migrations whose operations changed since they ran (their checksum no longer
+/// matches the one recorded when they were applied, or last accepted).
+fn drift(applied: &[&'static crate::Migration], db: &mut dyn Backend) -> Vec<String> {
+    let Ok(log) = db.history() else { return Vec::new() };
+    applied
+        .iter()
+        .filter_map(|m| {
+            let row = log.iter().rev().find(|r| {
+                r.revision == m.revision
+                    && matches!(r.direction, Direction::Up | Direction::Accept | Direction::Stamp)
+            })?;
+            let recorded = row.checksum.as_deref()?;
+            (crate::checksum::matches(recorded, m) == Some(false)).then(|| {
+                format!(
+                    "{} ({}) changed since it was applied at {}: its operations differ from what ran. \
+                     If the edit was reviewed, record it with `accept {}`; otherwise restore the migration",
+                    m.revision,
+                    m.message,
+                    row.applied_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    m.revision
+                )
+            })
+        })
+        .collect()
 }
 
 /// The message for a database revision the code does not know, with what the history says

@@ -26,7 +26,10 @@ pub enum BackendError {
     Statement { statement: String, message: String },
     #[error("{0}")]
     Url(#[from] UrlError),
-    #[error("the version table {table} is corrupt: {detail}")]
+    #[error(
+        "the version table {table} is corrupt: {detail}. Nothing was changed. Compare it with the \
+         history table and the live schema, then set the right revision with `stamp <revision>`"
+    )]
     CorruptVersionTable { table: String, detail: String },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
@@ -74,6 +77,8 @@ pub enum Direction {
     Down,
     /// The version was set without running anything (`stamp`).
     Stamp,
+    /// A reviewed edit of an applied migration: its new checksum (`accept`).
+    Accept,
 }
 
 impl Direction {
@@ -82,6 +87,7 @@ impl Direction {
             Direction::Up => "upgrade",
             Direction::Down => "downgrade",
             Direction::Stamp => "stamp",
+            Direction::Accept => "accept",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -89,6 +95,7 @@ impl Direction {
             "upgrade" => Some(Direction::Up),
             "downgrade" => Some(Direction::Down),
             "stamp" => Some(Direction::Stamp),
+            "accept" => Some(Direction::Accept),
             _ => None,
         }
     }
