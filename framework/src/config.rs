@@ -4,6 +4,7 @@
 //! fall back to SQLite.
 
 use crate::backend::{DatabaseUrl, UrlError, VersionTables};
+use crate::runner::LockMode;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,8 @@ pub enum ConfigError {
     File { path: String, message: String },
     #[error("{path}: {message}")]
     Toml { path: String, message: String },
+    #[error("migration lock mode {0:?} is unknown: expected session (the default) or transaction (behind a transaction-pooling PgBouncer)")]
+    LockMode(String),
     #[error("{name}={value:?} is not a duration: expected a number of seconds such as 30 or 2.5")]
     Duration { name: String, value: String },
 }
@@ -92,6 +95,10 @@ pub struct Settings {
     pub lock_timeout: Option<Duration>,
     /// How long one statement may run before failing (staging and prod).
     pub statement_timeout: Option<Duration>,
+    /// How concurrent migrators are kept apart (`STRATA_MIGRATION_LOCK=session|transaction`).
+    pub migration_lock: LockMode,
+    /// How long a migrator waits for another one (`STRATA_MIGRATION_LOCK_TIMEOUT`, seconds).
+    pub migration_lock_timeout: Duration,
 }
 
 /// The subset of `strata.toml` strata reads; unknown keys are an error (a typo should not be
@@ -106,6 +113,8 @@ struct FileSettings {
     history_table: Option<String>,
     lock_timeout: Option<f64>,
     statement_timeout: Option<f64>,
+    migration_lock: Option<String>,
+    migration_lock_timeout: Option<f64>,
     /// Per-environment overrides: `[environments.prod]`.
     #[serde(default)]
     environments: HashMap<String, FileSettings>,
@@ -196,12 +205,32 @@ impl Settings {
             lock_timeout.get_or_insert(Duration::from_secs(10));
             statement_timeout.get_or_insert(Duration::from_secs(600));
         }
+        let migration_lock =
+            match vars.get("STRATA_MIGRATION_LOCK").or_else(|| pick(|f| f.migration_lock.clone())) {
+                None => LockMode::Session,
+                Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
+                    "session" => LockMode::Session,
+                    "transaction" => LockMode::Transaction,
+                    _ => return Err(ConfigError::LockMode(mode)),
+                },
+            };
+        let migration_lock_timeout = timeout("STRATA_MIGRATION_LOCK_TIMEOUT", |f| f.migration_lock_timeout)?
+            .unwrap_or(crate::runner::DEFAULT_LOCK_TIMEOUT);
         let versions_dir = vars
             .get("STRATA_VERSIONS_DIR")
             .map(PathBuf::from)
             .or_else(|| section.versions_dir.clone().or(file.versions_dir.clone()))
             .map(|p| if p.is_relative() { dir.join(p) } else { p });
-        Ok(Settings { env, database_url, versions_dir, tables, lock_timeout, statement_timeout })
+        Ok(Settings {
+            env,
+            database_url,
+            versions_dir,
+            tables,
+            lock_timeout,
+            statement_timeout,
+            migration_lock,
+            migration_lock_timeout,
+        })
     }
 }
 

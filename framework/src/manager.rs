@@ -81,7 +81,9 @@ impl MigrationManager {
     }
 
     fn runner(&self) -> Runner {
-        Runner::new(self.set.clone()).log_statements(self.env() == Environment::Prod)
+        Runner::new(self.set.clone())
+            .log_statements(self.env() == Environment::Prod)
+            .with_lock(self.settings.migration_lock, self.settings.migration_lock_timeout)
     }
 
     /// A connection with the environment's timeouts applied, so a migration that waits on a

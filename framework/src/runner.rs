@@ -2,9 +2,9 @@
 //! version and history rows, and report exactly what happened. (refinery's sync mode commits a
 //! migration apart from its history row; here they commit or roll back together.)
 
-use crate::backend::{Backend, BackendError, Direction, HistoryRow, Record};
+use crate::backend::{Backend, BackendError, Direction, HistoryRow, Record, RunLock};
 use crate::dialect::RenderError;
-use crate::graph::{Position, Target, TargetError};
+use crate::graph::{Chain, Position, Target, TargetError};
 use crate::migration::{Migration, MigrationSet, RegistryError};
 use crate::ops::Op;
 use std::fmt;
@@ -22,6 +22,8 @@ pub enum Error {
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
+    Moved { revision: String, current: String },
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
@@ -116,7 +118,24 @@ pub struct Runner {
     set: MigrationSet,
     mode: TransactionMode,
     log_statements: bool,
+    lock_mode: LockMode,
+    lock_timeout: Duration,
 }
+
+/// How concurrent migrators are kept apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockMode {
+    /// A lock held around the whole run on a connection of its own (PostgreSQL's session
+    /// advisory lock); waiters then find the database at the target and do nothing.
+    #[default]
+    Session,
+    /// A transaction-scoped lock per migration, for transaction-pooling PgBouncer where a
+    /// session lock would leak to another client; each migration re-checks the version.
+    Transaction,
+}
+
+/// How long a migrator waits for another to finish before giving up, by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One step of a plan: a unit of ops, which way, and the version once it is done.
 struct Step<'a> {
@@ -129,6 +148,8 @@ struct Step<'a> {
     record: bool,
     /// The migration's plan checksum, recorded with its history row.
     checksum: Option<String>,
+    /// The version the database must be at for this step to run.
+    before: Option<&'a str>,
 }
 
 impl Step<'static> {
@@ -142,6 +163,7 @@ impl Step<'static> {
             new_version: Some(m.revision),
             record: true,
             checksum: Some(crate::checksum::of(m)),
+            before: m.parent,
         }
     }
     fn down(m: &'static Migration) -> Self {
@@ -154,6 +176,7 @@ impl Step<'static> {
             new_version: m.parent,
             record: true,
             checksum: Some(crate::checksum::of(m)),
+            before: Some(m.revision),
         }
     }
 }
@@ -170,14 +193,34 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         new_version: None,
         record: false,
         checksum: None,
+        before: None,
     };
-    let mut ctx = RunContext { listener: &mut Quiet, log_statements: false, total: 1, index: 0 };
+    let mut ctx = RunContext {
+        listener: &mut Quiet,
+        log_statements: false,
+        total: 1,
+        index: 0,
+        recheck: None,
+        transaction_lock: None,
+    };
     run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx).map(|_| ())
 }
 
 impl Runner {
     pub fn new(set: MigrationSet) -> Self {
-        Runner { set, mode: TransactionMode::PerMigration, log_statements: false }
+        Runner {
+            set,
+            mode: TransactionMode::PerMigration,
+            log_statements: false,
+            lock_mode: LockMode::Session,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+    /// How concurrent migrators are kept apart, and how long one waits for another.
+    pub fn with_lock(mut self, mode: LockMode, timeout: Duration) -> Self {
+        self.lock_mode = mode;
+        self.lock_timeout = timeout;
+        self
     }
     /// Logs every statement at info level (production does; elsewhere they are debug).
     pub fn log_statements(mut self, on: bool) -> Self {
@@ -329,10 +372,20 @@ impl Runner {
         if wanted < current {
             return Err(self.wrong_direction(Direction::Up, target, current, "downgrade"));
         }
-        let (from, to) = (index_after(current), index_after(wanted));
-        let migrations = &self.set.migrations()[from..to];
+        if wanted == current {
+            // Nothing to do: no lock, so the start-up check stays one query.
+            return Ok(self.empty_report(current));
+        }
+        let lock = self.lock(backend)?;
+        // Another migrator may have moved the database while this one waited for the lock;
+        // the target stays the absolute position resolved above.
+        let current = if lock.is_some() { self.position(backend)? } else { current };
+        if current >= wanted {
+            return Ok(self.empty_report(current));
+        }
+        let migrations = &self.set.migrations()[index_after(current)..index_after(wanted)];
         let steps = migrations.iter().map(|m| Step::up(m)).collect();
-        self.run(backend, current, steps, listener)
+        self.run(backend, current, steps, listener, lock.is_none())
     }
 
     /// [`Runner::downgrade`], telling `listener` about each migration as it runs.
@@ -347,10 +400,30 @@ impl Runner {
         if wanted > current {
             return Err(self.wrong_direction(Direction::Down, target, current, "upgrade"));
         }
-        let (from, to) = (index_after(wanted), index_after(current));
-        let migrations = &self.set.migrations()[from..to];
+        if wanted == current {
+            return Ok(self.empty_report(current));
+        }
+        let lock = self.lock(backend)?;
+        let current = if lock.is_some() { self.position(backend)? } else { current };
+        if current <= wanted {
+            return Ok(self.empty_report(current));
+        }
+        let migrations = &self.set.migrations()[index_after(wanted)..index_after(current)];
         let steps = migrations.iter().rev().map(|m| Step::down(m)).collect();
-        self.run(backend, current, steps, listener)
+        self.run(backend, current, steps, listener, lock.is_none())
+    }
+
+    fn empty_report(&self, at: Position) -> Report {
+        let at = self.set.chain().revision_at(at).map(str::to_string);
+        Report { from: at.clone(), to: at, applied: Vec::new() }
+    }
+
+    /// The run lock, in session mode; `None` means each transaction re-checks the version.
+    fn lock(&self, backend: &mut dyn Backend) -> Result<Option<RunLock>, Error> {
+        match self.lock_mode {
+            LockMode::Session => Ok(backend.lock_for_run(self.lock_timeout)?),
+            LockMode::Transaction => Ok(None),
+        }
     }
 
     fn wrong_direction(
@@ -374,6 +447,7 @@ impl Runner {
         current: Position,
         steps: Vec<Step<'static>>,
         listener: &mut dyn Listener,
+        recheck: bool,
     ) -> Result<Report, Error> {
         let mut report = Report {
             from: self.set.chain().revision_at(current).map(str::to_string),
@@ -384,8 +458,14 @@ impl Runner {
             return Ok(report);
         }
         backend.ensure_version_tables()?;
-        let mut ctx =
-            RunContext { listener, log_statements: self.log_statements, total: steps.len(), index: 0 };
+        let mut ctx = RunContext {
+            listener,
+            log_statements: self.log_statements,
+            total: steps.len(),
+            index: 0,
+            recheck: recheck.then_some(self.set.chain()),
+            transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
+        };
         match self.mode {
             TransactionMode::PerMigration => {
                 for step in &steps {
@@ -410,6 +490,34 @@ struct RunContext<'l> {
     log_statements: bool,
     total: usize,
     index: usize,
+    /// Without a run lock: re-read the version inside each transaction against this chain.
+    recheck: Option<&'l Chain<'static>>,
+    /// Take a transaction-scoped lock in each transaction, waiting at most this long.
+    transaction_lock: Option<Duration>,
+}
+
+/// Whether `step` still has to run, read inside its transaction: another migrator may have
+/// run it while this one waited for the write lock.
+fn still_needed(backend: &mut dyn Backend, chain: &Chain<'static>, step: &Step<'_>) -> Result<bool, Error> {
+    let current = backend.current_revision()?;
+    if current.as_deref() == step.before {
+        return Ok(true);
+    }
+    let at = chain.position_of(current.as_deref())?;
+    let this = chain.index_of(step.revision).map(Position::At);
+    let done = match (step.direction, this) {
+        (Direction::Up, Some(this)) => at >= this,
+        (Direction::Down, Some(this)) => at < this,
+        _ => false,
+    };
+    if done {
+        Ok(false)
+    } else {
+        Err(Error::Moved {
+            revision: step.revision.to_string(),
+            current: current.unwrap_or_else(|| "base".into()),
+        })
+    }
 }
 
 fn index_after(pos: Position) -> usize {
@@ -434,6 +542,22 @@ fn run_in_transaction(
     let fk_were_on = if rebuilds { backend.set_foreign_keys(false)? } else { false };
     let result = (|| {
         backend.begin()?;
+        if let Some(timeout) = ctx.transaction_lock {
+            backend.lock_transaction(timeout)?;
+        }
+        if let (Some(chain), Some(first)) = (ctx.recheck, steps.first()) {
+            if !still_needed(backend, chain, first)? {
+                if steps.len() > 1 {
+                    return Err(Error::Moved {
+                        revision: first.revision.to_string(),
+                        current: "a later revision".into(),
+                    });
+                }
+                tracing::info!(revision = first.revision, "already done by another migrator");
+                backend.rollback()?;
+                return Ok(Vec::new());
+            }
+        }
         let mut records = Vec::with_capacity(steps.len());
         let mut applied = Vec::with_capacity(steps.len());
         for step in steps {

@@ -31,6 +31,8 @@ pub enum BackendError {
          history table and the live schema, then set the right revision with `stamp <revision>`"
     )]
     CorruptVersionTable { table: String, detail: String },
+    #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
+    LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
 }
@@ -132,6 +134,23 @@ pub struct HistoryRow {
     pub checksum: Option<String>,
 }
 
+/// Holds the migration lock for a whole run; dropping it releases the lock, on every path.
+pub struct RunLock {
+    _guard: Box<dyn Send>,
+}
+
+impl RunLock {
+    pub fn new(guard: Box<dyn Send>) -> Self {
+        RunLock { _guard: guard }
+    }
+}
+
+impl fmt::Debug for RunLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RunLock")
+    }
+}
+
 /// A live database connection. Implementations provide primitives; policy is the runner's.
 pub trait Backend: Send {
     fn kind(&self) -> DialectKind;
@@ -170,7 +189,23 @@ pub trait Backend: Send {
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError>;
     /// Every history row, oldest first (empty when the table does not exist yet).
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError>;
+
+    /// Takes the migration lock for a whole run, on a connection of its own, waiting at most
+    /// `timeout`. `Ok(None)` where the engine serializes migrators per transaction instead
+    /// (SQLite's write lock), so the runner re-checks the version inside each transaction.
+    fn lock_for_run(&mut self, _timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
+        Ok(None)
+    }
+
+    /// Inside an open transaction, takes a lock released when it ends (for connection poolers
+    /// that cannot keep a session lock), waiting at most `timeout`.
+    fn lock_transaction(&mut self, _timeout: std::time::Duration) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
+
+/// How often a lock is retried while another migrator holds it.
+pub const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Connects to `url` with the default version table names.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {

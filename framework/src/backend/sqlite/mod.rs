@@ -32,6 +32,8 @@ pub struct SqliteBackend {
     conn: Connection,
     tables: VersionTables,
     sql: BookkeepingSql,
+    /// The URL, for messages.
+    target: String,
 }
 
 /// The bookkeeping statements, formatted once with the quoted table names so the hot path
@@ -98,7 +100,7 @@ impl SqliteBackend {
         conn.execute_batch("PRAGMA foreign_keys = ON").map_err(connect_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let sql = BookkeepingSql::new(&tables);
-        Ok(SqliteBackend { conn, tables, sql })
+        Ok(SqliteBackend { conn, tables, sql, target: url.to_string() })
     }
 
     /// Runs a parameterless statement through the statement cache.
@@ -148,8 +150,27 @@ impl Backend for SqliteBackend {
     }
 
     /// Takes the write lock up front, so a migration never fails halfway on a busy database.
+    /// Takes the write lock up front, so concurrent migrators queue here (bounded by the busy
+    /// timeout) instead of failing half-way through a migration.
     fn begin(&mut self) -> Result<(), BackendError> {
-        self.run_cached("BEGIN IMMEDIATE")
+        let started = std::time::Instant::now();
+        self.run_cached("BEGIN IMMEDIATE").map_err(|e| match e {
+            BackendError::Statement { ref message, .. } if message.contains("database is locked") => {
+                BackendError::LockTimeout {
+                    target: self.target.clone(),
+                    waited: started.elapsed(),
+                    holder: None,
+                }
+            }
+            other => other,
+        })
+    }
+
+    /// SQLite has no lock to hold across a run: each migration's `BEGIN IMMEDIATE` takes the
+    /// write lock and the runner re-checks the version inside it. `timeout` bounds that wait.
+    fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<super::RunLock>, BackendError> {
+        self.conn.busy_timeout(timeout).map_err(failed("PRAGMA busy_timeout"))?;
+        Ok(None)
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
