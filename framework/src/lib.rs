@@ -34,7 +34,10 @@ pub mod ops;
 pub mod runner;
 pub mod schema;
 #[cfg(feature = "testkit")]
+pub mod testing;
+#[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod textdiff;
 pub mod types;
 pub mod value;
 
