@@ -24,15 +24,20 @@
 //! }
 //! ```
 
+pub mod autogen;
 pub mod backend;
 pub mod build;
+pub mod codegen;
 pub mod data;
 pub mod dialect;
+pub mod diff;
 pub mod graph;
 pub mod migration;
+pub mod models;
 pub mod ops;
 pub mod runner;
 pub mod schema;
+pub mod scratch;
 #[cfg(feature = "testkit")]
 pub mod testing;
 #[cfg(feature = "testkit")]
