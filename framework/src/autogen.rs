@@ -32,6 +32,7 @@ use crate::ops::{DialectKind, Op, Ops};
 use crate::runner::{self, Runner, TransactionMode};
 use crate::schema::Schema;
 use crate::scratch::Scratch;
+use crate::types::Type;
 
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,14 @@ pub enum AutogenError {
     Head { kind: DialectKind, source: Box<runner::Error> },
     #[error(transparent)]
     Models(#[from] ModelsError),
+    #[error("refusing to create the schema from the models: {0}")]
+    Differs(String),
+    #[error("refusing to create the schema from the models: the database is not empty ({0})")]
+    TargetNotEmpty(String),
+    #[error("creating the schema from the models failed and was rolled back: {0}")]
+    Create(#[source] BackendError),
+    #[error("creating the schema from the models failed and was rolled back: {0}")]
+    Render(#[from] crate::dialect::RenderError),
 }
 
 /// The schema the migrations build at head, on `scratch` (which must hold no table), in one
@@ -65,12 +74,21 @@ pub fn head_schema(set: &MigrationSet, scratch: &mut dyn Backend) -> Result<Sche
 /// The raw difference between the migrations at head and the models, both built on scratch
 /// databases from `scratch`: ops exactly as the diff derives them from the catalog.
 pub fn compare(set: &MigrationSet, models: &Models, scratch: &mut dyn Scratch) -> Result<Diff, AutogenError> {
+    compare_on(set, models, scratch).map(|(diff, _)| diff)
+}
+
+fn compare_on(
+    set: &MigrationSet,
+    models: &Models,
+    scratch: &mut dyn Scratch,
+) -> Result<(Diff, DialectKind), AutogenError> {
     let mut head_db = scratch.open().map_err(AutogenError::Scratch)?;
+    let kind = head_db.kind();
     let head = head_schema(set, head_db.as_mut())?;
     drop(head_db);
     let mut models_db = scratch.open().map_err(AutogenError::Scratch)?;
     let target = models.build_on(models_db.as_mut())?;
-    Ok(diff::diff(&head, &target))
+    Ok((diff::diff(&head, &target), kind))
 }
 
 /// What `create --auto` writes: [`compare`], with the upgrade's new tables, new columns and
@@ -84,9 +102,38 @@ pub fn autogenerate(
     models: &Models,
     scratch: &mut dyn Scratch,
 ) -> Result<Diff, AutogenError> {
-    let mut diff = compare(set, models, scratch)?;
+    let (mut diff, kind) = compare_on(set, models, scratch)?;
     diff.upgrade = diff.upgrade.into_iter().map(|op| prefer_models(op, models)).collect();
+    if kind == DialectKind::Sqlite && !diff.is_empty() {
+        widen_sqlite_autoincrement(&mut diff);
+    }
     Ok(diff)
+}
+
+/// SQLite reports every autoincrement column as INTEGER (its rowid), whatever type the
+/// migration declared. Where no model says otherwise, a generated column says `BigInt`, the
+/// usual declaration, which is the same on SQLite and right for PostgreSQL; a note asks the
+/// reviewer to compare it with the migration that created the table.
+fn widen_sqlite_autoincrement(diff: &mut Diff) {
+    let mut widened = Vec::new();
+    for op in diff.upgrade.iter_mut().chain(diff.downgrade.iter_mut()) {
+        let (table, columns) = match op {
+            Op::CreateTable(t) => (t.name.clone(), t.columns.iter_mut().collect::<Vec<_>>()),
+            Op::AddColumn { table, column } => (table.clone(), vec![column]),
+            _ => continue,
+        };
+        for column in columns.into_iter().filter(|c| c.autoincrement && c.ty == Type::Integer) {
+            column.ty = Type::BigInt;
+            widened.push(format!("{table}.{}", column.name));
+        }
+    }
+    if !widened.is_empty() {
+        diff.notes.push(format!(
+            "SQLite reports every autoincrement column as INTEGER; the generated code declares {} as \
+             BigInt: if a migration declared Integer, change it here",
+            widened.join(", ")
+        ));
+    }
 }
 
 /// `check`: `None` when the models and the migrations at head agree; otherwise the difference
@@ -151,4 +198,67 @@ fn model_check(table: &crate::ops::Table, name: &str) -> Option<String> {
     resolved.checks.iter().find(|c| c.name == name).map(|c| c.expr.clone()).or_else(|| {
         resolved.columns.iter().filter_map(|c| c.check.clone()).find(|(n, _)| n == name).map(|(_, e)| e)
     })
+}
+
+/// A new database straight from the models, stamped at head (Alembic's `create_all` then
+/// `stamp head`), for new environments and test databases. Refuses unless the models equal
+/// the migrations at head (compared on `scratch`) and `target` is empty with no version.
+/// Tables, indexes, the version and one history row ("created from models") commit together
+/// in one transaction. Returns the head revision it stamped (`None` for an empty history).
+pub fn create_from_models(
+    set: &MigrationSet,
+    models: &Models,
+    scratch: &mut dyn Scratch,
+    target: &mut dyn Backend,
+) -> Result<Option<String>, AutogenError> {
+    if let Some(difference) = check(set, models, scratch)? {
+        return Err(AutogenError::Differs(difference));
+    }
+    let existing = target.introspect().map_err(AutogenError::Create)?;
+    let current = target.current_revision().map_err(AutogenError::Create)?;
+    if !existing.tables.is_empty() || current.is_some() {
+        let mut what: Vec<String> = existing.tables.keys().cloned().collect();
+        what.extend(current.map(|r| format!("version {r}")));
+        return Err(AutogenError::TargetNotEmpty(what.join(", ")));
+    }
+    let head = set.head().map(|m| m.revision.to_string());
+    target.ensure_version_tables().map_err(AutogenError::Create)?;
+    let started = std::time::Instant::now();
+    target.begin().map_err(AutogenError::Create)?;
+    let result = create_and_stamp(models, target, head.clone(), started);
+    if result.is_err() {
+        if let Err(e) = target.rollback() {
+            tracing::warn!("rollback after a failed create from models also failed: {e}");
+        }
+    }
+    result.map(|()| head)
+}
+
+fn create_and_stamp(
+    models: &Models,
+    target: &mut dyn Backend,
+    head: Option<String>,
+    started: std::time::Instant,
+) -> Result<(), AutogenError> {
+    let dialect = target.dialect();
+    for op in models.create_ops() {
+        let snapshot = match dialect.needs_snapshot(&op) {
+            Some(table) => target.snapshot_table(&table).map_err(AutogenError::Create)?,
+            None => None,
+        };
+        for statement in dialect.render(&op, snapshot.as_ref())? {
+            target.execute(&statement).map_err(AutogenError::Create)?;
+        }
+    }
+    let Some(revision) = head else { return target.commit().map_err(AutogenError::Create) };
+    let record = crate::backend::Record {
+        revision: revision.clone(),
+        message: "created from models".into(),
+        direction: crate::backend::Direction::Up,
+        new_version: Some(revision),
+        applied_at: chrono::Utc::now(),
+        duration: started.elapsed(),
+        checksum: None,
+    };
+    target.record_and_commit(&[record]).map_err(AutogenError::Create)
 }
