@@ -1,56 +1,12 @@
 //! End to end: a broken revision chain fails `cargo build` of a real crate, with a message
 //! naming the files; the same crate with a sound chain builds.
 
+// Only the fixture helpers: the rest of tests/common is about live databases.
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::{cargo_build, fixture, repo};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Copies the fixture crate into a temporary folder, plus `extra` migration files.
-fn fixture(extra: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let src = repo().join("tests/fixtures/chain-crate");
-    copy_dir(&src, dir.path());
-    let manifest = fs::read_to_string(src.join("Cargo.toml.in"))
-        .expect("fixture manifest")
-        .replace("@STRATA@", &repo().join("framework").display().to_string());
-    fs::write(dir.path().join("Cargo.toml"), manifest).expect("write manifest");
-    fs::remove_file(dir.path().join("Cargo.toml.in")).expect("remove template");
-    // Same dependency versions as the workspace, and no network needed.
-    fs::copy(repo().join("Cargo.lock"), dir.path().join("Cargo.lock")).expect("copy lock file");
-    for (name, text) in extra {
-        fs::write(dir.path().join("src/versions").join(name), text).expect("write migration");
-    }
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn cargo_build(dir: &Path) -> (bool, String) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["build", "--offline", "--quiet"])
-        .current_dir(dir)
-        // A shared target folder keeps the second and later builds quick.
-        .env("CARGO_TARGET_DIR", repo().join("target/fixture-builds"))
-        .output()
-        .expect("run cargo");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
-}
 
 const SECOND_HEAD: &str = r#"use strata::prelude::*;
 

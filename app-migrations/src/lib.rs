@@ -5,6 +5,8 @@
 //! A binary or test that runs these migrations must name this crate (`use app_migrations as _;`)
 //! or the linker drops it, and with it every registration.
 
+pub mod models;
+
 mod versions {
     include!(concat!(env!("OUT_DIR"), "/versions.rs"));
 }

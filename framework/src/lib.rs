@@ -24,23 +24,31 @@
 //! }
 //! ```
 
+pub mod autogen;
 pub mod backend;
 pub mod build;
 pub mod checksum;
+pub mod codegen;
 pub mod config;
 pub mod data;
 pub mod dialect;
+pub mod diff;
 pub mod graph;
 pub mod manager;
 pub mod migration;
+pub mod models;
 pub mod offline;
 pub mod ops;
 pub mod policy;
 pub mod runner;
 pub mod scaffold;
 pub mod schema;
+pub mod scratch;
+#[cfg(feature = "testkit")]
+pub mod testing;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod textdiff;
 pub mod types;
 pub mod validate;
 pub mod value;

@@ -17,6 +17,16 @@ impl Schema {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }
+
+    /// A copy with every table's columns sorted by name, for comparisons where column
+    /// position does not matter (a column a downgrade re-adds always comes back last).
+    pub fn with_sorted_columns(&self) -> Schema {
+        let mut schema = self.clone();
+        for table in schema.tables.values_mut() {
+            table.columns.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        schema
+    }
 }
 
 /// One table as the database holds it.

@@ -2,6 +2,8 @@
 //! ops and read the live schema.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use strata::backend::{self, Backend};
 use strata::ops::{DialectKind, Op, Ops};
 use strata::schema::{Schema, Table};
