@@ -5,7 +5,7 @@
 
 use crate::build_time::thousands;
 use crate::profile::{Profiled, Spent};
-use crate::report::{median, runs, timed, Goal, Report, Row};
+use crate::report::{human, median, runs, timed, Goal, Report, Row};
 use std::time::{Duration, Instant};
 use strata::backend::{self, Backend, DatabaseUrl};
 use strata::graph::Target;
@@ -219,7 +219,6 @@ impl RuntimeBench<'_> {
 
         let (mut up, mut down, mut grouped) = (Pairs::default(), Pairs::default(), Pairs::default());
         for run in 0..self.runs {
-            println!("  {section}: run {} of {}", run + 1, self.runs);
             // Alternating which goes first spreads drift in the machine's load over both.
             let strata_first = run.is_multiple_of(2);
             let (s, r) =
@@ -233,6 +232,16 @@ impl RuntimeBench<'_> {
                 |e| raw_one_transaction(e, &scripts),
             )?;
             grouped.0.push((s, r));
+            let pair = |p: &(Duration, Duration)| format!("{} vs {}", human(p.0), human(p.1));
+            println!(
+                "  {section}: run {} of {} ({} first), strata vs raw: upgrade {}, downgrade {}, grouped {}",
+                run + 1,
+                self.runs,
+                if strata_first { "strata" } else { "raw" },
+                pair(&up.0[run]),
+                pair(&down.0[run]),
+                pair(&grouped.0[run])
+            );
         }
         let driver = engine.driver();
         let each = format!("raw {driver}, a transaction per statement");
@@ -254,12 +263,14 @@ impl RuntimeBench<'_> {
     ) -> Result<(), String> {
         let db = engine.fresh()?;
         let mut backend = Profiled::new(backend::connect(&db.url).map_err(connect_failed)?);
+        settle();
         let took = self.strata_upgrade(&mut backend, TransactionMode::PerMigration)?;
         report.profile(format!(
             "{section}, strata upgrade: {}",
             backend.spent.describe(took, "runner (client side)")
         ));
         backend.spent = Spent::default();
+        settle();
         let took = self.strata_downgrade(&mut backend)?;
         report.profile(format!(
             "{section}, strata downgrade: {}",
@@ -269,6 +280,7 @@ impl RuntimeBench<'_> {
         let db = engine.fresh()?;
         let mut raw = Raw::connect(&db.url)?;
         for (what, script) in [("upgrade", &scripts.upgrade), ("downgrade", &scripts.downgrade)] {
+            settle();
             let mut spent = Spent::default();
             let (result, took) =
                 timed(|| script.iter().try_for_each(|sql| raw.in_transaction(sql, &mut spent)));
@@ -361,12 +373,23 @@ fn alternate<A, B>(
     raw: impl FnOnce(&mut Engine) -> Result<B, String>,
 ) -> Result<(A, B), String> {
     if strata_first {
+        settle();
         let a = strata(engine)?;
+        settle();
         Ok((a, raw(engine)?))
     } else {
+        settle();
         let b = raw(engine)?;
+        settle();
         Ok((strata(engine)?, b))
     }
+}
+
+/// Flushes dirty pages (`sync`) so that the kernel writing back the previous run's files
+/// (thousands of table files created and dropped) does not land in the next measurement.
+/// Best effort: without a `sync` command the numbers are only noisier.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// The raw upgrade then downgrade, each migration's SQL in its own transaction.
