@@ -192,6 +192,23 @@ impl Pairs {
     }
 }
 
+impl Pairs {
+    /// Every run's pair and the fastest of each side, so noise can be judged from the report.
+    fn describe(&self, section: &str, what: &str) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(s, r)| format!("{}/{}", human(*s), human(*r))).collect();
+        let fastest =
+            |side: fn(&(Duration, Duration)) -> Duration| self.0.iter().map(side).min().unwrap_or_default();
+        let (s, r) = (fastest(|p| p.0), fastest(|p| p.1));
+        format!(
+            "{section}, {what}: strata/raw per run {}; fastest runs {} vs {} ({:.2}x)",
+            pairs.join(", "),
+            human(s),
+            human(r),
+            s.as_secs_f64() / r.as_secs_f64().max(f64::MIN_POSITIVE)
+        )
+    }
+}
+
 impl RuntimeBench<'_> {
     pub fn run(
         &self,
@@ -246,9 +263,15 @@ impl RuntimeBench<'_> {
         let driver = engine.driver();
         let each = format!("raw {driver}, a transaction per statement");
         let one = format!("raw {driver}, all in one transaction");
-        report.push(up.row(&section, "upgrade base→head, a transaction per migration", &each, 1.1));
-        report.push(down.row(&section, "downgrade head→base, a transaction per migration", &each, 1.1));
-        report.push(grouped.row(&section, "upgrade base→head, grouped mode", &one, 1.2));
+        let rows = [
+            (&up, "upgrade base→head, a transaction per migration", &each, 1.1),
+            (&down, "downgrade head→base, a transaction per migration", &each, 1.1),
+            (&grouped, "upgrade base→head, grouped mode", &one, 1.2),
+        ];
+        for (pairs, what, reference, max) in rows {
+            report.push(pairs.row(&section, what, reference, max));
+            report.note(pairs.describe(&section, what));
+        }
         self.startup(engine, &section, &at_head.url, report)?;
         self.profile(engine, &section, &scripts, report)
     }
