@@ -1,146 +1,468 @@
-//! The command line: a thin shell over the strata library. No SQL and no policy here.
+//! The command line: a thin front end over `strata::MigrationManager`. It parses arguments,
+//! asks confirmations on a terminal and prints results; the rules and the work are the
+//! library's.
+//!
+//! Exit codes: 0 success; 1 validation failed (or a migration set / start-up refused by the
+//! rules); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
+//! refused or missing; 4 database error (unreachable, a migration failed and was rolled back).
 
+use crate::output::{self, Format, Progress};
+use crate::prompt;
 use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-use strata::backend::{self, Backend, DatabaseUrl};
+use std::time::Instant;
+use strata::backend::Direction;
+use strata::config::{Environment, Overrides, Settings};
 use strata::graph::Target;
-use strata::runner::{Report, Runner, TransactionMode};
-use strata::MigrationSet;
+use strata::manager::ManagerError;
+use strata::policy::{self, Confirmation};
+use strata::runner::TransactionMode;
+use strata::scaffold::Template;
+use strata::validate::Status;
+use strata::{MigrationManager, MigrationSet};
 
-/// The SQLite file used when DATABASE_URL is not set.
-const DEFAULT_DATABASE_URL: &str = "sqlite://app.db";
+/// Where `create` and `template` write when strata.toml names no versions folder: the example
+/// application's own, found from where this binary was built.
+const DEFAULT_VERSIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/app-migrations/src/versions");
 
 #[derive(Debug, Parser)]
-#[command(name = "strata-example", version, about = "Run the example application's migrations")]
+#[command(name = "strata-example", version, about = "Migrations for the example application, compiled in")]
 struct Cli {
-    /// Database URL: sqlite://PATH, sqlite::memory:, postgres://... or postgresql://...
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    /// Database URL: sqlite://PATH, sqlite::memory:, postgres://... (default: DATABASE_URL, then
+    /// strata.toml, then sqlite://app.db in dev)
+    #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// Environment: dev, staging or prod (default: STRATA_ENV, then ENV, then dev)
+    #[arg(long, global = true, value_name = "ENV")]
+    env: Option<String>,
+    /// Settings file (default: ./strata.toml when present)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// More logging (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply migrations up to a revision (default: head).
+    /// Scaffold what is missing (versions folder, build glue) and create the version tables
+    Init,
+    /// Write a new migration module with the current head as parent
+    Create {
+        /// What the migration does, e.g. "add email column to users"
+        message: String,
+        /// Generate the ops from the models (the autogenerate issue)
+        #[arg(long)]
+        auto: bool,
+        /// Start from a template (see `template --list`)
+        #[arg(long, value_name = "NAME", default_value = "blank")]
+        template: String,
+    },
+    /// Apply migrations (default: all pending)
     Upgrade {
-        /// head, a revision id or unique prefix, or +N.
-        #[arg(long, default_value = "head")]
+        /// head, a revision id or unique prefix, or +N
+        #[arg(long, short, default_value = "head", allow_hyphen_values = true)]
         revision: String,
-        /// Apply all pending migrations in one transaction (new or test databases).
+        /// Print the SQL instead of running it (offline; the database is not touched)
+        #[arg(long)]
+        sql: bool,
+        /// With --sql: the revision to start from (default: base)
+        #[arg(long, value_name = "R", requires = "sql")]
+        from: Option<String>,
+        /// All pending migrations in one transaction (new environments, test databases)
         #[arg(long)]
         grouped: bool,
     },
-    /// Revert migrations down to a revision (default: one step).
+    /// Roll migrations back (default: one step)
     Downgrade {
-        /// base, a revision id or unique prefix, or -N.
-        #[arg(long, default_value = "-1", allow_hyphen_values = true)]
+        /// base, a revision id or unique prefix, or -N
+        #[arg(long, short, default_value = "-1", allow_hyphen_values = true)]
+        revision: String,
+        /// Confirm a rollback outside dev (prod also asks to type the target)
+        #[arg(long)]
+        force: bool,
+        /// With --force in prod: skip the typed confirmation (automation)
+        #[arg(long, requires = "force")]
+        yes_i_am_sure: bool,
+        /// Print the SQL instead of running it (offline; the database is not touched)
+        #[arg(long)]
+        sql: bool,
+        /// With --sql: the revision to start from (default: head)
+        #[arg(long, value_name = "R", requires = "sql")]
+        from: Option<String>,
+    },
+    /// Show the revision the database is at
+    Current,
+    /// Show every migration, marking which are applied
+    History {
+        /// Show the history table's log of runs instead
+        #[arg(long)]
+        log: bool,
+    },
+    /// Show migrations not yet applied
+    Pending,
+    /// Check the chain, the database and the environment (exit 1 on error)
+    Validate {
+        /// Treat warnings as errors
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write a new migration from a template, or list the templates
+    Template {
+        /// blank, add_column, add_index, add_table or add_foreign_key
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// The migration's message (default: the template's description)
+        #[arg(long, short)]
+        message: Option<String>,
+        /// List the templates
+        #[arg(long, conflicts_with = "name")]
+        list: bool,
+    },
+    /// Set the version without running any migration
+    Stamp {
+        /// head, base, a revision id or unique prefix
         revision: String,
     },
-    /// Show the revision the database is at.
-    Current,
-    /// Show migrations not yet applied.
-    Pending,
-    /// Show what ran, oldest first.
-    History,
+    /// Show one migration: its header, ops and SQL
+    Show {
+        /// A revision id or unique prefix
+        revision: String,
+    },
+    /// Start the application: migrate under the environment's rules, as at every launch
+    Start,
+}
+
+/// A failure and the exit code it maps to.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+const VALIDATION: u8 = 1;
+const USAGE: u8 = 2;
+const REFUSED: u8 = 3;
+const DATABASE: u8 = 4;
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+}
+
+impl From<ManagerError> for Failure {
+    fn from(e: ManagerError) -> Self {
+        use strata::runner::Error as Run;
+        use strata::scaffold::ScaffoldError as Scaffold;
+        let code = match &e {
+            ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
+            ManagerError::AutogenerateUnavailable | ManagerError::Offline(_) => USAGE,
+            ManagerError::Run(Run::Target(_) | Run::WrongDirection { .. }) => USAGE,
+            ManagerError::Run(Run::Registry(_)) => VALIDATION,
+            ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
+            ManagerError::Scaffold(
+                Scaffold::UnknownTemplate(_) | Scaffold::EmptyMessage | Scaffold::BadMessage(_),
+            ) => USAGE,
+            ManagerError::Scaffold(_) => VALIDATION,
+            ManagerError::Refused(_) => REFUSED,
+            ManagerError::Invalid(_) | ManagerError::StartupBlocked(_) => VALIDATION,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+fn usage(message: impl ToString) -> Failure {
+    Failure::new(USAGE, message.to_string())
 }
 
 /// Runs the command line; `expected` are the revisions the build script saw.
 pub fn main(expected: &[&str]) -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match run(cli, expected) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            output::error(&failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }
 
-fn run(cli: Cli, expected: &[&str]) -> Result<(), String> {
-    let set = MigrationSet::from_registry(expected, app_migrations::CRATE_NAME).map_err(|e| e.to_string())?;
-    let url_text = cli.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-    let url: DatabaseUrl = url_text.parse().map_err(|e: backend::UrlError| e.to_string())?;
-    let mut db = backend::connect(&url).map_err(|e| e.to_string())?;
-    let runner = Runner::new(set);
-    let target = |text: &str| text.parse::<Target>().map_err(|e| e.to_string());
+fn init_logging(cli: &Cli, env: Option<Environment>) {
+    // Production logs every statement at info level.
+    let level = match (cli.quiet, cli.verbose, env) {
+        (true, _, _) => "error",
+        (_, 0, Some(Environment::Prod)) => "warn,strata=info",
+        (_, 0, _) => "warn",
+        (_, 1, _) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn target(text: &str) -> Result<Target, Failure> {
+    text.parse().map_err(usage)
+}
+
+fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
+    let overrides = Overrides {
+        env: cli.env.clone(),
+        database_url: cli.database_url.clone(),
+        config_file: cli.config.clone(),
+    };
+    let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let settings = Settings::load(&overrides, &dir);
+    init_logging(&cli, settings.as_ref().ok().map(|s| s.env));
+    let mut settings = settings.map_err(usage)?;
+    settings.versions_dir.get_or_insert_with(|| PathBuf::from(DEFAULT_VERSIONS_DIR));
+    if let Command::Template { list: true, .. } = cli.command {
+        return Ok(list_templates(cli.format));
+    }
+    let set = match MigrationSet::from_registry(expected, app_migrations::CRATE_NAME) {
+        Ok(set) => set,
+        Err(e) if matches!(cli.command, Command::Validate { .. }) => {
+            let validation =
+                strata::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
+            return Ok(print_validation(cli.format, &validation, false));
+        }
+        Err(e) => return Err(Failure::new(VALIDATION, e.to_string())),
+    };
+    let manager = MigrationManager::new(set, settings);
+    let format = cli.format;
+    let database = manager.database_url().to_string();
     match cli.command {
-        Command::Upgrade { revision, grouped } => {
+        Command::Init => {
+            let scaffolded = manager.initialize()?;
+            match format {
+                Format::Json => output::json(&json!({ "database": database, "scaffolded": scaffolded })),
+                Format::Text => {
+                    for s in &scaffolded {
+                        let state = if s.created { "created" } else { "exists " };
+                        println!("{state}  {}", s.path.display());
+                    }
+                    println!("version tables ready in {database}");
+                }
+            }
+        }
+        Command::Create { message, auto, template } => {
+            let template = Template::from_name(&template).map_err(usage)?;
+            let created = if auto {
+                manager.create_migration(&message, true)?
+            } else {
+                manager.create_migration_template(template, &message)?
+            };
+            print_created(format, &created);
+        }
+        Command::Template { name, message, .. } => {
+            let template = Template::from_name(name.as_deref().unwrap_or_default()).map_err(usage)?;
+            let message = message.unwrap_or_else(|| template.description().to_string());
+            let created = manager.create_migration_template(template, &message)?;
+            print_created(format, &created);
+        }
+        Command::Upgrade { revision, sql: true, from, .. } => {
+            let from = target(from.as_deref().unwrap_or("base"))?;
+            print_sql(format, &manager.offline_sql(Direction::Up, &from, &target(&revision)?)?);
+        }
+        Command::Upgrade { revision, grouped, .. } => {
             let mode = if grouped { TransactionMode::Grouped } else { TransactionMode::PerMigration };
-            let runner = runner.with_mode(mode);
             let started = Instant::now();
-            let report = runner.upgrade(db.as_mut(), &target(&revision)?).map_err(|e| e.to_string())?;
-            print_report(&url, &report, "applied", started.elapsed());
+            let mut progress = Progress::new(format, cli.quiet);
+            let report = manager.run_migrations_in(&target(&revision)?, mode, &mut progress)?;
+            drop(progress);
+            if !cli.quiet {
+                output::report(format, &database, &report, started.elapsed());
+            }
         }
-        Command::Downgrade { revision } => {
+        Command::Downgrade { revision, sql: true, from, .. } => {
+            let from = target(from.as_deref().unwrap_or("head"))?;
+            print_sql(format, &manager.offline_sql(Direction::Down, &from, &target(&revision)?)?);
+        }
+        Command::Downgrade { revision, force, yes_i_am_sure, .. } => {
+            let target = target(&revision)?;
+            let mut said = Confirmation { force, yes_i_am_sure, ..Confirmation::default() };
+            let (end, steps) = manager.rollback_plan(&target)?;
+            if !steps.is_empty() {
+                let ask = policy::rollback_prompt(manager.env(), &said);
+                prompt::confirm(ask, &end, steps.len(), manager.env().as_str(), &mut said);
+                if said.typed_target.is_none() && !said.answered_yes && prompt::interactive() {
+                    if let policy::Prompt::YesNo = policy::rollback_prompt(manager.env(), &said) {
+                        return Err(Failure::new(REFUSED, policy::Refusal::Declined.to_string()));
+                    }
+                }
+            }
             let started = Instant::now();
-            let report = runner.downgrade(db.as_mut(), &target(&revision)?).map_err(|e| e.to_string())?;
-            print_report(&url, &report, "reverted", started.elapsed());
+            let mut progress = Progress::new(format, cli.quiet);
+            let report = manager.rollback_migration(&target, &said, &mut progress)?;
+            drop(progress);
+            if !cli.quiet {
+                output::report(format, &database, &report, started.elapsed());
+            }
         }
-        Command::Current => print_current(&runner, db.as_mut())?,
+        Command::Current => {
+            let log = manager.migration_history()?;
+            output::current(format, manager.current_revision()?, manager.migrations().head(), &log);
+        }
         Command::Pending => {
-            let pending = runner.pending(db.as_mut()).map_err(|e| e.to_string())?;
-            if pending.is_empty() {
-                println!("nothing pending: the database is at head");
-            }
-            for m in pending {
-                println!("{}  {}  (created {})", m.revision, m.message, m.created);
+            let head = manager.migrations().head().map(|m| m.revision);
+            output::pending(format, &manager.pending_migrations()?, head);
+        }
+        Command::History { log } => {
+            let rows = manager.migration_history()?;
+            if log {
+                output::history_log(format, &rows);
+            } else {
+                let current = manager.current_revision()?.map(|m| m.revision);
+                output::history(format, manager.migrations().migrations(), current, &rows);
             }
         }
-        Command::History => {
-            let rows = runner.history(db.as_mut()).map_err(|e| e.to_string())?;
-            if rows.is_empty() {
-                println!("no migrations have run on this database");
+        Command::Validate { strict } => {
+            return Ok(print_validation(format, &manager.validate_migrations(), strict));
+        }
+        Command::Stamp { revision } => {
+            let stamped = manager.stamp(&target(&revision)?)?;
+            let at = stamped.map_or("base", |m| m.revision);
+            match format {
+                Format::Json => {
+                    output::json(&json!({ "database": database, "revision": stamped.map(|m| m.revision) }))
+                }
+                Format::Text => println!("{database}: version set to {at} without running any migration"),
             }
-            for row in rows {
-                println!(
-                    "{}  {:<9}  {}  {}  ({:.1} ms)",
-                    row.applied_at.format("%Y-%m-%d %H:%M:%S"),
-                    row.direction,
-                    row.revision,
-                    row.message,
-                    row.duration_ms
-                );
+        }
+        Command::Show { revision } => show(&manager, format, &revision)?,
+        Command::Start => {
+            let started = Instant::now();
+            let mut progress = Progress::new(format, cli.quiet);
+            let report = manager.start_up(&mut progress)?;
+            drop(progress);
+            if !cli.quiet {
+                output::report(format, &database, &report, started.elapsed());
+                if format == Format::Text {
+                    println!("application ready ({} environment)", manager.env());
+                }
             }
+        }
+    }
+    Ok(0)
+}
+
+fn list_templates(format: Format) -> u8 {
+    match format {
+        Format::Json => output::json(&serde_json::Value::Array(
+            Template::ALL.iter().map(|t| json!({"name": t.name(), "description": t.description()})).collect(),
+        )),
+        Format::Text => output::table(
+            &["template", "what it writes"],
+            Template::ALL.iter().map(|t| vec![t.name().to_string(), t.description().to_string()]).collect(),
+        ),
+    }
+    0
+}
+
+fn print_created(format: Format, created: &strata::scaffold::Created) {
+    for warning in &created.warnings {
+        output::warning(warning);
+    }
+    match format {
+        Format::Json => output::json(&json!(created)),
+        Format::Text => {
+            println!("created {}", created.path.display());
+            println!(
+                "  revision {} (parent {}); the next build includes it",
+                created.revision,
+                created.parent.as_deref().unwrap_or("none")
+            );
+        }
+    }
+}
+
+fn print_sql(format: Format, migrations: &[strata::offline::MigrationSql]) {
+    match format {
+        Format::Json => output::json(&json!(migrations)),
+        Format::Text => print!("{}", strata::offline::script(migrations)),
+    }
+}
+
+fn print_validation(format: Format, validation: &strata::validate::Validation, strict: bool) -> u8 {
+    match format {
+        Format::Json => output::json(&json!(validation)),
+        Format::Text => {
+            for e in &validation.errors {
+                output::error(e);
+            }
+            for w in &validation.warnings {
+                output::warning(w);
+            }
+            let status = match validation.status {
+                Status::Success => "success",
+                Status::Warning => "warning",
+                Status::Error => "error",
+            };
+            println!(
+                "validation: {status} ({} error(s), {} warning(s))",
+                validation.errors.len(),
+                validation.warnings.len()
+            );
+        }
+    }
+    match validation.status {
+        Status::Error => VALIDATION,
+        Status::Warning if strict => VALIDATION,
+        _ => 0,
+    }
+}
+
+fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<(), Failure> {
+    let set = manager.migrations();
+    let index = set.chain().find(revision).map_err(usage)?;
+    let m = set.migrations()[index];
+    let target = Target::Revision(m.revision.to_string());
+    let from = match m.parent {
+        Some(p) => Target::Revision(p.to_string()),
+        None => Target::Base,
+    };
+    let up = manager.offline_sql(Direction::Up, &from, &target)?;
+    let down = manager.offline_sql(Direction::Down, &target, &from)?;
+    let ops = |ops: Vec<strata::ops::Op>| ops.iter().map(ToString::to_string).collect::<Vec<_>>();
+    // The file name: the build path of the binary means nothing where it runs.
+    let file = Path::new(m.file).file_name().map_or_else(|| m.file.into(), |f| f.to_string_lossy());
+    match format {
+        Format::Json => output::json(&json!({
+            "revision": m.revision,
+            "parent": m.parent,
+            "message": m.message,
+            "created": m.created,
+            "file": file,
+            "upgrade": ops(m.upgrade_ops()),
+            "downgrade": ops(m.downgrade_ops()),
+            "upgrade_sql": up.first().map(|s| &s.statements),
+            "downgrade_sql": down.first().map(|s| &s.statements),
+        })),
+        Format::Text => {
+            println!(
+                "revision {}\nparent   {}\nmessage  {}\ncreated  {}\nfile     {}",
+                m.revision,
+                m.parent.unwrap_or("(none)"),
+                m.message,
+                m.created,
+                m.file
+            );
+            println!("\nupgrade:");
+            ops(m.upgrade_ops()).iter().for_each(|o| println!("  {o}"));
+            println!("downgrade:");
+            ops(m.downgrade_ops()).iter().for_each(|o| println!("  {o}"));
+            println!("\n{}", strata::offline::script(&up).trim_end());
         }
     }
     Ok(())
-}
-
-fn print_current(runner: &Runner, db: &mut dyn Backend) -> Result<(), String> {
-    let head = runner.migrations().head().map(|m| m.revision);
-    match runner.current(db).map_err(|e| e.to_string())? {
-        None => println!("base (no migrations applied)"),
-        Some(m) => {
-            let marker = if Some(m.revision) == head { " (head)" } else { "" };
-            println!("{}{marker}  {}", m.revision, m.message);
-        }
-    }
-    Ok(())
-}
-
-fn print_report(url: &DatabaseUrl, report: &Report, verb: &str, elapsed: Duration) {
-    let at = |rev: &Option<String>| rev.clone().unwrap_or_else(|| "base".into());
-    if report.applied.is_empty() {
-        println!("{url}: nothing to do, already at {}", at(&report.to));
-        return;
-    }
-    println!("{url}: {} -> {}", at(&report.from), at(&report.to));
-    for a in &report.applied {
-        println!("  {verb} {}  {}  ({:.1} ms)", a.revision, a.message, a.duration.as_secs_f64() * 1000.0);
-    }
-    println!(
-        "{} migration(s) {verb} in {:.1} ms; now at {}",
-        report.applied.len(),
-        elapsed.as_secs_f64() * 1000.0,
-        at(&report.to)
-    );
 }

@@ -1,11 +1,14 @@
 //! The example application's binary. It embeds every migration of `app-migrations` (no files
-//! are read at run time) and runs them with strata. The database comes from `DATABASE_URL`
-//! (`sqlite://PATH`, `sqlite::memory:`, `postgres://...`), defaulting to `sqlite://app.db`.
+//! are read at run time) and runs them with strata: `strata-example upgrade`, `current`, ...
+//! `strata-example start` is the application's own start-up, which migrates under the
+//! environment's rules before the application would serve.
 
 // Naming the crate keeps the linker from dropping its inventory registrations.
 use app_migrations as _;
 
 mod cli;
+mod output;
+mod prompt;
 
 include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
 

@@ -1,66 +1,321 @@
-//! The example binary end to end, as a user runs it, on both engines.
+//! The example binary end to end, as a user runs it: every command on both engines, the
+//! confirmation rules of each environment (terminal prompts through `script`, which gives the
+//! binary a real pseudo-terminal), production start-up, bad input, and snapshots of `--sql`
+//! and `--format json`.
 
 mod common;
 
 use common::*;
+use std::path::Path;
 use std::process::{Command, Output};
+use strata::ops::DialectKind;
 
-fn run(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata-example"))
+const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
+const HEAD: &str = "4c9379593903";
+
+/// Runs the binary with `DATABASE_URL`, no inherited environment selection, in `dir`.
+fn run_in(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
         .args(args)
+        .current_dir(dir)
         .env("DATABASE_URL", url)
+        .env("STRATA_ENV", env)
+        .env_remove("ENV")
         .env_remove("RUST_LOG")
+        .env("STRATA_VERSIONS_DIR", dir.join("migrations/src/versions"))
         .output()
         .expect("run the binary")
 }
 
-fn stdout_of(url: &str, args: &[&str]) -> String {
-    let out = run(url, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
+/// The same on a pseudo-terminal, typing `input`.
+fn run_on_terminal(dir: &Path, url: &str, env: &str, args: &[&str], input: &str) -> Output {
+    let command = std::iter::once(BIN.to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("STRATA_ENV", env)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "failed ({:?}):\n{}", out.status.code(), text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn current(dir: &Path, url: &str, env: &str) -> String {
+    ok(run_in(dir, url, env, &["current"])).split_whitespace().next().unwrap_or_default().to_string()
 }
 
 #[test]
-fn upgrade_current_downgrade_on_both_engines() {
+fn every_command_on_both_engines() {
     for kind in engines() {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path();
         let db = fresh_database(kind);
-        // The URL as the driver needs it; the password-free form is what gets printed.
         let url = db.url.connection_string();
-        let up = stdout_of(&url, &["upgrade"]);
-        assert_eq!(up.matches("  applied ").count(), 11, "[{kind}] {up}");
-        assert!(up.contains("11 migration(s) applied"), "[{kind}] {up}");
-        assert!(stdout_of(&url, &["current"]).contains("(head)"), "[{kind}]");
-        assert!(stdout_of(&url, &["pending"]).contains("nothing pending"), "[{kind}]");
-        assert!(stdout_of(&url, &["upgrade"]).contains("nothing to do"), "[{kind}]");
+        let run = |args: &[&str]| run_in(dir, &url, "dev", args);
 
-        let down = stdout_of(&url, &["downgrade"]);
-        assert!(down.contains("1 migration(s) reverted"), "[{kind}] {down}");
-        assert_eq!(stdout_of(&url, &["pending"]).lines().count(), 1, "[{kind}]");
-        let base = stdout_of(&url, &["downgrade", "--revision", "base"]);
-        assert!(base.contains("10 migration(s) reverted"), "[{kind}] {base}");
-        assert!(stdout_of(&url, &["current"]).starts_with("base"), "[{kind}]");
-        let history = stdout_of(&url, &["history"]);
-        assert_eq!(history.lines().count(), 22, "[{kind}] {history}");
+        let init = ok(run(&["init"]));
+        assert!(init.contains("created  ") && init.contains("version tables ready"), "[{kind}] {init}");
+        assert!(ok(run(&["init"])).contains("exists "), "[{kind}] init is idempotent");
+
+        let up = ok(run(&["upgrade", "--revision", "+2"]));
+        assert_eq!(up.matches("  applied ").count(), 2, "[{kind}] {up}");
+        assert!(ok(run(&["current"])).starts_with("eae66c76ec57"), "[{kind}]");
+        assert_eq!(ok(run(&["pending"])).lines().count(), 9, "[{kind}]");
+        let validate = run(&["validate"]);
+        assert_eq!(code(&validate), 0, "[{kind}] pending is a warning: {}", text(&validate));
+        assert!(text(&validate).contains("9 pending migration(s)"), "[{kind}]");
+        assert_eq!(code(&run(&["validate", "--strict"])), 1, "[{kind}] --strict fails on warnings");
+
+        let up = ok(run(&["upgrade"]));
+        assert!(up.contains("9 migration(s) applied"), "[{kind}] {up}");
+        assert!(ok(run(&["current"])).contains("(head)"), "[{kind}]");
+        assert!(ok(run(&["validate"])).contains("validation: success"), "[{kind}]");
+        let history = ok(run(&["history"]));
+        assert_eq!(history.lines().filter(|l| l.starts_with("[x]")).count(), 11, "[{kind}] {history}");
+        assert!(history.contains("(current) (head)"), "[{kind}] {history}");
+        assert!(ok(run(&["show", "eda7"])).contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+
+        assert!(ok(run(&["downgrade"])).contains("1 migration(s) reverted"), "[{kind}]");
+        assert!(ok(run(&["downgrade", "--revision", "-2"])).contains("2 migration(s) reverted"), "[{kind}]");
+        assert_eq!(ok(run(&["history", "--log"])).lines().count(), 14, "[{kind}] 11 up, 3 down");
+
+        assert!(ok(run(&["stamp", "head"])).contains(&format!("version set to {HEAD}")), "[{kind}]");
+        assert_eq!(current(dir, &url, "dev"), HEAD, "[{kind}]");
+        assert!(ok(run(&["stamp", "base"])).contains("version set to base"), "[{kind}]");
+        assert_eq!(current(dir, &url, "dev"), "base", "[{kind}]");
+
+        // create and template write into the (temporary) versions folder init made.
+        let created = ok(run(&["create", "add widget table", "--template", "add_table"]));
+        assert!(
+            created.contains("_add_widget_table.rs") && created.contains("parent none"),
+            "[{kind}] {created}"
+        );
+        let vague = run(&["create", "update"]);
+        assert!(text(&vague).contains("is vague"), "[{kind}] {}", text(&vague));
+        let from_template = ok(run(&["template", "add_column"]));
+        assert!(from_template.contains("_add_a_column_to_a_table.rs"), "[{kind}] {from_template}");
+        let headers = strata::build::scan(&dir.join("migrations/src/versions")).unwrap();
+        assert_eq!(headers.len(), 3);
+        assert_eq!(
+            strata::build::check(&headers),
+            vec![],
+            "[{kind}] what create writes passes the build check"
+        );
+        let auto = run(&["create", "from models", "--auto"]);
+        assert_eq!(code(&auto), 2, "[{kind}] {}", text(&auto));
+        assert!(ok(run(&["template", "--list"])).lines().count() == 5, "[{kind}]");
     }
 }
 
+fn upgraded_postgres() -> Option<(TestDatabase, String, tempfile::TempDir)> {
+    if !strata::testkit::postgres_available() {
+        return None;
+    }
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    let work = tempfile::tempdir().unwrap();
+    ok(run_in(work.path(), &url, "dev", &["upgrade"]));
+    Some((db, url, work))
+}
+
 #[test]
-fn bad_input_says_what_was_expected() {
-    let out = run("mysql://u:hunter2@localhost/db", &["current"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("expected sqlite://PATH") && !stderr.contains("hunter2"), "{stderr}");
+fn rollback_confirmation_rules_per_environment() {
+    let Some((_db, url, work)) = upgraded_postgres() else { return };
+    let dir = work.path();
+    let refused = |out: Output, why: &str| {
+        assert_eq!(code(&out), 3, "{}", text(&out));
+        assert!(text(&out).contains(why), "{}", text(&out));
+        assert_eq!(current(dir, &url, "dev"), HEAD, "a refused rollback changes nothing");
+    };
+    // staging: y/N on a terminal, or --force.
+    refused(run_in(dir, &url, "staging", &["downgrade"]), "answer y at the prompt, or pass --force");
+    refused(run_on_terminal(dir, &url, "staging", &["downgrade"], "n\n"), "not confirmed");
+    let yes = run_on_terminal(dir, &url, "staging", &["downgrade"], "y\n");
+    assert!(text(&yes).contains("[y/N]") && text(&yes).contains("1 migration(s) reverted"), "{}", text(&yes));
+    ok(run_in(dir, &url, "staging", &["downgrade", "--force"]));
+    let at = current(dir, &url, "dev");
+    ok(run_in(dir, &url, "dev", &["upgrade"]));
+    assert_ne!(at, HEAD);
 
-    let out = run("postgres://app:hunter2@127.0.0.1:1/app?connect_timeout=2", &["current"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("cannot connect to postgres://app:***@127.0.0.1:1/app"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    // prod: --force and the target typed on a terminal, or --force --yes-i-am-sure.
+    refused(run_in(dir, &url, "prod", &["downgrade"]), "needs --force");
+    refused(run_in(dir, &url, "prod", &["downgrade", "--force"]), "--force --yes-i-am-sure for automation");
+    refused(
+        run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "nope\n"),
+        "does not match the target",
+    );
+    let typed = run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "6c809c9cc13d\n");
+    assert!(text(&typed).contains("Type the target revision (6c809c9cc13d)"), "{}", text(&typed));
+    assert!(text(&typed).contains("1 migration(s) reverted"), "{}", text(&typed));
+    let sure = run_in(dir, &url, "prod", &["downgrade", "--force", "--yes-i-am-sure"]);
+    assert!(text(&sure).contains("rolling back in production"), "prod logs a warning: {}", text(&sure));
+    assert_eq!(current(dir, &url, "dev"), "b02594172f4c");
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let out = run(&url, &["upgrade", "--revision", "nope"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no revision matches \"nope\""), "{stderr}");
+    // dev: no confirmation.
+    ok(run_in(dir, &url, "dev", &["downgrade"]));
+    assert_eq!(current(dir, &url, "dev"), "53b76130d685");
+}
+
+#[test]
+fn production_start_up_applies_only_safe_migrations() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]));
+    let blocked = run_in(dir, &url, "prod", &["start"]);
+    assert_eq!(code(&blocked), 1, "{}", text(&blocked));
+    let message = text(&blocked);
+    assert!(message.contains("6c809c9cc13d") && message.contains("changes a column's type"), "{message}");
+    assert!(message.contains("4c9379593903") && message.contains("drops a column"), "{message}");
+    assert!(!message.contains("34400ee0d24b"), "the view is marked safe: {message}");
+    assert_eq!(current(dir, &url, "dev"), "eda71479153d", "nothing was applied");
+
+    // The operator applies them explicitly; production logs every statement.
+    let explicit = run_in(dir, &url, "prod", &["upgrade"]);
+    assert!(explicit.status.success(), "{}", text(&explicit));
+    assert!(String::from_utf8_lossy(&explicit.stderr).contains("ALTER TABLE"), "{}", text(&explicit));
+    let again = ok(run_in(dir, &url, "prod", &["start"]));
+    assert!(
+        again.contains("nothing to do") && again.contains("application ready (prod environment)"),
+        "{again}"
+    );
+}
+
+#[test]
+fn dev_start_up_applies_everything() {
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", work.path().join("app.db").display());
+    let out = ok(run_in(work.path(), &url, "dev", &["start"]));
+    assert!(
+        out.contains("11 migration(s) applied") && out.contains("application ready (dev environment)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_says_what_was_expected_with_documented_exit_codes() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let sqlite = format!("sqlite://{}", dir.join("x.db").display());
+    let cases: [(&str, &str, &[&str], i32, &str); 9] = [
+        ("mysql://u:hunter2@localhost/db", "dev", &["current"], 2, "expected sqlite://PATH"),
+        (
+            "postgres://app:hunter2@127.0.0.1:1/app?connect_timeout=2",
+            "dev",
+            &["current"],
+            4,
+            "cannot connect to postgres://app:***@127.0.0.1:1/app",
+        ),
+        (&sqlite, "dev", &["upgrade", "--revision", "nope"], 2, "no revision matches \"nope\""),
+        (
+            &sqlite,
+            "dev",
+            &["upgrade", "--revision", "e"],
+            2,
+            "\"e\" is ambiguous: it matches eae66c76ec57, eda71479153d",
+        ),
+        (
+            &sqlite,
+            "dev",
+            &["upgrade", "--revision", "x;y"],
+            2,
+            "expected a revision id, a unique prefix of one, head, base, +N or -N",
+        ),
+        (&sqlite, "dev", &["template", "add_view"], 2, "unknown template \"add_view\""),
+        ("", "prod", &["current"], 2, "the prod environment needs a PostgreSQL database"),
+        (&sqlite, "qa", &["current"], 2, "unknown environment \"qa\""),
+        (&sqlite, "dev", &["upgrade", "--frobnicate"], 2, "unexpected argument '--frobnicate'"),
+    ];
+    for (url, env, args, expected_code, expected_text) in cases {
+        let out = run_in(dir, url, env, args);
+        let all = text(&out);
+        assert_eq!(code(&out), expected_code, "{args:?}: {all}");
+        assert!(all.contains(expected_text), "{args:?}: {all}");
+        assert!(!all.contains("hunter2"), "a password leaked: {all}");
+    }
+}
+
+/// Replaces what changes from run to run (timings, timestamps, temporary paths).
+fn stable_json(stdout: &str, dir: &Path) -> String {
+    fn scrub(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    match key.as_str() {
+                        "duration_ms" | "elapsed_ms" => *v = "[ms]".into(),
+                        "applied_at" if !v.is_null() => *v = "[time]".into(),
+                        _ => scrub(v),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_str(stdout).expect("valid JSON");
+    scrub(&mut value);
+    serde_json::to_string_pretty(&value).unwrap().replace(&dir.display().to_string(), "[dir]")
+}
+
+#[test]
+fn offline_sql_snapshots() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // Offline: no server is contacted, so any PostgreSQL URL will do.
+    for (name, url) in
+        [("sqlite", "sqlite://never-created.db"), ("postgres", "postgres://nobody@127.0.0.1:1/none")]
+    {
+        let up = ok(run_in(dir, url, "dev", &["upgrade", "--sql"]));
+        insta::assert_snapshot!(format!("sql_upgrade_{name}"), up);
+        let down = ok(run_in(dir, url, "dev", &["downgrade", "--sql", "--revision", "da51e7982e60"]));
+        insta::assert_snapshot!(format!("sql_downgrade_{name}"), down);
+    }
+    assert!(!dir.join("never-created.db").exists(), "--sql does not touch the database");
+}
+
+#[test]
+fn json_output_snapshots() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let json = |args: &[&str]| {
+        let mut full = vec!["--format", "json"];
+        full.extend_from_slice(args);
+        stable_json(&ok(run_in(dir, &url, "dev", &full)), dir)
+    };
+    insta::assert_snapshot!("json_upgrade", json(&["upgrade", "--revision", "+3"]));
+    insta::assert_snapshot!("json_current", json(&["current"]));
+    insta::assert_snapshot!("json_pending", json(&["pending"]));
+    insta::assert_snapshot!("json_history", json(&["history"]));
+    insta::assert_snapshot!("json_history_log", json(&["history", "--log"]));
+    insta::assert_snapshot!("json_validate", json(&["validate"]));
+    insta::assert_snapshot!("json_downgrade", json(&["downgrade", "--revision", "base"]));
+    insta::assert_snapshot!("json_templates", json(&["template", "--list"]));
+    insta::assert_snapshot!("json_show", json(&["show", "766d"]));
 }

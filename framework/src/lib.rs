@@ -26,21 +26,30 @@
 
 pub mod backend;
 pub mod build;
+pub mod config;
 pub mod data;
 pub mod dialect;
 pub mod graph;
+pub mod manager;
 pub mod migration;
+pub mod offline;
 pub mod ops;
+pub mod policy;
 pub mod runner;
+pub mod scaffold;
 pub mod schema;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod types;
+pub mod validate;
 pub mod value;
 
+/// Re-exported: creation and applied times are `chrono` values.
+pub use chrono;
 #[doc(hidden)]
 pub use inventory;
 
+pub use manager::{create_migration, init_database, migrate, rollback, ManagerError, MigrationManager};
 pub use migration::{Migration, MigrationSet, RegistryError};
 
 /// What a migration file needs: `use strata::prelude::*;`.

@@ -426,10 +426,12 @@ pub enum Op {
         table: String,
         name: String,
     },
-    /// Raw SQL; `only` restricts it to one dialect (skipped on the others).
+    /// Raw SQL; `only` restricts it to one dialect (skipped on the others). `safe` is the
+    /// author's word that it neither drops nor rewrites data (see [`crate::policy`]).
     Execute {
         sql: String,
         only: Option<DialectKind>,
+        safe: bool,
     },
     /// Runs `run` against the live connection; `label` names it in logs, plans and checksums.
     Data {
@@ -596,13 +598,18 @@ impl Ops {
     pub fn drop_constraint(&mut self, table: impl Into<String>, name: impl Into<String>) -> &mut Self {
         self.push(Op::DropConstraint { table: table.into(), name: name.into() })
     }
-    /// Raw SQL, run on every dialect as written.
+    /// Raw SQL, run on every dialect as written. Production start-up treats it as risky.
     pub fn execute(&mut self, sql: impl Into<String>) -> &mut Self {
-        self.push(Op::Execute { sql: sql.into(), only: None })
+        self.push(Op::Execute { sql: sql.into(), only: None, safe: false })
+    }
+    /// Raw SQL its author vouches neither drops nor rewrites data (a view, a comment, a
+    /// grant), so production may apply it automatically at start-up.
+    pub fn execute_safe(&mut self, sql: impl Into<String>) -> &mut Self {
+        self.push(Op::Execute { sql: sql.into(), only: None, safe: true })
     }
     /// Raw SQL for one dialect only; skipped on the others.
     pub fn execute_on(&mut self, dialect: DialectKind, sql: impl Into<String>) -> &mut Self {
-        self.push(Op::Execute { sql: sql.into(), only: Some(dialect) })
+        self.push(Op::Execute { sql: sql.into(), only: Some(dialect), safe: false })
     }
     /// A data change: `run` gets the live connection inside the migration's transaction.
     pub fn run_data(&mut self, label: impl Into<String>, run: DataFn) -> &mut Self {

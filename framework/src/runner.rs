@@ -87,11 +87,33 @@ pub enum TransactionMode {
     Grouped,
 }
 
+/// Hears about a run as it happens: for printing each migration as it runs and for
+/// progress bars. Every method has an empty default.
+pub trait Listener {
+    /// A migration is about to run; `index` counts from 0 up to `total`.
+    fn starting(
+        &mut self,
+        _revision: &str,
+        _message: &str,
+        _direction: Direction,
+        _index: usize,
+        _total: usize,
+    ) {
+    }
+    /// A migration ran (its transaction may still be open in grouped mode).
+    fn finished(&mut self, _applied: &Applied) {}
+}
+
+/// A listener that ignores everything.
+pub struct Quiet;
+impl Listener for Quiet {}
+
 /// Runs a checked set of migrations against a backend.
 #[derive(Debug, Clone)]
 pub struct Runner {
     set: MigrationSet,
     mode: TransactionMode,
+    log_statements: bool,
 }
 
 /// One step of a plan: a unit of ops, which way, and the version once it is done.
@@ -106,12 +128,27 @@ struct Step<'a> {
 }
 
 impl Step<'static> {
-    fn migration(m: &'static Migration, direction: Direction) -> Self {
-        let (ops, new_version) = match direction {
-            Direction::Up => (m.upgrade_ops(), Some(m.revision)),
-            Direction::Down => (m.downgrade_ops(), m.parent),
-        };
-        Step { revision: m.revision, message: m.message, direction, ops, new_version, record: true }
+    fn up(m: &'static Migration) -> Self {
+        let ops = m.upgrade_ops();
+        Step {
+            revision: m.revision,
+            message: m.message,
+            direction: Direction::Up,
+            ops,
+            new_version: Some(m.revision),
+            record: true,
+        }
+    }
+    fn down(m: &'static Migration) -> Self {
+        let ops = m.downgrade_ops();
+        Step {
+            revision: m.revision,
+            message: m.message,
+            direction: Direction::Down,
+            ops,
+            new_version: m.parent,
+            record: true,
+        }
     }
 }
 
@@ -127,12 +164,18 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         new_version: None,
         record: false,
     };
-    run_in_transaction(backend, std::slice::from_ref(&step), &[]).map(|_| ())
+    let mut ctx = RunContext { listener: &mut Quiet, log_statements: false, total: 1, index: 0 };
+    run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx).map(|_| ())
 }
 
 impl Runner {
     pub fn new(set: MigrationSet) -> Self {
-        Runner { set, mode: TransactionMode::PerMigration }
+        Runner { set, mode: TransactionMode::PerMigration, log_statements: false }
+    }
+    /// Logs every statement at info level (production does; elsewhere they are debug).
+    pub fn log_statements(mut self, on: bool) -> Self {
+        self.log_statements = on;
+        self
     }
     pub fn with_mode(mut self, mode: TransactionMode) -> Self {
         self.mode = mode;
@@ -171,6 +214,83 @@ impl Runner {
 
     /// Applies migrations up to `target` (`Target::Head` for all).
     pub fn upgrade(&self, backend: &mut dyn Backend, target: &Target) -> Result<Report, Error> {
+        self.upgrade_with(backend, target, &mut Quiet)
+    }
+
+    /// Reverts migrations down to `target` (`Target::Relative(-1)` for one step, `Target::Base`
+    /// for all).
+    pub fn downgrade(&self, backend: &mut dyn Backend, target: &Target) -> Result<Report, Error> {
+        self.downgrade_with(backend, target, &mut Quiet)
+    }
+
+    /// The migrations an upgrade to `target` would run, in order, without running them.
+    pub fn plan_upgrade(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<Vec<&'static Migration>, Error> {
+        let current = self.position(backend)?;
+        let wanted = self.set.chain().resolve(target, current)?;
+        if wanted < current {
+            return Err(self.wrong_direction(Direction::Up, target, current, "downgrade"));
+        }
+        Ok(self.set.migrations()[index_after(current)..index_after(wanted)].to_vec())
+    }
+
+    /// The migrations a downgrade to `target` would revert, in revert order, and the revision
+    /// it ends at (`None` = base), without running anything.
+    pub fn plan_downgrade(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<(Vec<&'static Migration>, Option<&'static str>), Error> {
+        let current = self.position(backend)?;
+        let wanted = self.set.chain().resolve(target, current)?;
+        if wanted > current {
+            return Err(self.wrong_direction(Direction::Down, target, current, "upgrade"));
+        }
+        let steps =
+            self.set.migrations()[index_after(wanted)..index_after(current)].iter().rev().copied().collect();
+        Ok((steps, self.set.chain().revision_at(wanted)))
+    }
+
+    /// Sets the version to `target` without running anything, recording a `stamp` history row.
+    pub fn stamp(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<Option<&'static Migration>, Error> {
+        let current = self.position(backend).unwrap_or(Position::Base);
+        let wanted = self.set.chain().resolve(target, current)?;
+        let migration = match wanted {
+            Position::Base => None,
+            Position::At(i) => Some(self.set.migrations()[i]),
+        };
+        backend.ensure_version_tables()?;
+        backend.begin()?;
+        let record = Record {
+            revision: migration.map_or("base", |m| m.revision).to_string(),
+            message: migration.map_or("stamped at base", |m| m.message).to_string(),
+            direction: Direction::Stamp,
+            new_version: migration.map(|m| m.revision.to_string()),
+            applied_at: chrono::Utc::now(),
+            duration: Duration::ZERO,
+            checksum: None,
+        };
+        if let Err(e) = backend.record_and_commit(&[record]) {
+            let _ = backend.rollback();
+            return Err(e.into());
+        }
+        Ok(migration)
+    }
+
+    /// [`Runner::upgrade`], telling `listener` about each migration as it runs.
+    pub fn upgrade_with(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
         let current = self.position(backend)?;
         let wanted = self.set.chain().resolve(target, current)?;
         if wanted < current {
@@ -178,13 +298,17 @@ impl Runner {
         }
         let (from, to) = (index_after(current), index_after(wanted));
         let migrations = &self.set.migrations()[from..to];
-        let steps = migrations.iter().map(|m| Step::migration(m, Direction::Up)).collect();
-        self.run(backend, current, steps)
+        let steps = migrations.iter().map(|m| Step::up(m)).collect();
+        self.run(backend, current, steps, listener)
     }
 
-    /// Reverts migrations down to `target` (`Target::Relative(-1)` for one step, `Target::Base`
-    /// for all).
-    pub fn downgrade(&self, backend: &mut dyn Backend, target: &Target) -> Result<Report, Error> {
+    /// [`Runner::downgrade`], telling `listener` about each migration as it runs.
+    pub fn downgrade_with(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
         let current = self.position(backend)?;
         let wanted = self.set.chain().resolve(target, current)?;
         if wanted > current {
@@ -192,8 +316,8 @@ impl Runner {
         }
         let (from, to) = (index_after(wanted), index_after(current));
         let migrations = &self.set.migrations()[from..to];
-        let steps = migrations.iter().rev().map(|m| Step::migration(m, Direction::Down)).collect();
-        self.run(backend, current, steps)
+        let steps = migrations.iter().rev().map(|m| Step::down(m)).collect();
+        self.run(backend, current, steps, listener)
     }
 
     fn wrong_direction(
@@ -216,6 +340,7 @@ impl Runner {
         backend: &mut dyn Backend,
         current: Position,
         steps: Vec<Step<'static>>,
+        listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
         let mut report = Report {
             from: self.set.chain().revision_at(current).map(str::to_string),
@@ -226,21 +351,32 @@ impl Runner {
             return Ok(report);
         }
         backend.ensure_version_tables()?;
+        let mut ctx =
+            RunContext { listener, log_statements: self.log_statements, total: steps.len(), index: 0 };
         match self.mode {
             TransactionMode::PerMigration => {
                 for step in &steps {
-                    let applied = run_in_transaction(backend, std::slice::from_ref(step), &report.applied)?;
+                    let applied =
+                        run_in_transaction(backend, std::slice::from_ref(step), &report.applied, &mut ctx)?;
                     report.to = step.new_version.map(str::to_string);
                     report.applied.extend(applied);
                 }
             }
             TransactionMode::Grouped => {
-                report.applied = run_in_transaction(backend, &steps, &[])?;
+                report.applied = run_in_transaction(backend, &steps, &[], &mut ctx)?;
                 report.to = steps.last().and_then(|s| s.new_version).map(str::to_string);
             }
         }
         Ok(report)
     }
+}
+
+/// What a run carries from migration to migration besides the backend.
+struct RunContext<'l> {
+    listener: &'l mut dyn Listener,
+    log_statements: bool,
+    total: usize,
+    index: usize,
 }
 
 fn index_after(pos: Position) -> usize {
@@ -255,6 +391,7 @@ fn run_in_transaction(
     backend: &mut dyn Backend,
     steps: &[Step<'_>],
     completed: &[Applied],
+    ctx: &mut RunContext<'_>,
 ) -> Result<Vec<Applied>, Error> {
     let dialect = backend.dialect();
     // A rebuild needs foreign keys off, and that must be set before the transaction begins.
@@ -270,8 +407,10 @@ fn run_in_transaction(
             let span =
                 tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
             let _guard = span.enter();
+            ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
+            ctx.index += 1;
             let started = Instant::now();
-            run_ops(backend, step).map_err(|mut failure| {
+            run_ops(backend, step, ctx.log_statements).map_err(|mut failure| {
                 failure.completed = completed.iter().chain(applied.iter()).cloned().collect();
                 Error::Migration(failure)
             })?;
@@ -295,12 +434,14 @@ fn run_in_transaction(
                 duration,
                 checksum: None,
             });
-            applied.push(Applied {
+            let done = Applied {
                 revision: step.revision.into(),
                 message: step.message.into(),
                 direction: step.direction,
                 duration,
-            });
+            };
+            ctx.listener.finished(&done);
+            applied.push(done);
         }
         if fk_were_on {
             let violations = backend.foreign_key_violations()?;
@@ -342,7 +483,11 @@ fn run_in_transaction(
 }
 
 /// Renders and executes one step's ops, naming the op and statement on failure.
-fn run_ops(backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Box<MigrationFailure>> {
+fn run_ops(
+    backend: &mut dyn Backend,
+    step: &Step<'_>,
+    log_statements: bool,
+) -> Result<(), Box<MigrationFailure>> {
     let dialect = backend.dialect();
     let fail = |index: usize, op: &Op, statement: Option<String>, cause: String| {
         Box::new(MigrationFailure {
@@ -375,7 +520,11 @@ fn run_ops(backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Box<Migrati
         let statements =
             dialect.render(op, snapshot.as_ref()).map_err(|e| fail(index, op, None, e.to_string()))?;
         for statement in statements {
-            tracing::debug!(sql = %statement, "execute");
+            if log_statements {
+                tracing::info!(sql = %statement, "execute");
+            } else {
+                tracing::debug!(sql = %statement, "execute");
+            }
             backend
                 .execute(&statement)
                 .map_err(|e| fail(index, op, Some(statement.clone()), e.to_string()))?;

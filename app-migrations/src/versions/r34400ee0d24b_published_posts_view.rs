@@ -7,7 +7,8 @@ migration! {
     message: "add published_posts view",
     created: "2026-10-08T09:15:00Z",
     upgrade: |op| {
-        op.execute(
+        // A view neither drops nor rewrites data, so production may apply it at start-up.
+        op.execute_safe(
             "CREATE VIEW published_posts AS \
              SELECT p.id, p.slug, p.title, p.published_at, u.full_name AS author \
              FROM posts p JOIN users u ON u.id = p.author_id \

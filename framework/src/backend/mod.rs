@@ -65,10 +65,15 @@ impl VersionTables {
 }
 
 /// Which way a migration ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
+    #[serde(rename = "upgrade")]
     Up,
+    #[serde(rename = "downgrade")]
     Down,
+    /// The version was set without running anything (`stamp`).
+    Stamp,
 }
 
 impl Direction {
@@ -76,12 +81,14 @@ impl Direction {
         match self {
             Direction::Up => "upgrade",
             Direction::Down => "downgrade",
+            Direction::Stamp => "stamp",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "upgrade" => Some(Direction::Up),
             "downgrade" => Some(Direction::Down),
+            "stamp" => Some(Direction::Stamp),
             _ => None,
         }
     }

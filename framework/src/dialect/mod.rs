@@ -235,7 +235,7 @@ pub trait Dialect: Send + Sync {
             ),
             Op::CreateIndex(index) => self.create_index(index),
             Op::DropIndex { name, .. } => format!("DROP INDEX {}", quote_ident(name)),
-            Op::Execute { sql, only } => {
+            Op::Execute { sql, only, .. } => {
                 return Some(match only {
                     Some(kind) if *kind != self.kind() => Vec::new(),
                     _ => vec![sql.clone()],

@@ -1,0 +1,281 @@
+//! The application API: [`MigrationManager`] applies the environment's rules around the
+//! runner (validate before applying in production, only safe migrations at start-up, confirmed
+//! rollbacks), and [`init_database`], [`migrate`], [`rollback`] and [`create_migration`] cover the
+//! common cases in one call. A CLI is a thin front end over this.
+
+use crate::backend::{self, Backend, BackendError, DatabaseUrl, HistoryRow};
+use crate::config::{ConfigError, Environment, Overrides, Settings};
+use crate::graph::{Target, TargetError};
+use crate::migration::{Migration, MigrationSet};
+use crate::offline::{self, MigrationSql, OfflineError};
+use crate::policy::{self, Confirmation, Refusal, Risk};
+use crate::runner::{self, Listener, Quiet, Report, Runner, TransactionMode};
+use crate::scaffold::{self, Created, ScaffoldError, Scaffolded, Template};
+use crate::validate::{self, Validation};
+use std::path::PathBuf;
+
+/// Everything the application API can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Run(#[from] runner::Error),
+    #[error("database error: {0}")]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Scaffold(#[from] ScaffoldError),
+    #[error(transparent)]
+    Offline(#[from] OfflineError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("validation failed, nothing was applied: {}", .0.errors.join("; "))]
+    Invalid(Validation),
+    #[error("production start-up applies only safe migrations; these need an explicit upgrade by an operator: {}", describe_risks(.0))]
+    StartupBlocked(Vec<Risk>),
+    #[error("no migrations folder is configured: set versions_dir in strata.toml or STRATA_VERSIONS_DIR")]
+    NoVersionsDir,
+    #[error("create --auto needs the application's models (the autogenerate issue); write the migration by hand for now with create or template")]
+    AutogenerateUnavailable,
+}
+
+fn describe_risks(risks: &[Risk]) -> String {
+    risks
+        .iter()
+        .map(|r| format!("{} ({}): {} {}", r.revision, r.message, r.op, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The migrations, the settings, and the environment's rules around them.
+#[derive(Debug, Clone)]
+pub struct MigrationManager {
+    set: MigrationSet,
+    settings: Settings,
+}
+
+impl MigrationManager {
+    pub fn new(set: MigrationSet, settings: Settings) -> Self {
+        MigrationManager { set, settings }
+    }
+
+    /// With settings from the environment, `.env` and `strata.toml` in the working directory.
+    pub fn from_env(set: MigrationSet) -> Result<Self, ManagerError> {
+        let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Ok(Self::new(set, Settings::load(&Overrides::default(), &dir)?))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn migrations(&self) -> &MigrationSet {
+        &self.set
+    }
+    pub fn env(&self) -> Environment {
+        self.settings.env
+    }
+    pub fn database_url(&self) -> &DatabaseUrl {
+        &self.settings.database_url
+    }
+
+    fn runner(&self) -> Runner {
+        Runner::new(self.set.clone()).log_statements(self.env() == Environment::Prod)
+    }
+
+    /// A connection with the environment's timeouts applied, so a migration that waits on a
+    /// busy table fails fast instead of stalling a deploy.
+    pub fn connect(&self) -> Result<Box<dyn Backend>, ManagerError> {
+        let mut db = backend::connect_with(&self.settings.database_url, self.settings.tables.clone())?;
+        let ms = |d: std::time::Duration| d.as_millis();
+        match db.kind() {
+            crate::ops::DialectKind::Postgres => {
+                if let Some(t) = self.settings.lock_timeout {
+                    db.execute(&format!("SET lock_timeout = {}", ms(t)))?;
+                }
+                if let Some(t) = self.settings.statement_timeout {
+                    db.execute(&format!("SET statement_timeout = {}", ms(t)))?;
+                }
+            }
+            crate::ops::DialectKind::Sqlite => {
+                if let Some(t) = self.settings.lock_timeout {
+                    db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
+                }
+            }
+        }
+        Ok(db)
+    }
+
+    /// Scaffolds the migrations crate where parts are missing (when a versions folder is
+    /// configured) and creates the version tables. Idempotent; never overwrites a file.
+    pub fn initialize(&self) -> Result<Vec<Scaffolded>, ManagerError> {
+        let scaffolded = match &self.settings.versions_dir {
+            Some(dir) => scaffold::init(dir)?,
+            None => Vec::new(),
+        };
+        self.connect()?.ensure_version_tables()?;
+        Ok(scaffolded)
+    }
+
+    /// Applies migrations up to `target`. In production, validates first and refuses on an
+    /// error.
+    pub fn run_migrations(
+        &self,
+        target: &Target,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, ManagerError> {
+        self.run_migrations_in(target, TransactionMode::PerMigration, listener)
+    }
+
+    /// [`MigrationManager::run_migrations`] with a transaction mode.
+    pub fn run_migrations_in(
+        &self,
+        target: &Target,
+        mode: TransactionMode,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, ManagerError> {
+        let mut db = self.connect()?;
+        if self.env() == Environment::Prod {
+            let validation = self.validate_with(db.as_mut());
+            if validation.is_error() {
+                return Err(ManagerError::Invalid(validation));
+            }
+        }
+        Ok(self.runner().with_mode(mode).upgrade_with(db.as_mut(), target, listener)?)
+    }
+
+    /// What a rollback to `target` would end at (`base` or a revision id) and revert, for a
+    /// front end to show and confirm. Changes nothing.
+    pub fn rollback_plan(&self, target: &Target) -> Result<(String, Vec<&'static Migration>), ManagerError> {
+        let mut db = self.connect()?;
+        let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
+        Ok((end.unwrap_or("base").to_string(), steps))
+    }
+
+    /// Reverts migrations down to `target`, if the environment's rules are satisfied by
+    /// `confirmation`; nothing changes when they are not.
+    pub fn rollback_migration(
+        &self,
+        target: &Target,
+        confirmation: &Confirmation,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, ManagerError> {
+        let mut db = self.connect()?;
+        let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
+        policy::check_rollback(self.env(), confirmation, end.unwrap_or("base"))?;
+        if self.env() == Environment::Prod && !steps.is_empty() {
+            tracing::warn!(target = end.unwrap_or("base"), steps = steps.len(), "rolling back in production");
+        }
+        Ok(self.runner().downgrade_with(db.as_mut(), target, listener)?)
+    }
+
+    /// The migration the database is at (`None` = base).
+    pub fn current_revision(&self) -> Result<Option<&'static Migration>, ManagerError> {
+        Ok(self.runner().current(self.connect()?.as_mut())?)
+    }
+    pub fn pending_migrations(&self) -> Result<Vec<&'static Migration>, ManagerError> {
+        Ok(self.runner().pending(self.connect()?.as_mut())?)
+    }
+    pub fn migration_history(&self) -> Result<Vec<HistoryRow>, ManagerError> {
+        Ok(self.runner().history(self.connect()?.as_mut())?)
+    }
+
+    /// Validates code, environment and database; never fails, the result says what is wrong.
+    pub fn validate_migrations(&self) -> Validation {
+        match self.connect() {
+            Ok(mut db) => self.validate_with(db.as_mut()),
+            Err(e) => validate::validate(Ok(&self.set), self.env(), self.database_url(), Err(e.to_string())),
+        }
+    }
+
+    fn validate_with(&self, db: &mut dyn Backend) -> Validation {
+        validate::validate(Ok(&self.set), self.env(), self.database_url(), Ok(db))
+    }
+
+    /// Sets the version without running anything.
+    pub fn stamp(&self, target: &Target) -> Result<Option<&'static Migration>, ManagerError> {
+        Ok(self.runner().stamp(self.connect()?.as_mut(), target)?)
+    }
+
+    /// The SQL an upgrade or downgrade would run, without touching the database.
+    pub fn offline_sql(
+        &self,
+        direction: backend::Direction,
+        from: &Target,
+        to: &Target,
+    ) -> Result<Vec<MigrationSql>, ManagerError> {
+        let kind = match self.database_url() {
+            DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
+            _ => crate::ops::DialectKind::Sqlite,
+        };
+        Ok(offline::render(&self.set, kind, direction, from, to)?)
+    }
+
+    /// Writes a new migration module into the versions folder. `autogenerate` arrives with
+    /// the models (the autogenerate issue).
+    pub fn create_migration(&self, message: &str, autogenerate: bool) -> Result<Created, ManagerError> {
+        if autogenerate {
+            return Err(ManagerError::AutogenerateUnavailable);
+        }
+        self.create_migration_template(Template::Blank, message)
+    }
+
+    /// Writes a new migration module from a template.
+    pub fn create_migration_template(
+        &self,
+        template: Template,
+        message: &str,
+    ) -> Result<Created, ManagerError> {
+        let dir = self.settings.versions_dir.as_deref().ok_or(ManagerError::NoVersionsDir)?;
+        Ok(scaffold::create_migration(dir, message, template)?)
+    }
+
+    /// The start-up call: validates, then applies pending migrations under the environment's
+    /// rules (production: only when none of them drops or rewrites data).
+    pub fn start_up(&self, listener: &mut dyn Listener) -> Result<Report, ManagerError> {
+        let mut db = self.connect()?;
+        let validation = self.validate_with(db.as_mut());
+        if validation.is_error() {
+            return Err(ManagerError::Invalid(validation));
+        }
+        let runner = self.runner();
+        if self.env() == Environment::Prod {
+            let risks = policy::risks(&runner.pending(db.as_mut())?);
+            if !risks.is_empty() {
+                return Err(ManagerError::StartupBlocked(risks));
+            }
+        }
+        Ok(runner.upgrade_with(db.as_mut(), &Target::Head, listener)?)
+    }
+}
+
+/// Runs pending migrations at application start-up with the environment's rules, settings
+/// from the environment, `.env` and `strata.toml`.
+pub fn init_database(set: MigrationSet) -> Result<Report, ManagerError> {
+    MigrationManager::from_env(set)?.start_up(&mut Quiet)
+}
+
+/// Upgrades to `target` (`"head"`, a revision, `"+N"`).
+pub fn migrate(set: MigrationSet, target: &str) -> Result<Report, ManagerError> {
+    MigrationManager::from_env(set)?.run_migrations(&target.parse()?, &mut Quiet)
+}
+
+/// Rolls back to `target` (`"-1"`, a revision, `"base"`) without confirmations: allowed in
+/// dev only; staging and production refuse (use [`MigrationManager::rollback_migration`]).
+pub fn rollback(set: MigrationSet, target: &str) -> Result<Report, ManagerError> {
+    MigrationManager::from_env(set)?.rollback_migration(
+        &target.parse()?,
+        &Confirmation::default(),
+        &mut Quiet,
+    )
+}
+
+/// Writes a new migration module (see [`MigrationManager::create_migration`]).
+pub fn create_migration(
+    set: MigrationSet,
+    message: &str,
+    autogenerate: bool,
+) -> Result<Created, ManagerError> {
+    MigrationManager::from_env(set)?.create_migration(message, autogenerate)
+}

@@ -1,0 +1,337 @@
+//! Writing new migration modules and project scaffolding: fresh revision ids, file names from
+//! messages, the templates (embedded, so this works from any directory) and `init`. Files are
+//! created, never overwritten.
+
+use crate::build;
+use crate::graph;
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// A migration template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    Blank,
+    AddColumn,
+    AddIndex,
+    AddTable,
+    AddForeignKey,
+}
+
+impl Template {
+    pub const ALL: [Template; 5] = [
+        Template::Blank,
+        Template::AddColumn,
+        Template::AddIndex,
+        Template::AddTable,
+        Template::AddForeignKey,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Template::Blank => "blank",
+            Template::AddColumn => "add_column",
+            Template::AddIndex => "add_index",
+            Template::AddTable => "add_table",
+            Template::AddForeignKey => "add_foreign_key",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Template::Blank => "an empty upgrade and downgrade",
+            Template::AddColumn => "add a column to a table",
+            Template::AddIndex => "add an index to a table",
+            Template::AddTable => "create a new table",
+            Template::AddForeignKey => "add a foreign key constraint",
+        }
+    }
+
+    /// The template text with `{{placeholders}}`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Template::Blank => include_str!("../../templates/blank.rs.tmpl"),
+            Template::AddColumn => include_str!("../../templates/add_column.rs.tmpl"),
+            Template::AddIndex => include_str!("../../templates/add_index.rs.tmpl"),
+            Template::AddTable => include_str!("../../templates/add_table.rs.tmpl"),
+            Template::AddForeignKey => include_str!("../../templates/add_foreign_key.rs.tmpl"),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Self, ScaffoldError> {
+        Template::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| ScaffoldError::UnknownTemplate(name.to_string()))
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a migration or the scaffolding could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error("unknown template {0:?}: expected one of blank, add_column, add_index, add_table, add_foreign_key (see template --list)")]
+    UnknownTemplate(String),
+    #[error("the message is empty: describe the change, e.g. \"add user email column\"")]
+    EmptyMessage,
+    #[error("the message may not contain control characters or line breaks: {0:?}")]
+    BadMessage(String),
+    #[error("the migrations folder {0} does not exist: run init first, or set versions_dir in strata.toml")]
+    NoVersionsDir(String),
+    #[error("the migrations in {dir} have problems; fix them first: {problems}")]
+    BrokenChain { dir: String, problems: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ScaffoldError + '_ {
+    move |source| ScaffoldError::Io { path: path.display().to_string(), source }
+}
+
+/// A fresh 12-hex-digit revision id not in `taken`.
+pub fn new_revision(taken: &HashSet<String>) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    (0u64..)
+        .map(|n| {
+            format!("{:012x}", state.hash_one((std::time::SystemTime::now(), std::process::id(), n)) >> 16)
+        })
+        .find(|id| !taken.contains(id))
+        .unwrap_or_default()
+}
+
+/// The message as a file-name slug: lower-case ASCII letters, digits and underscores.
+pub fn slug(message: &str) -> String {
+    let mut slug = String::new();
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('_') {
+            slug.push('_');
+        }
+        if slug.len() >= 48 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('_').to_string();
+    if slug.is_empty() {
+        "migration".into()
+    } else {
+        slug
+    }
+}
+
+/// A warning for messages that will not tell anyone what the migration did.
+pub fn vague_message_warning(message: &str) -> Option<String> {
+    const VAGUE: [&str; 12] = [
+        "update",
+        "updates",
+        "fix",
+        "fixes",
+        "change",
+        "changes",
+        "misc",
+        "wip",
+        "stuff",
+        "migration",
+        "tmp",
+        "test",
+    ];
+    let words: Vec<String> = message.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let vague = words.len() < 2
+        || words.iter().all(|w| VAGUE.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())));
+    vague.then(|| {
+        format!("the message {message:?} is vague: say what changes, e.g. \"add email column to users\"")
+    })
+}
+
+fn check_message(message: &str) -> Result<(), ScaffoldError> {
+    if message.trim().is_empty() {
+        return Err(ScaffoldError::EmptyMessage);
+    }
+    if message.chars().any(char::is_control) {
+        return Err(ScaffoldError::BadMessage(message.to_string()));
+    }
+    Ok(())
+}
+
+/// Fills a template's placeholders.
+pub fn render(
+    template: Template,
+    revision: &str,
+    parent: Option<&str>,
+    message: &str,
+    created: DateTime<Utc>,
+) -> String {
+    // Debug formatting escapes quotes and backslashes for a Rust string literal.
+    let escaped = format!("{message:?}");
+    let escaped = &escaped[1..escaped.len() - 1];
+    let parent = match parent {
+        Some(p) => format!("Some(\"{p}\")"),
+        None => "None".into(),
+    };
+    template
+        .text()
+        .replace("{{revision}}", revision)
+        .replace("{{parent}}", &parent)
+        .replace("{{message}}", escaped)
+        .replace("{{created}}", &created.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// A migration file that was written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Created {
+    pub path: PathBuf,
+    pub revision: String,
+    pub parent: Option<String>,
+    /// A note for the author (a vague message).
+    pub warnings: Vec<String>,
+}
+
+/// Writes a new migration from `template` into `versions_dir`, with the folder's current head
+/// as parent. The folder is read (not the compiled set) so a file written but not yet built
+/// still counts.
+pub fn create_migration(
+    versions_dir: &Path,
+    message: &str,
+    template: Template,
+) -> Result<Created, ScaffoldError> {
+    check_message(message)?;
+    if !versions_dir.is_dir() {
+        return Err(ScaffoldError::NoVersionsDir(versions_dir.display().to_string()));
+    }
+    let headers = build::scan(versions_dir).map_err(io_error(versions_dir))?;
+    let findings = build::check(&headers);
+    if !findings.is_empty() {
+        let problems = findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        return Err(ScaffoldError::BrokenChain { dir: versions_dir.display().to_string(), problems });
+    }
+    let nodes: Vec<graph::Node> = headers
+        .iter()
+        .filter_map(|h| {
+            let parent = h.parent.as_ref()?.as_deref();
+            Some(graph::Node { revision: h.revision.as_deref()?, parent, source: &h.file_name })
+        })
+        .collect();
+    let head = graph::check(&nodes).ok().and_then(|chain| chain.head().map(str::to_string));
+    let taken: HashSet<String> = headers.iter().filter_map(|h| h.revision.clone()).collect();
+    let revision = new_revision(&taken);
+    let text = render(template, &revision, head.as_deref(), message, Utc::now());
+    let path = versions_dir.join(format!("r{revision}_{}.rs", slug(message)));
+    let mut file =
+        fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_error(&path))?;
+    file.write_all(text.as_bytes()).map_err(io_error(&path))?;
+    Ok(Created {
+        path,
+        revision,
+        parent: head,
+        warnings: vague_message_warning(message).into_iter().collect(),
+    })
+}
+
+/// What `init` did to one path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Scaffolded {
+    pub path: PathBuf,
+    /// False when it was already there (init never overwrites).
+    pub created: bool,
+}
+
+/// Creates what a migrations crate needs where it is missing: the versions folder, and next to
+/// `src/`, a `build.rs` and `src/lib.rs` with the build glue. `versions_dir` is
+/// `<crate>/src/versions`. Idempotent; never overwrites a file.
+pub fn init(versions_dir: &Path) -> Result<Vec<Scaffolded>, ScaffoldError> {
+    let src = versions_dir.parent().unwrap_or(Path::new("."));
+    let crate_dir = src.parent().unwrap_or(Path::new("."));
+    let mut done = Vec::new();
+    let existed = versions_dir.is_dir();
+    fs::create_dir_all(versions_dir).map_err(io_error(versions_dir))?;
+    done.push(Scaffolded { path: versions_dir.to_path_buf(), created: !existed });
+    let build_rs = "//! Generates the module list of `src/versions/` and fails the build on a broken chain.\n\
+        fn main() {\n    strata::build::BuildScript::new(\"src/versions\").module_list(\"versions.rs\").run();\n}\n";
+    let lib_rs = "//! This application's migrations: one Rust module per revision in `src/versions/`.\n\n\
+        mod versions {\n    include!(concat!(env!(\"OUT_DIR\"), \"/versions.rs\"));\n}\n";
+    for (path, text) in [(crate_dir.join("build.rs"), build_rs), (src.join("lib.rs"), lib_rs)] {
+        let created = match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                file.write_all(text.as_bytes()).map_err(io_error(&path))?;
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(io_error(&path)(e)),
+        };
+        done.push(Scaffolded { path, created });
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("strata-scaffold-{}", new_revision(&HashSet::new())));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn slugs_and_vague_messages() {
+        assert_eq!(slug("Add user email column!"), "add_user_email_column");
+        assert_eq!(slug("  ÜNÏ -- x"), "n_x");
+        assert_eq!(slug("!!!"), "migration");
+        assert!(vague_message_warning("update").is_some());
+        assert!(vague_message_warning("misc fixes").is_some());
+        assert!(vague_message_warning("add email column to users").is_none());
+    }
+
+    #[test]
+    fn revisions_are_fresh() {
+        let taken: HashSet<String> = (0..50).map(|_| new_revision(&HashSet::new())).collect();
+        assert_eq!(taken.len(), 50);
+        let id = new_revision(&taken);
+        assert!(id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit()) && !taken.contains(&id));
+    }
+
+    #[test]
+    fn creates_chained_migrations_that_pass_the_build_check() {
+        let dir = temp();
+        let versions = dir.join("src/versions");
+        let scaffolded = init(&versions).unwrap();
+        assert!(scaffolded.iter().all(|s| s.created));
+        assert!(init(&versions).unwrap().iter().all(|s| !s.created), "idempotent");
+
+        let first = create_migration(&versions, "create \"widgets\" table", Template::AddTable).unwrap();
+        assert_eq!(first.parent, None);
+        let second = create_migration(&versions, "add widget colour", Template::AddColumn).unwrap();
+        assert_eq!(second.parent.as_deref(), Some(first.revision.as_str()));
+        assert!(second.path.file_name().unwrap().to_string_lossy().ends_with("_add_widget_colour.rs"));
+        let headers = build::scan(&versions).unwrap();
+        assert_eq!(build::check(&headers), vec![]);
+        assert_eq!(
+            headers
+                .iter()
+                .find(|h| h.revision.as_deref() == Some(&first.revision))
+                .unwrap()
+                .message
+                .as_deref(),
+            Some("create \"widgets\" table")
+        );
+        let vague = create_migration(&versions, "update", Template::Blank).unwrap();
+        assert_eq!(vague.warnings.len(), 1);
+        assert!(matches!(
+            create_migration(&versions, "two\nlines", Template::Blank),
+            Err(ScaffoldError::BadMessage(_))
+        ));
+        assert!(matches!(Template::from_name("nope"), Err(ScaffoldError::UnknownTemplate(_))));
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,159 @@
+//! `validate`: a status (success, warning, error) with the problems found in the code, the
+//! database and the environment, each a sentence that says what to do.
+
+use crate::backend::{Backend, DatabaseUrl, Direction};
+use crate::config::Environment;
+use crate::migration::{MigrationSet, RegistryError};
+use crate::policy;
+
+/// The overall outcome; errors outrank warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Success,
+    Warning,
+    Error,
+}
+
+/// What `validate` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Validation {
+    pub status: Status,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Validation {
+    fn new(errors: Vec<String>, warnings: Vec<String>) -> Self {
+        let status = if !errors.is_empty() {
+            Status::Error
+        } else if !warnings.is_empty() {
+            Status::Warning
+        } else {
+            Status::Success
+        };
+        Validation { status, errors, warnings }
+    }
+    pub fn is_error(&self) -> bool {
+        self.status == Status::Error
+    }
+}
+
+/// Validates the code (`set`), the environment and the database (`db`, or why there is no
+/// connection).
+pub fn validate(
+    set: Result<&MigrationSet, &RegistryError>,
+    env: Environment,
+    url: &DatabaseUrl,
+    db: Result<&mut dyn Backend, String>,
+) -> Validation {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let set = match set {
+        Ok(set) => set,
+        Err(e) => {
+            errors.push(format!("migrations: {e}"));
+            return Validation::new(errors, warnings);
+        }
+    };
+    for m in set.migrations() {
+        if m.downgrade_ops().is_empty() {
+            warnings.push(format!(
+                "{} ({}) has an empty downgrade: it cannot be rolled back",
+                m.revision, m.message
+            ));
+        }
+        if m.upgrade_ops().is_empty() {
+            warnings.push(format!("{} ({}) has an empty upgrade", m.revision, m.message));
+        }
+    }
+    if env == Environment::Dev && is_remote_postgres(url) {
+        warnings.push(format!(
+            "the dev environment points at a remote PostgreSQL database ({url}): is ENV right?"
+        ));
+    }
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => {
+            errors.push(format!("database: {e}"));
+            return Validation::new(errors, warnings);
+        }
+    };
+    let current = match db.current_revision() {
+        Ok(current) => current,
+        Err(e) => {
+            errors.push(format!("database: {e}"));
+            return Validation::new(errors, warnings);
+        }
+    };
+    match current.as_deref() {
+        Some(rev) if set.get(rev).is_none() => errors.push(unknown_revision(db, rev)),
+        _ => {
+            let applied = current.as_deref().and_then(|r| set.chain().index_of(r)).map_or(0, |i| i + 1);
+            let pending = &set.migrations()[applied..];
+            if !pending.is_empty() {
+                let revs: Vec<&str> = pending.iter().map(|m| m.revision).collect();
+                warnings.push(format!("{} pending migration(s): {}", pending.len(), revs.join(", ")));
+            }
+            if env == Environment::Prod {
+                for risk in policy::risks(pending) {
+                    warnings.push(format!(
+                        "pending {} ({}) will not auto-apply at start-up in production: {} {}; apply it with an explicit upgrade",
+                        risk.revision, risk.message, risk.op, risk.reason
+                    ));
+                }
+            }
+        }
+    }
+    Validation::new(errors, warnings)
+}
+
+/// The message for a database revision the code does not know, with what the history says
+/// about it (a binary rolled back after an upgrade, or a branch deployed then abandoned).
+fn unknown_revision(db: &mut dyn Backend, revision: &str) -> String {
+    let last = db.history().ok().and_then(|rows| {
+        rows.into_iter().rev().find(|r| r.revision == revision && r.direction != Direction::Down)
+    });
+    let detail = match last {
+        Some(row) => format!(
+            " It was applied at {} ({}).",
+            row.applied_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            row.message
+        ),
+        None => String::new(),
+    };
+    format!(
+        "the database is at revision {revision}, which this code does not know: the database is ahead of this \
+         build or on an abandoned branch.{detail} Deploy the code that contains it, or downgrade with that code."
+    )
+}
+
+/// A PostgreSQL URL whose host is neither local nor a socket directory.
+fn is_remote_postgres(url: &DatabaseUrl) -> bool {
+    let DatabaseUrl::Postgres { url } = url else { return false };
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if host_port.starts_with('[') {
+        host_port.split(']').next().unwrap_or("").trim_start_matches('[')
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    !(host.is_empty() || host.starts_with('%') || matches!(host, "localhost" | "127.0.0.1" | "::1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_hosts() {
+        let remote = |u: &str| is_remote_postgres(&u.parse().unwrap());
+        assert!(remote("postgres://app:pw@db.example.com:5432/app"));
+        assert!(!remote("postgres://app@localhost/app"));
+        assert!(!remote("postgres://app@127.0.0.1:5433/app"));
+        assert!(!remote("postgresql:///app?host=/var/run/postgresql"));
+        assert!(!remote("postgres://[::1]:5432/app"));
+        assert!(!remote("sqlite://x.db"));
+    }
+}

@@ -1,0 +1,310 @@
+//! How results reach the user: readable tables and colour on a terminal, plain lines when
+//! piped, or stable JSON with `--format json` (documented in README.md).
+
+use anstream::println;
+use anstyle::{AnsiColor, Style};
+use comfy_table::{presets, ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use strata::backend::{Direction, HistoryRow};
+use strata::chrono;
+use strata::runner::{Applied, Listener, Report};
+use strata::Migration;
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+const HEAD: Style = AnsiColor::Green.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+pub fn terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+pub fn json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+pub fn error(message: &str) {
+    anstream::eprintln!("{ERROR}error{ERROR:#}: {message}");
+}
+
+pub fn warning(message: &str) {
+    anstream::eprintln!("{WARN}warning{WARN:#}: {message}");
+}
+
+/// A table on a terminal, tab-separated lines when piped.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    if !terminal() {
+        for row in rows {
+            println!("{}", row.join("\t"));
+        }
+        return;
+    }
+    let mut table = Table::new();
+    table.load_preset(presets::UTF8_FULL_CONDENSED);
+    // Wrap to the terminal only when its width is known and usable; a terminal that reports
+    // no size (some CI runners, `script`) would squeeze every column to one character.
+    if table.width().is_some_and(|w| w >= 60) {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    }
+    table.set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    println!("{table}");
+}
+
+pub fn ms(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+fn verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "applied",
+        Direction::Down => "reverted",
+        Direction::Stamp => "stamped",
+    }
+}
+
+/// Prints each migration as it finishes, with a progress bar on a terminal.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(format: Format, quiet: bool) -> Self {
+        let show = format == Format::Text && !quiet;
+        Progress { bar: None, quiet: !show }
+    }
+}
+
+impl Listener for Progress {
+    fn starting(&mut self, revision: &str, message: &str, _direction: Direction, index: usize, total: usize) {
+        if self.quiet || !std::io::stderr().is_terminal() || total < 2 {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        bar.set_position(index as u64);
+        bar.set_message(format!("{revision} {message}"));
+    }
+
+    fn finished(&mut self, applied: &Applied) {
+        if self.quiet {
+            return;
+        }
+        let line = format!(
+            "  {} {}  {}  {DIM}({} ms){DIM:#}",
+            verb(applied.direction),
+            applied.revision,
+            applied.message,
+            ms(applied.duration)
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.suspend(|| println!("{line}"));
+            }
+            None => println!("{line}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The summary after an upgrade or downgrade (each migration was printed as it ran).
+pub fn report(format: Format, database: &str, report: &Report, elapsed: std::time::Duration) {
+    let at = |rev: &Option<String>| rev.clone().unwrap_or_else(|| "base".into());
+    match format {
+        Format::Json => json(&json!({
+            "database": database,
+            "from": report.from,
+            "to": report.to,
+            "elapsed_ms": ms(elapsed),
+            "applied": report.applied.iter().map(|a| json!({
+                "revision": a.revision,
+                "message": a.message,
+                "direction": a.direction,
+                "duration_ms": ms(a.duration),
+            })).collect::<Vec<_>>(),
+        })),
+        Format::Text if report.applied.is_empty() => {
+            println!("{database}: nothing to do, already at {}", at(&report.to))
+        }
+        Format::Text => println!(
+            "{} migration(s) {} in {} ms; {database} is now at {}",
+            report.applied.len(),
+            report.applied.first().map_or("applied", |a| verb(a.direction)),
+            ms(elapsed),
+            at(&report.to)
+        ),
+    }
+}
+
+fn created(m: &Migration) -> String {
+    m.created_at().map_or_else(|| m.created.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+/// When `revision` last ran up, from the history log.
+fn last_applied(log: &[HistoryRow], revision: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    log.iter().rev().find(|r| r.revision == revision && r.direction == Direction::Up).map(|r| r.applied_at)
+}
+
+/// `current`.
+pub fn current(
+    format: Format,
+    current: Option<&'static Migration>,
+    head: Option<&'static Migration>,
+    log: &[HistoryRow],
+) {
+    let is_head = current.map(|m| m.revision) == head.map(|m| m.revision);
+    let applied_at = current.and_then(|m| last_applied(log, m.revision));
+    match format {
+        Format::Json => json(&json!({
+            "revision": current.map(|m| m.revision),
+            "message": current.map(|m| m.message),
+            "created": current.map(|m| m.created),
+            "applied_at": applied_at.map(|t| t.to_rfc3339()),
+            "head": head.map(|m| m.revision),
+            "is_head": is_head,
+        })),
+        Format::Text => match current {
+            None => println!("base (no migrations applied){}", if is_head { " (head)" } else { "" }),
+            Some(m) => {
+                let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
+                let applied = applied_at
+                    .map_or_else(String::new, |t| format!(", applied {}", t.format("%Y-%m-%d %H:%M:%S")));
+                println!("{}{marker}  {}  (created {}{applied})", m.revision, m.message, created(m));
+            }
+        },
+    }
+}
+
+/// `pending`.
+pub fn pending(format: Format, pending: &[&'static Migration], head: Option<&str>) {
+    match format {
+        Format::Json => json(&Value::Array(
+            pending
+                .iter()
+                .map(|m| {
+                    json!({"revision": m.revision, "message": m.message, "created": m.created, "is_head": Some(m.revision) == head})
+                })
+                .collect(),
+        )),
+        Format::Text if pending.is_empty() => println!("nothing pending: the database is at head"),
+        Format::Text => table(
+            &["revision", "message", "created", ""],
+            pending
+                .iter()
+                .map(|m| {
+                    let marker = if Some(m.revision) == head { "(head)" } else { "" };
+                    vec![m.revision.into(), m.message.into(), created(m), marker.into()]
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// `history`: every migration of the chain, marked applied or not, with when it last ran up.
+pub fn history(format: Format, chain: &[&'static Migration], current: Option<&str>, log: &[HistoryRow]) {
+    let applied_upto = current.and_then(|c| chain.iter().position(|m| m.revision == c)).map_or(0, |i| i + 1);
+    let applied_at = |rev: &str| last_applied(log, rev);
+    let head = chain.last().map(|m| m.revision);
+    match format {
+        Format::Json => json(&Value::Array(
+            chain
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    json!({
+                        "revision": m.revision,
+                        "parent": m.parent,
+                        "message": m.message,
+                        "created": m.created,
+                        "applied": i < applied_upto,
+                        "applied_at": (i < applied_upto).then(|| applied_at(m.revision)).flatten().map(|t| t.to_rfc3339()),
+                        "is_head": Some(m.revision) == head,
+                        "is_current": Some(m.revision) == current,
+                    })
+                })
+                .collect(),
+        )),
+        Format::Text => table(
+            &["", "revision", "message", "created", "applied at", ""],
+            chain
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let mark = if i < applied_upto { "[x]" } else { "[ ]" };
+                    let at = (i < applied_upto)
+                        .then(|| applied_at(m.revision))
+                        .flatten()
+                        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+                    let mut markers = Vec::new();
+                    if Some(m.revision) == current {
+                        markers.push("(current)");
+                    }
+                    if Some(m.revision) == head {
+                        markers.push("(head)");
+                    }
+                    vec![mark.into(), m.revision.into(), m.message.into(), created(m), at, markers.join(" ")]
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// `history --log`: the history table itself, oldest first.
+pub fn history_log(format: Format, log: &[HistoryRow]) {
+    match format {
+        Format::Json => json(&Value::Array(
+            log.iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id,
+                        "revision": r.revision,
+                        "message": r.message,
+                        "direction": r.direction,
+                        "applied_at": r.applied_at.to_rfc3339(),
+                        "duration_ms": r.duration_ms,
+                        "checksum": r.checksum,
+                    })
+                })
+                .collect(),
+        )),
+        Format::Text => table(
+            &["applied at", "direction", "revision", "message", "ms"],
+            log.iter()
+                .map(|r| {
+                    vec![
+                        r.applied_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        r.direction.to_string(),
+                        r.revision.clone(),
+                        r.message.clone(),
+                        format!("{:.1}", r.duration_ms),
+                    ]
+                })
+                .collect(),
+        ),
+    }
+}
