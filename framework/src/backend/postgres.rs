@@ -65,7 +65,7 @@ impl PostgresBackend {
             .batch_execute("SET standard_conforming_strings = on")
             .map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
         Ok(PostgresBackend {
-            conn: DataClient(client),
+            conn: DataClient::new(client),
             tables,
             config,
             target: url.to_string(),
@@ -74,12 +74,13 @@ impl PostgresBackend {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), BackendError> {
-        self.conn.0.batch_execute(sql).map_err(|e| statement_error(sql, &e))
+        self.conn.batch(sql).map_err(|e| statement_error(sql, &e))
     }
 
     /// Text rows of a single-statement simple query (one round trip, no prepare).
     fn simple_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
-        let messages = self.conn.0.simple_query(sql).map_err(|e| statement_error(sql, &e))?;
+        let messages =
+            self.conn.client().and_then(|c| c.simple_query(sql)).map_err(|e| statement_error(sql, &e))?;
         Ok(messages
             .iter()
             .filter_map(|m| match m {
@@ -153,15 +154,24 @@ impl Backend for PostgresBackend {
         self.batch(sql)
     }
 
+    /// The `BEGIN` travels with the transaction's first statement (one round trip fewer per
+    /// migration); a failure of that statement is still reported as that statement's.
     fn begin(&mut self) -> Result<(), BackendError> {
-        self.batch("BEGIN")
+        self.conn.begin_lazily();
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
+        if self.conn.take_pending_begin() {
+            return Ok(());
+        }
         self.batch("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<(), BackendError> {
+        if self.conn.take_pending_begin() {
+            return Ok(());
+        }
         self.batch("ROLLBACK")
     }
 
@@ -175,7 +185,8 @@ impl Backend for PostgresBackend {
     }
 
     fn introspect(&mut self) -> Result<Schema, BackendError> {
-        introspect::introspect(&mut self.conn.0, &self.tables)
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        introspect::introspect(client, &self.tables)
     }
 
     fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
@@ -194,7 +205,8 @@ impl Backend for PostgresBackend {
         if self.table_exists(&version)? && self.table_exists(&history)? {
             return Ok(());
         }
-        let key = lock::key(&mut self.conn.0, &self.tables, lock::Purpose::CreateTables)?;
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
         let sql = format!(
             "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n\
              CREATE TABLE IF NOT EXISTS {} (revision TEXT NOT NULL);\n\
@@ -211,7 +223,7 @@ impl Backend for PostgresBackend {
             quote_ident(&self.tables.history)
         );
         self.batch(&sql).inspect_err(|_| {
-            let _ = self.conn.0.batch_execute("ROLLBACK");
+            let _ = self.conn.batch("ROLLBACK");
         })
     }
 
@@ -221,11 +233,12 @@ impl Backend for PostgresBackend {
     }
 
     fn lock_transaction(&mut self, timeout: std::time::Duration) -> Result<(), BackendError> {
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
         let key = match self.lock_key {
             Some(key) => key,
-            None => *self.lock_key.insert(lock::key(&mut self.conn.0, &self.tables, lock::Purpose::Migrate)?),
+            None => *self.lock_key.insert(lock::key(client, &self.tables, lock::Purpose::Migrate)?),
         };
-        lock::acquire_for_transaction(&mut self.conn.0, key, timeout, &self.target)
+        lock::acquire_for_transaction(client, key, timeout, &self.target)
     }
 
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
@@ -285,7 +298,8 @@ impl Backend for PostgresBackend {
             "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
             quote_ident(&table)
         );
-        let rows = self.conn.0.query(sql.as_str(), &[]).map_err(|e| statement_error(&sql, &e))?;
+        let rows =
+            self.conn.client().and_then(|c| c.query(sql.as_str(), &[])).map_err(|e| statement_error(&sql, &e))?;
         rows.iter()
             .map(|row| {
                 let read = |e: postgres::Error| self.corrupt(&table, e.to_string());

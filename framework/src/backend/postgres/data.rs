@@ -16,13 +16,51 @@ use std::error::Error as StdError;
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-/// The backend's client, as handed to data ops (`$1..$N` placeholders are native).
-pub(super) struct DataClient(pub(super) postgres::Client);
+/// The backend's client, as handed to data ops (`$1..$N` placeholders are native). It also
+/// holds a `BEGIN` not sent yet: the first statement of a transaction carries it, which saves
+/// a round trip per migration; whatever reaches the client first sends it.
+pub(super) struct DataClient {
+    client: postgres::Client,
+    pending_begin: bool,
+}
 
 impl DataClient {
+    pub(super) fn new(client: postgres::Client) -> Self {
+        DataClient { client, pending_begin: false }
+    }
+
+    /// Starts a transaction with the next statement.
+    pub(super) fn begin_lazily(&mut self) {
+        self.pending_begin = true;
+    }
+
+    /// Forgets a `BEGIN` that was never sent; true when there was one (nothing to end).
+    pub(super) fn take_pending_begin(&mut self) -> bool {
+        std::mem::take(&mut self.pending_begin)
+    }
+
+    /// The client, with any pending `BEGIN` sent first.
+    pub(super) fn client(&mut self) -> Result<&mut postgres::Client, postgres::Error> {
+        if self.take_pending_begin() {
+            self.client.batch_execute("BEGIN")?;
+        }
+        Ok(&mut self.client)
+    }
+
+    /// Runs a batch, prefixed with a pending `BEGIN` in the same round trip.
+    pub(super) fn batch(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        if self.take_pending_begin() {
+            self.client.batch_execute(&format!("BEGIN;\n{sql}"))
+        } else {
+            self.client.batch_execute(sql)
+        }
+    }
+
     /// Prepares `sql` and checks that every value fits its placeholder.
     fn prepare(&mut self, sql: &str, params: &[Value]) -> Result<Statement, DataError> {
-        let statement = self.0.prepare(sql).map_err(|e| data_error(sql, driver_message(&e)))?;
+        let statement = self.client()
+            .and_then(|c| c.prepare(sql))
+            .map_err(|e| data_error(sql, driver_message(&e)))?;
         let types = statement.params();
         if types.len() != params.len() {
             let message = format!(
@@ -47,7 +85,7 @@ impl DataConnection for DataClient {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
         let statement = self.prepare(sql, params)?;
         let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-        self.0.execute(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))
+        self.client.execute(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
@@ -57,7 +95,7 @@ impl DataConnection for DataClient {
         }
         let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
         let rows =
-            self.0.query(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))?;
+            self.client.query(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))?;
         rows.iter().map(|row| row_values(row).map_err(|message| data_error(sql, message))).collect()
     }
 }
