@@ -104,4 +104,16 @@ impl Backend for Profiled {
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
         self.time("history", |b| b.history())
     }
+
+    // Forwarded so the profiled run takes the same locking path as the timed ones.
+    fn lock_for_run(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<strata::backend::RunLock>, BackendError> {
+        self.inner.lock_for_run(timeout)
+    }
+
+    fn lock_transaction(&mut self, timeout: std::time::Duration) -> Result<(), BackendError> {
+        self.inner.lock_transaction(timeout)
+    }
 }

@@ -462,6 +462,57 @@ impl Op {
         }
     }
 
+    /// Every identifier the op names (tables, columns, indexes, constraints), for checks such
+    /// as PostgreSQL's 63-byte limit.
+    pub fn identifiers(&self) -> Vec<&str> {
+        fn table_names<'a>(t: &'a Table, out: &mut Vec<&'a str>) {
+            out.push(&t.name);
+            out.push(&t.primary_key_name);
+            for c in &t.columns {
+                column_names(c, out);
+            }
+            out.extend(t.uniques.iter().map(|u| u.name.as_str()));
+            out.extend(t.foreign_keys.iter().map(|f| f.name.as_str()));
+            out.extend(t.checks.iter().map(|c| c.name.as_str()));
+        }
+        fn column_names<'a>(c: &'a Column, out: &mut Vec<&'a str>) {
+            out.push(&c.name);
+            out.extend(c.unique.as_deref());
+            out.extend(c.check.as_ref().map(|(n, _)| n.as_str()));
+        }
+        let mut out = Vec::new();
+        match self {
+            Op::CreateTable(t) => table_names(t, &mut out),
+            Op::DropTable { name } => out.push(name),
+            Op::RenameTable { from, to } => out.extend([from.as_str(), to]),
+            Op::AddColumn { table, column } => {
+                out.push(table);
+                column_names(column, &mut out);
+            }
+            Op::DropColumn { table, column } => out.extend([table.as_str(), column]),
+            Op::RenameColumn { table, from, to } => out.extend([table.as_str(), from, to]),
+            Op::AlterColumn { table, column, .. } => out.extend([table.as_str(), column]),
+            Op::CreateIndex(i) => {
+                out.extend([i.name.as_str(), &i.table]);
+                out.extend(i.columns.iter().map(String::as_str));
+            }
+            Op::DropIndex { name, table } => out.extend([name.as_str(), table]),
+            Op::AddForeignKey { table, fk } => {
+                out.extend([table.as_str(), &fk.name, &fk.ref_table]);
+                out.extend(fk.columns.iter().chain(&fk.ref_columns).map(String::as_str));
+            }
+            Op::AddUniqueConstraint { table, unique } => {
+                out.extend([table.as_str(), &unique.name]);
+                out.extend(unique.columns.iter().map(String::as_str));
+            }
+            Op::AddCheckConstraint { table, check } => out.extend([table.as_str(), &check.name]),
+            Op::DropConstraint { table, name } => out.extend([table.as_str(), name]),
+            Op::Execute { .. } | Op::Data { .. } => {}
+        }
+        out.retain(|name| !name.is_empty());
+        out
+    }
+
     /// The table the op works on, if it works on exactly one.
     pub fn table(&self) -> Option<&str> {
         match self {

@@ -22,6 +22,8 @@ pub enum Error {
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    #[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
+    IdentifierTooLong { revision: String, op: String, name: String, bytes: usize, max: usize, engine: String },
     #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
     Moved { revision: String, current: String },
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
@@ -195,6 +197,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         checksum: None,
         before: None,
     };
+    check_identifiers(backend, std::slice::from_ref(&step))?;
     let mut ctx = RunContext {
         listener: &mut Quiet,
         log_statements: false,
@@ -457,6 +460,7 @@ impl Runner {
         if steps.is_empty() {
             return Ok(report);
         }
+        check_identifiers(backend, &steps)?;
         backend.ensure_version_tables()?;
         let mut ctx = RunContext {
             listener,
@@ -482,6 +486,27 @@ impl Runner {
         }
         Ok(report)
     }
+}
+
+/// Rejects, before anything runs, an identifier the engine would silently truncate.
+fn check_identifiers(backend: &dyn Backend, steps: &[Step<'_>]) -> Result<(), Error> {
+    let dialect = backend.dialect();
+    let Some(max) = dialect.max_identifier_bytes() else { return Ok(()) };
+    for step in steps {
+        for op in &step.ops {
+            if let Some(name) = op.identifiers().into_iter().find(|n| n.len() > max) {
+                return Err(Error::IdentifierTooLong {
+                    revision: step.revision.to_string(),
+                    op: op.to_string(),
+                    name: name.to_string(),
+                    bytes: name.len(),
+                    max,
+                    engine: dialect.kind().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a run carries from migration to migration besides the backend.

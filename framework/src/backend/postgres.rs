@@ -32,6 +32,10 @@ pub struct PostgresBackend {
     target: String,
     /// The migration lock key, once computed.
     lock_key: Option<i64>,
+    /// A transaction is open (a statement error would abort it).
+    in_transaction: bool,
+    /// The version tables are known to exist (created or seen by this connection).
+    tables_known: bool,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -58,18 +62,24 @@ impl PostgresBackend {
                     .into(),
             ));
         }
-        let mut client = config.connect(NoTls).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
         // Literals are rendered with quote_str, which relies on backslashes being ordinary
-        // characters; this is the server default, but a server may be configured otherwise.
-        client
-            .batch_execute("SET standard_conforming_strings = on")
-            .map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
+        // characters: the server default, but a server may be configured otherwise. Sent as a
+        // startup option, it costs no round trip (the start-up check is measured).
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c standard_conforming_strings=on"),
+            None => "-c standard_conforming_strings=on".to_string(),
+        };
+        let mut config = config;
+        config.options(&options);
+        let client = config.connect(NoTls).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
         Ok(PostgresBackend {
             conn: DataClient::new(client),
             tables,
             config,
             target: url.to_string(),
             lock_key: None,
+            in_transaction: false,
+            tables_known: false,
         })
     }
 
@@ -79,8 +89,12 @@ impl PostgresBackend {
 
     /// Text rows of a single-statement simple query (one round trip, no prepare).
     fn simple_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
-        let messages =
-            self.conn.client().and_then(|c| c.simple_query(sql)).map_err(|e| statement_error(sql, &e))?;
+        self.simple_rows_raw(sql).map_err(|e| statement_error(sql, &e))
+    }
+
+    /// [`Self::simple_rows`] with the driver's error, for callers that inspect its code.
+    fn simple_rows_raw(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, postgres::Error> {
+        let messages = self.conn.client().and_then(|c| c.simple_query(sql))?;
         Ok(messages
             .iter()
             .filter_map(|m| match m {
@@ -158,10 +172,12 @@ impl Backend for PostgresBackend {
     /// migration); a failure of that statement is still reported as that statement's.
     fn begin(&mut self) -> Result<(), BackendError> {
         self.conn.begin_lazily();
+        self.in_transaction = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
+        self.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -169,6 +185,7 @@ impl Backend for PostgresBackend {
     }
 
     fn rollback(&mut self) -> Result<(), BackendError> {
+        self.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -202,7 +219,8 @@ impl Backend for PostgresBackend {
     /// `CREATE TABLE IF NOT EXISTS` can otherwise fail on PostgreSQL's catalog unique index.
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
         let (version, history) = (self.tables.version.clone(), self.tables.history.clone());
-        if self.table_exists(&version)? && self.table_exists(&history)? {
+        if self.tables_known || (self.table_exists(&version)? && self.table_exists(&history)?) {
+            self.tables_known = true;
             return Ok(());
         }
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
@@ -224,7 +242,9 @@ impl Backend for PostgresBackend {
         );
         self.batch(&sql).inspect_err(|_| {
             let _ = self.conn.batch("ROLLBACK");
-        })
+        })?;
+        self.tables_known = true;
+        Ok(())
     }
 
     fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
@@ -241,12 +261,24 @@ impl Backend for PostgresBackend {
         lock::acquire_for_transaction(client, key, timeout, &self.target)
     }
 
+    /// One round trip: outside a transaction a missing table simply means base; inside one,
+    /// where an error would abort it, the table is checked first unless it is known to exist.
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
         let table = self.tables.version.clone();
-        if !self.table_exists(&table)? {
+        if self.in_transaction && !self.tables_known && !self.table_exists(&table)? {
             return Ok(None);
         }
-        let rows = self.simple_rows(&format!("SELECT revision FROM {}", quote_ident(&table)))?;
+        let sql = format!("SELECT revision FROM {}", quote_ident(&table));
+        let rows = match self.simple_rows_raw(&sql) {
+            // The table is not there yet: nothing has been applied (decided by the error's own
+            // code: looking again could see a table another migrator has just created).
+            Err(e)
+                if !self.in_transaction && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
+            {
+                return Ok(None);
+            }
+            other => other.map_err(|e| statement_error(&sql, &e))?,
+        };
         match rows.as_slice() {
             [] => Ok(None),
             [row] => Ok(row.first().cloned().flatten()),
@@ -261,6 +293,8 @@ impl Backend for PostgresBackend {
     /// migration (or per group), which keeps bookkeeping off the benchmark's critical path.
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
         let Some(last) = records.last() else { return self.commit() };
+        // Committed, or aborted and rolled back by the runner: either way no longer open.
+        self.in_transaction = false;
         let version = quote_ident(&self.tables.version);
         let rows: Vec<String> = records
             .iter()
@@ -298,8 +332,11 @@ impl Backend for PostgresBackend {
             "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
             quote_ident(&table)
         );
-        let rows =
-            self.conn.client().and_then(|c| c.query(sql.as_str(), &[])).map_err(|e| statement_error(&sql, &e))?;
+        let rows = self
+            .conn
+            .client()
+            .and_then(|c| c.query(sql.as_str(), &[]))
+            .map_err(|e| statement_error(&sql, &e))?;
         rows.iter()
             .map(|row| {
                 let read = |e: postgres::Error| self.corrupt(&table, e.to_string());

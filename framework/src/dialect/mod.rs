@@ -92,6 +92,11 @@ pub trait Dialect: Send + Sync {
         }
     }
 
+    /// The longest identifier the engine keeps whole, in bytes (`None`: no practical limit).
+    fn max_identifier_bytes(&self) -> Option<usize> {
+        None
+    }
+
     /// The table whose current definition `op` needs in order to render (SQLite rebuilds).
     fn needs_snapshot(&self, _op: &Op) -> Option<String> {
         None

@@ -58,9 +58,8 @@ impl DataClient {
 
     /// Prepares `sql` and checks that every value fits its placeholder.
     fn prepare(&mut self, sql: &str, params: &[Value]) -> Result<Statement, DataError> {
-        let statement = self.client()
-            .and_then(|c| c.prepare(sql))
-            .map_err(|e| data_error(sql, driver_message(&e)))?;
+        let statement =
+            self.client().and_then(|c| c.prepare(sql)).map_err(|e| data_error(sql, driver_message(&e)))?;
         let types = statement.params();
         if types.len() != params.len() {
             let message = format!(
