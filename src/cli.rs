@@ -56,13 +56,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scaffold what is missing (versions folder, build glue) and create the version tables
-    Init,
+    Init {
+        /// Also build the schema straight from the models and stamp it at head (a new, empty
+        /// database); refused when the models and head differ
+        #[arg(long)]
+        from_models: bool,
+    },
     /// Write a new migration module with the current head as parent
     Create {
         /// What the migration does, e.g. "add email column to users"
         message: String,
-        /// Generate the ops from the models (the autogenerate issue)
-        #[arg(long)]
+        /// Generate the ops from the difference between the models and the migrations at head
+        #[arg(long, conflicts_with = "template")]
         auto: bool,
         /// Start from a template (see `template --list`)
         #[arg(long, value_name = "NAME", default_value = "blank")]
@@ -111,6 +116,8 @@ enum Command {
     },
     /// Show migrations not yet applied
     Pending,
+    /// Compare the models with the migrations at head (exit 1 and print the difference)
+    Check,
     /// Check the chain, the database and the environment (exit 1 on error)
     Validate {
         /// Treat warnings as errors
@@ -171,7 +178,10 @@ impl From<ManagerError> for Failure {
         use strata::scaffold::ScaffoldError as Scaffold;
         let code = match &e {
             ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
-            ManagerError::AutogenerateUnavailable | ManagerError::Offline(_) => USAGE,
+            ManagerError::NoModels | ManagerError::NotBuilt { .. } | ManagerError::Offline(_) => USAGE,
+            ManagerError::Autogen(strata::autogen::AutogenError::Differs(_)) => VALIDATION,
+            ManagerError::Autogen(strata::autogen::AutogenError::TargetNotEmpty(_)) => VALIDATION,
+            ManagerError::Autogen(_) => DATABASE,
             ManagerError::Run(Run::Target(_) | Run::WrongDirection { .. } | Run::NotApplied(_)) => USAGE,
             ManagerError::Run(Run::Registry(_)) => VALIDATION,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
@@ -243,11 +253,19 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
         }
         Err(e) => return Err(Failure::new(VALIDATION, e.to_string())),
     };
-    let manager = MigrationManager::new(set, settings);
+    let manager = MigrationManager::new(set, settings).with_models(app_migrations::models::models());
     let format = cli.format;
     let database = manager.database_url().to_string();
     match cli.command {
-        Command::Init => {
+        Command::Init { from_models: true } => {
+            let stamped = manager.create_from_models()?;
+            let at = stamped.as_deref().unwrap_or("base");
+            match format {
+                Format::Json => output::json(&json!({ "database": database, "stamped": stamped })),
+                Format::Text => println!("{database}: schema created from the models and stamped at {at}"),
+            }
+        }
+        Command::Init { from_models: false } => {
             let scaffolded = manager.initialize()?;
             match format {
                 Format::Json => output::json(&json!({ "database": database, "scaffolded": scaffolded })),
@@ -262,12 +280,23 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
         }
         Command::Create { message, auto, template } => {
             let template = Template::from_name(&template).map_err(usage)?;
-            let created = if auto {
-                manager.create_migration(&message, true)?
+            if !auto {
+                print_created(format, &manager.create_migration_template(template, &message)?);
+            } else if let Some(created) = manager.create_migration(&message, true)? {
+                print_created(format, &created);
+                if format == Format::Text {
+                    println!(
+                        "  review the generated ops before applying them (a rename shows as drop and add)"
+                    );
+                }
             } else {
-                manager.create_migration_template(template, &message)?
-            };
-            print_created(format, &created);
+                match format {
+                    Format::Json => output::json(&json!({ "path": null, "revision": null })),
+                    Format::Text => println!(
+                        "the models match the migrations at head: nothing to generate, no file written"
+                    ),
+                }
+            }
         }
         Command::Template { name, message, .. } => {
             let template = Template::from_name(name.as_deref().unwrap_or_default()).map_err(usage)?;
@@ -330,6 +359,19 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
                 let current = manager.current_revision()?.map(|m| m.revision);
                 output::history(format, manager.migrations().migrations(), current, &rows);
             }
+        }
+        Command::Check => {
+            let difference = manager.check_models()?;
+            match format {
+                Format::Json => {
+                    output::json(&json!({ "in_sync": difference.is_none(), "difference": difference }))
+                }
+                Format::Text => match &difference {
+                    None => println!("the models match the migrations at head"),
+                    Some(text) => println!("the models differ from the migrations at head:\n{text}"),
+                },
+            }
+            return Ok(if difference.is_some() { VALIDATION } else { 0 });
         }
         Command::Validate { strict } => {
             return Ok(print_validation(format, &manager.validate_migrations(), strict));

@@ -319,3 +319,39 @@ fn json_output_snapshots() {
     insta::assert_snapshot!("json_templates", json(&["template", "--list"]));
     insta::assert_snapshot!("json_show", json(&["show", "766d"]));
 }
+
+#[test]
+fn models_commands_on_both_engines() {
+    for kind in engines() {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path();
+        let db = fresh_database(kind);
+        let url = db.url.connection_string();
+        let run = |args: &[&str]| run_in(dir, &url, "dev", args);
+        // The example's models match its history at head: check passes, nothing to generate.
+        assert!(ok(run(&["check"])).contains("the models match the migrations at head"), "[{kind}]");
+        let auto = Command::new(BIN)
+            .args(["create", "sync with models", "--auto"])
+            .env("DATABASE_URL", &url)
+            .env("STRATA_ENV", "dev")
+            .output()
+            .unwrap();
+        assert!(text(&auto).contains("nothing to generate, no file written"), "[{kind}] {}", text(&auto));
+        // A fresh database from the models, stamped at head; refused once it is not empty.
+        let fresh = ok(run(&["init", "--from-models"]));
+        assert!(fresh.contains(&format!("stamped at {HEAD}")), "[{kind}] {fresh}");
+        assert_eq!(current(dir, &url, "dev"), HEAD, "[{kind}]");
+        assert!(ok(run(&["validate"])).contains("validation: success"), "[{kind}]");
+        let again = run(&["init", "--from-models"]);
+        assert_eq!(code(&again), 1, "[{kind}] {}", text(&again));
+        assert!(text(&again).contains("the database is not empty"), "[{kind}]");
+        if kind == DialectKind::Postgres {
+            let mut conn = connect(&db);
+            let left = rows(
+                conn.as_mut(),
+                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'strata_scratch_%'",
+            );
+            assert_eq!(left, ["0"], "scratch schemas are dropped");
+        }
+    }
+}

@@ -236,7 +236,7 @@ fn an_identifier_over_63_bytes_is_rejected_before_anything_runs() {
     let db = fresh_database(DialectKind::Postgres);
     let runner = Runner::new(MigrationSet::new(vec![&BEFORE_LONG, &LONG_AFTER]).unwrap());
     let err = runner.upgrade(connect(&db).as_mut(), &Target::Head).unwrap_err();
-    assert!(matches!(&err, Error::IdentifierTooLong { bytes: 64, .. }), "{err}");
+    assert!(matches!(&err, Error::IdentifierTooLong(long) if long.bytes == 64), "{err}");
     assert!(err.to_string().contains("64 bytes long; postgres keeps at most 63 bytes"), "{err}");
     assert!(schema(connect(&db).as_mut()).tables.is_empty(), "not even the first migration ran");
     // SQLite keeps long names whole.

@@ -33,23 +33,7 @@ pub struct MigrationHeader {
 impl MigrationHeader {
     /// The file name the build script expects: `r<revision>_<slug of the message>.rs`.
     pub fn file_name(&self) -> String {
-        let mut slug = String::new();
-        for c in self.message.chars() {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
-            } else if !slug.is_empty() && !slug.ends_with('_') {
-                slug.push('_');
-            }
-            if slug.len() >= 40 {
-                break;
-            }
-        }
-        let slug = slug.trim_end_matches('_');
-        if slug.is_empty() {
-            format!("r{}.rs", self.revision)
-        } else {
-            format!("r{}_{slug}.rs", self.revision)
-        }
+        format!("r{}_{}.rs", self.revision, crate::scaffold::slug(&self.message))
     }
 }
 

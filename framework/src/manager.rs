@@ -37,8 +37,12 @@ pub enum ManagerError {
     StartupBlocked(Vec<Risk>),
     #[error("no migrations folder is configured: set versions_dir in strata.toml or STRATA_VERSIONS_DIR")]
     NoVersionsDir,
-    #[error("create --auto needs the application's models (the autogenerate issue); write the migration by hand for now with create or template")]
-    AutogenerateUnavailable,
+    #[error("this application declares no models, so there is nothing to generate from or check against")]
+    NoModels,
+    #[error(transparent)]
+    Autogen(#[from] crate::autogen::AutogenError),
+    #[error("the versions folder's head is {folder}, but this binary was built with head {built}: rebuild first (cargo build) so the comparison starts from the folder's head")]
+    NotBuilt { folder: String, built: String },
 }
 
 fn describe_risks(risks: &[Risk]) -> String {
@@ -54,11 +58,38 @@ fn describe_risks(risks: &[Risk]) -> String {
 pub struct MigrationManager {
     set: MigrationSet,
     settings: Settings,
+    models: Option<crate::models::Models>,
 }
 
 impl MigrationManager {
     pub fn new(set: MigrationSet, settings: Settings) -> Self {
-        MigrationManager { set, settings }
+        MigrationManager { set, settings, models: None }
+    }
+
+    /// The application's models: the target schema that `create --auto`, `check` and a fresh
+    /// database from models work from.
+    pub fn with_models(mut self, models: crate::models::Models) -> Self {
+        self.models = Some(models);
+        self
+    }
+
+    fn models(&self) -> Result<&crate::models::Models, ManagerError> {
+        self.models.as_ref().ok_or(ManagerError::NoModels)
+    }
+
+    /// Where the comparisons run: a private in-memory SQLite for SQLite, throwaway schemas on
+    /// the configured server for PostgreSQL. Never the user's own schema.
+    fn scratch(&self) -> Box<dyn crate::scratch::Scratch> {
+        match self.database_url() {
+            #[cfg(feature = "postgres")]
+            url @ DatabaseUrl::Postgres { .. } => Box::new(crate::scratch::PostgresSchemas::new(url)),
+            #[cfg(feature = "sqlite")]
+            _ => Box::new(crate::scratch::SqliteMemory),
+            #[cfg(not(feature = "sqlite"))]
+            _ => Box::new(|| -> Result<Box<dyn Backend>, BackendError> {
+                Err(BackendError::NotCompiled("sqlite"))
+            }),
+        }
     }
 
     /// With settings from the environment, `.env` and `strata.toml` in the working directory.
@@ -219,13 +250,57 @@ impl MigrationManager {
         Ok(offline::render(&self.set, kind, direction, from, to)?)
     }
 
-    /// Writes a new migration module into the versions folder. `autogenerate` arrives with
-    /// the models (the autogenerate issue).
-    pub fn create_migration(&self, message: &str, autogenerate: bool) -> Result<Created, ManagerError> {
-        if autogenerate {
-            return Err(ManagerError::AutogenerateUnavailable);
+    /// Writes a new migration module into the versions folder: blank, or with `autogenerate`
+    /// the ops that close the difference between the migrations at head and the models.
+    /// `Ok(None)`: the models match head, nothing was written.
+    pub fn create_migration(
+        &self,
+        message: &str,
+        autogenerate: bool,
+    ) -> Result<Option<Created>, ManagerError> {
+        if !autogenerate {
+            return self.create_migration_template(Template::Blank, message).map(Some);
         }
-        self.create_migration_template(Template::Blank, message)
+        let dir = self.settings.versions_dir.as_deref().ok_or(ManagerError::NoVersionsDir)?;
+        let (folder_head, _) = scaffold::folder_head(dir)?;
+        let built_head = self.set.head().map(|m| m.revision.to_string());
+        if folder_head != built_head {
+            let name = |h: Option<String>| h.unwrap_or_else(|| "base".into());
+            return Err(ManagerError::NotBuilt { folder: name(folder_head), built: name(built_head) });
+        }
+        let diff = crate::autogen::autogenerate(&self.set, self.models()?, self.scratch().as_mut())?;
+        if diff.is_empty() {
+            return Ok(None);
+        }
+        let created = scaffold::write_migration(dir, message, |revision, parent, created| {
+            let header = crate::codegen::MigrationHeader {
+                revision: revision.to_string(),
+                parent: parent.map(str::to_string),
+                message: message.to_string(),
+                created: created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            crate::codegen::migration_source(&header, &diff)
+        })?;
+        Ok(Some(created))
+    }
+
+    /// `check`: `None` when the models and the migrations at head agree, otherwise the
+    /// difference as readable text.
+    pub fn check_models(&self) -> Result<Option<String>, ManagerError> {
+        Ok(crate::autogen::check(&self.set, self.models()?, self.scratch().as_mut())?)
+    }
+
+    /// A new database built straight from the models and stamped at head in one transaction,
+    /// refused when the models and head differ or the database is not empty. Returns the
+    /// revision it stamped.
+    pub fn create_from_models(&self) -> Result<Option<String>, ManagerError> {
+        let mut db = self.connect()?;
+        Ok(crate::autogen::create_from_models(
+            &self.set,
+            self.models()?,
+            self.scratch().as_mut(),
+            db.as_mut(),
+        )?)
     }
 
     /// Writes a new migration module from a template.
@@ -278,11 +353,8 @@ pub fn rollback(set: MigrationSet, target: &str) -> Result<Report, ManagerError>
     )
 }
 
-/// Writes a new migration module (see [`MigrationManager::create_migration`]).
-pub fn create_migration(
-    set: MigrationSet,
-    message: &str,
-    autogenerate: bool,
-) -> Result<Created, ManagerError> {
-    MigrationManager::from_env(set)?.create_migration(message, autogenerate)
+/// Writes a new blank migration module (see [`MigrationManager::create_migration`] for
+/// autogenerate, which needs the application's models).
+pub fn create_migration(set: MigrationSet, message: &str) -> Result<Created, ManagerError> {
+    MigrationManager::from_env(set)?.create_migration_template(Template::Blank, message)
 }

@@ -22,14 +22,26 @@ pub enum Error {
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
-    #[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
-    IdentifierTooLong { revision: String, op: String, name: String, bytes: usize, max: usize, engine: String },
+    #[error("{0}")]
+    IdentifierTooLong(Box<LongIdentifier>),
     #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
     Moved { revision: String, current: String },
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
     WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
+}
+
+/// An identifier the engine would silently truncate.
+#[derive(Debug, thiserror::Error)]
+#[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
+pub struct LongIdentifier {
+    pub revision: String,
+    pub op: String,
+    pub name: String,
+    pub bytes: usize,
+    pub max: usize,
+    pub engine: String,
 }
 
 /// The details of a failed migration.
@@ -495,14 +507,14 @@ fn check_identifiers(backend: &dyn Backend, steps: &[Step<'_>]) -> Result<(), Er
     for step in steps {
         for op in &step.ops {
             if let Some(name) = op.identifiers().into_iter().find(|n| n.len() > max) {
-                return Err(Error::IdentifierTooLong {
+                return Err(Error::IdentifierTooLong(Box::new(LongIdentifier {
                     revision: step.revision.to_string(),
                     op: op.to_string(),
                     name: name.to_string(),
                     bytes: name.len(),
                     max,
                     engine: dialect.kind().to_string(),
-                });
+                })));
             }
         }
     }

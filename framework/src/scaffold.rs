@@ -204,7 +204,13 @@ pub fn create_migration(
     message: &str,
     template: Template,
 ) -> Result<Created, ScaffoldError> {
-    check_message(message)?;
+    write_migration(versions_dir, message, |revision, parent, created| {
+        render(template, revision, parent, message, created)
+    })
+}
+
+/// The folder's current head, after checking its chain (`None` for an empty folder).
+pub fn folder_head(versions_dir: &Path) -> Result<(Option<String>, HashSet<String>), ScaffoldError> {
     if !versions_dir.is_dir() {
         return Err(ScaffoldError::NoVersionsDir(versions_dir.display().to_string()));
     }
@@ -222,9 +228,21 @@ pub fn create_migration(
         })
         .collect();
     let head = graph::check(&nodes).ok().and_then(|chain| chain.head().map(str::to_string));
-    let taken: HashSet<String> = headers.iter().filter_map(|h| h.revision.clone()).collect();
+    let taken = headers.iter().filter_map(|h| h.revision.clone()).collect();
+    Ok((head, taken))
+}
+
+/// Writes `r<new revision>_<slug>.rs` with the text `source(revision, parent, created)`
+/// returns, the folder's head as parent; never overwrites a file.
+pub fn write_migration(
+    versions_dir: &Path,
+    message: &str,
+    source: impl FnOnce(&str, Option<&str>, DateTime<Utc>) -> String,
+) -> Result<Created, ScaffoldError> {
+    check_message(message)?;
+    let (head, taken) = folder_head(versions_dir)?;
     let revision = new_revision(&taken);
-    let text = render(template, &revision, head.as_deref(), message, Utc::now());
+    let text = source(&revision, head.as_deref(), Utc::now());
     let path = versions_dir.join(format!("r{revision}_{}.rs", slug(message)));
     let mut file =
         fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_error(&path))?;

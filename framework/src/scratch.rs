@@ -38,3 +38,53 @@ impl Scratch for SqliteMemory {
 pub fn sqlite_memory() -> Result<Box<dyn Backend>, BackendError> {
     crate::backend::connect(&crate::backend::DatabaseUrl::SqliteMemory)
 }
+
+/// Throwaway schemas on the configured PostgreSQL server: each [`Scratch::open`] creates
+/// `strata_scratch_<id>` and connects with it as the search path; all of them are dropped when
+/// this value goes. The user's own schema is never touched.
+#[cfg(feature = "postgres")]
+pub struct PostgresSchemas {
+    url: String,
+    admin: Option<Box<dyn Backend>>,
+    created: Vec<String>,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresSchemas {
+    /// Scratch schemas on the server and database of `url` (a `postgres://` URL).
+    pub fn new(url: &crate::backend::DatabaseUrl) -> Self {
+        PostgresSchemas { url: url.connection_string(), admin: None, created: Vec::new() }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Scratch for PostgresSchemas {
+    fn open(&mut self) -> Result<Box<dyn Backend>, BackendError> {
+        use crate::backend::DatabaseUrl;
+        let url = DatabaseUrl::Postgres { url: self.url.clone() };
+        let admin = match &mut self.admin {
+            Some(admin) => admin,
+            None => self.admin.insert(crate::backend::connect(&url)?),
+        };
+        let name = format!("strata_scratch_{}", crate::scaffold::new_revision(&Default::default()));
+        admin.execute(&format!("CREATE SCHEMA {}", crate::dialect::quote_ident(&name)))?;
+        self.created.push(name.clone());
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{}{separator}options=-c%20search_path%3D{name}", self.url);
+        crate::backend::connect(&DatabaseUrl::Postgres { url: scoped })
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PostgresSchemas {
+    fn drop(&mut self) {
+        if let Some(admin) = &mut self.admin {
+            for name in &self.created {
+                let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", crate::dialect::quote_ident(name));
+                if let Err(e) = admin.execute(&sql) {
+                    tracing::warn!("could not drop the scratch schema {name}: {e}");
+                }
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ fn strings_are_escaped_as_rust_literals() {
 fn file_names_follow_the_build_script_convention() {
     assert_eq!(header().file_name(), "r0a1b2c3d4e5f_add_badges_stra_e.rs");
     let blank = MigrationHeader { message: "!!!".into(), ..header() };
-    assert_eq!(blank.file_name(), "r0a1b2c3d4e5f.rs");
+    assert_eq!(blank.file_name(), "r0a1b2c3d4e5f_migration.rs", "the same slug rule as create");
 }
 
 #[test]
