@@ -146,6 +146,17 @@ enum Command {
         /// A revision id or unique prefix
         revision: String,
     },
+    /// Settle an interrupted non-transactional migration after checking the database
+    Resolve {
+        /// The revision the dirty marker names
+        revision: String,
+        /// It took effect: record it as applied (or, for a downgrade, as reverted)
+        #[arg(long, conflicts_with = "rolled_back", required_unless_present = "rolled_back")]
+        applied: bool,
+        /// It did not take effect, or you undid it
+        #[arg(long)]
+        rolled_back: bool,
+    },
     /// Show one migration: its header, ops and SQL
     Show {
         /// A revision id or unique prefix
@@ -182,7 +193,14 @@ impl From<ManagerError> for Failure {
             ManagerError::Autogen(strata::autogen::AutogenError::Differs(_)) => VALIDATION,
             ManagerError::Autogen(strata::autogen::AutogenError::TargetNotEmpty(_)) => VALIDATION,
             ManagerError::Autogen(_) => DATABASE,
-            ManagerError::Run(Run::Target(_) | Run::WrongDirection { .. } | Run::NotApplied(_)) => USAGE,
+            ManagerError::Run(
+                Run::Target(_)
+                | Run::WrongDirection { .. }
+                | Run::NotApplied(_)
+                | Run::NotDirty
+                | Run::ResolveOther { .. }
+                | Run::NotGroupable(_),
+            ) => USAGE,
             ManagerError::Run(Run::Registry(_)) => VALIDATION,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
             ManagerError::Scaffold(
@@ -387,6 +405,16 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
             }
         }
         Command::Show { revision } => show(&manager, format, &revision)?,
+        Command::Resolve { revision, applied, .. } => {
+            let version = manager.resolve(&revision, applied)?;
+            let at = version.unwrap_or("base");
+            match format {
+                Format::Json => output::json(&json!({ "database": database, "revision": version })),
+                Format::Text => {
+                    println!("{database}: resolved; the version is {at} and migrations can run again")
+                }
+            }
+        }
         Command::Accept { revision } => {
             let m = manager.accept(&revision)?;
             match format {

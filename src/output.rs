@@ -72,6 +72,8 @@ fn verb(direction: Direction) -> &'static str {
         Direction::Down => "reverted",
         Direction::Stamp => "stamped",
         Direction::Accept => "accepted",
+        Direction::Started => "started",
+        Direction::Resolve => "resolved",
     }
 }
 

@@ -212,6 +212,7 @@ static LONG_NAME: Migration = Migration {
         op.drop_table("éééééééééééééééééééééééééééééééé");
     },
     file: "rlong1.rs",
+    transactional: true,
 };
 static BEFORE_LONG: Migration = Migration {
     revision: "long0",
@@ -225,6 +226,7 @@ static BEFORE_LONG: Migration = Migration {
         op.drop_table("ordinary");
     },
     file: "rlong0.rs",
+    transactional: true,
 };
 
 #[test]

@@ -52,6 +52,7 @@ macro_rules! migration_static {
             upgrade: $up,
             downgrade: $down,
             file: concat!("r", $rev, ".rs"),
+            transactional: true,
         };
     };
 }

@@ -118,6 +118,7 @@ static CREATE_THINGS: Migration = Migration {
         op.drop_table("things");
     },
     file: "a1.rs",
+    transactional: true,
 };
 static IRREVERSIBLE: Migration = Migration {
     revision: "a2",
@@ -129,6 +130,7 @@ static IRREVERSIBLE: Migration = Migration {
     },
     downgrade: |_op| {},
     file: "a2.rs",
+    transactional: true,
 };
 
 #[test]

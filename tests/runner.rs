@@ -152,6 +152,7 @@ static FIRST: Migration = Migration {
         op.drop_table("a");
     },
     file: "f1.rs",
+    transactional: true,
 };
 static SECOND: Migration = Migration {
     revision: "f2",
@@ -165,6 +166,7 @@ static SECOND: Migration = Migration {
         op.drop_table("b");
     },
     file: "f2.rs",
+    transactional: true,
 };
 static BROKEN: Migration = Migration {
     revision: "f3",
@@ -179,6 +181,7 @@ static BROKEN: Migration = Migration {
         op.drop_table("c");
     },
     file: "f3.rs",
+    transactional: true,
 };
 
 fn failing_runner() -> Runner {

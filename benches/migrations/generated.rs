@@ -58,6 +58,7 @@ pub fn migrations(count: usize) -> Vec<&'static Migration> {
                 upgrade,
                 downgrade,
                 file: file!(),
+                transactional: true,
             }));
             parent = Some(revision);
             migration

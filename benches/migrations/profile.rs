@@ -105,6 +105,10 @@ impl Backend for Profiled {
         self.time("history", |b| b.history())
     }
 
+    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+        self.time("mark_started", |b| b.mark_started(record))
+    }
+
     // Forwarded so the profiled run takes the same locking path as the timed ones.
     fn lock_for_run(
         &mut self,

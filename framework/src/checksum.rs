@@ -359,6 +359,7 @@ mod tests {
             },
             downgrade: |_| {},
             file: "m1.rs",
+            transactional: true,
         };
         assert_eq!(matches(&of(&M), &M), Some(true));
         assert_eq!(matches("1:0000", &M), Some(false));

@@ -231,6 +231,11 @@ impl MigrationManager {
         Ok(self.runner().accept(self.connect()?.as_mut(), revision)?)
     }
 
+    /// Settles an interrupted non-transactional migration (see [`Runner::resolve`]).
+    pub fn resolve(&self, revision: &str, applied: bool) -> Result<Option<&'static str>, ManagerError> {
+        Ok(self.runner().resolve(self.connect()?.as_mut(), revision, applied)?)
+    }
+
     /// Sets the version without running anything.
     pub fn stamp(&self, target: &Target) -> Result<Option<&'static Migration>, ManagerError> {
         Ok(self.runner().stamp(self.connect()?.as_mut(), target)?)

@@ -18,6 +18,10 @@ pub struct Migration {
     pub downgrade: fn(&mut Ops),
     /// The source file, from `file!()`.
     pub file: &'static str,
+    /// False for a migration that cannot run inside a transaction (PostgreSQL's
+    /// `CREATE INDEX CONCURRENTLY`): it is marked started before it runs and completed after,
+    /// and an interruption leaves a dirty state that `resolve` clears.
+    pub transactional: bool,
 }
 
 inventory::collect!(Migration);
@@ -45,6 +49,8 @@ impl Migration {
 }
 
 /// Declares a migration and registers it. See the crate documentation for an example.
+/// `transactional: false,` (before `upgrade:`) declares one that must run outside a
+/// transaction.
 #[macro_export]
 macro_rules! migration {
     (
@@ -52,6 +58,7 @@ macro_rules! migration {
         parent: $parent:expr,
         message: $message:literal,
         created: $created:literal,
+        $(transactional: $transactional:expr,)?
         upgrade: $upgrade:expr,
         downgrade: $downgrade:expr $(,)?
     ) => {
@@ -64,8 +71,20 @@ macro_rules! migration {
                 upgrade: $upgrade,
                 downgrade: $downgrade,
                 file: file!(),
+                transactional: $crate::__transactional!($($transactional)?),
             }
         }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __transactional {
+    () => {
+        true
+    };
+    ($value:expr) => {
+        $value
     };
 }
 

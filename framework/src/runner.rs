@@ -26,6 +26,12 @@ pub enum Error {
     IdentifierTooLong(Box<LongIdentifier>),
     #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
     Moved { revision: String, current: String },
+    #[error("{0} cannot run inside a transaction, so it cannot be grouped with others: upgrade without grouped mode")]
+    NotGroupable(String),
+    #[error("the database is not dirty: there is nothing to resolve")]
+    NotDirty,
+    #[error("the database is dirty from {dirty}, not {given}: resolve {dirty}")]
+    ResolveOther { dirty: String, given: String },
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
@@ -56,6 +62,9 @@ pub struct MigrationFailure {
     pub cause: String,
     /// Migrations committed before the failure, in order.
     pub completed: Vec<Applied>,
+    /// False when the migration ran outside a transaction: statements before the failure
+    /// stayed, and the database is marked dirty.
+    pub transactional: bool,
 }
 
 impl fmt::Display for MigrationFailure {
@@ -68,7 +77,16 @@ impl fmt::Display for MigrationFailure {
         if let Some(statement) = &self.statement {
             write!(f, "\n  statement: {}", statement.replace('\n', " "))?;
         }
-        write!(f, "\n  the migration was rolled back")?;
+        if self.transactional {
+            write!(f, "\n  the migration was rolled back")?;
+        } else {
+            write!(
+                f,
+                "\n  it runs outside a transaction, so statements before the failure stayed applied; the \
+                 database is marked dirty: check it, then `resolve {} --applied` or `resolve {} --rolled-back`",
+                self.revision, self.revision
+            )?;
+        }
         if !self.completed.is_empty() {
             let revs: Vec<&str> = self.completed.iter().map(|a| a.revision.as_str()).collect();
             write!(f, "; completed before it: {}", revs.join(", "))?;
@@ -160,6 +178,8 @@ struct Step<'a> {
     new_version: Option<&'a str>,
     /// Whether the step writes version and history rows (ad-hoc ops do not).
     record: bool,
+    /// False: runs outside a transaction, marked started before and completed after.
+    transactional: bool,
     /// The migration's plan checksum, recorded with its history row.
     checksum: Option<String>,
     /// The version the database must be at for this step to run.
@@ -176,6 +196,7 @@ impl Step<'static> {
             ops,
             new_version: Some(m.revision),
             record: true,
+            transactional: m.transactional,
             checksum: Some(crate::checksum::of(m)),
             before: m.parent,
         }
@@ -189,6 +210,7 @@ impl Step<'static> {
             ops,
             new_version: m.parent,
             record: true,
+            transactional: m.transactional,
             checksum: Some(crate::checksum::of(m)),
             before: Some(m.revision),
         }
@@ -206,6 +228,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         ops,
         new_version: None,
         record: false,
+        transactional: true,
         checksum: None,
         before: None,
     };
@@ -375,6 +398,47 @@ impl Runner {
         Ok(migration)
     }
 
+    /// Settles an interrupted non-transactional migration after an operator checked the
+    /// database: `applied` when it took effect, otherwise rolled back. Clears the dirty marker
+    /// and sets the version accordingly, recording a `resolve` history row.
+    pub fn resolve(
+        &self,
+        backend: &mut dyn Backend,
+        revision: &str,
+        applied: bool,
+    ) -> Result<Option<&'static str>, Error> {
+        let (dirty, direction) = match backend.current_revision() {
+            Err(BackendError::Dirty { revision, direction }) => (revision, direction),
+            Ok(_) => return Err(Error::NotDirty),
+            Err(e) => return Err(e.into()),
+        };
+        let migration = self.set.get(&dirty).ok_or_else(|| TargetError::Unknown(dirty.clone()))?;
+        let given = self.set.migrations()[self.set.chain().find(revision)?];
+        if given.revision != migration.revision {
+            return Err(Error::ResolveOther { dirty, given: given.revision.to_string() });
+        }
+        let version = match (direction, applied) {
+            (Direction::Up, true) | (Direction::Down, false) => Some(migration.revision),
+            _ => migration.parent,
+        };
+        let outcome = if applied { "applied" } else { "rolled back" };
+        backend.begin()?;
+        let record = Record {
+            revision: migration.revision.to_string(),
+            message: format!("{direction} of {} resolved as {outcome}", migration.message),
+            direction: Direction::Resolve,
+            new_version: version.map(str::to_string),
+            applied_at: chrono::Utc::now(),
+            duration: Duration::ZERO,
+            checksum: Some(crate::checksum::of(migration)),
+        };
+        if let Err(e) = backend.record_and_commit(&[record]) {
+            let _ = backend.rollback();
+            return Err(e.into());
+        }
+        Ok(version)
+    }
+
     /// [`Runner::upgrade`], telling `listener` about each migration as it runs.
     pub fn upgrade_with(
         &self,
@@ -485,13 +549,19 @@ impl Runner {
         match self.mode {
             TransactionMode::PerMigration => {
                 for step in &steps {
-                    let applied =
-                        run_in_transaction(backend, std::slice::from_ref(step), &report.applied, &mut ctx)?;
+                    let applied = if step.transactional {
+                        run_in_transaction(backend, std::slice::from_ref(step), &report.applied, &mut ctx)?
+                    } else {
+                        run_outside_transaction(backend, step, &report.applied, &mut ctx)?
+                    };
                     report.to = step.new_version.map(str::to_string);
                     report.applied.extend(applied);
                 }
             }
             TransactionMode::Grouped => {
+                if let Some(step) = steps.iter().find(|s| !s.transactional) {
+                    return Err(Error::NotGroupable(step.revision.to_string()));
+                }
                 report.applied = run_in_transaction(backend, &steps, &[], &mut ctx)?;
                 report.to = steps.last().and_then(|s| s.new_version).map(str::to_string);
             }
@@ -652,6 +722,7 @@ fn run_in_transaction(
                         violations.join("; ")
                     ),
                     completed: completed.to_vec(),
+                    transactional: true,
                 })));
             }
         }
@@ -676,6 +747,59 @@ fn run_in_transaction(
     result
 }
 
+/// Runs a non-transactional step: marked started (history row and the version table's dirty
+/// marker, committed) before its statements run one by one, completed after. A failure leaves
+/// the dirty marker, which blocks every run until an operator `resolve`s it.
+fn run_outside_transaction(
+    backend: &mut dyn Backend,
+    step: &Step<'_>,
+    completed: &[Applied],
+    ctx: &mut RunContext<'_>,
+) -> Result<Vec<Applied>, Error> {
+    backend.begin()?;
+    if let Some(timeout) = ctx.transaction_lock {
+        backend.lock_transaction(timeout)?;
+    }
+    if let Some(chain) = ctx.recheck {
+        if !still_needed(backend, chain, step)? {
+            backend.rollback()?;
+            return Ok(Vec::new());
+        }
+    }
+    let record = |direction, duration| Record {
+        revision: step.revision.to_string(),
+        message: step.message.to_string(),
+        direction,
+        new_version: step.new_version.map(str::to_string),
+        applied_at: chrono::Utc::now(),
+        duration,
+        checksum: step.checksum.clone(),
+    };
+    if let Err(e) = backend.mark_started(&record(step.direction, Duration::ZERO)) {
+        let _ = backend.rollback();
+        return Err(e.into());
+    }
+    ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
+    ctx.index += 1;
+    let started = Instant::now();
+    run_ops(backend, step, ctx.log_statements).map_err(|mut failure| {
+        failure.completed = completed.to_vec();
+        failure.transactional = false;
+        Error::Migration(failure)
+    })?;
+    let duration = started.elapsed();
+    backend.begin()?;
+    backend.record_and_commit(&[record(step.direction, duration)])?;
+    let done = Applied {
+        revision: step.revision.into(),
+        message: step.message.into(),
+        direction: step.direction,
+        duration,
+    };
+    ctx.listener.finished(&done);
+    Ok(vec![done])
+}
+
 /// Renders and executes one step's ops, naming the op and statement on failure.
 fn run_ops(
     backend: &mut dyn Backend,
@@ -692,6 +816,7 @@ fn run_ops(
             statement,
             cause,
             completed: Vec::new(),
+            transactional: true,
         })
     };
     for (index, op) in step.ops.iter().enumerate() {

@@ -31,6 +31,12 @@ pub enum BackendError {
          history table and the live schema, then set the right revision with `stamp <revision>`"
     )]
     CorruptVersionTable { table: String, detail: String },
+    #[error(
+        "the database is dirty: the non-transactional {direction} of {revision} started and did not \
+         finish, so some of its statements may have run. Check the schema, then run `resolve {revision} \
+         --applied` (it took effect) or `resolve {revision} --rolled-back` (it did not, or you undid it)"
+    )]
+    Dirty { revision: String, direction: Direction },
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
     LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
@@ -81,6 +87,10 @@ pub enum Direction {
     Stamp,
     /// A reviewed edit of an applied migration: its new checksum (`accept`).
     Accept,
+    /// A non-transactional migration began; its completion row follows unless interrupted.
+    Started,
+    /// An operator settled an interrupted non-transactional migration (`resolve`).
+    Resolve,
 }
 
 impl Direction {
@@ -90,6 +100,8 @@ impl Direction {
             Direction::Down => "downgrade",
             Direction::Stamp => "stamp",
             Direction::Accept => "accept",
+            Direction::Started => "started",
+            Direction::Resolve => "resolve",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -98,6 +110,8 @@ impl Direction {
             "downgrade" => Some(Direction::Down),
             "stamp" => Some(Direction::Stamp),
             "accept" => Some(Direction::Accept),
+            "started" => Some(Direction::Started),
+            "resolve" => Some(Direction::Resolve),
             _ => None,
         }
     }
@@ -183,7 +197,13 @@ pub trait Backend: Send {
     /// Creates the version and history tables if they are missing.
     fn ensure_version_tables(&mut self) -> Result<(), BackendError>;
     /// The current revision: `None` when nothing is applied or the tables do not exist yet.
+    /// [`BackendError::Dirty`] while a non-transactional migration is marked started (read in
+    /// the same query, so every run and the start-up check see it).
     fn current_revision(&mut self) -> Result<Option<String>, BackendError>;
+    /// Inside an open transaction: records that the non-transactional `record.direction` of
+    /// `record.revision` is starting (a `started` history row, and the dirty marker in the
+    /// version table), then commits. [`Backend::record_and_commit`] clears the marker.
+    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError>;
     /// Writes the history rows and the final version of `records`, then commits, as one unit
     /// (one round trip where the engine allows).
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError>;
@@ -201,6 +221,24 @@ pub trait Backend: Send {
     /// that cannot keep a session lock), waiting at most `timeout`.
     fn lock_transaction(&mut self, _timeout: std::time::Duration) -> Result<(), BackendError> {
         Ok(())
+    }
+}
+
+/// The dirty marker's text in the version table: `upgrade:<revision>`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn dirty_marker(direction: Direction, revision: &str) -> String {
+    format!("{}:{revision}", direction.as_str())
+}
+
+/// The error for a dirty marker read from the version table.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn dirty_error(table: &str, marker: &str) -> BackendError {
+    match marker.split_once(':').and_then(|(d, r)| Some((Direction::parse(d)?, r))) {
+        Some((direction, revision)) => BackendError::Dirty { revision: revision.to_string(), direction },
+        None => BackendError::CorruptVersionTable {
+            table: table.to_string(),
+            detail: format!("its dirty marker {marker:?} is not <direction>:<revision>"),
+        },
     }
 }
 

@@ -48,21 +48,26 @@ struct BookkeepingSql {
     insert_version: String,
     insert_history: String,
     select_history: String,
+    mark_dirty: String,
+    insert_dirty: String,
 }
 
 impl BookkeepingSql {
     fn new(tables: &VersionTables) -> Self {
         let (v, h) = (quote_ident(&tables.version), quote_ident(&tables.history));
         BookkeepingSql {
-            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT NOT NULL)"),
+            // revision NULL with a dirty marker: a non-transactional migration started at base.
+            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT, dirty TEXT)"),
             create_history: format!(
                 "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \
                  revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
                  applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
             ),
-            select_version: format!("SELECT revision FROM {v} LIMIT 2"),
+            select_version: format!("SELECT revision, dirty FROM {v} LIMIT 2"),
             delete_version: format!("DELETE FROM {v}"),
-            update_version: format!("UPDATE {v} SET revision = ?1"),
+            update_version: format!("UPDATE {v} SET revision = ?1, dirty = NULL"),
+            mark_dirty: format!("UPDATE {v} SET dirty = ?1"),
+            insert_dirty: format!("INSERT INTO {v} (revision, dirty) VALUES (NULL, ?1)"),
             insert_version: format!("INSERT INTO {v} (revision) VALUES (?1)"),
             insert_history: format!(
                 "INSERT INTO {h} (revision, message, direction, applied_at, duration_ms, checksum) \
@@ -101,6 +106,26 @@ impl SqliteBackend {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let sql = BookkeepingSql::new(&tables);
         Ok(SqliteBackend { conn, tables, sql, target: url.to_string() })
+    }
+
+    /// One history row per record, through the statement cache.
+    fn insert_history_rows(&self, records: &[Record]) -> Result<(), BackendError> {
+        let sql = &self.sql.insert_history;
+        let mut insert = self.conn.prepare_cached(sql).map_err(failed(sql))?;
+        for r in records {
+            let applied_at = r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+            insert
+                .execute(params![
+                    r.revision,
+                    r.message,
+                    r.direction.as_str(),
+                    applied_at,
+                    millis(r.duration),
+                    r.checksum
+                ])
+                .map_err(failed(sql))?;
+        }
+        Ok(())
     }
 
     /// Runs a parameterless statement through the statement cache.
@@ -254,33 +279,41 @@ impl Backend for SqliteBackend {
         if !self.table_exists(&self.tables.version)? {
             return Ok(None);
         }
-        let mut revisions = self.rows(&self.sql.select_version, [], |r| r.get::<_, String>(0))?;
-        if revisions.len() > 1 {
+        let mut rows = self.rows(&self.sql.select_version, [], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        if rows.len() > 1 {
             return Err(corrupt(&self.tables.version, "it holds more than one row"));
         }
-        Ok(revisions.pop())
+        match rows.pop() {
+            Some((_, Some(marker))) => Err(super::dirty_error(&self.tables.version, &marker)),
+            Some((revision, None)) => Ok(revision),
+            None => Ok(None),
+        }
+    }
+
+    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+        self.insert_history_rows(std::slice::from_ref(record))?;
+        let marker = super::dirty_marker(record.direction, &record.revision);
+        let sql = &self.sql;
+        let updated = self
+            .conn
+            .prepare_cached(&sql.mark_dirty)
+            .and_then(|mut s| s.execute([&marker]))
+            .map_err(failed(&sql.mark_dirty))?;
+        if updated == 0 {
+            self.conn
+                .prepare_cached(&sql.insert_dirty)
+                .and_then(|mut s| s.execute([&marker]))
+                .map_err(failed(&sql.insert_dirty))?;
+        }
+        self.commit()
     }
 
     /// Runs on every migration, so it only uses cached statements.
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        self.insert_history_rows(records)?;
         let sql = &self.sql;
-        {
-            let mut insert =
-                self.conn.prepare_cached(&sql.insert_history).map_err(failed(&sql.insert_history))?;
-            for r in records {
-                let applied_at = r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-                insert
-                    .execute(params![
-                        r.revision,
-                        r.message,
-                        r.direction.as_str(),
-                        applied_at,
-                        millis(r.duration),
-                        r.checksum
-                    ])
-                    .map_err(failed(&sql.insert_history))?;
-            }
-        }
         match records.last().map(|r| &r.new_version) {
             None => {}
             Some(None) => self.run_cached(&sql.delete_version)?,

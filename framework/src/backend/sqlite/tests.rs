@@ -388,7 +388,7 @@ fn rollback_leaves_nothing() {
 fn corrupt_bookkeeping_is_reported() {
     let mut b = mem();
     b.ensure_version_tables().unwrap();
-    Backend::execute(&mut b, "INSERT INTO strata_version VALUES ('a'), ('b')").unwrap();
+    Backend::execute(&mut b, "INSERT INTO strata_version (revision) VALUES ('a'), ('b')").unwrap();
     assert!(
         matches!(b.current_revision(), Err(BackendError::CorruptVersionTable { table, .. }) if table == "strata_version")
     );
