@@ -230,6 +230,16 @@ pub(crate) fn dirty_marker(direction: Direction, revision: &str) -> String {
     format!("{}:{revision}", direction.as_str())
 }
 
+/// The history row that marks a non-transactional migration as started.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn started_row(record: &Record) -> Record {
+    Record {
+        direction: Direction::Started,
+        message: format!("{} started: {}", record.direction, record.message),
+        ..record.clone()
+    }
+}
+
 /// The error for a dirty marker read from the version table.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn dirty_error(table: &str, marker: &str) -> BackendError {

@@ -323,7 +323,7 @@ impl Backend for PostgresBackend {
             "{};\nUPDATE {version} SET dirty = {marker};\n\
              INSERT INTO {version} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {version});\n\
              COMMIT",
-            self.history_insert(std::slice::from_ref(record))
+            self.history_insert(&[super::started_row(record)])
         );
         self.in_transaction = false;
         self.batch(&sql)

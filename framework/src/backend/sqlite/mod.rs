@@ -293,7 +293,7 @@ impl Backend for SqliteBackend {
     }
 
     fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
-        self.insert_history_rows(std::slice::from_ref(record))?;
+        self.insert_history_rows(&[super::started_row(record)])?;
         let marker = super::dirty_marker(record.direction, &record.revision);
         let sql = &self.sql;
         let updated = self
