@@ -72,6 +72,9 @@ enum Command {
         /// Start from a template (see `template --list`)
         #[arg(long, value_name = "NAME", default_value = "blank")]
         template: String,
+        /// Use this revision id instead of a fresh one (letters, digits, underscores)
+        #[arg(long, value_name = "ID")]
+        rev_id: Option<String>,
     },
     /// Apply migrations (default: all pending)
     Upgrade {
@@ -204,7 +207,11 @@ impl From<ManagerError> for Failure {
             ManagerError::Run(Run::Registry(_)) => VALIDATION,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
             ManagerError::Scaffold(
-                Scaffold::UnknownTemplate(_) | Scaffold::EmptyMessage | Scaffold::BadMessage(_),
+                Scaffold::UnknownTemplate(_)
+                | Scaffold::EmptyMessage
+                | Scaffold::BadMessage(_)
+                | Scaffold::BadRevision(_)
+                | Scaffold::RevisionTaken(_),
             ) => USAGE,
             ManagerError::Scaffold(_) => VALIDATION,
             ManagerError::Refused(_) => REFUSED,
@@ -296,10 +303,13 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
                 }
             }
         }
-        Command::Create { message, auto, template } => {
+        Command::Create { message, auto, template, rev_id } => {
             let template = Template::from_name(&template).map_err(usage)?;
             if !auto {
-                print_created(format, &manager.create_migration_template(template, &message)?);
+                print_created(
+                    format,
+                    &manager.create_migration_with_id(template, &message, rev_id.as_deref())?,
+                );
             } else if let Some(created) = manager.create_migration(&message, true)? {
                 print_created(format, &created);
                 if format == Format::Text {

@@ -223,7 +223,8 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let sqlite = format!("sqlite://{}", dir.join("x.db").display());
-    let cases: [(&str, &str, &[&str], i32, &str); 9] = [
+    std::fs::create_dir_all(dir.join("migrations/src/versions")).unwrap();
+    let cases: [(&str, &str, &[&str], i32, &str); 11] = [
         ("mysql://u:hunter2@localhost/db", "dev", &["current"], 2, "expected sqlite://PATH"),
         (
             "postgres://app:hunter2@127.0.0.1:1/app?connect_timeout=2",
@@ -251,6 +252,14 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
         ("", "prod", &["current"], 2, "the prod environment needs a PostgreSQL database"),
         (&sqlite, "qa", &["current"], 2, "unknown environment \"qa\""),
         (&sqlite, "dev", &["upgrade", "--frobnicate"], 2, "unexpected argument '--frobnicate'"),
+        (
+            &sqlite,
+            "dev",
+            &["create", "add x", "--rev-id", "../evil"],
+            2,
+            "revision id \"../evil\" cannot be used",
+        ),
+        (&sqlite, "dev", &["create", "two\nlines"], 2, "may not contain control characters or line breaks"),
     ];
     for (url, env, args, expected_code, expected_text) in cases {
         let out = run_in(dir, url, env, args);

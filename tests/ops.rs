@@ -366,3 +366,86 @@ fn a_migration_that_rebuilds_cannot_let_a_broken_reference_in() {
         );
     }
 }
+
+#[test]
+fn hostile_names_in_every_kind_of_object_survive_rebuilds_on_both_engines() {
+    let hostile = ["we\"ird", "it's", "semi;colon", "--comment", "with space", "UPPER", "Ünïcode", "/*x*/"];
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        for (i, n) in hostile.iter().enumerate() {
+            let name = |prefix: &str| format!("{prefix} {n}");
+            let (parent, child, col, refcol) = (name("p"), name("t"), name("c"), name("r"));
+            apply(conn, |op| {
+                op.create_table(
+                    Table::new(parent.clone())
+                        .column(Column::new("id", Type::Integer).primary_key())
+                        .primary_key_named(name("pk p")),
+                );
+                op.create_table(
+                    Table::new(child.clone())
+                        .column(Column::new(col.clone(), Type::Integer).primary_key())
+                        .column(Column::new(refcol.clone(), Type::Integer).nullable())
+                        .primary_key_named(name("pk")),
+                );
+                op.add_unique_constraint(child.clone(), Unique::new([refcol.clone()]).named(name("uq")));
+                op.add_check_constraint(
+                    child.clone(),
+                    Check::new(name("ck"), format!("{} >= 0", strata::dialect::quote_ident(&refcol))),
+                );
+                op.add_foreign_key(
+                    child.clone(),
+                    ForeignKey::new([refcol.clone()], parent.clone(), ["id"]).named(name("fk")),
+                );
+                op.create_index(Index::new(name("ix"), child.clone(), [refcol.clone()]));
+            });
+            let insert = |table: &str, cols: &[&str], values: &str| {
+                let cols: Vec<String> = cols.iter().map(|c| strata::dialect::quote_ident(c)).collect();
+                format!(
+                    "INSERT INTO {} ({}) VALUES ({values})",
+                    strata::dialect::quote_ident(table),
+                    cols.join(", ")
+                )
+            };
+            exec(conn, &insert(&parent, &["id"], "7"));
+            exec(conn, &insert(&child, &[&col, &refcol], &format!("{i}, 7")));
+            // A type change: a table rebuild on SQLite, with every name to carry over.
+            apply(conn, |op| {
+                op.alter_column(
+                    child.clone(),
+                    refcol.clone(),
+                    AlterColumn::new().ty(Type::BigInt).nullable(true),
+                );
+            });
+            let t = table(conn, &child);
+            assert_eq!(
+                t.primary_key.as_ref().and_then(|p| p.name.clone()),
+                Some(name("pk")),
+                "[{kind}] {n}: {t}"
+            );
+            assert!(t.unique(&name("uq")).is_some(), "[{kind}] {n}: {t}");
+            assert!(t.check(&name("ck")).is_some(), "[{kind}] {n}: {t}");
+            assert!(t.foreign_key(&name("fk")).is_some_and(|f| f.ref_table == parent), "[{kind}] {n}: {t}");
+            assert!(t.index(&name("ix")).is_some(), "[{kind}] {n}: {t}");
+            assert_eq!(t.column(&refcol).map(|c| c.ty.clone()), Some(Type::BigInt), "[{kind}] {n}");
+            let count = format!("SELECT count(*) FROM {}", strata::dialect::quote_ident(&child));
+            assert_eq!(rows(conn, &count), ["1"], "[{kind}] {n}: the row survived");
+            // Every constraint can be dropped by its name.
+            apply(conn, |op| {
+                op.drop_constraint(child.clone(), name("fk"));
+                op.drop_constraint(child.clone(), name("uq"));
+                op.drop_constraint(child.clone(), name("ck"));
+                op.drop_index(name("ix"), child.clone());
+            });
+            let t = table(conn, &child);
+            assert!(
+                t.foreign_keys.is_empty()
+                    && t.uniques.is_empty()
+                    && t.checks.is_empty()
+                    && t.indexes.is_empty(),
+                "[{kind}] {n}: {t}"
+            );
+            assert_eq!(rows(conn, &count), ["1"], "[{kind}] {n}");
+        }
+    }
+}

@@ -248,7 +248,8 @@ fn lex_string(chars: &[char], mut i: usize) -> (String, usize) {
     (s, i)
 }
 
-fn valid_revision(revision: &str) -> bool {
+/// A revision id the file name, the module name and the generated code can all carry.
+pub fn valid_revision(revision: &str) -> bool {
     !revision.is_empty()
         && revision.len() <= 64
         && revision.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

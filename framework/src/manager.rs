@@ -277,7 +277,7 @@ impl MigrationManager {
         if diff.is_empty() {
             return Ok(None);
         }
-        let created = scaffold::write_migration(dir, message, |revision, parent, created| {
+        let created = scaffold::write_migration(dir, message, None, |revision, parent, created| {
             let header = crate::codegen::MigrationHeader {
                 revision: revision.to_string(),
                 parent: parent.map(str::to_string),
@@ -314,8 +314,19 @@ impl MigrationManager {
         template: Template,
         message: &str,
     ) -> Result<Created, ManagerError> {
+        self.create_migration_with_id(template, message, None)
+    }
+
+    /// Writes a new migration module from a template with a chosen revision id (validated:
+    /// it becomes part of a file name and of Rust code).
+    pub fn create_migration_with_id(
+        &self,
+        template: Template,
+        message: &str,
+        revision: Option<&str>,
+    ) -> Result<Created, ManagerError> {
         let dir = self.settings.versions_dir.as_deref().ok_or(ManagerError::NoVersionsDir)?;
-        Ok(scaffold::create_migration(dir, message, template)?)
+        Ok(scaffold::create_migration_with_id(dir, message, template, revision)?)
     }
 
     /// The start-up call: validates, then applies pending migrations under the environment's

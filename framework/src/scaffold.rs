@@ -80,6 +80,10 @@ impl fmt::Display for Template {
 pub enum ScaffoldError {
     #[error("unknown template {0:?}: expected one of blank, add_column, add_index, add_table, add_foreign_key (see template --list)")]
     UnknownTemplate(String),
+    #[error("revision id {0:?} cannot be used: expected 1 to 64 ASCII letters, digits or underscores (it becomes part of a file name and of Rust code)")]
+    BadRevision(String),
+    #[error("revision id {0} is already taken in the versions folder")]
+    RevisionTaken(String),
     #[error("the message is empty: describe the change, e.g. \"add user email column\"")]
     EmptyMessage,
     #[error("the message may not contain control characters or line breaks: {0:?}")]
@@ -178,12 +182,13 @@ pub fn render(
         Some(p) => format!("Some(\"{p}\")"),
         None => "None".into(),
     };
+    // The message goes in last, so text in it that looks like a placeholder stays as written.
     template
         .text()
         .replace("{{revision}}", revision)
         .replace("{{parent}}", &parent)
-        .replace("{{message}}", escaped)
         .replace("{{created}}", &created.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .replace("{{message}}", escaped)
 }
 
 /// A migration file that was written.
@@ -204,7 +209,17 @@ pub fn create_migration(
     message: &str,
     template: Template,
 ) -> Result<Created, ScaffoldError> {
-    write_migration(versions_dir, message, |revision, parent, created| {
+    create_migration_with_id(versions_dir, message, template, None)
+}
+
+/// [`create_migration`] with a chosen revision id (validated and checked for collisions).
+pub fn create_migration_with_id(
+    versions_dir: &Path,
+    message: &str,
+    template: Template,
+    revision: Option<&str>,
+) -> Result<Created, ScaffoldError> {
+    write_migration(versions_dir, message, revision, |revision, parent, created| {
         render(template, revision, parent, message, created)
     })
 }
@@ -234,14 +249,23 @@ pub fn folder_head(versions_dir: &Path) -> Result<(Option<String>, HashSet<Strin
 
 /// Writes `r<new revision>_<slug>.rs` with the text `source(revision, parent, created)`
 /// returns, the folder's head as parent; never overwrites a file.
+/// `revision`: the id to use (Alembic's `--rev-id`), or `None` for a fresh one.
 pub fn write_migration(
     versions_dir: &Path,
     message: &str,
+    revision: Option<&str>,
     source: impl FnOnce(&str, Option<&str>, DateTime<Utc>) -> String,
 ) -> Result<Created, ScaffoldError> {
     check_message(message)?;
+    if let Some(id) = revision.filter(|id| !build::valid_revision(id)) {
+        return Err(ScaffoldError::BadRevision(id.to_string()));
+    }
     let (head, taken) = folder_head(versions_dir)?;
-    let revision = new_revision(&taken);
+    let revision = match revision {
+        Some(id) if taken.contains(id) => return Err(ScaffoldError::RevisionTaken(id.to_string())),
+        Some(id) => id.to_string(),
+        None => new_revision(&taken),
+    };
     let text = source(&revision, head.as_deref(), Utc::now());
     let path = versions_dir.join(format!("r{revision}_{}.rs", slug(message)));
     let mut file =
@@ -350,6 +374,25 @@ mod tests {
             Err(ScaffoldError::BadMessage(_))
         ));
         assert!(matches!(Template::from_name("nope"), Err(ScaffoldError::UnknownTemplate(_))));
+        for bad in ["../x", "a b", "x\"); evil(\"", "", "é"] {
+            let err =
+                create_migration_with_id(&versions, "add a thing", Template::Blank, Some(bad)).unwrap_err();
+            assert!(matches!(err, ScaffoldError::BadRevision(_)), "{bad:?}: {err}");
+        }
+        let chosen = create_migration_with_id(
+            &versions,
+            "mentions {{created}} literally",
+            Template::Blank,
+            Some("custom_01"),
+        )
+        .unwrap();
+        assert!(fs::read_to_string(&chosen.path)
+            .unwrap()
+            .contains("message: \"mentions {{created}} literally\""));
+        let again =
+            create_migration_with_id(&versions, "again", Template::Blank, Some("custom_01")).unwrap_err();
+        assert!(matches!(again, ScaffoldError::RevisionTaken(_)));
+        assert_eq!(build::check(&build::scan(&versions).unwrap()), vec![]);
         fs::remove_dir_all(dir).unwrap();
     }
 }
