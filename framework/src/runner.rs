@@ -355,20 +355,17 @@ impl Runner {
             Position::At(i) => Some(self.set.migrations()[i]),
         };
         backend.ensure_version_tables()?;
-        backend.begin()?;
-        let record = Record {
-            revision: migration.map_or("base", |m| m.revision).to_string(),
-            message: migration.map_or("stamped at base", |m| m.message).to_string(),
-            direction: Direction::Stamp,
-            new_version: migration.map(|m| m.revision.to_string()),
-            applied_at: chrono::Utc::now(),
-            duration: Duration::ZERO,
-            checksum: migration.map(crate::checksum::of),
-        };
-        if let Err(e) = backend.record_and_commit(&[record]) {
-            let _ = backend.rollback();
-            return Err(e.into());
-        }
+        let revision = migration.map_or("base", |m| m.revision);
+        let message = migration.map_or("stamped at base", |m| m.message).to_string();
+        let version = migration.map(|m| m.revision);
+        record_event(
+            backend,
+            revision,
+            message,
+            Direction::Stamp,
+            version,
+            migration.map(crate::checksum::of),
+        )?;
         Ok(migration)
     }
 
@@ -381,20 +378,16 @@ impl Runner {
         if Position::At(index) > current {
             return Err(Error::NotApplied(migration.revision.to_string()));
         }
-        backend.begin()?;
-        let record = Record {
-            revision: migration.revision.to_string(),
-            message: migration.message.to_string(),
-            direction: Direction::Accept,
-            new_version: self.set.chain().revision_at(current).map(str::to_string),
-            applied_at: chrono::Utc::now(),
-            duration: Duration::ZERO,
-            checksum: Some(crate::checksum::of(migration)),
-        };
-        if let Err(e) = backend.record_and_commit(&[record]) {
-            let _ = backend.rollback();
-            return Err(e.into());
-        }
+        let version = self.set.chain().revision_at(current);
+        let checksum = Some(crate::checksum::of(migration));
+        record_event(
+            backend,
+            migration.revision,
+            migration.message.into(),
+            Direction::Accept,
+            version,
+            checksum,
+        )?;
         Ok(migration)
     }
 
@@ -422,20 +415,9 @@ impl Runner {
             _ => migration.parent,
         };
         let outcome = if applied { "applied" } else { "rolled back" };
-        backend.begin()?;
-        let record = Record {
-            revision: migration.revision.to_string(),
-            message: format!("{direction} of {} resolved as {outcome}", migration.message),
-            direction: Direction::Resolve,
-            new_version: version.map(str::to_string),
-            applied_at: chrono::Utc::now(),
-            duration: Duration::ZERO,
-            checksum: Some(crate::checksum::of(migration)),
-        };
-        if let Err(e) = backend.record_and_commit(&[record]) {
-            let _ = backend.rollback();
-            return Err(e.into());
-        }
+        let message = format!("{direction} of {} resolved as {outcome}", migration.message);
+        let checksum = Some(crate::checksum::of(migration));
+        record_event(backend, migration.revision, message, Direction::Resolve, version, checksum)?;
         Ok(version)
     }
 
@@ -568,6 +550,33 @@ impl Runner {
         }
         Ok(report)
     }
+}
+
+/// Writes one bookkeeping row for something that runs no migration (stamp, accept, resolve)
+/// in a transaction of its own, setting the version to `new_version`.
+fn record_event(
+    backend: &mut dyn Backend,
+    revision: &str,
+    message: String,
+    direction: Direction,
+    new_version: Option<&str>,
+    checksum: Option<String>,
+) -> Result<(), Error> {
+    backend.begin()?;
+    let record = Record {
+        revision: revision.to_string(),
+        message,
+        direction,
+        new_version: new_version.map(str::to_string),
+        applied_at: chrono::Utc::now(),
+        duration: Duration::ZERO,
+        checksum,
+    };
+    if let Err(e) = backend.record_and_commit(&[record]) {
+        let _ = backend.rollback();
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// Rejects, before anything runs, an identifier the engine would silently truncate.
