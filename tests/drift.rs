@@ -131,3 +131,16 @@ fn a_corrupt_version_table_is_reported() {
         assert!(err.to_string().contains("corrupt"), "[{kind}] {err}");
     }
 }
+
+#[test]
+fn a_version_table_of_an_unknown_format_is_reported_as_corrupt() {
+    for kind in engines() {
+        let db = fresh_database(kind);
+        exec(connect(&db).as_mut(), "CREATE TABLE strata_version (version_num VARCHAR(32) NOT NULL)");
+        let migrations = set(&[&FIRST]);
+        let v = check(&migrations, &db);
+        assert_eq!(v.status, Status::Error, "[{kind}]");
+        assert!(v.errors[0].contains("corrupt: its format is unknown"), "[{kind}] {v:?}");
+        assert!(v.errors[0].contains("stamp <revision>"), "[{kind}] the remedy: {v:?}");
+    }
+}

@@ -27,8 +27,10 @@ pub enum BackendError {
     #[error("{0}")]
     Url(#[from] UrlError),
     #[error(
-        "the version table {table} is corrupt: {detail}. Nothing was changed. Compare it with the \
-         history table and the live schema, then set the right revision with `stamp <revision>`"
+        "the version table {table} is corrupt: {detail}. Nothing was changed. If another tool owns a \
+         table by that name, give strata its own (version_table and history_table in strata.toml); \
+         otherwise compare it with the history table and the live schema, then set the right \
+         revision with `stamp <revision>`"
     )]
     CorruptVersionTable { table: String, detail: String },
     #[error(

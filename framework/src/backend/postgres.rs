@@ -300,6 +300,10 @@ impl Backend for PostgresBackend {
             {
                 return Ok(None);
             }
+            // Columns strata did not make: not a version table it can trust.
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_COLUMN) => {
+                return Err(self.corrupt(&table, format!("its format is unknown ({})", driver_message(&e))));
+            }
             other => other.map_err(|e| statement_error(&sql, &e))?,
         };
         match rows.as_slice() {

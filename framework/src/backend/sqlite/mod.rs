@@ -279,9 +279,12 @@ impl Backend for SqliteBackend {
         if !self.table_exists(&self.tables.version)? {
             return Ok(None);
         }
-        let mut rows = self.rows(&self.sql.select_version, [], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
-        })?;
+        // The table exists, so a failing read means it is not the table strata made.
+        let mut rows = self
+            .rows(&self.sql.select_version, [], |r| {
+                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(|e| corrupt(&self.tables.version, format!("its format is unknown ({e})")))?;
         if rows.len() > 1 {
             return Err(corrupt(&self.tables.version, "it holds more than one row"));
         }
