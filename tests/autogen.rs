@@ -6,7 +6,7 @@
 mod common;
 
 use app_migrations::models::models;
-use common::fixture::{cargo_build, fixture};
+use common::fixture::{cargo_build, compiled_checksums, fixture};
 use common::*;
 use strata::autogen;
 use strata::backend::{Backend, BackendError};
@@ -209,6 +209,7 @@ fn apply_on(kind: DialectKind, what: &str, generated: &Diff, models: &Models) {
 fn each_kind_of_model_change_generates_a_migration_that_compiles_applies_and_reverts() {
     let set = app_set();
     let mut files = Vec::new();
+    let mut expected = std::collections::HashMap::new();
     let mut parent = "0002bbbb".to_string();
     for (index, (what, changed)) in changes().into_iter().enumerate() {
         // The SQLite scratch is what `create --auto` uses for a SQLite application; the
@@ -230,6 +231,10 @@ fn each_kind_of_model_change_generates_a_migration_that_compiles_applies_and_rev
             "{what}: self-contained:\n{source}"
         );
         parent = header.revision.clone();
+        expected.insert(
+            header.revision.clone(),
+            strata::checksum::of_plan(&generated.upgrade, &generated.downgrade),
+        );
         files.push((header.file_name(), source));
     }
     let extra: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
@@ -237,6 +242,11 @@ fn each_kind_of_model_change_generates_a_migration_that_compiles_applies_and_rev
     let (ok, stderr) = cargo_build(dir.path());
     let sources: Vec<&str> = files.iter().map(|(_, t)| t.as_str()).collect();
     assert!(ok, "the generated migrations must compile:\n{stderr}\n{}", sources.join("\n"));
+    // The compiled modules record exactly the ops that were applied above on both engines.
+    let compiled = compiled_checksums(dir.path());
+    for (revision, checksum) in &expected {
+        assert_eq!(compiled.get(revision), Some(checksum), "{revision}: the compiled module's plan differs");
+    }
 }
 
 #[test]

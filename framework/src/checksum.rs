@@ -19,6 +19,11 @@ pub fn of(migration: &Migration) -> String {
     compute(VERSION, &migration.upgrade_ops(), &migration.downgrade_ops()).unwrap_or_default()
 }
 
+/// The checksum of a plan given as ops (what [`of`] computes from a migration's functions).
+pub fn of_plan(upgrade: &[Op], downgrade: &[Op]) -> String {
+    compute(VERSION, upgrade, downgrade).unwrap_or_default()
+}
+
 /// Whether `recorded` still matches `migration`: `Some(true)` or `Some(false)`, or `None` when
 /// the recorded checksum's algorithm is unknown to this strata (recorded by a newer one).
 pub fn matches(recorded: &str, migration: &Migration) -> Option<bool> {

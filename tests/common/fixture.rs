@@ -53,3 +53,20 @@ pub fn cargo_build(dir: &Path) -> (bool, String) {
         .expect("run cargo");
     (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
+
+/// `cargo run --bin plan_checksums` in the copied crate: `revision checksum` per compiled
+/// migration.
+pub fn compiled_checksums(dir: &Path) -> std::collections::HashMap<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["run", "--offline", "--quiet", "--bin", "plan_checksums"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", repo().join("target/fixture-builds"))
+        .output()
+        .expect("run cargo");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(r, c)| (r.to_string(), c.to_string())))
+        .collect()
+}
