@@ -56,6 +56,7 @@ pub fn cargo_build(dir: &Path) -> (bool, String) {
 
 /// `cargo run --bin plan_checksums` in the copied crate: `revision checksum` per compiled
 /// migration.
+#[allow(dead_code)] // used by tests/autogen.rs, not by tests/build_check.rs
 pub fn compiled_checksums(dir: &Path) -> std::collections::HashMap<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
