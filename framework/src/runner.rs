@@ -428,25 +428,7 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        let current = self.position(backend)?;
-        let wanted = self.set.chain().resolve(target, current)?;
-        if wanted < current {
-            return Err(self.wrong_direction(Direction::Up, target, current, "downgrade"));
-        }
-        if wanted == current {
-            // Nothing to do: no lock, so the start-up check stays one query.
-            return Ok(self.empty_report(current));
-        }
-        let lock = self.lock(backend)?;
-        // Another migrator may have moved the database while this one waited for the lock;
-        // the target stays the absolute position resolved above.
-        let current = if lock.is_some() { self.position(backend)? } else { current };
-        if current >= wanted {
-            return Ok(self.empty_report(current));
-        }
-        let migrations = &self.set.migrations()[index_after(current)..index_after(wanted)];
-        let steps = migrations.iter().map(|m| Step::up(m)).collect();
-        self.run(backend, current, steps, listener, lock.is_none())
+        self.move_to(backend, target, Direction::Up, listener)
     }
 
     /// [`Runner::downgrade`], telling `listener` about each migration as it runs.
@@ -456,21 +438,43 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
+        self.move_to(backend, target, Direction::Down, listener)
+    }
+
+    /// Moves the database to `target` in `direction`, under the migration lock.
+    fn move_to(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+        direction: Direction,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
+        let up = direction == Direction::Up;
+        // Whether the database at `at` still has to move to reach `wanted`.
+        let ahead = |at: Position, wanted: Position| if up { at < wanted } else { at > wanted };
         let current = self.position(backend)?;
         let wanted = self.set.chain().resolve(target, current)?;
-        if wanted > current {
-            return Err(self.wrong_direction(Direction::Down, target, current, "upgrade"));
+        if current != wanted && !ahead(current, wanted) {
+            let hint = if up { "downgrade" } else { "upgrade" };
+            return Err(self.wrong_direction(direction, target, current, hint));
         }
-        if wanted == current {
+        if current == wanted {
+            // Nothing to do: no lock, so the start-up check stays one query.
             return Ok(self.empty_report(current));
         }
         let lock = self.lock(backend)?;
+        // Another migrator may have moved the database while this one waited for the lock;
+        // the target stays the absolute position resolved above.
         let current = if lock.is_some() { self.position(backend)? } else { current };
-        if current <= wanted {
+        if !ahead(current, wanted) {
             return Ok(self.empty_report(current));
         }
-        let migrations = &self.set.migrations()[index_after(wanted)..index_after(current)];
-        let steps = migrations.iter().rev().map(|m| Step::down(m)).collect();
+        let all = self.set.migrations();
+        let steps = if up {
+            all[index_after(current)..index_after(wanted)].iter().map(|m| Step::up(m)).collect()
+        } else {
+            all[index_after(wanted)..index_after(current)].iter().rev().map(|m| Step::down(m)).collect()
+        };
         self.run(backend, current, steps, listener, lock.is_none())
     }
 
