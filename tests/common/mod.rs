@@ -1,6 +1,6 @@
 //! Shared test helpers: a fresh database per test on each engine, and short ways to apply
 //! ops and read the live schema.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 pub mod fixture;
 
