@@ -364,3 +364,23 @@ fn models_commands_on_both_engines() {
         }
     }
 }
+
+#[test]
+fn staging_migrates_over_tls_with_a_verified_certificate() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let server = strata::testkit::tls_server().unwrap_or_else(|e| panic!("{e}"));
+    let root = server.root_cert.display().to_string().replace('/', "%2F");
+    let admin: strata::backend::DatabaseUrl = format!("{}?sslmode=require", server.url).parse().unwrap();
+    let name = format!("tls_{}", std::process::id());
+    strata::backend::connect(&admin).unwrap().execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let base = server.url.strip_suffix("/postgres").expect("the server URL names the postgres database");
+    let url = format!("{base}/{name}?sslmode=verify-full&sslrootcert={root}");
+    let work = tempfile::tempdir().unwrap();
+    let out = ok(run_in(work.path(), &url, "staging", &["upgrade"]));
+    assert!(out.contains("11 migration(s) applied"), "{out}");
+    // This server refuses unencrypted connections, so the same URL without TLS fails.
+    let plain = run_in(work.path(), &url.replace("verify-full", "disable"), "staging", &["current"]);
+    assert_eq!(code(&plain), 4, "{}", text(&plain));
+}

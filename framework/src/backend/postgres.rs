@@ -1,4 +1,5 @@
-//! The PostgreSQL backend over the synchronous `postgres` driver, without TLS. Transactions
+//! The PostgreSQL backend over the synchronous `postgres` driver, with TLS as libpq's
+//! `sslmode` means it (see `tls`). Transactions
 //! are plain `BEGIN`/`COMMIT` statements on the one client, so the runner drives them and a
 //! migration's bookkeeping commits in the same round trip as its `COMMIT`.
 
@@ -6,6 +7,7 @@ mod data;
 mod introspect;
 mod lock;
 mod secrets;
+mod tls;
 
 use super::{
     millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, RunLock, VersionTables,
@@ -16,8 +18,7 @@ use crate::ops::DialectKind;
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
 use data::DataClient;
-use postgres::config::SslMode;
-use postgres::{Config, NoTls, SimpleQueryMessage};
+use postgres::{Config, SimpleQueryMessage};
 use secrets::{scrub, secrets_in};
 use std::str::FromStr;
 
@@ -28,6 +29,7 @@ pub struct PostgresBackend {
     tables: VersionTables,
     /// For the run lock's own connection.
     config: Config,
+    tls: postgres_native_tls::MakeTlsConnector,
     /// The URL without its password, for messages.
     target: String,
     /// The migration lock key, once computed.
@@ -52,16 +54,10 @@ impl PostgresBackend {
             return Err(fail("not a PostgreSQL URL".into()));
         };
         let secrets = secrets_in(raw);
-        let config = Config::from_str(raw).map_err(|e| {
+        let (driver_url, tls) = tls::configure(raw, &url.to_string())?;
+        let config = Config::from_str(&driver_url).map_err(|e| {
             fail(scrub(&format!("invalid connection parameters: {}", driver_message(&e)), &secrets))
         })?;
-        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
-            return Err(fail(
-                "the URL requires TLS (sslmode=require), but this build of strata connects without TLS; \
-                 use sslmode=disable or sslmode=prefer, or reach the server through a TLS tunnel"
-                    .into(),
-            ));
-        }
         // Literals are rendered with quote_str, which relies on backslashes being ordinary
         // characters: the server default, but a server may be configured otherwise. Sent as a
         // startup option, it costs no round trip (the start-up check is measured).
@@ -71,11 +67,12 @@ impl PostgresBackend {
         };
         let mut config = config;
         config.options(&options);
-        let client = config.connect(NoTls).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
+        let client = config.connect(tls.clone()).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
         Ok(PostgresBackend {
             conn: DataClient::new(client),
             tables,
             config,
+            tls,
             target: url.to_string(),
             lock_key: None,
             in_transaction: false,
@@ -271,7 +268,8 @@ impl Backend for PostgresBackend {
     }
 
     fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
-        let lock = lock::SessionLock::acquire(&self.config, &self.tables, timeout, &self.target)?;
+        let lock =
+            lock::SessionLock::acquire(&self.config, self.tls.clone(), &self.tables, timeout, &self.target)?;
         Ok(Some(RunLock::new(Box::new(lock))))
     }
 

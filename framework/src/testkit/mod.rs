@@ -11,6 +11,8 @@
 mod database;
 #[cfg(feature = "postgres")]
 mod server;
+#[cfg(feature = "postgres")]
+pub use server::{tls_server, TlsServer};
 
 use crate::backend::DatabaseUrl;
 use crate::ops::DialectKind;

@@ -26,7 +26,7 @@ impl Server {
         SERVER
             .get_or_init(|| match std::env::var(TEST_DATABASE_URL) {
                 Ok(url) if !url.trim().is_empty() => Ok(Server { url: url.trim().to_string() }),
-                _ => Throwaway::start().map(|t| Server { url: t.url() }),
+                _ => Throwaway::start(false).map(|t| Server { url: t.url() }),
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -41,6 +41,33 @@ impl Server {
     pub(super) fn shown(&self) -> String {
         DatabaseUrl::Postgres { url: self.url.clone() }.to_string()
     }
+}
+
+/// A throwaway server that speaks TLS over TCP on 127.0.0.1 with a fresh self-signed
+/// certificate for `localhost`, and refuses unencrypted TCP connections, so a test can prove
+/// what each `sslmode` does.
+#[derive(Debug)]
+pub struct TlsServer {
+    /// `postgres://postgres@localhost:PORT/postgres` (add `sslmode` and friends).
+    pub url: String,
+    /// The server's certificate, to pass as `sslrootcert`.
+    pub root_cert: PathBuf,
+}
+
+/// The process-wide TLS server, started on first use (never `TEST_DATABASE_URL`'s: its TLS
+/// setup is unknown).
+pub fn tls_server() -> Result<&'static TlsServer, String> {
+    static SERVER: OnceLock<Result<TlsServer, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let t = Throwaway::start(true)?;
+            Ok(TlsServer {
+                url: format!("postgres://postgres@localhost:{}/postgres", t.port),
+                root_cert: t.dir.join("server.crt"),
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// `url` with its path set to `/database` and any `dbname=` parameter removed.
@@ -79,7 +106,7 @@ struct Throwaway {
 }
 
 impl Throwaway {
-    fn start() -> Result<Throwaway, String> {
+    fn start(tls: bool) -> Result<Throwaway, String> {
         let tools = Tools::find().ok_or_else(not_found)?;
         // A short path: the socket path must stay under 107 bytes.
         let dir = tempfile::Builder::new()
@@ -111,12 +138,14 @@ impl Throwaway {
         )?;
         let socket_dir = path_str(&dir)?;
         let log = path_str(&dir.join("log"))?;
+        let tls_options = if tls { Self::enable_tls(&tools, &dir, &data)? } else { String::new() };
         let mut last_error = String::new();
         for attempt in 0..5u32 {
             let port = 54329 + ((std::process::id() + attempt * 7) % 1000) as u16;
             let options = format!(
                 "-k {socket_dir} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off \
-                 -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -c max_connections=300"
+                 -c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 -c max_connections=300\
+                 {tls_options}"
             );
             match tools.run(
                 &dir,
@@ -129,6 +158,44 @@ impl Throwaway {
         }
         let tail = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
         Err(format!("strata testkit: the throwaway PostgreSQL server did not start: {last_error}\nserver log:\n{tail}"))
+    }
+
+    /// A self-signed certificate for localhost and a pg_hba.conf that accepts TCP only with
+    /// TLS; returns the server options that switch TLS on.
+    fn enable_tls(tools: &Tools, dir: &Path, data: &Path) -> Result<String, String> {
+        let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+        run(
+            Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+                .args([
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost",
+                    "-keyout",
+                    &path_str(&key)?,
+                    "-out",
+                    &path_str(&cert)?,
+                ]),
+            "openssl (to make a test certificate)",
+        )?;
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
+        )
+        .map_err(|e| format!("strata testkit: cannot write pg_hba.conf: {e}"))?;
+        if tools.as_postgres {
+            for file in [&cert, &key] {
+                run(Command::new("chown").arg("postgres:").arg(file), "chown")?;
+            }
+            run(Command::new("chown").arg("postgres:").arg(data.join("pg_hba.conf")), "chown")?;
+        }
+        run(Command::new("chmod").arg("600").arg(&key), "chmod")?;
+        Ok(format!(
+            " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            path_str(&cert)?,
+            path_str(&key)?
+        ))
     }
 
     /// The URL of the `postgres` database over the socket (host percent-encoded, as the

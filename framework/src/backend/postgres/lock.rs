@@ -7,7 +7,7 @@
 
 use super::statement_error;
 use crate::backend::{BackendError, VersionTables, LOCK_POLL};
-use postgres::{Client, NoTls};
+use postgres::Client;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
@@ -83,11 +83,12 @@ pub(super) struct SessionLock {
 impl SessionLock {
     pub(super) fn acquire(
         config: &postgres::Config,
+        tls: postgres_native_tls::MakeTlsConnector,
         tables: &VersionTables,
         timeout: Duration,
         target: &str,
     ) -> Result<Self, BackendError> {
-        let mut client = config.connect(NoTls).map_err(|e| BackendError::Connect {
+        let mut client = config.connect(tls).map_err(|e| BackendError::Connect {
             target: target.to_string(),
             message: super::driver_message(&e),
         })?;

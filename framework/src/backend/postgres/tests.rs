@@ -58,10 +58,47 @@ fn connect_errors_never_show_the_password() {
     assert!(message.contains("ghost") && !message.contains("sekret"), "{message}");
 }
 
+/// Connects to the TLS test server with extra URL parameters.
+fn over_tls(params: &str) -> Result<PostgresBackend, BackendError> {
+    let server = testkit::tls_server().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("{}?{params}", server.url);
+    PostgresBackend::connect(&DatabaseUrl::Postgres { url }, VersionTables::default())
+}
+
+fn encrypted(backend: &mut PostgresBackend) -> bool {
+    let rows = backend.simple_rows("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").unwrap();
+    rows.first().and_then(|r| r.first().cloned().flatten()).as_deref() == Some("true")
+}
+
 #[test]
-fn tls_requirements_get_a_clear_error() {
-    let message = connect_error("postgres://u:sekret@127.0.0.1:1/db?sslmode=require");
-    assert!(message.contains("TLS") && message.contains("sslmode"), "{message}");
+fn sslmodes_behave_like_libpq() {
+    if fresh().is_none() {
+        return;
+    }
+    let root = testkit::tls_server().unwrap().root_cert.display().to_string().replace('/', "%2F");
+    // require: encrypted, certificate not checked (it is self-signed).
+    assert!(encrypted(&mut over_tls("sslmode=require").expect("require")));
+    // prefer, the default: the server offers TLS, so it is used.
+    assert!(encrypted(&mut over_tls("").expect("prefer")));
+    // disable: this server refuses unencrypted TCP.
+    let err = over_tls("sslmode=disable").expect_err("refused").to_string();
+    assert!(err.contains("no encryption") || err.contains("pg_hba.conf"), "{err}");
+    // verify-full: the chain and the host name, against the given root.
+    assert!(encrypted(
+        &mut over_tls(&format!("sslmode=verify-full&sslrootcert={root}")).expect("verify-full")
+    ));
+    assert!(encrypted(&mut over_tls(&format!("sslmode=verify-ca&sslrootcert={root}")).expect("verify-ca")));
+    // verify-full without a root that knows this certificate: refused, and says why.
+    let err = over_tls("sslmode=verify-full").expect_err("refused").to_string();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // The run lock's own connection uses the same TLS settings.
+    let mut backend = over_tls("sslmode=require").unwrap();
+    assert!(backend.lock_for_run(Duration::from_secs(5)).unwrap().is_some());
+}
+
+#[test]
+fn tls_errors_never_show_the_password() {
+    let message = connect_error("postgres://u:sekret@127.0.0.1:1/db?sslmode=require&connect_timeout=2");
     assert!(!message.contains("sekret"), "{message}");
 }
 
