@@ -96,10 +96,17 @@ fn every_command_on_both_engines() {
         assert_eq!(history.lines().filter(|l| l.starts_with("[x]")).count(), 11, "[{kind}] {history}");
         assert!(history.contains("(current) (head)"), "[{kind}] {history}");
         assert!(ok(run(&["show", "eda7"])).contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+        assert!(
+            ok(run(&["accept", "eda7"])).contains("recorded the current checksum of eda71479153d"),
+            "[{kind}]"
+        );
+        let not_dirty = run(&["resolve", "eda7", "--applied"]);
+        assert_eq!(code(&not_dirty), 2, "[{kind}] {}", text(&not_dirty));
+        assert!(text(&not_dirty).contains("not dirty"), "[{kind}]");
 
         assert!(ok(run(&["downgrade"])).contains("1 migration(s) reverted"), "[{kind}]");
         assert!(ok(run(&["downgrade", "--revision", "-2"])).contains("2 migration(s) reverted"), "[{kind}]");
-        assert_eq!(ok(run(&["history", "--log"])).lines().count(), 14, "[{kind}] 11 up, 3 down");
+        assert_eq!(ok(run(&["history", "--log"])).lines().count(), 15, "[{kind}] 11 up, 1 accept, 3 down");
 
         assert!(ok(run(&["stamp", "head"])).contains(&format!("version set to {HEAD}")), "[{kind}]");
         assert_eq!(current(dir, &url, "dev"), HEAD, "[{kind}]");
