@@ -186,6 +186,31 @@ struct Step<'a> {
     before: Option<&'a str>,
 }
 
+impl Step<'_> {
+    /// The version and history row for this step, once it took `duration`.
+    fn record(&self, duration: Duration) -> Record {
+        Record {
+            revision: self.revision.to_string(),
+            message: self.message.to_string(),
+            direction: self.direction,
+            new_version: self.new_version.map(str::to_string),
+            applied_at: chrono::Utc::now(),
+            duration,
+            checksum: self.checksum.clone(),
+        }
+    }
+
+    /// What the report and listeners hear about this step.
+    fn applied(&self, duration: Duration) -> Applied {
+        Applied {
+            revision: self.revision.into(),
+            message: self.message.into(),
+            direction: self.direction,
+            duration,
+        }
+    }
+}
+
 impl Step<'static> {
     fn up(m: &'static Migration) -> Self {
         let ops = m.upgrade_ops();
@@ -702,21 +727,8 @@ fn run_in_transaction(
             if !step.record {
                 continue;
             }
-            records.push(Record {
-                revision: step.revision.to_string(),
-                message: step.message.to_string(),
-                direction: step.direction,
-                new_version: step.new_version.map(str::to_string),
-                applied_at: chrono::Utc::now(),
-                duration,
-                checksum: step.checksum.clone(),
-            });
-            let done = Applied {
-                revision: step.revision.into(),
-                message: step.message.into(),
-                direction: step.direction,
-                duration,
-            };
+            records.push(step.record(duration));
+            let done = step.applied(duration);
             ctx.listener.finished(&done);
             applied.push(done);
         }
@@ -779,16 +791,7 @@ fn run_outside_transaction(
             return Ok(Vec::new());
         }
     }
-    let record = |direction, duration| Record {
-        revision: step.revision.to_string(),
-        message: step.message.to_string(),
-        direction,
-        new_version: step.new_version.map(str::to_string),
-        applied_at: chrono::Utc::now(),
-        duration,
-        checksum: step.checksum.clone(),
-    };
-    if let Err(e) = backend.mark_started(&record(step.direction, Duration::ZERO)) {
+    if let Err(e) = backend.mark_started(&step.record(Duration::ZERO)) {
         let _ = backend.rollback();
         return Err(e.into());
     }
@@ -802,13 +805,8 @@ fn run_outside_transaction(
     })?;
     let duration = started.elapsed();
     backend.begin()?;
-    backend.record_and_commit(&[record(step.direction, duration)])?;
-    let done = Applied {
-        revision: step.revision.into(),
-        message: step.message.into(),
-        direction: step.direction,
-        duration,
-    };
+    backend.record_and_commit(&[step.record(duration)])?;
+    let done = step.applied(duration);
     ctx.listener.finished(&done);
     Ok(vec![done])
 }
