@@ -29,7 +29,7 @@ pub struct PostgresBackend {
     tables: VersionTables,
     /// For the run lock's own connection.
     config: Config,
-    tls: postgres_native_tls::MakeTlsConnector,
+    tls: tls::LazyTls,
     /// The URL without its password, for messages.
     target: String,
     /// The migration lock key, once computed.

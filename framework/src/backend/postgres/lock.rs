@@ -83,7 +83,7 @@ pub(super) struct SessionLock {
 impl SessionLock {
     pub(super) fn acquire(
         config: &postgres::Config,
-        tls: postgres_native_tls::MakeTlsConnector,
+        tls: super::tls::LazyTls,
         tables: &VersionTables,
         timeout: Duration,
         target: &str,

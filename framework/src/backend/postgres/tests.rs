@@ -97,6 +97,20 @@ fn sslmodes_behave_like_libpq() {
 }
 
 #[test]
+fn tls_is_set_up_only_for_a_server_that_offers_it() {
+    // Setting up TLS loads the system's root certificates (tens of milliseconds): a
+    // connection to a server without TLS under the default sslmode=prefer must not pay it.
+    let Some(db) = fresh() else { return };
+    let mut backend = connect(&db);
+    assert!(!encrypted(&mut backend), "the plain test server has no TLS");
+    assert!(!backend.tls.is_built(), "connecting without TLS built a TLS connector");
+    // The TLS server does offer it: built once, shared with the run lock's connection.
+    let mut backend = over_tls("").expect("prefer");
+    assert!(encrypted(&mut backend) && backend.tls.is_built());
+    assert!(backend.lock_for_run(Duration::from_secs(5)).unwrap().is_some());
+}
+
+#[test]
 fn tls_errors_never_show_the_password() {
     let message = connect_error("postgres://u:sekret@127.0.0.1:1/db?sslmode=require&connect_timeout=2");
     assert!(!message.contains("sekret"), "{message}");

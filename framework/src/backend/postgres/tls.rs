@@ -6,7 +6,11 @@
 
 use crate::backend::BackendError;
 use native_tls::{Certificate, TlsConnector};
-use postgres_native_tls::MakeTlsConnector;
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::Socket;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 /// What the URL asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +23,7 @@ enum Mode {
 }
 
 /// The URL for the driver and the connector for the mode the original URL asked for.
-pub(super) fn configure(url: &str, target: &str) -> Result<(String, MakeTlsConnector), BackendError> {
+pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), BackendError> {
     let fail = |message: String| BackendError::Connect { target: target.to_string(), message };
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = Mode::Prefer;
@@ -49,37 +53,102 @@ pub(super) fn configure(url: &str, target: &str) -> Result<(String, MakeTlsConne
     if mode == Mode::Require && root_cert.is_some() {
         mode = Mode::VerifyCa;
     }
-    let driver_mode = match mode {
-        Mode::Disable => "disable",
-        Mode::Prefer => "prefer",
-        _ => "require",
-    };
-    kept.push(match driver_mode {
-        "disable" => "sslmode=disable",
-        "prefer" => "sslmode=prefer",
+    kept.push(match mode {
+        Mode::Disable => "sslmode=disable",
+        Mode::Prefer => "sslmode=prefer",
         _ => "sslmode=require",
     });
     let driver_url = format!("{base}?{}", kept.join("&"));
+    // The certificate is read now, so a bad path is reported before any connection is tried.
+    let root = match &root_cert {
+        Some(path) => {
+            let pem =
+                std::fs::read(path).map_err(|e| fail(format!("cannot read sslrootcert {path}: {e}")))?;
+            Some(
+                Certificate::from_pem(&pem)
+                    .map_err(|e| fail(format!("sslrootcert {path} is not a PEM certificate: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    Ok((driver_url, LazyTls { settings: Arc::new(Settings { mode, root, built: Mutex::new(None) }) }))
+}
 
-    let mut builder = TlsConnector::builder();
-    match mode {
-        Mode::Disable | Mode::Prefer | Mode::Require => {
-            // Encrypted, not authenticated: what libpq does for these modes.
-            builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
+/// The driver's TLS connector, built only when a server agrees to TLS: building one loads
+/// the system's root certificates, about 40 ms, which the start-up check of an application
+/// talking to a server without TLS (`sslmode=prefer`, the default) must not pay. Clones
+/// share the connector once built (the run lock's connection reuses it).
+#[derive(Clone)]
+pub(super) struct LazyTls {
+    settings: Arc<Settings>,
+}
+
+struct Settings {
+    mode: Mode,
+    root: Option<Certificate>,
+    built: Mutex<Option<TlsConnector>>,
+}
+
+impl Settings {
+    fn connector(&self) -> Result<TlsConnector, native_tls::Error> {
+        let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(connector) = built.as_ref() {
+            return Ok(connector.clone());
         }
-        Mode::VerifyCa => {
-            builder.danger_accept_invalid_hostnames(true);
+        let mut builder = TlsConnector::builder();
+        match self.mode {
+            Mode::Disable | Mode::Prefer | Mode::Require => {
+                // Encrypted, not authenticated: what libpq does for these modes.
+                builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
+            }
+            Mode::VerifyCa => {
+                builder.danger_accept_invalid_hostnames(true);
+            }
+            Mode::VerifyFull => {}
         }
-        Mode::VerifyFull => {}
+        if let Some(root) = &self.root {
+            builder.add_root_certificate(root.clone());
+        }
+        let connector = builder.build()?;
+        *built = Some(connector.clone());
+        Ok(connector)
     }
-    if let Some(path) = &root_cert {
-        let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read sslrootcert {path}: {e}")))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| fail(format!("sslrootcert {path} is not a PEM certificate: {e}")))?;
-        builder.add_root_certificate(cert);
+}
+
+#[cfg(test)]
+impl LazyTls {
+    pub(super) fn is_built(&self) -> bool {
+        self.settings.built.lock().is_ok_and(|built| built.is_some())
     }
-    let connector = builder.build().map_err(|e| fail(format!("cannot set up TLS: {e}")))?;
-    Ok((driver_url, MakeTlsConnector::new(connector)))
+}
+
+impl MakeTlsConnect<Socket> for LazyTls {
+    type Stream = postgres_native_tls::TlsStream<Socket>;
+    type TlsConnect = LazyConnect;
+    type Error = std::convert::Infallible;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<LazyConnect, Self::Error> {
+        Ok(LazyConnect { settings: Arc::clone(&self.settings), domain: domain.to_string() })
+    }
+}
+
+/// One connection's TLS handshake, for [`LazyTls`].
+pub(super) struct LazyConnect {
+    settings: Arc<Settings>,
+    domain: String,
+}
+
+impl TlsConnect<Socket> for LazyConnect {
+    type Stream = postgres_native_tls::TlsStream<Socket>;
+    type Error = native_tls::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Stream, native_tls::Error>> + Send>>;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        match self.settings.connector() {
+            Ok(connector) => postgres_native_tls::TlsConnector::new(connector, &self.domain).connect(stream),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
 }
 
 fn percent_decode(text: &str) -> String {
