@@ -58,8 +58,10 @@ impl BookkeepingSql {
         BookkeepingSql {
             // revision NULL with a dirty marker: a non-transactional migration started at base.
             create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT, dirty TEXT)"),
+            // A plain rowid key, not AUTOINCREMENT: history rows are never deleted, so ids
+            // still only grow, and each migration's commit writes no sqlite_sequence page.
             create_history: format!(
-                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \
+                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY,\n    \
                  revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
                  applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
             ),
@@ -248,20 +250,26 @@ impl Backend for SqliteBackend {
         Ok(schema)
     }
 
+    /// One pass over `sqlite_master` (it has no index on names, so each query is a scan of
+    /// every schema object): the table's definition, then its indexes and triggers.
     fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
-        const TABLE: &str =
-            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE";
-        const OBJECTS: &str = "SELECT name, sql FROM sqlite_master \
-             WHERE type = ?1 AND tbl_name = ?2 COLLATE NOCASE AND sql IS NOT NULL ORDER BY rowid";
-        let found: Vec<(String, Option<String>)> =
-            self.rows(TABLE, [table], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let Some((name, sql)) = found.into_iter().next() else {
+        const SQL: &str = "SELECT type, name, sql FROM sqlite_master \
+             WHERE tbl_name = ?1 COLLATE NOCASE AND type IN ('table', 'index', 'trigger') ORDER BY rowid";
+        let objects: Vec<(String, String, Option<String>)> =
+            self.rows(SQL, [table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let Some((_, name, sql)) = objects.iter().find(|(kind, ..)| kind == "table") else {
             return Ok(None);
         };
-        let table = self.read_table(&name, sql.as_deref().unwrap_or_default())?;
-        let indexes_sql = self.rows(OBJECTS, ["index", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let triggers_sql = self.rows(OBJECTS, ["trigger", name.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(Some(TableSnapshot { table, indexes_sql, triggers_sql }))
+        let table = self.read_table(name, sql.as_deref().unwrap_or_default())?;
+        // Automatic indexes (those behind a key constraint) have no SQL of their own.
+        let of_kind = |wanted: &str| -> Vec<(String, String)> {
+            objects
+                .iter()
+                .filter(|(kind, ..)| kind == wanted)
+                .filter_map(|(_, name, sql)| Some((name.clone(), sql.clone()?)))
+                .collect()
+        };
+        Ok(Some(TableSnapshot { indexes_sql: of_kind("index"), triggers_sql: of_kind("trigger"), table }))
     }
 
     fn data(&mut self) -> &mut dyn DataConnection {
@@ -275,16 +283,18 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
+    /// Runs once per migration inside its transaction, so the usual case is one cached
+    /// statement; whether the table exists is only asked when reading it fails.
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
-        if !self.table_exists(&self.tables.version)? {
-            return Ok(None);
-        }
-        // The table exists, so a failing read means it is not the table strata made.
-        let mut rows = self
-            .rows(&self.sql.select_version, [], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
-            })
-            .map_err(|e| corrupt(&self.tables.version, format!("its format is unknown ({e})")))?;
+        let read = self.rows(&self.sql.select_version, [], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+        });
+        let mut rows = match read {
+            Ok(rows) => rows,
+            Err(_) if !self.table_exists(&self.tables.version)? => return Ok(None),
+            // The table exists, so a failing read means it is not the table strata made.
+            Err(e) => return Err(corrupt(&self.tables.version, format!("its format is unknown ({e})"))),
+        };
         if rows.len() > 1 {
             return Err(corrupt(&self.tables.version, "it holds more than one row"));
         }
