@@ -107,8 +107,9 @@ fn main() -> ExitCode {
     let mut context = vec![
         format!("mode: {}", if options.quick { "quick (--quick)" } else { "full" }),
         format!("machine: {} CPU(s) available, load average at start {}", cpus(), load_average()),
-        "runtime ratios are the median of per-run strata/raw ratios (strata and raw alternate which goes \
-         first, with a sync before each); times are medians"
+        "runtime ratios are the median of per-run strata/raw ratios; times are medians. Upgrade and \
+         downgrade: strata and raw take turns every 50 migrations within a run, with a sync at each turn. \
+         Grouped: whole runs, alternating which goes first"
             .into(),
     ];
     let failed = run(&options, &mut report, &mut context);

@@ -7,10 +7,10 @@ use crate::build_time::thousands;
 use crate::profile::{Profiled, Spent};
 use crate::report::{human, median, runs, timed, Goal, Report, Row};
 use std::time::{Duration, Instant};
-use strata::backend::{self, Backend, DatabaseUrl};
+use strata::backend::{self, Backend, DatabaseUrl, Direction};
 use strata::graph::Target;
 use strata::ops::DialectKind;
-use strata::runner::{Runner, TransactionMode};
+use strata::runner::{Listener, Runner, TransactionMode};
 use strata::MigrationSet;
 
 /// A database made for one measurement; dropping it drops the database where that applies.
@@ -238,8 +238,7 @@ impl RuntimeBench<'_> {
         for run in 0..self.runs {
             // Alternating which goes first spreads drift in the machine's load over both.
             let strata_first = run.is_multiple_of(2);
-            let (s, r) =
-                alternate(engine, strata_first, |e| self.strata_up_down(e), |e| raw_up_down(e, &scripts))?;
+            let (s, r) = self.interleaved_up_down(engine, &scripts)?;
             up.0.push((s.0, r.0));
             down.0.push((s.1, r.1));
             let (s, r) = alternate(
@@ -251,7 +250,7 @@ impl RuntimeBench<'_> {
             grouped.0.push((s, r));
             let pair = |p: &(Duration, Duration)| format!("{} vs {}", human(p.0), human(p.1));
             println!(
-                "  {section}: run {} of {} ({} first), strata vs raw: upgrade {}, downgrade {}, grouped {}",
+                "  {section}: run {} of {} (grouped: {} first), strata vs raw: upgrade {}, downgrade {}, grouped {}",
                 run + 1,
                 self.runs,
                 if strata_first { "strata" } else { "raw" },
@@ -356,12 +355,44 @@ impl RuntimeBench<'_> {
         Ok(())
     }
 
-    /// strata upgrade then downgrade, a transaction per migration, on a fresh database.
-    fn strata_up_down(&self, engine: &mut Engine) -> Result<(Duration, Duration), String> {
-        let db = engine.fresh()?;
-        let mut backend = backend::connect(&db.url).map_err(connect_failed)?;
-        let up = self.strata_upgrade(backend.as_mut(), TransactionMode::PerMigration)?;
-        Ok((up, self.strata_downgrade(backend.as_mut())?))
+    /// strata's upgrade then downgrade (a transaction per migration) and the raw script's,
+    /// each side on a fresh database of its own, taking turns every [`CHUNK`] migrations.
+    /// Returns ((strata up, strata down), (raw up, raw down)).
+    ///
+    /// Fsync latency on a virtual disk wanders by tens of percent over seconds; taking turns
+    /// every ~0.1 s exposes both sides to the same moments, where whole runs one after the
+    /// other made the ratio a coin toss. strata's run hands over to the raw side from its
+    /// [`Listener`] before a migration's first statement, and the time spent there is taken
+    /// out of strata's total.
+    fn interleaved_up_down(
+        &self,
+        engine: &mut Engine,
+        scripts: &Scripts,
+    ) -> Result<(UpDown, UpDown), String> {
+        let (strata_db, raw_db) = (engine.fresh()?, engine.fresh()?);
+        let mut backend = backend::connect(&strata_db.url).map_err(connect_failed)?;
+        let mut raw = Raw::connect(&raw_db.url)?;
+        let runner = Runner::new(self.set.clone());
+        let mut times = [Duration::ZERO; 4];
+        for (i, (script, target)) in
+            [(&scripts.upgrade, Target::Head), (&scripts.downgrade, Target::Base)].into_iter().enumerate()
+        {
+            let mut turns = Turns::new(&mut raw, script);
+            settle();
+            let (result, total) = timed(|| {
+                if i == 0 {
+                    runner.upgrade_with(backend.as_mut(), &target, &mut turns)
+                } else {
+                    runner.downgrade_with(backend.as_mut(), &target, &mut turns)
+                }
+            });
+            let applied = result.map_err(|e| format!("strata failed: {e}"))?.applied.len();
+            expect_applied(applied, self.set)?;
+            let turns = turns.finish()?;
+            times[i] = total.saturating_sub(turns.handed_over);
+            times[2 + i] = turns.raw_time;
+        }
+        Ok(((times[0], times[1]), (times[2], times[3])))
     }
 
     fn strata_grouped(&self, engine: &mut Engine) -> Result<Duration, String> {
@@ -415,17 +446,74 @@ fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
-/// The raw upgrade then downgrade, each migration's SQL in its own transaction.
-fn raw_up_down(engine: &mut Engine, scripts: &Scripts) -> Result<(Duration, Duration), String> {
-    let db = engine.fresh()?;
-    let mut raw = Raw::connect(&db.url)?;
-    let mut run = |script: &Script| {
-        let mut spent = Spent::default();
-        let (result, took) = timed(|| script.iter().try_for_each(|sql| raw.in_transaction(sql, &mut spent)));
-        result.map(|()| took)
-    };
-    let up = run(&scripts.upgrade)?;
-    Ok((up, run(&scripts.downgrade)?))
+/// Migrations per turn in [`RuntimeBench::interleaved_up_down`].
+const CHUNK: usize = 50;
+
+/// An upgrade and a downgrade time.
+type UpDown = (Duration, Duration);
+
+/// The raw side of an interleaved run: before every [`CHUNK`]th strata migration, the next
+/// `CHUNK` migrations of the raw script, each in its own transaction.
+struct Turns<'a> {
+    raw: &'a mut Raw,
+    script: &'a Script,
+    next: usize,
+    /// The raw migrations' own time.
+    raw_time: Duration,
+    /// Everything spent in the listener (raw time, syncs), which strata's total excludes.
+    handed_over: Duration,
+    error: Option<String>,
+}
+
+impl<'a> Turns<'a> {
+    fn new(raw: &'a mut Raw, script: &'a Script) -> Self {
+        Turns { raw, script, next: 0, raw_time: Duration::ZERO, handed_over: Duration::ZERO, error: None }
+    }
+
+    /// The raw side's next `CHUNK` migrations, timed, between syncs so that neither side's
+    /// write-back lands in the other's time.
+    fn turn(&mut self) {
+        let handed = Instant::now();
+        settle();
+        let end = (self.next + CHUNK).min(self.script.len());
+        let chunk = &self.script[self.next..end];
+        let raw = &mut *self.raw;
+        let (result, took) =
+            timed(|| chunk.iter().try_for_each(|sql| raw.in_transaction(sql, &mut Spent::default())));
+        if let Err(e) = result {
+            self.error.get_or_insert(e);
+        }
+        self.raw_time += took;
+        self.next = end;
+        settle();
+        self.handed_over += handed.elapsed();
+    }
+
+    /// Fails if the raw side failed or did not run its whole script.
+    fn finish(mut self) -> Result<Self, String> {
+        while self.error.is_none() && self.next < self.script.len() {
+            self.turn();
+        }
+        match self.error.take() {
+            Some(e) => Err(format!("the raw script failed: {e}")),
+            None => Ok(self),
+        }
+    }
+}
+
+impl Listener for Turns<'_> {
+    fn starting(
+        &mut self,
+        _revision: &str,
+        _message: &str,
+        _direction: Direction,
+        index: usize,
+        _total: usize,
+    ) {
+        if index.is_multiple_of(CHUNK) && self.error.is_none() {
+            self.turn();
+        }
+    }
 }
 
 /// The raw upgrade with every statement in one transaction.
