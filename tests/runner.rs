@@ -239,3 +239,90 @@ fn grouped_mode_applies_all_or_nothing() {
         assert_eq!(runner.history(conn).unwrap().len(), report.applied.len(), "[{kind}] a history row each");
     }
 }
+
+/// One statement, ending in a line comment: on PostgreSQL it travels with the bookkeeping
+/// and the commit in one round trip, so the comment must not swallow them.
+static COMMENTED: Migration = Migration {
+    revision: "k1",
+    parent: None,
+    message: "one statement with a trailing comment",
+    created: "2026-11-24T00:00:00Z",
+    upgrade: |op| {
+        op.execute("CREATE TABLE k (id INTEGER PRIMARY KEY) -- the only statement");
+    },
+    downgrade: |op| {
+        op.execute("DROP TABLE k -- gone");
+    },
+    file: "k1.rs",
+    transactional: true,
+};
+
+#[test]
+fn a_last_statement_sent_with_the_commit_keeps_its_bookkeeping() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        let runner = Runner::new(MigrationSet::new(vec![&COMMENTED]).expect("chain"));
+        runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert!(schema(conn).tables.contains_key("k"), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("k1"), "[{kind}]");
+        runner.downgrade(conn, &Target::Base).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        assert!(schema(conn).tables.is_empty(), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), None, "[{kind}]");
+        let directions: Vec<Direction> = runner.history(conn).unwrap().iter().map(|h| h.direction).collect();
+        assert_eq!(directions, [Direction::Up, Direction::Down], "[{kind}]");
+    }
+}
+
+#[test]
+fn a_failing_bookkeeping_write_is_not_blamed_on_the_migration() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        let runner = failing_runner();
+        runner.upgrade(conn, &target("f1")).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        // A trigger that refuses every new history row: f2's statement succeeds, its
+        // bookkeeping cannot.
+        let history = conn.version_tables().history.clone();
+        let refuse = match kind {
+            strata::ops::DialectKind::Sqlite => format!(
+                "CREATE TRIGGER refuse BEFORE INSERT ON {history} BEGIN SELECT RAISE(ABORT, 'history is closed'); END"
+            ),
+            strata::ops::DialectKind::Postgres => format!(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'history is closed'; END $$; \
+                 CREATE TRIGGER refuse BEFORE INSERT ON {history} FOR EACH ROW EXECUTE FUNCTION refuse()"
+            ),
+        };
+        exec(conn, &refuse);
+        let err = runner.upgrade(conn, &target("f2")).unwrap_err();
+        assert!(matches!(err, Error::Backend(_)), "[{kind}] not the migration's failure: {err:?}");
+        assert!(err.to_string().contains("history is closed"), "[{kind}] {err}");
+        assert!(!schema(conn).tables.contains_key("b"), "[{kind}] f2 rolled back with its bookkeeping");
+        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("f1"), "[{kind}]");
+    }
+}
+
+#[test]
+fn the_history_row_counts_the_last_statement_s_time() {
+    static SLOW: Migration = Migration {
+        revision: "s1",
+        parent: None,
+        message: "sleep",
+        created: "2026-11-24T00:00:00Z",
+        upgrade: |op| {
+            op.execute("SELECT pg_sleep(0.05)");
+        },
+        downgrade: |_| {},
+        file: "s1.rs",
+        transactional: true,
+    };
+    let Some(kind) = engines().into_iter().find(|k| *k == strata::ops::DialectKind::Postgres) else {
+        return;
+    };
+    let (_db, mut conn) = open(kind);
+    let runner = Runner::new(MigrationSet::new(vec![&SLOW]).expect("chain"));
+    runner.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    let history = runner.history(conn.as_mut()).unwrap();
+    assert!(history[0].duration_ms >= 50.0, "the sleep is in the recorded time: {:?}", history[0]);
+}

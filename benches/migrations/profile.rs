@@ -5,7 +5,7 @@
 use crate::report::human;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use strata::backend::{Backend, BackendError, HistoryRow, Record, VersionTables};
+use strata::backend::{Backend, BackendError, Finish, HistoryRow, Record, VersionTables};
 use strata::data::DataConnection;
 use strata::ops::DialectKind;
 use strata::schema::{Schema, TableSnapshot};
@@ -100,6 +100,9 @@ impl Backend for Profiled {
     }
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
         self.time("record_and_commit", |b| b.record_and_commit(records))
+    }
+    fn execute_record_and_commit(&mut self, statement: &str, records: &[Record]) -> Result<(), Finish> {
+        self.time("execute_record_and_commit", |b| b.execute_record_and_commit(statement, records))
     }
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
         self.time("history", |b| b.history())

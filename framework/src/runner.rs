@@ -2,7 +2,7 @@
 //! version and history rows, and report exactly what happened. (refinery's sync mode commits a
 //! migration apart from its history row; here they commit or roll back together.)
 
-use crate::backend::{Backend, BackendError, Direction, HistoryRow, Record, RunLock};
+use crate::backend::{Backend, BackendError, Direction, Finish, HistoryRow, Record, RunLock};
 use crate::dialect::RenderError;
 use crate::graph::{Chain, Position, Target, TargetError};
 use crate::migration::{Migration, MigrationSet, RegistryError};
@@ -198,6 +198,26 @@ impl Step<'_> {
             duration,
             checksum: self.checksum.clone(),
         }
+    }
+
+    /// This step's failure at op `index` (0-based).
+    fn failure(
+        &self,
+        index: usize,
+        op: &Op,
+        statement: Option<String>,
+        cause: String,
+    ) -> Box<MigrationFailure> {
+        Box::new(MigrationFailure {
+            revision: self.revision.into(),
+            message: self.message.into(),
+            direction: self.direction,
+            op: Some((index + 1, op.to_string())),
+            statement,
+            cause,
+            completed: Vec::new(),
+            transactional: true,
+        })
     }
 
     /// What the report and listeners hear about this step.
@@ -705,6 +725,9 @@ fn run_in_transaction(
         }
         let mut records = Vec::with_capacity(steps.len());
         let mut applied = Vec::with_capacity(steps.len());
+        // A lone migration's last statement goes with its bookkeeping and commit (one round
+        // trip fewer on PostgreSQL), unless a foreign key check must run between them.
+        let fold = steps.len() == 1 && !fk_were_on;
         for step in steps {
             let span =
                 tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
@@ -712,10 +735,26 @@ fn run_in_transaction(
             ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
             ctx.index += 1;
             let started = Instant::now();
-            run_ops(backend, step, ctx.log_statements).map_err(|mut failure| {
-                failure.completed = completed.iter().chain(applied.iter()).cloned().collect();
-                Error::Migration(failure)
-            })?;
+            let held =
+                run_ops(backend, step, ctx.log_statements, fold && step.record).map_err(|mut failure| {
+                    failure.completed = completed.iter().chain(applied.iter()).cloned().collect();
+                    Error::Migration(failure)
+                })?;
+            if let Some(last) = held {
+                let record = step.record(started.elapsed());
+                backend.execute_record_and_commit(&last.statement, &[record]).map_err(|e| match e {
+                    Finish::Statement(e) => {
+                        let mut failure =
+                            step.failure(last.index, last.op, Some(last.statement), e.to_string());
+                        failure.completed = completed.to_vec();
+                        Error::Migration(failure)
+                    }
+                    Finish::Bookkeeping(e) => Error::Backend(e),
+                })?;
+                let done = step.applied(started.elapsed());
+                ctx.listener.finished(&done);
+                return Ok(vec![done]);
+            }
             let duration = started.elapsed();
             tracing::info!(
                 ms = duration.as_secs_f64() * 1000.0,
@@ -798,7 +837,7 @@ fn run_outside_transaction(
     ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
     ctx.index += 1;
     let started = Instant::now();
-    run_ops(backend, step, ctx.log_statements).map_err(|mut failure| {
+    run_ops(backend, step, ctx.log_statements, false).map_err(|mut failure| {
         failure.completed = completed.to_vec();
         failure.transactional = false;
         Error::Migration(failure)
@@ -811,25 +850,27 @@ fn run_outside_transaction(
     Ok(vec![done])
 }
 
-/// Renders and executes one step's ops, naming the op and statement on failure.
-fn run_ops(
+/// A statement [`run_ops`] held back for the caller to send with the commit.
+struct Held<'a> {
+    index: usize,
+    op: &'a Op,
+    statement: String,
+}
+
+/// Renders and executes one step's ops, naming the op and statement on failure. With
+/// `hold_last`, the step's last statement is returned instead of executed when the step
+/// ends with one (not with a data op).
+fn run_ops<'s>(
     backend: &mut dyn Backend,
-    step: &Step<'_>,
+    step: &'s Step<'_>,
     log_statements: bool,
-) -> Result<(), Box<MigrationFailure>> {
+    hold_last: bool,
+) -> Result<Option<Held<'s>>, Box<MigrationFailure>> {
     let dialect = backend.dialect();
     let fail = |index: usize, op: &Op, statement: Option<String>, cause: String| {
-        Box::new(MigrationFailure {
-            revision: step.revision.into(),
-            message: step.message.into(),
-            direction: step.direction,
-            op: Some((index + 1, op.to_string())),
-            statement,
-            cause,
-            completed: Vec::new(),
-            transactional: true,
-        })
+        step.failure(index, op, statement, cause)
     };
+    let last_op = step.ops.len().checked_sub(1);
     for (index, op) in step.ops.iter().enumerate() {
         tracing::debug!(op = %op, "op");
         if let Op::Data { run, .. } = op {
@@ -847,18 +888,27 @@ fn run_ops(
             ),
             None => None,
         };
-        let statements =
+        let mut statements =
             dialect.render(op, snapshot.as_ref()).map_err(|e| fail(index, op, None, e.to_string()))?;
+        let held = if hold_last && Some(index) == last_op { statements.pop() } else { None };
         for statement in statements {
-            if log_statements {
-                tracing::info!(sql = %statement, "execute");
-            } else {
-                tracing::debug!(sql = %statement, "execute");
-            }
+            log_statement(&statement, log_statements);
             backend
                 .execute(&statement)
                 .map_err(|e| fail(index, op, Some(statement.clone()), e.to_string()))?;
         }
+        if let Some(statement) = held {
+            log_statement(&statement, log_statements);
+            return Ok(Some(Held { index, op, statement }));
+        }
     }
-    Ok(())
+    Ok(None)
+}
+
+fn log_statement(statement: &str, at_info: bool) {
+    if at_info {
+        tracing::info!(sql = %statement, "execute");
+    } else {
+        tracing::debug!(sql = %statement, "execute");
+    }
 }

@@ -138,6 +138,16 @@ pub struct Record {
     pub checksum: Option<String>,
 }
 
+/// Which part of [`Backend::execute_record_and_commit`] failed. Either way nothing of the
+/// transaction is committed.
+#[derive(Debug)]
+pub enum Finish {
+    /// The migration's statement.
+    Statement(BackendError),
+    /// Writing the version and history rows, or the commit.
+    Bookkeeping(BackendError),
+}
+
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
@@ -209,6 +219,18 @@ pub trait Backend: Send {
     /// Writes the history rows and the final version of `records`, then commits, as one unit
     /// (one round trip where the engine allows).
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError>;
+    /// Runs `statement`, the transaction's last, then [`Backend::record_and_commit`]s
+    /// `records`: a backend may send them together (PostgreSQL does, saving a round trip
+    /// per migration). `records` hold the time spent before `statement`; the backend adds
+    /// the statement's own. The error says which of the two failed.
+    fn execute_record_and_commit(&mut self, statement: &str, records: &[Record]) -> Result<(), Finish> {
+        let started = std::time::Instant::now();
+        self.execute(statement).map_err(Finish::Statement)?;
+        let took = started.elapsed();
+        let records: Vec<Record> =
+            records.iter().map(|r| Record { duration: r.duration + took, ..r.clone() }).collect();
+        self.record_and_commit(&records).map_err(Finish::Bookkeeping)
+    }
     /// Every history row, oldest first (empty when the table does not exist yet).
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError>;
 

@@ -10,7 +10,7 @@ mod secrets;
 mod tls;
 
 use super::{
-    millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, RunLock, VersionTables,
+    millis, Backend, BackendError, DatabaseUrl, Direction, Finish, HistoryRow, Record, RunLock, VersionTables,
 };
 use crate::data::DataConnection;
 use crate::dialect::{quote_ident, quote_str};
@@ -46,6 +46,10 @@ impl std::fmt::Debug for PostgresBackend {
     }
 }
 
+/// Milliseconds since the current batch reached the server, to add to a duration.
+const SINCE_BATCH_ARRIVED: &str =
+    " + 1000 * EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp())::float8";
+
 impl PostgresBackend {
     /// Connects to `url`. Errors name the redacted URL and never echo a password.
     pub fn connect(url: &DatabaseUrl, tables: VersionTables) -> Result<Self, BackendError> {
@@ -80,13 +84,24 @@ impl PostgresBackend {
         })
     }
 
+    /// The history rows and the final version of `records` (not empty), as statements;
+    /// `extra_ms` is added to each row's duration (an SQL expression, or empty).
+    fn bookkeeping(&self, records: &[Record], extra_ms: &str) -> String {
+        let version = quote_ident(&self.tables.version);
+        let mut sql = format!("{};\nDELETE FROM {version}", self.history_insert(records, extra_ms));
+        if let Some(revision) = records.last().and_then(|r| r.new_version.as_ref()) {
+            sql.push_str(&format!(";\nINSERT INTO {version} (revision) VALUES ({})", quote_str(revision)));
+        }
+        sql
+    }
+
     /// One multi-row INSERT of history rows, with literals quoted.
-    fn history_insert(&self, records: &[Record]) -> String {
+    fn history_insert(&self, records: &[Record], extra_ms: &str) -> String {
         let rows: Vec<String> = records
             .iter()
             .map(|r| {
                 format!(
-                    "({}, {}, {}, {}::timestamptz, {}, {})",
+                    "({}, {}, {}, {}::timestamptz, {}{extra_ms}, {})",
                     quote_str(&r.revision),
                     quote_str(&r.message),
                     quote_str(r.direction.as_str()),
@@ -325,7 +340,7 @@ impl Backend for PostgresBackend {
             "{};\nUPDATE {version} SET dirty = {marker};\n\
              INSERT INTO {version} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {version});\n\
              COMMIT",
-            self.history_insert(&[super::started_row(record)])
+            self.history_insert(&[super::started_row(record)], "")
         );
         self.in_transaction = false;
         self.batch(&sql)
@@ -334,16 +349,39 @@ impl Backend for PostgresBackend {
     /// History rows, the final version and `COMMIT` as one batch: one round trip per
     /// migration (or per group), which keeps bookkeeping off the benchmark's critical path.
     fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
-        let Some(last) = records.last() else { return self.commit() };
+        if records.is_empty() {
+            return self.commit();
+        }
         // Committed, or aborted and rolled back by the runner: either way no longer open.
         self.in_transaction = false;
-        let version = quote_ident(&self.tables.version);
-        let mut sql = format!("{};\nDELETE FROM {version};\n", self.history_insert(records));
-        if let Some(revision) = &last.new_version {
-            sql.push_str(&format!("INSERT INTO {version} (revision) VALUES ({});\n", quote_str(revision)));
-        }
-        sql.push_str("COMMIT");
+        let sql = format!("{};\nCOMMIT", self.bookkeeping(records, ""));
         self.batch(&sql)
+    }
+
+    /// The statement, the bookkeeping and `COMMIT` in one round trip (with a pending `BEGIN`,
+    /// a one-statement migration is a single round trip). The history row's duration adds
+    /// the server's time since the batch arrived. The server stops at the first failure;
+    /// which part it was is told by trying the bookkeeping alone, rolled back.
+    fn execute_record_and_commit(&mut self, statement: &str, records: &[Record]) -> Result<(), Finish> {
+        if records.is_empty() {
+            self.execute(statement).map_err(Finish::Statement)?;
+            return self.commit().map_err(Finish::Bookkeeping);
+        }
+        self.in_transaction = false;
+        let bookkeeping = self.bookkeeping(records, SINCE_BATCH_ARRIVED);
+        // The line break ends a trailing `--` comment before the separator.
+        match self.conn.batch(&format!("{statement}\n;\n{bookkeeping};\nCOMMIT")) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.conn.batch("ROLLBACK");
+                let alone = self.conn.batch(&format!("BEGIN;\n{bookkeeping};\nROLLBACK"));
+                if alone.is_err() {
+                    let _ = self.conn.batch("ROLLBACK");
+                    return Err(Finish::Bookkeeping(statement_error(&bookkeeping, &e)));
+                }
+                Err(Finish::Statement(statement_error(statement, &e)))
+            }
+        }
     }
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
