@@ -36,6 +36,11 @@ pub struct PostgresBackend {
     lock_key: Option<i64>,
     /// A transaction is open (a statement error would abort it).
     in_transaction: bool,
+    /// The session is the client's own (a run lock was taken in session mode, which rules
+    /// out transaction pooling), so session-level prepared statements are safe to use.
+    own_session: bool,
+    /// The bookkeeping statements are prepared on this session (see [`PreparedBookkeeping`]).
+    prepared: bool,
     /// The version tables are known to exist (created or seen by this connection).
     tables_known: bool,
 }
@@ -46,9 +51,54 @@ impl std::fmt::Debug for PostgresBackend {
     }
 }
 
+/// The bookkeeping of one migration as session-level prepared statements. Only used when
+/// the run holds a session lock: behind a transaction-pooling PgBouncer (lock mode
+/// `transaction`) the next transaction may land on a session that never prepared them.
+struct PreparedBookkeeping;
+
+impl PreparedBookkeeping {
+    const HISTORY: &'static str = "strata_bookkeeping_history";
+    const SET_VERSION: &'static str = "strata_bookkeeping_set_version";
+    const CLEAR_VERSION: &'static str = "strata_bookkeeping_clear_version";
+
+    fn prepare(tables: &VersionTables) -> String {
+        let (version, history) = (quote_ident(&tables.version), quote_ident(&tables.history));
+        // $7: whether to add the time since the batch arrived (the last statement's, when it
+        // travels with the bookkeeping).
+        format!(
+            "PREPARE {} (text, text, text, text, float8, text, float8) AS \
+             INSERT INTO {history} (revision, message, direction, applied_at, duration_ms, checksum) \
+             VALUES ($1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6);\n\
+             PREPARE {} (text) AS WITH old AS (DELETE FROM {version}) INSERT INTO {version} (revision) VALUES ($1);\n\
+             PREPARE {} AS DELETE FROM {version}",
+            Self::HISTORY,
+            Self::SET_VERSION,
+            Self::CLEAR_VERSION
+        )
+    }
+
+    fn execute(r: &Record, count_batch: bool) -> String {
+        let history = format!(
+            "EXECUTE {}({}, {}, {}, {}, {}, {}, {})",
+            Self::HISTORY,
+            quote_str(&r.revision),
+            quote_str(&r.message),
+            quote_str(r.direction.as_str()),
+            quote_str(&r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            millis(r.duration),
+            r.checksum.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
+            if count_batch { 1 } else { 0 }
+        );
+        match &r.new_version {
+            Some(revision) => format!("{history};\nEXECUTE {}({})", Self::SET_VERSION, quote_str(revision)),
+            None => format!("{history};\nEXECUTE {}", Self::CLEAR_VERSION),
+        }
+    }
+}
+
 /// Milliseconds since the current batch reached the server, to add to a duration.
 const SINCE_BATCH_ARRIVED: &str =
-    " + 1000 * EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp())::float8";
+    "1000 * EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp())::float8";
 
 impl PostgresBackend {
     /// Connects to `url`. Errors name the redacted URL and never echo a password.
@@ -80,13 +130,21 @@ impl PostgresBackend {
             target: url.to_string(),
             lock_key: None,
             in_transaction: false,
+            own_session: false,
+            prepared: false,
             tables_known: false,
         })
     }
 
-    /// The history rows and the final version of `records` (not empty), as statements;
-    /// `extra_ms` is added to each row's duration (an SQL expression, or empty).
-    fn bookkeeping(&self, records: &[Record], extra_ms: &str) -> String {
+    /// The history rows and the final version of `records` (not empty), as statements
+    /// (prepared ones when this session has them). With `count_batch`, each row's duration
+    /// adds the server's time since the batch arrived (for a last statement sent along).
+    fn bookkeeping(&self, records: &[Record], count_batch: bool) -> String {
+        if let (true, [record]) = (self.prepared, records) {
+            return PreparedBookkeeping::execute(record, count_batch);
+        }
+        let extra_ms = if count_batch { format!(" + {SINCE_BATCH_ARRIVED}") } else { String::new() };
+        let extra_ms = extra_ms.as_str();
         let version = quote_ident(&self.tables.version);
         let mut sql = format!("{};\nDELETE FROM {version}", self.history_insert(records, extra_ms));
         if let Some(revision) = records.last().and_then(|r| r.new_version.as_ref()) {
@@ -147,6 +205,19 @@ impl PostgresBackend {
         let sql = format!("SELECT to_regclass({}) IS NOT NULL", quote_str(&quote_ident(table)));
         let rows = self.simple_rows(&sql)?;
         Ok(rows.first().and_then(|r| r.first()).is_some_and(|v| v.as_deref() == Some("t")))
+    }
+
+    /// Prepares the bookkeeping statements once per session, when the session is the
+    /// client's own: parsing and planning them for every migration was most of what
+    /// bookkeeping cost (benchmark: 1.19x raw → 1.07x with the same SQL prepared).
+    fn prepare_bookkeeping(&mut self) -> Result<(), BackendError> {
+        if self.prepared || !self.own_session || self.in_transaction {
+            return Ok(());
+        }
+        let sql = PreparedBookkeeping::prepare(&self.tables);
+        self.batch(&sql)?;
+        self.prepared = true;
+        Ok(())
     }
 
     fn corrupt(&self, table: &str, detail: String) -> BackendError {
@@ -256,7 +327,7 @@ impl Backend for PostgresBackend {
         let (version, history) = (self.tables.version.clone(), self.tables.history.clone());
         if self.tables_known || (self.table_exists(&version)? && self.table_exists(&history)?) {
             self.tables_known = true;
-            return Ok(());
+            return self.prepare_bookkeeping();
         }
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
         let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
@@ -279,12 +350,13 @@ impl Backend for PostgresBackend {
             let _ = self.conn.batch("ROLLBACK");
         })?;
         self.tables_known = true;
-        Ok(())
+        self.prepare_bookkeeping()
     }
 
     fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
         let lock =
             lock::SessionLock::acquire(&self.config, self.tls.clone(), &self.tables, timeout, &self.target)?;
+        self.own_session = true;
         Ok(Some(RunLock::new(Box::new(lock))))
     }
 
@@ -354,7 +426,7 @@ impl Backend for PostgresBackend {
         }
         // Committed, or aborted and rolled back by the runner: either way no longer open.
         self.in_transaction = false;
-        let sql = format!("{};\nCOMMIT", self.bookkeeping(records, ""));
+        let sql = format!("{};\nCOMMIT", self.bookkeeping(records, false));
         self.batch(&sql)
     }
 
@@ -368,7 +440,7 @@ impl Backend for PostgresBackend {
             return self.commit().map_err(Finish::Bookkeeping);
         }
         self.in_transaction = false;
-        let bookkeeping = self.bookkeeping(records, SINCE_BATCH_ARRIVED);
+        let bookkeeping = self.bookkeeping(records, true);
         // The line break ends a trailing `--` comment before the separator.
         match self.conn.batch(&format!("{statement}\n;\n{bookkeeping};\nCOMMIT")) {
             Ok(()) => Ok(()),

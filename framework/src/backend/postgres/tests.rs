@@ -351,23 +351,48 @@ fn record(revision: &str, new_version: Option<&str>, direction: Direction) -> Re
     }
 }
 
+/// The statements a session has prepared, by name.
+fn prepared_statements(backend: &mut PostgresBackend) -> Vec<String> {
+    let rows = backend.simple_rows("SELECT name FROM pg_prepared_statements ORDER BY name").unwrap();
+    rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect()
+}
+
 #[test]
 fn bookkeeping_records_versions_and_history() {
+    bookkeeping_records_versions_and_history_on(false);
+}
+
+#[test]
+fn prepared_bookkeeping_records_the_same_and_only_on_the_client_s_own_session() {
+    bookkeeping_records_versions_and_history_on(true);
+}
+
+/// With `own_session` a run lock is taken first, so the bookkeeping is prepared; without it
+/// (transaction-pooling PgBouncer) nothing is left on the session.
+fn bookkeeping_records_versions_and_history_on(own_session: bool) {
     let Some(db) = fresh() else { return };
     let mut backend = connect(&db);
+    let _lock = own_session.then(|| backend.lock_for_run(Duration::from_secs(5)).unwrap());
     assert_eq!(backend.current_revision().unwrap(), None);
     assert!(backend.history().unwrap().is_empty());
     backend.ensure_version_tables().unwrap();
     backend.ensure_version_tables().unwrap();
     assert_eq!(backend.current_revision().unwrap(), None);
+    assert_eq!(prepared_statements(&mut backend).len(), if own_session { 3 } else { 0 });
 
     backend.begin().unwrap();
     backend.execute("CREATE TABLE app (id INTEGER)").unwrap();
+    // A group (several rows at once) and a lone migration, whose last statement travels
+    // with its bookkeeping.
     backend
         .record_and_commit(&[
             record("r1", Some("r1"), Direction::Up),
-            record("r2", Some("r2"), Direction::Up),
+            record("r2", Some("r1"), Direction::Up),
         ])
+        .unwrap();
+    backend.begin().unwrap();
+    backend
+        .execute_record_and_commit("SELECT pg_sleep(0.01)", &[record("r2", Some("r2"), Direction::Up)])
         .unwrap();
     assert_eq!(backend.current_revision().unwrap().as_deref(), Some("r2"));
 
@@ -378,11 +403,23 @@ fn bookkeeping_records_versions_and_history() {
     let history = backend.history().unwrap();
     let summary: Vec<(i64, &str, Direction)> =
         history.iter().map(|h| (h.id, h.revision.as_str(), h.direction)).collect();
-    assert_eq!(summary, [(1, "r1", Direction::Up), (2, "r2", Direction::Up), (3, "r2", Direction::Down)]);
-    assert_eq!(history[0].message, "it's a \\ 'test'");
-    assert_eq!(history[0].applied_at, record("r1", None, Direction::Up).applied_at);
-    assert_eq!(history[0].duration_ms, 1.5);
-    assert_eq!(history[0].checksum.as_deref(), Some("abc"));
+    assert_eq!(
+        summary,
+        [
+            (1, "r1", Direction::Up),
+            (2, "r2", Direction::Up),
+            (3, "r2", Direction::Up),
+            (4, "r2", Direction::Down)
+        ]
+    );
+    for row in [&history[0], &history[3]] {
+        assert_eq!(row.message, "it's a \\ 'test'");
+        assert_eq!(row.applied_at, record("r1", None, Direction::Up).applied_at);
+        assert_eq!(row.duration_ms, 1.5);
+        assert_eq!(row.checksum.as_deref(), Some("abc"));
+    }
+    // The sleep sent with the bookkeeping counts.
+    assert!(history[2].duration_ms >= 11.5, "{:?}", history[2]);
     // The version tables are not part of the schema.
     let schema = backend.introspect().unwrap();
     assert_eq!(schema.tables.keys().collect::<Vec<_>>(), ["app"]);
