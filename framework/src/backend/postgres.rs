@@ -57,42 +57,38 @@ impl std::fmt::Debug for PostgresBackend {
 struct PreparedBookkeeping;
 
 impl PreparedBookkeeping {
-    const HISTORY: &'static str = "strata_bookkeeping_history";
-    const SET_VERSION: &'static str = "strata_bookkeeping_set_version";
-    const CLEAR_VERSION: &'static str = "strata_bookkeeping_clear_version";
+    const NAME: &'static str = "strata_bookkeeping";
 
+    /// One statement for the history row and the version: the version row is replaced
+    /// (none at base) in data-modifying CTEs, which share one snapshot, so the DELETE does
+    /// not see the new row.
     fn prepare(tables: &VersionTables) -> String {
         let (version, history) = (quote_ident(&tables.version), quote_ident(&tables.history));
         // $7: whether to add the time since the batch arrived (the last statement's, when it
-        // travels with the bookkeeping).
+        // travels with the bookkeeping); $8: the new version, NULL for base.
         format!(
-            "PREPARE {} (text, text, text, text, float8, text, float8) AS \
+            "PREPARE {} (text, text, text, text, float8, text, float8, text) AS \
+             WITH old AS (DELETE FROM {version}), \
+             new AS (INSERT INTO {version} (revision) SELECT $8 WHERE $8 IS NOT NULL) \
              INSERT INTO {history} (revision, message, direction, applied_at, duration_ms, checksum) \
-             VALUES ($1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6);\n\
-             PREPARE {} (text) AS WITH old AS (DELETE FROM {version}) INSERT INTO {version} (revision) VALUES ($1);\n\
-             PREPARE {} AS DELETE FROM {version}",
-            Self::HISTORY,
-            Self::SET_VERSION,
-            Self::CLEAR_VERSION
+             VALUES ($1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6)",
+            Self::NAME
         )
     }
 
     fn execute(r: &Record, count_batch: bool) -> String {
-        let history = format!(
-            "EXECUTE {}({}, {}, {}, {}, {}, {}, {})",
-            Self::HISTORY,
+        format!(
+            "EXECUTE {}({}, {}, {}, {}, {}, {}, {}, {})",
+            Self::NAME,
             quote_str(&r.revision),
             quote_str(&r.message),
             quote_str(r.direction.as_str()),
             quote_str(&r.applied_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
             millis(r.duration),
             r.checksum.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
-            if count_batch { 1 } else { 0 }
-        );
-        match &r.new_version {
-            Some(revision) => format!("{history};\nEXECUTE {}({})", Self::SET_VERSION, quote_str(revision)),
-            None => format!("{history};\nEXECUTE {}", Self::CLEAR_VERSION),
-        }
+            if count_batch { 1 } else { 0 },
+            r.new_version.as_deref().map_or_else(|| "NULL".to_string(), quote_str)
+        )
     }
 }
 
@@ -218,6 +214,14 @@ impl PostgresBackend {
         self.batch(&sql)?;
         self.prepared = true;
         Ok(())
+    }
+
+    /// A migration's SQL may have dropped the prepared bookkeeping (`DEALLOCATE ALL`,
+    /// `DISCARD ALL`): that transaction fails, and later ones go back to plain SQL.
+    fn forget_lost_statement(&mut self, error: &postgres::Error) {
+        if error.code() == Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) {
+            self.prepared = false;
+        }
     }
 
     fn corrupt(&self, table: &str, detail: String) -> BackendError {
@@ -427,7 +431,10 @@ impl Backend for PostgresBackend {
         // Committed, or aborted and rolled back by the runner: either way no longer open.
         self.in_transaction = false;
         let sql = format!("{};\nCOMMIT", self.bookkeeping(records, false));
-        self.batch(&sql)
+        self.conn.batch(&sql).map_err(|e| {
+            self.forget_lost_statement(&e);
+            statement_error(&sql, &e)
+        })
     }
 
     /// The statement, the bookkeeping and `COMMIT` in one round trip (with a pending `BEGIN`,
@@ -447,8 +454,9 @@ impl Backend for PostgresBackend {
             Err(e) => {
                 let _ = self.conn.batch("ROLLBACK");
                 let alone = self.conn.batch(&format!("BEGIN;\n{bookkeeping};\nROLLBACK"));
-                if alone.is_err() {
+                if let Err(alone) = alone {
                     let _ = self.conn.batch("ROLLBACK");
+                    self.forget_lost_statement(&alone);
                     return Err(Finish::Bookkeeping(statement_error(&bookkeeping, &e)));
                 }
                 Err(Finish::Statement(statement_error(statement, &e)))
