@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench migrations                     # everything, full repetitions
 //! cargo bench --bench migrations -- --quick          # 200 migrations, one run each
+//! cargo bench --bench migrations -- --calibrate      # raw against raw: the method's own bias
 //! cargo bench --bench migrations -- --only sqlite    # or postgres, or build
 //! ```
 //!
@@ -26,11 +27,14 @@ use report::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo bench --bench migrations [-- [--quick] [--only sqlite|postgres|build]]";
+const USAGE: &str =
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build]]";
 
 /// What the command line asked for.
 struct Options {
     quick: bool,
+    /// Raw in strata's place in the interleaved runs (see `RuntimeBench::calibrate`).
+    calibrate: bool,
     only: Option<Section>,
 }
 
@@ -43,12 +47,16 @@ enum Section {
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options = Options { quick: false, only: None };
+        let mut options = Options { quick: false, calibrate: false, only: None };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             let only = match arg.as_str() {
                 "--quick" => {
                     options.quick = true;
+                    continue;
+                }
+                "--calibrate" => {
+                    options.calibrate = true;
                     continue;
                 }
                 // cargo bench passes --bench to every bench binary.
@@ -157,6 +165,7 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
             set: &set,
             runs: if options.quick { 1 } else { 5 },
             startup_runs: if options.quick { 50 } else { 200 },
+            calibrate: options.calibrate,
         };
         if options.wants(Section::Sqlite) {
             println!("SQLite (file database, default pragmas)");

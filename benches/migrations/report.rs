@@ -73,7 +73,7 @@ impl Row {
 
     fn goal_text(&self) -> String {
         match self.goal {
-            Goal::Ratio(max) => format!("≤ {max:.1}x"),
+            Goal::Ratio(max) => format!("≤ {}x", format!("{max:.2}").trim_end_matches('0')),
             Goal::Within(delta) => format!("≤ +{}", human(delta)),
             Goal::AtMost(max) => format!("≤ {}", human(max)),
         }

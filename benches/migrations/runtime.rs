@@ -155,6 +155,9 @@ pub struct RuntimeBench<'a> {
     pub runs: usize,
     /// Repetitions of the start-up check (cheap, so many).
     pub startup_runs: usize,
+    /// Measure the method instead of strata: the raw script takes strata's place in the
+    /// interleaved runs, so the ratio shows the bias of the method itself (ideally 1.00x).
+    pub calibrate: bool,
 }
 
 /// Each migration's statements, in the order a run executes them.
@@ -241,6 +244,10 @@ impl RuntimeBench<'_> {
             let (s, r) = self.interleaved_up_down(engine, &scripts)?;
             up.0.push((s.0, r.0));
             down.0.push((s.1, r.1));
+            if self.calibrate {
+                println!("  {section}: calibration run {} of {}", run + 1, self.runs);
+                continue;
+            }
             let (s, r) = alternate(
                 engine,
                 strata_first,
@@ -260,6 +267,17 @@ impl RuntimeBench<'_> {
             );
         }
         let driver = engine.driver();
+        if self.calibrate {
+            let reference = format!("raw {driver} (the other side)");
+            for (pairs, what) in [
+                (&up, "calibration: raw in strata's place, upgrade"),
+                (&down, "calibration: raw in strata's place, downgrade"),
+            ] {
+                report.push(pairs.row(&section, what, &reference, 1.02));
+                report.note(pairs.describe(&section, what));
+            }
+            return Ok(());
+        }
         let each = format!("raw {driver}, a transaction per statement");
         let one = format!("raw {driver}, all in one transaction");
         let rows = [
@@ -372,6 +390,8 @@ impl RuntimeBench<'_> {
         let (strata_db, raw_db) = (engine.fresh()?, engine.fresh()?);
         let mut backend = backend::connect(&strata_db.url).map_err(connect_failed)?;
         let mut raw = Raw::connect(&raw_db.url)?;
+        // Calibration: the raw script in strata's place, on strata's database.
+        let mut stand_in = if self.calibrate { Some(Raw::connect(&strata_db.url)?) } else { None };
         let runner = Runner::new(self.set.clone());
         let mut times = [Duration::ZERO; 4];
         for (i, (script, target)) in
@@ -379,14 +399,25 @@ impl RuntimeBench<'_> {
         {
             let mut turns = Turns::new(&mut raw, script);
             settle();
-            let (result, total) = timed(|| {
-                if i == 0 {
-                    runner.upgrade_with(backend.as_mut(), &target, &mut turns)
-                } else {
-                    runner.downgrade_with(backend.as_mut(), &target, &mut turns)
+            let (result, total) = timed(|| -> Result<usize, String> {
+                let Some(other) = stand_in.as_mut() else {
+                    let report = if i == 0 {
+                        runner.upgrade_with(backend.as_mut(), &target, &mut turns)
+                    } else {
+                        runner.downgrade_with(backend.as_mut(), &target, &mut turns)
+                    };
+                    return report.map(|r| r.applied.len()).map_err(|e| format!("strata failed: {e}"));
+                };
+                // The same hand-over points as the runner's listener: before every CHUNKth.
+                for (k, sql) in script.iter().enumerate() {
+                    if k.is_multiple_of(CHUNK) {
+                        turns.starting("", "", Direction::Up, k, script.len());
+                    }
+                    other.in_transaction(sql, &mut Spent::default())?;
                 }
+                Ok(script.len())
             });
-            let applied = result.map_err(|e| format!("strata failed: {e}"))?.applied.len();
+            let applied = result?;
             expect_applied(applied, self.set)?;
             let turns = turns.finish()?;
             times[i] = total.saturating_sub(turns.handed_over);
