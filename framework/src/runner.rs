@@ -220,6 +220,16 @@ impl Step<'_> {
         })
     }
 
+    fn log_done(&self, duration: Duration) {
+        tracing::info!(
+            ms = duration.as_secs_f64() * 1000.0,
+            "{} {} ({})",
+            self.direction,
+            self.revision,
+            self.message
+        );
+    }
+
     /// What the report and listeners hear about this step.
     fn applied(&self, duration: Duration) -> Applied {
         Applied {
@@ -233,31 +243,27 @@ impl Step<'_> {
 
 impl Step<'static> {
     fn up(m: &'static Migration) -> Self {
-        let ops = m.upgrade_ops();
-        Step {
-            revision: m.revision,
-            message: m.message,
-            direction: Direction::Up,
-            ops,
-            new_version: Some(m.revision),
-            record: true,
-            transactional: m.transactional,
-            checksum: Some(crate::checksum::of(m)),
-            before: m.parent,
-        }
+        Self::of(m, Direction::Up)
     }
     fn down(m: &'static Migration) -> Self {
-        let ops = m.downgrade_ops();
+        Self::of(m, Direction::Down)
+    }
+    /// Migration `m` run in `direction`: what it expects the version to be, and leaves.
+    fn of(m: &'static Migration, direction: Direction) -> Self {
+        let (ops, before, new_version) = match direction {
+            Direction::Down => (m.downgrade_ops(), Some(m.revision), m.parent),
+            _ => (m.upgrade_ops(), m.parent, Some(m.revision)),
+        };
         Step {
             revision: m.revision,
             message: m.message,
-            direction: Direction::Down,
+            direction,
             ops,
-            new_version: m.parent,
+            new_version,
             record: true,
             transactional: m.transactional,
             checksum: Some(crate::checksum::of(m)),
-            before: Some(m.revision),
+            before,
         }
     }
 }
@@ -752,17 +758,12 @@ fn run_in_transaction(
                     Finish::Bookkeeping(e) => Error::Backend(e),
                 })?;
                 let done = step.applied(started.elapsed());
+                step.log_done(done.duration);
                 ctx.listener.finished(&done);
                 return Ok(vec![done]);
             }
             let duration = started.elapsed();
-            tracing::info!(
-                ms = duration.as_secs_f64() * 1000.0,
-                "{} {} ({})",
-                step.direction,
-                step.revision,
-                step.message
-            );
+            step.log_done(duration);
             if !step.record {
                 continue;
             }
@@ -867,35 +868,33 @@ fn run_ops<'s>(
     hold_last: bool,
 ) -> Result<Option<Held<'s>>, Box<MigrationFailure>> {
     let dialect = backend.dialect();
-    let fail = |index: usize, op: &Op, statement: Option<String>, cause: String| {
-        step.failure(index, op, statement, cause)
-    };
     let last_op = step.ops.len().checked_sub(1);
     for (index, op) in step.ops.iter().enumerate() {
         tracing::debug!(op = %op, "op");
         if let Op::Data { run, .. } = op {
-            run(backend.data()).map_err(|e| fail(index, op, None, e.to_string()))?;
+            run(backend.data()).map_err(|e| step.failure(index, op, None, e.to_string()))?;
             continue;
         }
         let snapshot = match dialect.needs_snapshot(op) {
             Some(table) => Some(
                 backend
                     .snapshot_table(&table)
-                    .map_err(|e| fail(index, op, e.statement().map(str::to_string), e.to_string()))?
+                    .map_err(|e| step.failure(index, op, e.statement().map(str::to_string), e.to_string()))?
                     .ok_or_else(|| {
-                        fail(index, op, None, RenderError::NoSuchTable(table.clone()).to_string())
+                        step.failure(index, op, None, RenderError::NoSuchTable(table.clone()).to_string())
                     })?,
             ),
             None => None,
         };
-        let mut statements =
-            dialect.render(op, snapshot.as_ref()).map_err(|e| fail(index, op, None, e.to_string()))?;
+        let mut statements = dialect
+            .render(op, snapshot.as_ref())
+            .map_err(|e| step.failure(index, op, None, e.to_string()))?;
         let held = if hold_last && Some(index) == last_op { statements.pop() } else { None };
         for statement in statements {
             log_statement(&statement, log_statements);
             backend
                 .execute(&statement)
-                .map_err(|e| fail(index, op, Some(statement.clone()), e.to_string()))?;
+                .map_err(|e| step.failure(index, op, Some(statement.clone()), e.to_string()))?;
         }
         if let Some(statement) = held {
             log_statement(&statement, log_statements);
