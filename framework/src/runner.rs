@@ -136,7 +136,8 @@ pub trait Listener {
         _total: usize,
     ) {
     }
-    /// A migration ran (its transaction may still be open in grouped mode).
+    /// A migration ran and its transaction committed (in grouped mode: the group's
+    /// transaction, so every migration of the group is reported after the one commit).
     fn finished(&mut self, _applied: &Applied) {}
 }
 
@@ -755,7 +756,7 @@ fn run_in_transaction(
                         failure.completed = completed.to_vec();
                         Error::Migration(failure)
                     }
-                    Finish::Bookkeeping(e) => Error::Backend(e),
+                    Finish::Bookkeeping(e) => commit_failure(step, e, completed),
                 })?;
                 let done = step.applied(started.elapsed());
                 step.log_done(done.duration);
@@ -768,9 +769,7 @@ fn run_in_transaction(
                 continue;
             }
             records.push(step.record(duration));
-            let done = step.applied(duration);
-            ctx.listener.finished(&done);
-            applied.push(done);
+            applied.push(step.applied(duration));
         }
         if fk_were_on {
             let violations = backend.foreign_key_violations()?;
@@ -791,10 +790,19 @@ fn run_in_transaction(
                 })));
             }
         }
-        if records.is_empty() {
-            backend.commit()?;
-        } else {
-            backend.record_and_commit(&records)?;
+        // Only a commit that succeeded makes a migration applied: a disk that fills at
+        // commit rolls everything back, and the report must say so.
+        let committed =
+            if records.is_empty() { backend.commit() } else { backend.record_and_commit(&records) };
+        if let Err(e) = committed {
+            let last = steps.last().filter(|_| !applied.is_empty());
+            return Err(match last {
+                Some(step) => commit_failure(step, e, completed),
+                None => Error::Backend(e),
+            });
+        }
+        for done in &applied {
+            ctx.listener.finished(done);
         }
         Ok(applied)
     })();
@@ -810,6 +818,21 @@ fn run_in_transaction(
         }
     }
     result
+}
+
+/// A commit (or the bookkeeping sent with it) that failed: nothing of the transaction
+/// stayed, so `step` is reported as rolled back, naming it and the database's reason.
+fn commit_failure(step: &Step<'_>, error: BackendError, completed: &[Applied]) -> Error {
+    Error::Migration(Box::new(MigrationFailure {
+        revision: step.revision.into(),
+        message: step.message.into(),
+        direction: step.direction,
+        op: None,
+        statement: error.statement().map(str::to_string).or_else(|| Some("COMMIT".into())),
+        cause: format!("its commit failed: {error}"),
+        completed: completed.to_vec(),
+        transactional: true,
+    }))
 }
 
 /// Runs a non-transactional step: marked started (history row and the version table's dirty

@@ -10,6 +10,13 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where fixture crates are built: one folder under the cargo target directory (wherever
+/// `CARGO_TARGET_DIR` puts it), shared by every fixture build so that only the first is cold.
+/// Never the source tree: a read-only checkout must stay untouched.
+pub fn build_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fixture-builds")
+}
+
 /// Copies the fixture crate into a temporary folder, plus `extra` migration files.
 pub fn fixture(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -48,7 +55,7 @@ pub fn cargo_build(dir: &Path) -> (bool, String) {
         .args(["build", "--offline", "--quiet"])
         .current_dir(dir)
         // A shared target folder keeps the second and later builds quick.
-        .env("CARGO_TARGET_DIR", repo().join("target/fixture-builds"))
+        .env("CARGO_TARGET_DIR", build_dir())
         .output()
         .expect("run cargo");
     (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
@@ -62,7 +69,7 @@ pub fn compiled_checksums(dir: &Path) -> std::collections::HashMap<String, Strin
     let output = Command::new(cargo)
         .args(["run", "--offline", "--quiet", "--bin", "plan_checksums"])
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", repo().join("target/fixture-builds"))
+        .env("CARGO_TARGET_DIR", build_dir())
         .output()
         .expect("run cargo");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -1,0 +1,125 @@
+//! What the binary reports when the database fails it: a disk that fills at commit, corrupt
+//! version tables, applied migrations that were edited, and a rollback whose plan changed
+//! while the operator read the prompt. Every report must match what the database holds.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
+
+/// Runs the binary in `dir` against `url` in environment `env`.
+fn run(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("STRATA_ENV", env)
+        .env_remove("ENV")
+        .env_remove("RUST_LOG")
+        .env("STRATA_VERSIONS_DIR", dir.join("versions"))
+        .output()
+        .expect("run the binary")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "failed ({:?}):\n{}{}", out.status.code(), stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+/// A small tmpfs, unmounted on drop: the only honest way to fill a disk at commit time.
+struct SmallDisk {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "this test mounts a {size} tmpfs to fill a disk and needs root (CI runs as root); mount said {status}"
+        );
+        SmallDisk { path, _dir: dir }
+    }
+
+    fn available_kib(&self) -> u64 {
+        let out = Command::new("df").args(["-k", "--output=avail"]).arg(&self.path).output().expect("df");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().nth(1).and_then(|l| l.trim().parse().ok()).expect("df prints the free space")
+    }
+
+    /// Fills the disk until `free_kib` KiB remain.
+    fn fill_to(&self, free_kib: u64) {
+        let fill = self.available_kib().saturating_sub(free_kib);
+        std::fs::write(self.path.join("filler"), vec![0u8; (fill * 1024) as usize]).expect("fill the disk");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// The revisions stdout reports as applied, in order.
+fn reported_applied(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("applied "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_disk_that_fills_at_commit_is_never_reported_as_applied() {
+    let mut commit_failures = 0;
+    // From almost no room to enough for everything: some trials fail inside a migration,
+    // some at its commit, some not at all. Whatever happens, the report is the truth.
+    for free_kib in [8, 16, 24, 40, 60, 80, 120] {
+        let disk = SmallDisk::mount("2m");
+        let work = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", disk.path.join("app.db").display());
+        ok(run(work.path(), &url, "dev", &["upgrade", "--revision", "+3"]));
+        let before = ok(run(work.path(), &url, "dev", &["current"]));
+        disk.fill_to(free_kib);
+
+        let out = run(work.path(), &url, "dev", &["upgrade"]);
+        let (said, errors) = (stdout(&out), stderr(&out));
+        let applied = reported_applied(&said);
+        let now = ok(run(work.path(), &url, "dev", &["current"]));
+        let at = now.split_whitespace().next().unwrap_or_default().to_string();
+        match applied.last() {
+            Some(last) => assert_eq!(&at, last, "[{free_kib} KiB free] stdout:\n{said}\nstderr:\n{errors}"),
+            None => assert_eq!(now, before, "[{free_kib} KiB free] nothing reported, nothing applied"),
+        }
+        if out.status.success() {
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(4), "[{free_kib} KiB free] {errors}");
+        assert!(errors.contains("rolled back"), "[{free_kib} KiB free] {errors}");
+        if errors.contains("its commit failed") {
+            commit_failures += 1;
+            let failed = errors.split_whitespace().nth(3).unwrap_or_default();
+            assert!(!applied.iter().any(|r| r == failed), "[{free_kib} KiB free] {failed} reported applied");
+        }
+    }
+    assert!(commit_failures > 0, "no trial filled the disk at a commit; adjust the free sizes");
+}
