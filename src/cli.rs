@@ -204,7 +204,7 @@ impl From<ManagerError> for Failure {
                 | Run::ResolveOther { .. }
                 | Run::NotGroupable(_),
             ) => USAGE,
-            ManagerError::Run(Run::Registry(_)) => VALIDATION,
+            ManagerError::Run(Run::Registry(_) | Run::Drift(_)) => VALIDATION,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
             ManagerError::Scaffold(
                 Scaffold::UnknownTemplate(_)

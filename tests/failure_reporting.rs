@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use strata::ops::DialectKind;
 
 const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
 
@@ -19,7 +20,7 @@ fn run(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
         .env("STRATA_ENV", env)
         .env_remove("ENV")
         .env_remove("RUST_LOG")
-        .env("STRATA_VERSIONS_DIR", dir.join("versions"))
+        .env("STRATA_VERSIONS_DIR", dir.join("migrations/src/versions"))
         .output()
         .expect("run the binary")
 }
@@ -122,4 +123,93 @@ fn a_disk_that_fills_at_commit_is_never_reported_as_applied() {
         }
     }
     assert!(commit_failures > 0, "no trial filled the disk at a commit; adjust the free sizes");
+}
+
+/// A database on `kind` upgraded three steps, its URL, and a working folder.
+fn three_steps(kind: strata::ops::DialectKind) -> (TestDatabase, String, tempfile::TempDir) {
+    let db = fresh_database(kind);
+    let url = db.url.connection_string();
+    let work = tempfile::tempdir().unwrap();
+    ok(run(work.path(), &url, "dev", &["upgrade", "--revision", "+3"]));
+    (db, url, work)
+}
+
+const SECOND: &str = "eae66c76ec57";
+const THIRD: &str = "ddcb1ae961ad";
+
+#[test]
+fn corrupt_version_tables_are_refused_never_read_as_base() {
+    for kind in engines() {
+        for (what, sql) in [
+            ("a NULL revision", "UPDATE strata_version SET revision = NULL"),
+            ("a missing version table", "DROP TABLE strata_version"),
+        ] {
+            let (db, url, work) = three_steps(kind);
+            exec(connect(&db).as_mut(), sql);
+            let dir = work.path();
+            // The start-up validates first, so it fails validation; the others fail reading.
+            for (args, code) in [(&["current"][..], 4), (&["pending"], 4), (&["upgrade"], 4), (&["start"], 1)]
+            {
+                let out = run(dir, &url, "dev", args);
+                let said = format!("{}{}", stdout(&out), stderr(&out));
+                assert_eq!(out.status.code(), Some(code), "[{kind}] {what}: {args:?} said:\n{said}");
+                assert!(said.contains("is corrupt") && said.contains("stamp <revision>"), "[{kind}] {said}");
+            }
+            if what == "a missing version table" {
+                // init must not create an empty version table: that would read as base.
+                let out = run(dir, &url, "dev", &["init"]);
+                assert_eq!(out.status.code(), Some(4), "[{kind}] init: {}", stderr(&out));
+            }
+            let out = run(dir, &url, "dev", &["validate"]);
+            assert_eq!(out.status.code(), Some(1), "[{kind}] {what}: validate\n{}", stderr(&out));
+            assert!(stderr(&out).contains("is corrupt"), "[{kind}] {}", stderr(&out));
+            let upgrades = rows(
+                connect(&db).as_mut(),
+                "SELECT count(*) FROM strata_history WHERE direction = 'upgrade'",
+            );
+            assert_eq!(upgrades, ["3"], "[{kind}] {what}: nothing ran again");
+        }
+    }
+}
+
+#[test]
+fn drift_is_an_error_in_validate_a_warning_for_a_dev_upgrade_and_a_refusal_elsewhere() {
+    let changed = format!("'1:{}'", "0".repeat(64));
+    for kind in engines() {
+        for bad in ["NULL", "'garbage'", "'9:abc'", changed.as_str()] {
+            let (db, url, work) = three_steps(kind);
+            let dir = work.path();
+            exec(
+                connect(&db).as_mut(),
+                &format!("UPDATE strata_history SET checksum = {bad} WHERE revision = '{SECOND}'"),
+            );
+            let out = run(dir, &url, "dev", &["validate"]);
+            let said = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "[{kind}] checksum {bad}: validate said\n{said}");
+            assert!(said.contains(SECOND) && said.contains(&format!("accept {SECOND}")), "[{kind}] {said}");
+
+            if kind == DialectKind::Postgres {
+                for env in ["staging", "prod"] {
+                    let out = run(dir, &url, env, &["upgrade"]);
+                    let said = format!("{}{}", stdout(&out), stderr(&out));
+                    assert_eq!(out.status.code(), Some(1), "[{kind}] {env} upgrade over drift:\n{said}");
+                    assert!(said.contains(&format!("accept {SECOND}")), "[{kind}] {env}: {said}");
+                    let at = ok(run(dir, &url, "dev", &["current"]));
+                    assert!(at.starts_with(THIRD), "[{kind}] {env} applied nothing: {at}");
+                }
+            }
+
+            let out = run(dir, &url, "dev", &["upgrade", "--revision", "+1"]);
+            let said = stderr(&out);
+            assert!(out.status.success(), "[{kind}] dev upgrades over drift: {said}");
+            assert!(said.contains("drifted") && said.contains(SECOND), "[{kind}] dev warns: {said}");
+
+            ok(run(dir, &url, "dev", &["accept", SECOND]));
+            let out = run(dir, &url, "dev", &["validate"]);
+            assert_ne!(out.status.code(), Some(1), "[{kind}] accepted: {}", stderr(&out));
+            if kind == DialectKind::Postgres {
+                ok(run(dir, &url, "staging", &["upgrade", "--revision", "+1"]));
+            }
+        }
+    }
 }

@@ -296,7 +296,14 @@ fn a_failing_bookkeeping_write_is_not_blamed_on_the_migration() {
         };
         exec(conn, &refuse);
         let err = runner.upgrade(conn, &target("f2")).unwrap_err();
-        assert!(matches!(err, Error::Backend(_)), "[{kind}] not the migration's failure: {err:?}");
+        // Reported as f2's failure at commit (it was rolled back), never blamed on its op.
+        match &err {
+            Error::Migration(failure) => {
+                assert_eq!((failure.revision.as_str(), &failure.op), ("f2", &None), "[{kind}] {err}");
+                assert!(failure.cause.starts_with("its commit failed"), "[{kind}] {err}");
+            }
+            other => panic!("[{kind}] expected f2's failure at commit: {other:?}"),
+        }
         assert!(err.to_string().contains("history is closed"), "[{kind}] {err}");
         assert!(!schema(conn).tables.contains_key("b"), "[{kind}] f2 rolled back with its bookkeeping");
         assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("f1"), "[{kind}]");

@@ -25,11 +25,46 @@ pub fn of_plan(upgrade: &[Op], downgrade: &[Op]) -> String {
 }
 
 /// Whether `recorded` still matches `migration`: `Some(true)` or `Some(false)`, or `None` when
-/// the recorded checksum's algorithm is unknown to this strata (recorded by a newer one).
+/// the recorded checksum cannot be judged (malformed, or of an algorithm this strata does not
+/// know). [`verify`] says which.
 pub fn matches(recorded: &str, migration: &Migration) -> Option<bool> {
-    let version: u32 = recorded.split_once(':')?.0.parse().ok()?;
-    let now = compute(version, &migration.upgrade_ops(), &migration.downgrade_ops())?;
-    Some(now == recorded)
+    match verify(Some(recorded), migration) {
+        Verdict::Unchanged => Some(true),
+        Verdict::Changed => Some(false),
+        _ => None,
+    }
+}
+
+/// What a history row's checksum says about a migration as compiled now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The plan is the one that was recorded.
+    Unchanged,
+    /// The plan changed since it was recorded (drift).
+    Changed,
+    /// The row has no checksum: strata always writes one, so the row was edited or written by
+    /// another tool, and nothing proves the migration is what ran.
+    Missing,
+    /// The text is not `<version>:<64 hex digits>`: the row was edited.
+    Malformed(String),
+    /// A well-formed checksum of an algorithm this strata does not know: a newer strata wrote
+    /// it, and only that one can judge it.
+    UnknownAlgorithm(u32),
+}
+
+/// Judges `recorded` (a history row's checksum) against `migration`.
+pub fn verify(recorded: Option<&str>, migration: &Migration) -> Verdict {
+    let Some(recorded) = recorded else { return Verdict::Missing };
+    let parsed = recorded.split_once(':').and_then(|(version, hex)| {
+        let well_formed = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed.then(|| version.parse::<u32>().ok()).flatten()
+    });
+    let Some(version) = parsed else { return Verdict::Malformed(recorded.to_string()) };
+    match compute(version, &migration.upgrade_ops(), &migration.downgrade_ops()) {
+        Some(now) if now == recorded => Verdict::Unchanged,
+        Some(_) => Verdict::Changed,
+        None => Verdict::UnknownAlgorithm(version),
+    }
 }
 
 fn compute(version: u32, upgrade: &[Op], downgrade: &[Op]) -> Option<String> {
@@ -367,9 +402,35 @@ mod tests {
             transactional: true,
         };
         assert_eq!(matches(&of(&M), &M), Some(true));
-        assert_eq!(matches("1:0000", &M), Some(false));
+        let other = format!("1:{}", "0".repeat(64));
+        assert_eq!(matches(&other, &M), Some(false));
+        assert_eq!(verify(Some(&other), &M), Verdict::Changed);
+        assert_eq!(verify(Some(&format!("9:{}", "a".repeat(64))), &M), Verdict::UnknownAlgorithm(9));
         assert_eq!(matches("9:abcd", &M), None);
         assert_eq!(matches("garbage", &M), None);
+    }
+
+    #[test]
+    fn missing_and_malformed_checksums_are_told_apart() {
+        static M: Migration = Migration {
+            revision: "m1",
+            parent: None,
+            message: "m",
+            created: "2026-11-24T00:00:00Z",
+            upgrade: |op| {
+                op.drop_table("t");
+            },
+            downgrade: |_| {},
+            file: "m1.rs",
+            transactional: true,
+        };
+        assert_eq!(verify(None, &M), Verdict::Missing);
+        for bad in ["garbage", "9:abc", "1:", ":", "", "1:0000", "x:".repeat(40).as_str()] {
+            assert_eq!(verify(Some(bad), &M), Verdict::Malformed(bad.to_string()), "{bad:?}");
+        }
+        let upper = of(&M).to_uppercase();
+        assert_eq!(verify(Some(&upper), &M), Verdict::Malformed(upper.clone()), "hex is lower case");
+        assert_eq!(verify(Some(&of(&M)), &M), Verdict::Unchanged);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::graph::{Target, TargetError};
 use crate::migration::{Migration, MigrationSet};
 use crate::offline::{self, MigrationSql, OfflineError};
 use crate::policy::{self, Confirmation, Refusal, Risk};
-use crate::runner::{self, Listener, Quiet, Report, Runner, TransactionMode};
+use crate::runner::{self, DriftPolicy, Listener, Quiet, Report, Runner, TransactionMode};
 use crate::scaffold::{self, Created, ScaffoldError, Scaffolded, Template};
 use crate::validate::{self, Validation};
 use std::path::PathBuf;
@@ -112,8 +112,10 @@ impl MigrationManager {
     }
 
     fn runner(&self) -> Runner {
+        let drift = if self.env() == Environment::Dev { DriftPolicy::Warn } else { DriftPolicy::Refuse };
         Runner::new(self.set.clone())
             .log_statements(self.env() == Environment::Prod)
+            .on_drift(drift)
             .with_lock(self.settings.migration_lock, self.settings.migration_lock_timeout)
     }
 

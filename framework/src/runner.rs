@@ -34,6 +34,10 @@ pub enum Error {
     ResolveOther { dirty: String, given: String },
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
+    /// Applied migrations were edited (or their history rows were): refused by
+    /// [`DriftPolicy::Refuse`] before anything ran.
+    #[error("nothing was applied: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Drift(Vec<crate::validate::Drift>),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
     WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
 }
@@ -153,6 +157,7 @@ pub struct Runner {
     log_statements: bool,
     lock_mode: LockMode,
     lock_timeout: Duration,
+    drift: DriftPolicy,
 }
 
 /// How concurrent migrators are kept apart.
@@ -165,6 +170,17 @@ pub enum LockMode {
     /// A transaction-scoped lock per migration, for transaction-pooling PgBouncer where a
     /// session lock would leak to another client; each migration re-checks the version.
     Transaction,
+}
+
+/// What an upgrade does when applied migrations no longer match what ran (drift): applying
+/// on top of an edited history can leave a schema that no migration describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DriftPolicy {
+    /// Logs a warning per drifted migration and applies (dev).
+    #[default]
+    Warn,
+    /// Applies nothing until each drifted migration is restored or `accept`ed (staging, prod).
+    Refuse,
 }
 
 /// How long a migrator waits for another to finish before giving up, by default.
@@ -304,7 +320,13 @@ impl Runner {
             log_statements: false,
             lock_mode: LockMode::Session,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            drift: DriftPolicy::Warn,
         }
+    }
+    /// What an upgrade does when applied migrations drifted (default: warn).
+    pub fn on_drift(mut self, policy: DriftPolicy) -> Self {
+        self.drift = policy;
+        self
     }
     /// How concurrent migrators are kept apart, and how long one waits for another.
     pub fn with_lock(mut self, mode: LockMode, timeout: Duration) -> Self {
@@ -521,6 +543,9 @@ impl Runner {
         if !ahead(current, wanted) {
             return Ok(self.empty_report(current));
         }
+        if up {
+            self.check_drift(backend, current)?;
+        }
         let all = self.set.migrations();
         let steps = if up {
             all[index_after(current)..index_after(wanted)].iter().map(|m| Step::up(m)).collect()
@@ -528,6 +553,29 @@ impl Runner {
             all[index_after(wanted)..index_after(current)].iter().rev().map(|m| Step::down(m)).collect()
         };
         self.run(backend, current, steps, listener, lock.is_none())
+    }
+
+    /// Before applying on top of the migrations up to `current`: warns about or refuses
+    /// those that drifted. Only asked when something is pending, so the start-up check stays
+    /// one query.
+    fn check_drift(&self, backend: &mut dyn Backend, current: Position) -> Result<(), Error> {
+        let applied = &self.set.migrations()[..index_after(current)];
+        if applied.is_empty() {
+            return Ok(());
+        }
+        let drifted = crate::validate::find_drift(applied, &backend.history()?);
+        if drifted.is_empty() {
+            return Ok(());
+        }
+        match self.drift {
+            DriftPolicy::Refuse => Err(Error::Drift(drifted)),
+            DriftPolicy::Warn => {
+                for d in &drifted {
+                    tracing::warn!("applying on top of a drifted migration: {d}");
+                }
+                Ok(())
+            }
+        }
     }
 
     fn empty_report(&self, at: Position) -> Report {

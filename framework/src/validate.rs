@@ -1,10 +1,12 @@
 //! `validate`: a status (success, warning, error) with the problems found in the code, the
 //! database and the environment, each a sentence that says what to do.
 
-use crate::backend::{Backend, DatabaseUrl, Direction};
+use crate::backend::{Backend, DatabaseUrl, Direction, HistoryRow};
+use crate::checksum::Verdict;
 use crate::config::Environment;
 use crate::migration::{MigrationSet, RegistryError};
 use crate::policy;
+use std::fmt;
 
 /// The overall outcome; errors outrank warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -109,27 +111,70 @@ pub fn validate(
     Validation::new(errors, warnings)
 }
 
-/// Applied migrations whose operations changed since they ran (their checksum no longer
-/// matches the one recorded when they were applied, or last accepted).
+/// Applied migrations whose operations changed since they ran, or whose recorded checksum
+/// cannot vouch for them; a history that cannot be read is an error too.
 fn drift(applied: &[&'static crate::Migration], db: &mut dyn Backend) -> Vec<String> {
-    let Ok(log) = db.history() else { return Vec::new() };
+    match db.history() {
+        Ok(log) => find_drift(applied, &log).iter().map(ToString::to_string).collect(),
+        Err(e) => {
+            vec![format!("database: the history table cannot be read, so drift cannot be checked: {e}")]
+        }
+    }
+}
+
+/// An applied migration that the history cannot vouch for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub revision: &'static str,
+    pub message: &'static str,
+    /// When the row that recorded its checksum was written.
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub verdict: Verdict,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (rev, at) = (self.revision, self.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"));
+        write!(f, "{rev} ({}) ", self.message)?;
+        match &self.verdict {
+            Verdict::Changed => write!(f, "changed since it was applied at {at}: its operations differ from what ran")?,
+            Verdict::Missing => write!(
+                f,
+                "has no checksum in its history row of {at} (strata always records one: the row was edited or \
+                 written by another tool), so nothing proves it is what ran"
+            )?,
+            Verdict::Malformed(text) => write!(
+                f,
+                "has a malformed checksum {text:?} in its history row of {at} (expected <version>:<64 hex \
+                 digits>: the row was edited), so nothing proves it is what ran"
+            )?,
+            Verdict::Unchanged | Verdict::UnknownAlgorithm(_) => write!(f, "is unchanged")?,
+        }
+        write!(
+            f,
+            ". If the migration as it is now matches the database (a reviewed edit), record it with `accept {rev}`; \
+             otherwise restore the migration"
+        )
+    }
+}
+
+/// The applied migrations whose latest checksum row (upgrade, stamp or accept) does not vouch
+/// for the compiled plan. Pure: the history is read by the caller. A checksum of an algorithm
+/// this strata does not know is not judged (a newer strata wrote it).
+pub fn find_drift(applied: &[&'static crate::Migration], history: &[HistoryRow]) -> Vec<Drift> {
     applied
         .iter()
         .filter_map(|m| {
-            let row = log.iter().rev().find(|r| {
+            let row = history.iter().rev().find(|r| {
                 r.revision == m.revision
                     && matches!(r.direction, Direction::Up | Direction::Accept | Direction::Stamp)
             })?;
-            let recorded = row.checksum.as_deref()?;
-            (crate::checksum::matches(recorded, m) == Some(false)).then(|| {
-                format!(
-                    "{} ({}) changed since it was applied at {}: its operations differ from what ran. \
-                     If the edit was reviewed, record it with `accept {}`; otherwise restore the migration",
-                    m.revision,
-                    m.message,
-                    row.applied_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    m.revision
-                )
+            let verdict = crate::checksum::verify(row.checksum.as_deref(), m);
+            (!matches!(verdict, Verdict::Unchanged | Verdict::UnknownAlgorithm(_))).then_some(Drift {
+                revision: m.revision,
+                message: m.message,
+                recorded_at: row.applied_at,
+                verdict,
             })
         })
         .collect()

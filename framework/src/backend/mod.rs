@@ -276,6 +276,30 @@ pub(crate) fn dirty_error(table: &str, marker: &str) -> BackendError {
     }
 }
 
+/// The error for a version row with neither a revision nor a dirty marker: strata records base
+/// as an empty table, so such a row was written by hand or by another tool.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn revisionless_row(table: &str) -> BackendError {
+    BackendError::CorruptVersionTable {
+        table: table.to_string(),
+        detail: "its row has no revision (strata records base as an empty table, never as a NULL revision)"
+            .into(),
+    }
+}
+
+/// The error for a missing version table while the history table says migrations ran: reading
+/// it as base would apply them all again.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn version_table_missing(tables: &VersionTables) -> BackendError {
+    BackendError::CorruptVersionTable {
+        table: tables.version.clone(),
+        detail: format!(
+            "it is missing, but the history table {} holds rows, so migrations did run here",
+            tables.history
+        ),
+    }
+}
+
 /// How often a lock is retried while another migrator holds it.
 pub const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 

@@ -224,6 +224,17 @@ impl PostgresBackend {
         }
     }
 
+    /// Whether the history table exists and holds a row (asked only when the version table
+    /// is missing, which must then mean a fresh database).
+    fn history_has_rows(&mut self) -> Result<bool, BackendError> {
+        let history = self.tables.history.clone();
+        if !self.table_exists(&history)? {
+            return Ok(false);
+        }
+        let rows = self.simple_rows(&format!("SELECT 1 FROM {} LIMIT 1", quote_ident(&history)))?;
+        Ok(!rows.is_empty())
+    }
+
     fn corrupt(&self, table: &str, detail: String) -> BackendError {
         BackendError::CorruptVersionTable { table: table.to_string(), detail }
     }
@@ -333,6 +344,9 @@ impl Backend for PostgresBackend {
             self.tables_known = true;
             return self.prepare_bookkeeping();
         }
+        if !self.table_exists(&version)? && self.history_has_rows()? {
+            return Err(super::version_table_missing(&self.tables));
+        }
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
         let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
         let sql = format!(
@@ -387,6 +401,9 @@ impl Backend for PostgresBackend {
             Err(e)
                 if !self.in_transaction && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
             {
+                if self.history_has_rows()? {
+                    return Err(super::version_table_missing(&self.tables));
+                }
                 return Ok(None);
             }
             // Columns strata did not make: not a version table it can trust.
@@ -397,9 +414,10 @@ impl Backend for PostgresBackend {
         };
         match rows.as_slice() {
             [] => Ok(None),
-            [row] => match row.get(1).cloned().flatten() {
-                Some(marker) => Err(super::dirty_error(&table, &marker)),
-                None => Ok(row.first().cloned().flatten()),
+            [row] => match (row.first().cloned().flatten(), row.get(1).cloned().flatten()) {
+                (_, Some(marker)) => Err(super::dirty_error(&table, &marker)),
+                (None, None) => Err(super::revisionless_row(&table)),
+                (revision, None) => Ok(revision),
             },
             _ => {
                 Err(self

@@ -153,6 +153,16 @@ impl SqliteBackend {
         Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
     }
 
+    /// Whether the history table exists and holds a row (asked only when the version table
+    /// is missing, which must then mean a fresh database).
+    fn history_has_rows(&self) -> Result<bool, BackendError> {
+        if !self.table_exists(&self.tables.history)? {
+            return Ok(false);
+        }
+        let sql = format!("SELECT 1 FROM {} LIMIT 1", quote_ident(&self.tables.history));
+        Ok(!self.rows(&sql, [], |_| Ok(()))?.is_empty())
+    }
+
     fn is_bookkeeping(&self, table: &str) -> bool {
         table.eq_ignore_ascii_case(&self.tables.version) || table.eq_ignore_ascii_case(&self.tables.history)
     }
@@ -277,6 +287,9 @@ impl Backend for SqliteBackend {
     }
 
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        if !self.table_exists(&self.tables.version)? && self.history_has_rows()? {
+            return Err(super::version_table_missing(&self.tables));
+        }
         for sql in [&self.sql.create_version, &self.sql.create_history] {
             self.conn.execute_batch(sql).map_err(failed(sql))?;
         }
@@ -291,7 +304,12 @@ impl Backend for SqliteBackend {
         });
         let mut rows = match read {
             Ok(rows) => rows,
-            Err(_) if !self.table_exists(&self.tables.version)? => return Ok(None),
+            Err(_) if !self.table_exists(&self.tables.version)? => {
+                if self.history_has_rows()? {
+                    return Err(super::version_table_missing(&self.tables));
+                }
+                return Ok(None);
+            }
             // The table exists, so a failing read means it is not the table strata made.
             Err(e) => return Err(corrupt(&self.tables.version, format!("its format is unknown ({e})"))),
         };
@@ -300,6 +318,7 @@ impl Backend for SqliteBackend {
         }
         match rows.pop() {
             Some((_, Some(marker))) => Err(super::dirty_error(&self.tables.version, &marker)),
+            Some((None, None)) => Err(super::revisionless_row(&self.tables.version)),
             Some((revision, None)) => Ok(revision),
             None => Ok(None),
         }
