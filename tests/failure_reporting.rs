@@ -168,6 +168,10 @@ fn corrupt_version_tables_are_refused_never_read_as_base() {
                 "SELECT count(*) FROM strata_history WHERE direction = 'upgrade'",
             );
             assert_eq!(upgrades, ["3"], "[{kind}] {what}: nothing ran again");
+            // The documented repair.
+            ok(run(dir, &url, "dev", &["stamp", THIRD]));
+            assert!(ok(run(dir, &url, "dev", &["current"])).starts_with(THIRD), "[{kind}] {what}");
+            ok(run(dir, &url, "dev", &["upgrade"]));
         }
     }
 }

@@ -149,7 +149,13 @@ impl MigrationManager {
             Some(dir) => scaffold::init(dir)?,
             None => Vec::new(),
         };
-        self.connect()?.ensure_version_tables()?;
+        let mut db = self.connect()?;
+        // An empty version table beside a history would read as base: a corrupt state is
+        // reported, never papered over (`stamp` is the repair).
+        if let Err(e @ BackendError::CorruptVersionTable { .. }) = db.current_revision() {
+            return Err(e.into());
+        }
+        db.ensure_version_tables()?;
         Ok(scaffolded)
     }
 

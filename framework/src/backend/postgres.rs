@@ -344,9 +344,6 @@ impl Backend for PostgresBackend {
             self.tables_known = true;
             return self.prepare_bookkeeping();
         }
-        if !self.table_exists(&version)? && self.history_has_rows()? {
-            return Err(super::version_table_missing(&self.tables));
-        }
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
         let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
         let sql = format!(

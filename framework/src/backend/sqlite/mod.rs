@@ -287,9 +287,6 @@ impl Backend for SqliteBackend {
     }
 
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
-        if !self.table_exists(&self.tables.version)? && self.history_has_rows()? {
-            return Err(super::version_table_missing(&self.tables));
-        }
         for sql in [&self.sql.create_version, &self.sql.create_history] {
             self.conn.execute_batch(sql).map_err(failed(sql))?;
         }
