@@ -205,6 +205,7 @@ impl From<ManagerError> for Failure {
                 | Run::NotGroupable(_),
             ) => USAGE,
             ManagerError::Run(Run::Registry(_) | Run::Drift(_)) => VALIDATION,
+            ManagerError::Run(Run::PlanChanged { .. }) => REFUSED,
             ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
             ManagerError::Scaffold(
                 Scaffold::UnknownTemplate(_)
@@ -356,7 +357,7 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
             let (end, steps) = manager.rollback_plan(&target)?;
             if !steps.is_empty() {
                 let ask = policy::rollback_prompt(manager.env(), &said);
-                prompt::confirm(ask, &end, steps.len(), manager.env().as_str(), &mut said);
+                prompt::confirm(ask, &end, &steps, manager.env().as_str(), &mut said);
                 if said.typed_target.is_none() && !said.answered_yes && prompt::interactive() {
                     if let policy::Prompt::YesNo = policy::rollback_prompt(manager.env(), &said) {
                         return Err(Failure::new(REFUSED, policy::Refusal::Declined.to_string()));

@@ -217,3 +217,111 @@ fn drift_is_an_error_in_validate_a_warning_for_a_dev_upgrade_and_a_refusal_elsew
         }
     }
 }
+
+/// Starts the binary on a pseudo-terminal (script(1)), waits until it shows `prompt`, lets
+/// `meanwhile` run, then types `answer`. Returns everything the terminal showed, and the exit
+/// code.
+fn answer_after(
+    dir: &Path,
+    url: &str,
+    env: &str,
+    args: &[&str],
+    prompt: &str,
+    meanwhile: impl FnOnce(),
+    answer: &str,
+) -> (String, i32) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let command = std::iter::once(BIN.to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("STRATA_ENV", env)
+        .env_remove("ENV")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let shown = Arc::new(Mutex::new(String::new()));
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = {
+        let shown = Arc::clone(&shown);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    while !shown.lock().unwrap().contains(prompt) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no prompt {prompt:?}; the terminal showed:\n{}",
+            shown.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    meanwhile();
+    child.stdin.take().expect("stdin").write_all(answer.as_bytes()).expect("type the answer");
+    let status = child.wait().expect("wait");
+    reader.join().expect("reader");
+    let text = shown.lock().unwrap().clone();
+    (text, status.code().unwrap_or(-1))
+}
+
+#[test]
+fn a_confirmed_rollback_reverts_exactly_what_the_prompt_listed() {
+    const AT: &str = "6c809c9cc13d";
+    const TARGET: &str = "b02594172f4c";
+    const HEAD: &str = "4c9379593903";
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(run(dir, &url, "dev", &["upgrade", "--revision", AT]));
+    let upgrade_meanwhile = || {
+        ok(run(dir, &url, "dev", &["upgrade"]));
+    };
+
+    // prod: the typed answer confirms reverting AT alone; the database moved to HEAD.
+    let (shown, code) = answer_after(
+        dir,
+        &url,
+        "prod",
+        &["downgrade", "--force", "--revision", TARGET],
+        "to confirm: ",
+        upgrade_meanwhile,
+        &format!("{TARGET}\n"),
+    );
+    assert!(shown.contains(&format!("revert {AT}")), "the prompt lists the plan:\n{shown}");
+    assert!(!shown.contains(&format!("  revert {HEAD}")), "only the plan of the moment: {shown}");
+    assert_eq!(code, 3, "refused, exit {code}:\n{shown}");
+    assert!(shown.contains("the database moved while the rollback was being confirmed"), "{shown}");
+    assert!(ok(run(dir, &url, "dev", &["current"])).starts_with(HEAD), "nothing was reverted");
+
+    // staging: the y/N prompt lists the plan too, and is bound to it the same way.
+    ok(run(dir, &url, "dev", &["downgrade", "--revision", AT]));
+    let (shown, code) =
+        answer_after(dir, &url, "staging", &["downgrade"], "[y/N] ", upgrade_meanwhile, "y\n");
+    assert!(shown.contains(&format!("revert {AT}")), "{shown}");
+    assert_eq!(code, 3, "refused:\n{shown}");
+    assert!(ok(run(dir, &url, "dev", &["current"])).starts_with(HEAD), "nothing was reverted");
+
+    // Unmoved, the same confirmation goes through.
+    let (shown, code) = answer_after(dir, &url, "staging", &["downgrade"], "[y/N] ", || {}, "y\n");
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains(&format!("revert {HEAD}")) && shown.contains("1 migration(s) reverted"),
+        "{shown}"
+    );
+}

@@ -333,3 +333,35 @@ fn the_history_row_counts_the_last_statement_s_time() {
     let history = runner.history(conn.as_mut()).unwrap();
     assert!(history[0].duration_ms >= 50.0, "the sleep is in the recorded time: {:?}", history[0]);
 }
+
+#[test]
+fn a_rollback_bound_to_a_plan_runs_only_that_plan() {
+    let runner = app_runner();
+    let all: Vec<String> = runner.migrations().migrations().iter().map(|m| m.revision.to_string()).collect();
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        // Confirmed while the database was one step lower: the head is not in the plan.
+        let shown = vec![all[all.len() - 2].clone()];
+        let err =
+            runner.downgrade_exactly(conn, &target("-1"), &shown, &mut strata::runner::Quiet).unwrap_err();
+        match &err {
+            Error::PlanChanged { shown: s, now, current } => {
+                assert_eq!(
+                    (s, now, current),
+                    (&shown, &vec![all[all.len() - 1].clone()], &all[all.len() - 1])
+                );
+            }
+            other => panic!("[{kind}] expected PlanChanged: {other}"),
+        }
+        assert_eq!(
+            runner.current(conn).unwrap().map(|m| m.revision),
+            runner.migrations().head().map(|m| m.revision)
+        );
+        let shown = vec![all[all.len() - 1].clone()];
+        let report =
+            runner.downgrade_exactly(conn, &target("-1"), &shown, &mut strata::runner::Quiet).unwrap();
+        assert_eq!(report.applied.len(), 1, "[{kind}] the plan as confirmed runs");
+    }
+}

@@ -204,11 +204,26 @@ impl MigrationManager {
     ) -> Result<Report, ManagerError> {
         let mut db = self.connect()?;
         let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
+        if let Some(shown) = &confirmation.shown_plan {
+            if steps.iter().map(|m| m.revision).ne(shown.iter().map(String::as_str)) {
+                let current = self.runner().current(db.as_mut())?.map_or("base", |m| m.revision);
+                return Err(runner::Error::PlanChanged {
+                    shown: shown.clone(),
+                    now: steps.iter().map(|m| m.revision.to_string()).collect(),
+                    current: current.to_string(),
+                }
+                .into());
+            }
+        }
         policy::check_rollback(self.env(), confirmation, end.unwrap_or("base"))?;
         if self.env() == Environment::Prod && !steps.is_empty() {
             tracing::warn!(target = end.unwrap_or("base"), steps = steps.len(), "rolling back in production");
         }
-        Ok(self.runner().downgrade_with(db.as_mut(), target, listener)?)
+        let runner = self.runner();
+        Ok(match &confirmation.shown_plan {
+            Some(shown) => runner.downgrade_exactly(db.as_mut(), target, shown, listener)?,
+            None => runner.downgrade_with(db.as_mut(), target, listener)?,
+        })
     }
 
     /// The migration the database is at (`None` = base).

@@ -55,6 +55,10 @@ pub struct Confirmation {
     pub answered_yes: bool,
     /// What was typed at the production prompt.
     pub typed_target: Option<String>,
+    /// The revisions the operator was shown and agreed to revert, in revert order. When set,
+    /// the rollback runs only if, once the migration lock is held, it would revert exactly
+    /// these: a database that moved while the prompt waited is refused, never reverted further.
+    pub shown_plan: Option<Vec<String>>,
 }
 
 /// What a terminal front end should still ask before a rollback.
@@ -131,7 +135,13 @@ mod tests {
     }
 
     fn said(force: bool, sure: bool, yes: bool, typed: Option<&str>) -> Confirmation {
-        Confirmation { force, yes_i_am_sure: sure, answered_yes: yes, typed_target: typed.map(Into::into) }
+        Confirmation {
+            force,
+            yes_i_am_sure: sure,
+            answered_yes: yes,
+            typed_target: typed.map(Into::into),
+            shown_plan: None,
+        }
     }
 
     #[test]

@@ -38,8 +38,19 @@ pub enum Error {
     /// [`DriftPolicy::Refuse`] before anything ran.
     #[error("nothing was applied: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Drift(Vec<crate::validate::Drift>),
+    /// The confirmed rollback is no longer the one the database would get.
+    #[error("the database moved while the rollback was being confirmed: the confirmed plan reverts {}, but at {current} the rollback would now revert {}; nothing was changed. Run the downgrade again and confirm the new plan", list_or_none(.shown), list_or_none(.now))]
+    PlanChanged { shown: Vec<String>, now: Vec<String>, current: String },
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
     WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
+}
+
+fn list_or_none(revisions: &[String]) -> String {
+    if revisions.is_empty() {
+        "nothing".into()
+    } else {
+        revisions.join(", ")
+    }
 }
 
 /// An identifier the engine would silently truncate.
@@ -502,7 +513,7 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        self.move_to(backend, target, Direction::Up, listener)
+        self.move_to(backend, target, Direction::Up, None, listener)
     }
 
     /// [`Runner::downgrade`], telling `listener` about each migration as it runs.
@@ -512,15 +523,30 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        self.move_to(backend, target, Direction::Down, listener)
+        self.move_to(backend, target, Direction::Down, None, listener)
     }
 
-    /// Moves the database to `target` in `direction`, under the migration lock.
+    /// [`Runner::downgrade_with`], only if it reverts exactly `expected` (revisions in revert
+    /// order, as an operator confirmed them) once the migration lock is held; otherwise
+    /// [`Error::PlanChanged`] and nothing runs.
+    pub fn downgrade_exactly(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+        expected: &[String],
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
+        self.move_to(backend, target, Direction::Down, Some(expected), listener)
+    }
+
+    /// Moves the database to `target` in `direction`, under the migration lock; with
+    /// `expected`, only along exactly those revisions.
     fn move_to(
         &self,
         backend: &mut dyn Backend,
         target: &Target,
         direction: Direction,
+        expected: Option<&[String]>,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
         let up = direction == Direction::Up;
@@ -532,7 +558,7 @@ impl Runner {
             let hint = if up { "downgrade" } else { "upgrade" };
             return Err(self.wrong_direction(direction, target, current, hint));
         }
-        if current == wanted {
+        if current == wanted && expected.is_none_or(<[String]>::is_empty) {
             // Nothing to do: no lock, so the start-up check stays one query.
             return Ok(self.empty_report(current));
         }
@@ -540,19 +566,38 @@ impl Runner {
         // Another migrator may have moved the database while this one waited for the lock;
         // the target stays the absolute position resolved above.
         let current = if lock.is_some() { self.position(backend)? } else { current };
+        if let Some(expected) = expected {
+            let now = self.between(current, wanted, up);
+            if now.iter().map(|m| m.revision).ne(expected.iter().map(String::as_str)) {
+                return Err(Error::PlanChanged {
+                    shown: expected.to_vec(),
+                    now: now.iter().map(|m| m.revision.to_string()).collect(),
+                    current: self.set.chain().revision_at(current).unwrap_or("base").to_string(),
+                });
+            }
+        }
         if !ahead(current, wanted) {
             return Ok(self.empty_report(current));
         }
         if up {
             self.check_drift(backend, current)?;
         }
-        let all = self.set.migrations();
-        let steps = if up {
-            all[index_after(current)..index_after(wanted)].iter().map(|m| Step::up(m)).collect()
-        } else {
-            all[index_after(wanted)..index_after(current)].iter().rev().map(|m| Step::down(m)).collect()
-        };
+        let step = if up { Step::up } else { Step::down };
+        let steps = self.between(current, wanted, up).into_iter().map(step).collect();
         self.run(backend, current, steps, listener, lock.is_none())
+    }
+
+    /// The migrations that moving from `current` to `wanted` runs, in run order (none when
+    /// `wanted` lies the other way).
+    fn between(&self, current: Position, wanted: Position, up: bool) -> Vec<&'static Migration> {
+        let all = self.set.migrations();
+        match up {
+            true if current < wanted => all[index_after(current)..index_after(wanted)].to_vec(),
+            false if current > wanted => {
+                all[index_after(wanted)..index_after(current)].iter().rev().copied().collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Before applying on top of the migrations up to `current`: warns about or refuses
