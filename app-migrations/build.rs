@@ -1,4 +1,5 @@
-//! Generates the module list of `src/versions/` and fails the build on a broken chain.
+//! Checks the revision chain of `src/versions/` at compile time and generates the crate's
+//! body: a module per migration file and `migrations()`.
 fn main() {
-    strata::build::BuildScript::new("src/versions").module_list("versions.rs").run();
+    strata::build::migrations("src/versions");
 }

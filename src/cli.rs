@@ -21,7 +21,7 @@ use strata::policy::{self, Confirmation};
 use strata::runner::TransactionMode;
 use strata::scaffold::Template;
 use strata::validate::Status;
-use strata::{MigrationManager, MigrationSet};
+use strata::{MigrationManager, MigrationSet, RegistryError};
 
 /// Where `create` and `template` write when strata.toml names no versions folder: the example
 /// application's own, found from where this binary was built.
@@ -226,10 +226,10 @@ fn usage(message: impl ToString) -> Failure {
     Failure::new(USAGE, message.to_string())
 }
 
-/// Runs the command line; `expected` are the revisions the build script saw.
-pub fn main(expected: &[&str]) -> ExitCode {
+/// Runs the command line on the application's migrations (or why they cannot be used).
+pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
     let cli = Cli::parse();
-    match run(cli, expected) {
+    match run(cli, set) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             output::error(&failure.message);
@@ -256,7 +256,7 @@ fn target(text: &str) -> Result<Target, Failure> {
     text.parse().map_err(usage)
 }
 
-fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
+fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure> {
     let overrides = Overrides {
         env: cli.env.clone(),
         database_url: cli.database_url.clone(),
@@ -270,7 +270,7 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
     if let Command::Template { list: true, .. } = cli.command {
         return Ok(list_templates(cli.format));
     }
-    let set = match MigrationSet::from_registry(expected, app_migrations::CRATE_NAME) {
+    let set = match set {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
             let validation =

@@ -4,17 +4,14 @@
 
 mod common;
 
-use app_migrations as _;
 use common::*;
 use strata::manager::ManagerError;
 use strata::ops::DialectKind;
 use strata::policy::Refusal;
 use strata::MigrationSet;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 fn set() -> MigrationSet {
-    MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry")
+    app_migrations::migrations().expect("registry")
 }
 
 #[test]

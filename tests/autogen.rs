@@ -20,10 +20,8 @@ use strata::runner::{apply_ops, Runner};
 use strata::scratch::{Scratch, SqliteMemory};
 use strata::types::Type;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 fn app_set() -> MigrationSet {
-    MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry")
+    app_migrations::migrations().expect("registry")
 }
 
 /// Fresh test databases of one engine as scratch databases; they live as long as this value.

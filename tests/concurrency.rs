@@ -4,7 +4,6 @@
 
 mod common;
 
-use app_migrations as _;
 use common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -16,16 +15,12 @@ use strata::ops::{Column, DialectKind, Table};
 use strata::runner::{Error, Runner};
 use strata::types::Type;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
 /// Set in the child: the database whose migration lock it takes and holds.
 const HOLD_LOCK: &str = "STRATA_TEST_HOLD_LOCK_URL";
 
 fn app_runner() -> Runner {
-    Runner::new(
-        MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry"),
-    )
+    Runner::new(app_migrations::migrations().expect("registry"))
 }
 
 fn migrate(url: &str, extra_env: &[(&str, &str)]) -> Command {

@@ -6,25 +6,19 @@
 
 mod common;
 
-use app_migrations as _;
 use common::*;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use strata::graph::Target;
-use strata::migration::MigrationSet;
 use strata::ops::DialectKind;
 use strata::runner::Runner;
 use strata::schema::Schema;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
 
 fn runner() -> Runner {
-    Runner::new(
-        MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry"),
-    )
+    Runner::new(app_migrations::migrations().expect("registry"))
 }
 
 /// The schema at every revision (and at base), from a reference database migrated step by step.

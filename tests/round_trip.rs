@@ -4,7 +4,6 @@
 //! with a clear difference.
 
 // The example history; without this line the linker drops its registrations.
-use app_migrations as _;
 use strata::data::{DataConnection, DataError};
 use strata::migration::{Migration, MigrationSet};
 use strata::ops::{Column, DialectKind, Table};
@@ -13,14 +12,12 @@ use strata::testkit::engines;
 use strata::types::Type;
 use strata::value::Value;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 const SNAPSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
 /// The post slugs migration, which backfills a NOT NULL column from existing rows.
 const POST_SLUGS: &str = "eda71479153d";
 
 fn app_set() -> MigrationSet {
-    MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry")
+    app_migrations::migrations().expect("registry")
 }
 
 /// Two authors' posts, written while posts have no slug column yet.

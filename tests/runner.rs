@@ -4,7 +4,6 @@
 mod common;
 
 // The example history; without this line the linker drops its registrations.
-use app_migrations as _;
 use common::*;
 use strata::backend::Direction;
 use strata::graph::Target;
@@ -13,12 +12,8 @@ use strata::ops::{Column, Table};
 use strata::runner::{Error, Runner, TransactionMode};
 use strata::types::Type;
 
-include!(concat!(env!("OUT_DIR"), "/expected_revisions.rs"));
-
 fn app_runner() -> Runner {
-    Runner::new(
-        MigrationSet::from_registry(EXPECTED_REVISIONS, app_migrations::CRATE_NAME).expect("registry"),
-    )
+    Runner::new(app_migrations::migrations().expect("registry"))
 }
 
 fn target(text: &str) -> Target {

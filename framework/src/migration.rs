@@ -100,8 +100,8 @@ pub enum RegistryError {
     /// dropped the migrations crate because nothing names it (inventory issue 7).
     #[error(
         "{} of {expected} migrations the build saw are not registered in this binary (missing: {}). \
-         The linker drops a crate nothing names: add `use {crate_name} as _;` to the binary or test \
-         that runs migrations",
+         The linker drops a crate nothing names: get the set from `{crate_name}::migrations()` (or add \
+         `use {crate_name} as _;` to the binary or test that runs migrations)",
         missing.len(), abbreviate(missing)
     )]
     Missing { missing: Vec<String>, expected: usize, crate_name: String },

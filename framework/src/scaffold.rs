@@ -297,10 +297,11 @@ pub fn init(versions_dir: &Path) -> Result<Vec<Scaffolded>, ScaffoldError> {
     let existed = versions_dir.is_dir();
     fs::create_dir_all(versions_dir).map_err(io_error(versions_dir))?;
     done.push(Scaffolded { path: versions_dir.to_path_buf(), created: !existed });
-    let build_rs = "//! Generates the module list of `src/versions/` and fails the build on a broken chain.\n\
-        fn main() {\n    strata::build::BuildScript::new(\"src/versions\").module_list(\"versions.rs\").run();\n}\n";
-    let lib_rs = "//! This application's migrations: one Rust module per revision in `src/versions/`.\n\n\
-        mod versions {\n    include!(concat!(env!(\"OUT_DIR\"), \"/versions.rs\"));\n}\n";
+    let build_rs = "//! Checks the revision chain of `src/versions/` and generates `migrations()`.\n\
+        fn main() {\n    strata::build::migrations(\"src/versions\");\n}\n";
+    let lib_rs = "//! This application's migrations: one Rust module per revision in `src/versions/`.\n\
+        //! Consumers call `migrations()`.\n\n\
+        strata::include_migrations!();\n";
     for (path, text) in [(crate_dir.join("build.rs"), build_rs), (src.join("lib.rs"), lib_rs)] {
         let created = match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut file) => {
