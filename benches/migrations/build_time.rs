@@ -165,13 +165,13 @@ fn write_crate(workspace: &Path, dir: &Path, count: usize) -> io::Result<String>
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
     write_if_changed(
         &dir.join("build.rs"),
-        "//! Generates the module list of `src/versions/` and fails the build on a broken chain.\n\
-         fn main() {\n    strata::build::BuildScript::new(\"src/versions\").module_list(\"versions.rs\").run();\n}\n",
+        "//! Checks the chain of `src/versions/` and generates `migrations()`, as users do.\n\
+         fn main() {\n    strata::build::migrations(\"src/versions\");\n}\n",
     )?;
     write_if_changed(
         &dir.join("src/lib.rs"),
         "//! Generated migrations: one module per revision in `src/versions/`.\n\n\
-         mod versions {\n    include!(concat!(env!(\"OUT_DIR\"), \"/versions.rs\"));\n}\n",
+         strata::include_migrations!();\n",
     )?;
     // Same dependency versions as the workspace, and nothing to download.
     if !dir.join("Cargo.lock").exists() {
