@@ -391,3 +391,68 @@ fn staging_migrates_over_tls_with_a_verified_certificate() {
     let plain = run_in(work.path(), &url.replace("verify-full", "disable"), "staging", &["current"]);
     assert_eq!(code(&plain), 4, "{}", text(&plain));
 }
+
+/// Runs the binary in `dir` with exactly the strata variables in `vars` (none inherited).
+fn run_with(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir);
+    for name in [
+        "ENV",
+        "STRATA_ENV",
+        "DATABASE_URL",
+        "RUST_LOG",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "STRATA_LOCK_TIMEOUT",
+        "STRATA_STATEMENT_TIMEOUT",
+        "STRATA_MIGRATION_LOCK_TIMEOUT",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("STRATA_VERSIONS_DIR", dir.join("migrations/src/versions"));
+    command.envs(vars.iter().copied()).output().expect("run the binary")
+}
+
+#[test]
+fn a_dotenv_file_cannot_turn_production_into_dev() {
+    let Some((_db, url, work)) = upgraded_postgres() else { return };
+    let dir = work.path();
+    std::fs::write(dir.join(".env"), "STRATA_ENV=dev\n").unwrap();
+    for env in ["prod", "staging"] {
+        for args in [&["downgrade"][..], &["start"], &["--env", env, "downgrade"]] {
+            let out = run_with(dir, &[("ENV", env), ("DATABASE_URL", &url)], args);
+            assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+            let expected = format!("ENV={env} (process environment) and STRATA_ENV=dev (.env file ");
+            assert!(text(&out).contains(&expected), "{args:?}: {}", text(&out));
+            assert!(!text(&out).contains("application ready"), "{}", text(&out));
+        }
+    }
+    std::fs::remove_file(dir.join(".env")).unwrap();
+    assert_eq!(current(dir, &url, "dev"), HEAD, "nothing was reverted");
+    // The process environment beats .env for every variable.
+    std::fs::write(dir.join(".env"), "DATABASE_URL=sqlite://dotenv.db\nENV=prod\n").unwrap();
+    let out = run_with(dir, &[("ENV", "prod"), ("DATABASE_URL", &url)], &["current"]);
+    assert!(text(&out).starts_with(HEAD), "{}", text(&out));
+    assert!(!dir.join("dotenv.db").exists());
+}
+
+#[test]
+fn absurd_timeouts_are_a_usage_error_before_connecting() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // Nothing listens on port 1: reaching the database would exit 4.
+    let url = "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2";
+    for (var, value) in [
+        ("STRATA_LOCK_TIMEOUT", "1e300"),
+        ("STRATA_STATEMENT_TIMEOUT", "1e12"),
+        ("STRATA_LOCK_TIMEOUT", "0"),
+        ("STRATA_MIGRATION_LOCK_TIMEOUT", "1e300"),
+    ] {
+        let out = run_with(dir, &[("ENV", "staging"), ("DATABASE_URL", url), (var, value)], &["upgrade"]);
+        assert_eq!(code(&out), 2, "{var}={value}: {}", text(&out));
+        assert!(text(&out).contains(&format!("{var}=\"{value}\" (process environment) is not a timeout")));
+    }
+    std::fs::write(dir.join("strata.toml"), "[environments.staging]\nlock_timeout = 1e300\n").unwrap();
+    let out = run_with(dir, &[("ENV", "staging"), ("DATABASE_URL", url)], &["upgrade"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+}
