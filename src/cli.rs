@@ -6,7 +6,7 @@
 //! rules); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
 //! refused or missing; 4 database error (unreachable, a migration failed and was rolled back).
 
-use crate::output::{self, Format, Progress};
+use crate::output::{self, print, println, Format, Progress};
 use crate::prompt;
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -227,8 +227,18 @@ fn usage(message: impl ToString) -> Failure {
 
 /// Runs the command line; `expected` are the revisions the build script saw.
 pub fn main(expected: &[&str]) -> ExitCode {
+    std::panic::set_hook(Box::new(|info| output::write_err(format_args!("{}", output::panic_message(info)))));
     let cli = Cli::parse();
-    match run(cli, expected) {
+    // Passwords are hidden from every output before anything can print them.
+    for url in [cli.database_url.clone(), std::env::var("DATABASE_URL").ok()].into_iter().flatten() {
+        output::hide(&url);
+    }
+    let result = run(cli, expected);
+    if let Some(e) = output::stdout_failure() {
+        output::error(&format!("cannot write the output: {e}"));
+        return ExitCode::from(DATABASE);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             output::error(&failure.message);
@@ -248,7 +258,11 @@ fn init_logging(cli: &Cli, env: Option<Environment>) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(output::log_colour())
+        .with_writer(output::LogLine::default)
+        .init();
 }
 
 fn target(text: &str) -> Result<Target, Failure> {
@@ -263,6 +277,9 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
     };
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let settings = Settings::load(&overrides, &dir);
+    if let Ok(s) = &settings {
+        output::hide(&s.database_url.connection_string());
+    }
     init_logging(&cli, settings.as_ref().ok().map(|s| s.env));
     let mut settings = settings.map_err(usage)?;
     settings.versions_dir.get_or_insert_with(|| PathBuf::from(DEFAULT_VERSIONS_DIR));

@@ -456,3 +456,126 @@ fn absurd_timeouts_are_a_usage_error_before_connecting() {
     let out = run_with(dir, &[("ENV", "staging"), ("DATABASE_URL", url)], &["upgrade"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
 }
+
+/// Database URLs of every shape the driver reads a password from, and the secrets in them
+/// (as written and decoded). Nothing listens on port 1, so each run fails fast at connect.
+const LEAKY_URLS: &[(&str, &[&str])] = &[
+    ("postgres://u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgresql://u:hunter2@127.0.0.1:1/db?sslmode=disable", &["hunter2"]),
+    ("postgres://pw2:pa/ss@127.0.0.1:1/t5", &["pa/ss"]),
+    ("postgres://u:hunt?er2@127.0.0.1:1/db", &["hunt?er2"]),
+    ("postgres://u:hu/nt?er2&x=1@127.0.0.1:1/db?sslmode=disable", &["hu/nt?er2&x=1"]),
+    ("postgres://u:hunt#er2@127.0.0.1:1/db", &["hunt#er2"]),
+    ("postgres://u:hunt%40er2@127.0.0.1:1/db", &["hunt%40er2", "hunt@er2"]),
+    ("postgres://u:hunt:er2@127.0.0.1:1/db", &["hunt:er2"]),
+    ("postgres://u:hunt@er2@127.0.0.1:1/db", &["hunt@er2"]),
+    ("postgres://127.0.0.1:1/db?password=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?user=u&password=hunter2&password=hunter3", &["hunter2", "hunter3"]),
+    ("postgres://127.0.0.1:1/db?PASSWORD=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?Password=hunter2&sslmode=disable", &["hunter2"]),
+    ("postgres://u:hunter1@127.0.0.1:1/db?password=hunter2", &["hunter1", "hunter2"]),
+    ("postgres://127.0.0.1:1/db?pass%77ord=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?sslpassword=hunter2", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1,127.0.0.1:2/db", &["hunter2"]),
+    ("postgres://u:hunter2@[::1]:1/db", &["hunter2"]),
+    ("postgres://u:hunter2@%2Fnonexistent%2Fdir:1/db", &["hunter2"]),
+    ("postgresql:///db?host=/nonexistent&port=1&password=hunter2", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?application_name=a@b", &["hunter2"]),
+    ("postgres://:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgres://u:hunter%32x@127.0.0.1:1/db", &["hunter%32x", "hunter2x"]),
+    ("postgres://u:h%C3%BCnter2@127.0.0.1:1/db", &["h%C3%BCnter2", "hünter2"]),
+    ("postgres://u:hünter2@127.0.0.1:1/db", &["hünter2"]),
+    ("postgres://127.0.0.1:1/db?a&password=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?password=hunt=er2&x=1", &["hunt=er2"]),
+    ("postgres://127.0.0.1:1/db?password=hunt&er2", &["hunt&er2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?sslmode=bogus", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?port=x", &["hunter2"]),
+    ("postgres://u:hunter2@remote.invalid:1/db?connect_timeout=2", &["hunter2"]),
+    ("postgres:/u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgres:u:hunter2@127.0.0.1", &["hunter2"]),
+    ("postgres//u:hunter2@127.0.0.1", &["hunter2"]),
+    ("POSTGRES://u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("mysql://u:hunter2@127.0.0.1/db", &["hunter2"]),
+    ("host=127.0.0.1 port=1 password=hunter2", &["hunter2"]),
+    ("host=127.0.0.1 password='hunt er2'", &["hunt er2"]),
+];
+
+fn assert_no_secret(out: &Output, secrets: &[&str], what: &str) {
+    let all = text(out);
+    for secret in secrets {
+        assert!(!all.contains(secret), "{what}: {secret} leaked:\n{all}");
+    }
+    assert_ne!(code(out), 101, "{what}: a panic:\n{all}");
+}
+
+#[test]
+fn passwords_never_leak_on_any_channel() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    assert!(LEAKY_URLS.len() >= 30);
+    for (url, secrets) in LEAKY_URLS {
+        for args in [
+            &["current"][..],
+            &["--format", "json", "current"],
+            &["validate"],
+            &["--format", "json", "validate"],
+            &["-vv", "upgrade"],
+        ] {
+            let out = run_with(dir, &[("DATABASE_URL", url)], args);
+            assert_no_secret(&out, secrets, &format!("{url} {args:?}"));
+        }
+        let out = run_with(dir, &[("DATABASE_URL", url), ("RUST_LOG", "trace")], &["current"]);
+        assert_no_secret(&out, secrets, &format!("{url} RUST_LOG=trace"));
+        let out = run_with(dir, &[("ENV", "staging")], &["--database-url", url, "-vv", "upgrade"]);
+        assert_no_secret(&out, secrets, &format!("{url} --database-url in staging"));
+    }
+    // From .env and strata.toml too.
+    let (url, secrets) = LEAKY_URLS[2];
+    std::fs::write(dir.join(".env"), format!("DATABASE_URL={url}\n")).unwrap();
+    assert_no_secret(&run_with(dir, &[("RUST_LOG", "trace")], &["validate"]), secrets, ".env");
+    std::fs::remove_file(dir.join(".env")).unwrap();
+    std::fs::write(dir.join("strata.toml"), format!("database_url = {url:?}\n")).unwrap();
+    assert_no_secret(&run_with(dir, &[("RUST_LOG", "trace")], &["-vv", "validate"]), secrets, "strata.toml");
+}
+
+#[test]
+fn passwords_never_leak_from_a_working_connection() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let db = fresh_database(DialectKind::Postgres);
+    let plain = db.url.connection_string();
+    // The throwaway server trusts local connections, so any password gets in.
+    let with_password = |password: &str, param: &str| {
+        let url = plain.replacen("postgres://postgres@", &format!("postgres://postgres:{password}@"), 1);
+        if param.is_empty() {
+            url
+        } else if url.contains('?') {
+            format!("{url}&{param}")
+        } else {
+            format!("{url}?{param}")
+        }
+    };
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    for (url, secrets) in [
+        (with_password("pa/ss?wd", ""), &["pa/ss?wd"][..]),
+        (with_password("hunter%232", "application_name=x"), &["hunter%232", "hunter#2"]),
+        (with_password("hunter1", "password=hunter2"), &["hunter1", "hunter2"]),
+    ] {
+        for (vars, args) in [
+            (vec![], &["-vv", "upgrade", "--revision", "+1"][..]),
+            (vec![("RUST_LOG", "trace")], &["upgrade", "--revision", "+1"]),
+            (vec![("RUST_LOG", "trace")], &["--format", "json", "current"]),
+            (vec![("ENV", "prod")], &["--format", "json", "upgrade", "--revision", "+1"]),
+            (vec![("RUST_LOG", "trace")], &["validate"]),
+            (vec![], &["downgrade", "--revision", "base"]),
+        ] {
+            let mut vars = vars.clone();
+            vars.push(("DATABASE_URL", url.as_str()));
+            let out = run_with(dir, &vars, args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out));
+            assert_no_secret(&out, secrets, &format!("{args:?}"));
+        }
+    }
+}

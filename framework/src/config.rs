@@ -307,8 +307,10 @@ impl Settings {
             history: pick(|f| f.history_table.clone()).unwrap_or(defaults.history),
         };
         let file_path = overrides.config_file.clone().unwrap_or_else(|| dir.join("strata.toml"));
-        let timeout = |var: &str, key: &str, allow_off: bool, f: fn(&FileSettings) -> Option<TimeoutValue>| {
-            match vars.get_with_source(var) {
+        let timeout =
+            |var: &str, key: &str, allow_off: bool, f: fn(&FileSettings) -> Option<TimeoutValue>| match vars
+                .get_with_source(var)
+            {
                 Some((value, source)) => parse_timeout(var, &value, &source, allow_off).map(Some),
                 None => match f(&section).or_else(|| f(&file)) {
                     Some(value) => {
@@ -317,8 +319,7 @@ impl Settings {
                     }
                     None => Ok(None),
                 },
-            }
-        };
+            };
         // None: not set; Some(None): explicitly off.
         let lock_timeout = timeout("STRATA_LOCK_TIMEOUT", "lock_timeout", true, |f| f.lock_timeout.clone())?;
         let statement_timeout =
@@ -459,11 +460,16 @@ mod tests {
     }
 
     fn vars_in(dir: &Path, process: &[(&str, &str)]) -> Variables {
-        let map: HashMap<String, String> = process.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            process.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Variables::load_with(dir, Box::new(move |name| map.get(name).cloned())).unwrap()
     }
 
-    fn load_with_process(dir: &Path, overrides: Overrides, process: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    fn load_with_process(
+        dir: &Path,
+        overrides: Overrides,
+        process: &[(&str, &str)],
+    ) -> Result<Settings, ConfigError> {
         Settings::load_vars(&overrides, dir, vars_in(dir, process))
     }
 
@@ -472,10 +478,15 @@ mod tests {
     #[test]
     fn the_process_environment_beats_dotenv_under_either_name() {
         let dir = temp();
-        std::fs::write(dir.join(".env"), "DATABASE_URL=sqlite://from-dotenv.db
+        std::fs::write(
+            dir.join(".env"),
+            "DATABASE_URL=sqlite://from-dotenv.db
 STRATA_LOCK_TIMEOUT=7
-").unwrap();
-        let s = load_with_process(&dir, Overrides::default(), &[("DATABASE_URL", PG), ("ENV", "prod")]).unwrap();
+",
+        )
+        .unwrap();
+        let s =
+            load_with_process(&dir, Overrides::default(), &[("DATABASE_URL", PG), ("ENV", "prod")]).unwrap();
         assert_eq!((s.env, s.database_url.to_string()), (Environment::Prod, "postgres://u:***@h/db".into()));
         assert_eq!(s.lock_timeout, Some(Duration::from_secs(7)), ".env fills what the process leaves unset");
         let s = load_with_process(&dir, Overrides::default(), &[]).unwrap();
@@ -486,8 +497,12 @@ STRATA_LOCK_TIMEOUT=7
     fn disagreeing_env_and_strata_env_are_an_error_naming_both_sources() {
         let dir = temp();
         // The reported hole: .env STRATA_ENV=dev turned ENV=prod into dev.
-        std::fs::write(dir.join(".env"), "STRATA_ENV=dev
-").unwrap();
+        std::fs::write(
+            dir.join(".env"),
+            "STRATA_ENV=dev
+",
+        )
+        .unwrap();
         for env in ["prod", "staging"] {
             let err = load_with_process(&dir, Overrides::default(), &[("ENV", env), ("DATABASE_URL", PG)])
                 .unwrap_err()
@@ -505,22 +520,39 @@ STRATA_LOCK_TIMEOUT=7
         let err = load_with_process(&clean, Overrides::default(), &[("ENV", "prod"), ("STRATA_ENV", "dev")])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ENV=prod (process environment) and STRATA_ENV=dev (process environment)"), "{err}");
+        assert!(
+            err.contains("ENV=prod (process environment) and STRATA_ENV=dev (process environment)"),
+            "{err}"
+        );
         // Within .env, and the same name in both places.
-        std::fs::write(clean.join(".env"), "ENV=staging
+        std::fs::write(
+            clean.join(".env"),
+            "ENV=staging
 STRATA_ENV=prod
-").unwrap();
+",
+        )
+        .unwrap();
         let err = load_with_process(&clean, Overrides::default(), &[]).unwrap_err();
         assert!(matches!(err, ConfigError::EnvConflict { .. }), "{err}");
-        std::fs::write(clean.join(".env"), "ENV=dev
-").unwrap();
-        let err = load_with_process(&clean, Overrides::default(), &[("ENV", "prod")]).unwrap_err().to_string();
+        std::fs::write(
+            clean.join(".env"),
+            "ENV=dev
+",
+        )
+        .unwrap();
+        let err =
+            load_with_process(&clean, Overrides::default(), &[("ENV", "prod")]).unwrap_err().to_string();
         assert!(err.contains("ENV=prod (process environment) and ENV=dev (.env file"), "{err}");
         // Agreement (aliases included) is fine, and strata.toml's env is only a default.
-        std::fs::write(clean.join(".env"), "STRATA_ENV=production
-").unwrap();
+        std::fs::write(
+            clean.join(".env"),
+            "STRATA_ENV=production
+",
+        )
+        .unwrap();
         std::fs::write(clean.join("strata.toml"), "env = \"dev\"\n").unwrap();
-        let s = load_with_process(&clean, Overrides::default(), &[("ENV", "prod"), ("DATABASE_URL", PG)]).unwrap();
+        let s = load_with_process(&clean, Overrides::default(), &[("ENV", "prod"), ("DATABASE_URL", PG)])
+            .unwrap();
         assert_eq!(s.env, Environment::Prod);
         // An unknown name says where it came from.
         let err = load_with_process(&clean, Overrides::default(), &[("ENV", "qa")]).unwrap_err().to_string();
@@ -537,7 +569,10 @@ STRATA_ENV=prod
             }
             for var in ["STRATA_LOCK_TIMEOUT", "STRATA_STATEMENT_TIMEOUT", "STRATA_MIGRATION_LOCK_TIMEOUT"] {
                 let err = load(&[(var, bad)]).unwrap_err().to_string();
-                assert!(err.contains(&format!("{var}=\"{bad}\" (process environment) is not a timeout")), "{err}");
+                assert!(
+                    err.contains(&format!("{var}=\"{bad}\" (process environment) is not a timeout")),
+                    "{err}"
+                );
                 assert!(err.contains("2147483.647"), "{err}");
             }
         }
@@ -548,8 +583,12 @@ STRATA_ENV=prod
         let s = load(&[("STRATA_LOCK_TIMEOUT", "off"), ("STRATA_STATEMENT_TIMEOUT", "2147483.647")]).unwrap();
         assert_eq!(s.lock_timeout, None, "off switches staging's default off");
         assert_eq!(s.statement_timeout, Some(Duration::from_millis(i32::MAX as u64)));
-        let s = load(&[("STRATA_LOCK_TIMEOUT", " 2.5 "), ("STRATA_MIGRATION_LOCK_TIMEOUT", "0.001")]).unwrap();
-        assert_eq!((s.lock_timeout, s.migration_lock_timeout), (Some(Duration::from_millis(2500)), Duration::from_millis(1)));
+        let s =
+            load(&[("STRATA_LOCK_TIMEOUT", " 2.5 "), ("STRATA_MIGRATION_LOCK_TIMEOUT", "0.001")]).unwrap();
+        assert_eq!(
+            (s.lock_timeout, s.migration_lock_timeout),
+            (Some(Duration::from_millis(2500)), Duration::from_millis(1))
+        );
         // The same rules in strata.toml, whose path the message names.
         std::fs::write(dir.join("strata.toml"), "lock_timeout = 1e300\n").unwrap();
         let err = load(&[]).unwrap_err().to_string();
