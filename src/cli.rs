@@ -3,7 +3,7 @@
 //! library's.
 //!
 //! Exit codes: 0 success; 1 validation failed (or a migration set / start-up refused by the
-//! rules); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
+//! rules, or the database at a revision the code does not know); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
 //! refused or missing; 4 database error (unreachable, a migration failed and was rolled back).
 
 use crate::output::{self, print, println, Format, Progress};
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use strata::backend::Direction;
 use strata::config::{Environment, Overrides, Settings};
-use strata::graph::Target;
+use strata::graph::{Target, TargetError};
 use strata::manager::ManagerError;
 use strata::policy::{self, Confirmation};
 use strata::runner::TransactionMode;
@@ -34,7 +34,8 @@ struct Cli {
     /// strata.toml, then sqlite://app.db in dev)
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
-    /// Environment: dev, staging or prod (default: STRATA_ENV, then ENV, then dev)
+    /// Environment: dev, staging or prod (default: ENV or STRATA_ENV, which must agree, then
+    /// strata.toml, then dev)
     #[arg(long, global = true, value_name = "ENV")]
     env: Option<String>,
     /// Settings file (default: ./strata.toml when present)
@@ -191,6 +192,9 @@ impl From<ManagerError> for Failure {
         use strata::runner::Error as Run;
         use strata::scaffold::ScaffoldError as Scaffold;
         let code = match &e {
+            // The database and this code disagree, as validate reports: not a usage error.
+            ManagerError::Target(TargetError::UnknownCurrent(_))
+            | ManagerError::Run(Run::Target(TargetError::UnknownCurrent(_))) => VALIDATION,
             ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
             ManagerError::NoModels | ManagerError::NotBuilt { .. } | ManagerError::Offline(_) => USAGE,
             ManagerError::Autogen(strata::autogen::AutogenError::Differs(_)) => VALIDATION,
@@ -327,7 +331,7 @@ fn run(cli: Cli, expected: &[&str]) -> Result<u8, Failure> {
                     format,
                     &manager.create_migration_with_id(template, &message, rev_id.as_deref())?,
                 );
-            } else if let Some(created) = manager.create_migration(&message, true)? {
+            } else if let Some(created) = manager.create_migration_auto(&message, rev_id.as_deref())? {
                 print_created(format, &created);
                 if format == Format::Text {
                     println!(

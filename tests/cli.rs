@@ -579,3 +579,118 @@ fn passwords_never_leak_from_a_working_connection() {
         }
     }
 }
+
+/// Runs the binary with stdout a pipe nobody reads any more.
+fn run_into_closed_pipe(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env_remove("ENV").env_remove("RUST_LOG");
+    command.envs(vars.iter().copied()).stdout(writer).output().expect("run the binary")
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_exit_not_a_panic() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let vars = [("DATABASE_URL", url.as_str()), ("STRATA_ENV", "dev")];
+    // The work is done even though nobody reads what it prints.
+    let out = run_into_closed_pipe(dir, &vars, &["upgrade"]);
+    assert_eq!((code(&out), String::from_utf8_lossy(&out.stderr).into_owned()), (0, String::new()));
+    assert_eq!(current(dir, &url, "dev"), HEAD);
+    for args in [
+        &["show", "766d"][..],
+        &["--format", "json", "show", "766d"],
+        &["history"],
+        &["history", "--log"],
+        &["upgrade", "--sql"],
+        &["template", "--list"],
+        &["validate"],
+        &["current"],
+    ] {
+        let out = run_into_closed_pipe(dir, &vars, args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn targets_parse_strictly_and_absurd_steps_are_an_error() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    for (args, expected) in [
+        (&["upgrade", "--revision", "++1"][..], "\"++1\" is not a target"),
+        (&["upgrade", "--revision", "+-1"], "\"+-1\" is not a target"),
+        (&["downgrade", "--revision", "--1"], "\"--1\" is not a target"),
+        (&["upgrade", "--revision", "+1.5"], "\"+1.5\" is not a target"),
+        (&["upgrade", "--revision", "+99999999999999999999"], "more steps than any chain holds"),
+        (&["downgrade", "--revision", "-99999999999999999999"], "more steps than any chain holds"),
+        (&["upgrade", "--revision", "+9223372036854775807"], "goes past head"),
+        (&["upgrade", "--sql", "--revision", "++1"], "\"++1\" is not a target"),
+    ] {
+        let out = run_in(dir, &url, "dev", args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+    assert_eq!(current(dir, &url, "dev"), "base", "nothing was applied");
+}
+
+#[test]
+fn a_database_at_an_unknown_revision_is_a_validation_failure() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    ok(run_in(dir, &url, "dev", &["upgrade"]));
+    let db: strata::backend::DatabaseUrl = url.parse().unwrap();
+    strata::backend::connect(&db)
+        .unwrap()
+        .execute("UPDATE strata_version SET revision = 'ffffffffffff'")
+        .unwrap();
+    for args in [&["current"][..], &["upgrade"], &["downgrade"], &["pending"], &["history"], &["validate"]] {
+        let out = run_in(dir, &url, "dev", args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("which this code does not know"), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn logs_are_coloured_only_where_stdout_would_be() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let esc = |out: &Output| String::from_utf8_lossy(&out.stderr).contains('\u{1b}');
+    let piped = run_with(dir, &[("DATABASE_URL", &url)], &["-v", "upgrade", "--revision", "+1"]);
+    assert!(piped.status.success() && !piped.stderr.is_empty(), "{}", text(&piped));
+    assert!(!esc(&piped), "no colour on a piped stderr: {:?}", String::from_utf8_lossy(&piped.stderr));
+    let forced = run_with(
+        dir,
+        &[("DATABASE_URL", &url), ("CLICOLOR_FORCE", "1")],
+        &["-v", "upgrade", "--revision", "+1"],
+    );
+    assert!(esc(&forced), "CLICOLOR_FORCE colours logs: {}", text(&forced));
+    // On a terminal: colour, unless NO_COLOR.
+    let on_terminal = |no_color: bool| {
+        let command = format!(
+            "{}{BIN} -v upgrade --revision +1",
+            if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " }
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir)
+            .env("DATABASE_URL", &url)
+            .env("STRATA_ENV", "dev")
+            .env_remove("RUST_LOG")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script(1) from util-linux");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\u{1b}[") && coloured.contains("INFO"), "{coloured:?}");
+    let plain = on_terminal(true);
+    assert!(!plain.contains('\u{1b}') && plain.contains("INFO"), "{plain:?}");
+}

@@ -126,10 +126,13 @@ struct FileSettings {
     environments: HashMap<String, FileSettings>,
 }
 
+/// Looks a variable up in the process environment (a map in tests).
+type ProcessLookup = Box<dyn Fn(&str) -> Option<String>>;
+
 /// Reads variables from the process environment first, then from `.env`: a variable set
 /// (not empty) in the process environment always beats the `.env` file.
 struct Variables {
-    process: Box<dyn Fn(&str) -> Option<String>>,
+    process: ProcessLookup,
     dotenv: HashMap<String, String>,
     dotenv_path: PathBuf,
 }
@@ -142,7 +145,7 @@ impl Variables {
         Self::load_with(dir, Box::new(|name| std::env::var(name).ok()))
     }
 
-    fn load_with(dir: &Path, process: Box<dyn Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+    fn load_with(dir: &Path, process: ProcessLookup) -> Result<Self, ConfigError> {
         let path = dir.join(".env");
         let mut dotenv = HashMap::new();
         if path.exists() {
@@ -161,23 +164,23 @@ impl Variables {
         Ok(Variables { process, dotenv, dotenv_path: path })
     }
 
-    fn from_process(&self, name: &str) -> Option<String> {
+    fn in_process(&self, name: &str) -> Option<String> {
         (self.process)(name).filter(|v| !v.trim().is_empty())
     }
 
-    fn from_dotenv(&self, name: &str) -> Option<String> {
+    fn in_dotenv(&self, name: &str) -> Option<String> {
         self.dotenv.get(name).filter(|v| !v.trim().is_empty()).cloned()
     }
 
     fn get(&self, name: &str) -> Option<String> {
-        self.from_process(name).or_else(|| self.from_dotenv(name))
+        self.in_process(name).or_else(|| self.in_dotenv(name))
     }
 
     /// The value and where it came from.
     fn get_with_source(&self, name: &str) -> Option<(String, String)> {
-        match self.from_process(name) {
+        match self.in_process(name) {
             Some(v) => Some((v, PROCESS.to_string())),
-            None => self.from_dotenv(name).map(|v| (v, self.dotenv_source())),
+            None => self.in_dotenv(name).map(|v| (v, self.dotenv_source())),
         }
     }
 
@@ -191,10 +194,10 @@ impl Variables {
     fn environment(&self) -> Result<Option<(Environment, String)>, ConfigError> {
         let mut found: Vec<(Environment, String)> = Vec::new();
         for (source, value) in [
-            (PROCESS.to_string(), self.from_process("ENV").map(|v| ("ENV", v))),
-            (PROCESS.to_string(), self.from_process("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
-            (self.dotenv_source(), self.from_dotenv("ENV").map(|v| ("ENV", v))),
-            (self.dotenv_source(), self.from_dotenv("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
+            (PROCESS.to_string(), self.in_process("ENV").map(|v| ("ENV", v))),
+            (PROCESS.to_string(), self.in_process("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
+            (self.dotenv_source(), self.in_dotenv("ENV").map(|v| ("ENV", v))),
+            (self.dotenv_source(), self.in_dotenv("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
         ] {
             let Some((name, value)) = value else { continue };
             let env = value.parse::<Environment>().map_err(|_| ConfigError::BadEnvironment {
