@@ -232,11 +232,34 @@ fn usage(message: impl ToString) -> Failure {
 /// Runs the command line; `expected` are the revisions the build script saw.
 pub fn main(expected: &[&str]) -> ExitCode {
     std::panic::set_hook(Box::new(|info| output::write_err(format_args!("{}", output::panic_message(info)))));
-    let cli = Cli::parse();
-    // Passwords are hidden from every output before anything can print them.
-    for url in [cli.database_url.clone(), std::env::var("DATABASE_URL").ok()].into_iter().flatten() {
-        output::hide(&url);
+    // Passwords are hidden from every output before anything can print them, clap's errors
+    // included (a URL given without --database-url is echoed as an unexpected argument).
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    for arg in args.iter().cloned().chain(std::env::var("DATABASE_URL").ok()) {
+        output::hide(&arg);
+        if let Some(at) = arg.find("postgres://").or_else(|| arg.find("postgresql://")) {
+            output::hide(&arg[at..]);
+        }
     }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let mut rendered = e.render().ansi().to_string();
+            // An argument clap repeats may be a URL strata cannot parse: never echo one.
+            for arg in args.iter().skip(1) {
+                let lower = arg.to_ascii_lowercase();
+                if arg.contains('@') || arg.contains("://") || lower.contains("password") {
+                    rendered = rendered.replace(arg.as_str(), "[argument not shown: it may hold a password]");
+                }
+            }
+            if e.use_stderr() {
+                output::eprint!("{rendered}");
+            } else {
+                output::print!("{rendered}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE));
+        }
+    };
     let result = run(cli, expected);
     if let Some(e) = output::stdout_failure() {
         output::error(&format!("cannot write the output: {e}"));

@@ -528,6 +528,12 @@ fn passwords_never_leak_on_any_channel() {
         assert_no_secret(&out, secrets, &format!("{url} RUST_LOG=trace"));
         let out = run_with(dir, &[("ENV", "staging")], &["--database-url", url, "-vv", "upgrade"]);
         assert_no_secret(&out, secrets, &format!("{url} --database-url in staging"));
+        // clap echoes what it cannot place: a URL given without --database-url.
+        let out = run_with(dir, &[], &["upgrade", url]);
+        assert_eq!(code(&out), 2, "{}", text(&out));
+        assert_no_secret(&out, secrets, &format!("{url} as a stray argument"));
+        let flag = format!("--database-url={url}");
+        assert_no_secret(&run_with(dir, &[], &[&flag, "--frobnicate"]), secrets, &format!("{url} bad flag"));
     }
     // From .env and strata.toml too.
     let (url, secrets) = LEAKY_URLS[2];
