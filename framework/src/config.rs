@@ -1,5 +1,7 @@
 //! Settings: which environment this is and which database to use. Sources, lowest first:
 //! built-in defaults, `strata.toml`, a `.env` file, the process environment, the command line.
+//! Every `ENV` and `STRATA_ENV` (process environment and `.env`) must name the same
+//! environment; a disagreement is an error, never a silent pick.
 //! dev falls back to a local SQLite file; staging and prod require a PostgreSQL URL and never
 //! fall back to SQLite.
 
@@ -97,9 +99,10 @@ pub struct Settings {
     /// Where `create` and `template` write new migrations.
     pub versions_dir: Option<PathBuf>,
     pub tables: VersionTables,
-    /// How long a migration waits for a lock before failing (staging and prod).
+    /// How long a migration waits for a lock before failing (staging and prod; `None`: off,
+    /// the dev default or an explicit `off`). Whole milliseconds, at most [`MAX_TIMEOUT_MS`].
     pub lock_timeout: Option<Duration>,
-    /// How long one statement may run before failing (staging and prod).
+    /// How long one statement may run before failing (staging and prod; `None` as above).
     pub statement_timeout: Option<Duration>,
     /// How concurrent migrators are kept apart (`STRATA_MIGRATION_LOCK=session|transaction`).
     pub migration_lock: LockMode,
