@@ -3,10 +3,10 @@
 //! library's.
 //!
 //! Exit codes: 0 success; 1 validation failed (or a migration set / start-up refused by the
-//! rules); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
+//! rules, or the database at a revision the code does not know); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
 //! refused or missing; 4 database error (unreachable, a migration failed and was rolled back).
 
-use crate::output::{self, Format, Progress};
+use crate::output::{self, print, println, Format, Progress};
 use crate::prompt;
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use strata::backend::Direction;
 use strata::config::{Environment, Overrides, Settings};
-use strata::graph::Target;
+use strata::graph::{Target, TargetError};
 use strata::manager::ManagerError;
 use strata::policy::{self, Confirmation};
 use strata::runner::TransactionMode;
@@ -34,7 +34,8 @@ struct Cli {
     /// strata.toml, then sqlite://app.db in dev)
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
-    /// Environment: dev, staging or prod (default: STRATA_ENV, then ENV, then dev)
+    /// Environment: dev, staging or prod (default: ENV or STRATA_ENV, which must agree, then
+    /// strata.toml, then dev)
     #[arg(long, global = true, value_name = "ENV")]
     env: Option<String>,
     /// Settings file (default: ./strata.toml when present)
@@ -191,6 +192,9 @@ impl From<ManagerError> for Failure {
         use strata::runner::Error as Run;
         use strata::scaffold::ScaffoldError as Scaffold;
         let code = match &e {
+            // The database and this code disagree, as validate reports: not a usage error.
+            ManagerError::Target(TargetError::UnknownCurrent(_))
+            | ManagerError::Run(Run::Target(TargetError::UnknownCurrent(_))) => VALIDATION,
             ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
             ManagerError::NoModels | ManagerError::NotBuilt { .. } | ManagerError::Offline(_) => USAGE,
             ManagerError::Autogen(strata::autogen::AutogenError::Differs(_)) => VALIDATION,
@@ -228,8 +232,41 @@ fn usage(message: impl ToString) -> Failure {
 
 /// Runs the command line on the application's migrations (or why they cannot be used).
 pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli, set) {
+    std::panic::set_hook(Box::new(|info| output::write_err(format_args!("{}", output::panic_message(info)))));
+    // Passwords are hidden from every output before anything can print them, clap's errors
+    // included (a URL given without --database-url is echoed as an unexpected argument).
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    for arg in args.iter().cloned().chain(std::env::var("DATABASE_URL").ok()) {
+        output::hide(&arg);
+        if let Some(at) = arg.find("postgres://").or_else(|| arg.find("postgresql://")) {
+            output::hide(&arg[at..]);
+        }
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let mut rendered = e.render().ansi().to_string();
+            // An argument clap repeats may be a URL strata cannot parse: never echo one.
+            for arg in args.iter().skip(1) {
+                let lower = arg.to_ascii_lowercase();
+                if arg.contains('@') || arg.contains("://") || lower.contains("password") {
+                    rendered = rendered.replace(arg.as_str(), "[argument not shown: it may hold a password]");
+                }
+            }
+            if e.use_stderr() {
+                output::eprint!("{rendered}");
+            } else {
+                output::print!("{rendered}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE));
+        }
+    };
+    let result = run(cli, set);
+    if let Some(e) = output::stdout_failure() {
+        output::error(&format!("cannot write the output: {e}"));
+        return ExitCode::from(DATABASE);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             output::error(&failure.message);
@@ -249,7 +286,11 @@ fn init_logging(cli: &Cli, env: Option<Environment>) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(output::log_colour())
+        .with_writer(output::LogLine::default)
+        .init();
 }
 
 fn target(text: &str) -> Result<Target, Failure> {
@@ -264,6 +305,9 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
     };
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let settings = Settings::load(&overrides, &dir);
+    if let Ok(s) = &settings {
+        output::hide(&s.database_url.connection_string());
+    }
     init_logging(&cli, settings.as_ref().ok().map(|s| s.env));
     let mut settings = settings.map_err(usage)?;
     settings.versions_dir.get_or_insert_with(|| PathBuf::from(DEFAULT_VERSIONS_DIR));
@@ -311,7 +355,7 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
                     format,
                     &manager.create_migration_with_id(template, &message, rev_id.as_deref())?,
                 );
-            } else if let Some(created) = manager.create_migration(&message, true)? {
+            } else if let Some(created) = manager.create_migration_auto(&message, rev_id.as_deref())? {
                 print_created(format, &created);
                 if format == Format::Text {
                     println!(

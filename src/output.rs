@@ -1,12 +1,13 @@
 //! How results reach the user: readable tables and colour on a terminal, plain lines when
 //! piped, or stable JSON with `--format json` (documented in README.md).
 
-use anstream::println;
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use strata::backend::{Direction, HistoryRow};
 use strata::chrono;
 use strata::runner::{Applied, Listener, Report};
@@ -28,16 +29,142 @@ pub fn terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
+/// The passwords of the database URL(s) in use: nothing printed, logged or panicked shows them.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Stdout or stderr could not be written (a closed pipe: `show X | head -1`); further output
+/// to it is dropped and the command finishes its work (a migration is never abandoned halfway
+/// because a reader went away).
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+static STDERR_GONE: AtomicBool = AtomicBool::new(false);
+/// A failure to write stdout other than a closed pipe (a full disk), reported at exit.
+static STDOUT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Adds the passwords of `connection` (a URL or key=value string) to those never shown.
+pub fn hide(connection: &str) {
+    let mut secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for secret in strata::backend::secrets_in(connection) {
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
+        }
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// `text` with every hidden password replaced by `***`.
+pub fn scrubbed(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    strata::backend::scrub(text, &secrets)
+}
+
+/// Writes to stdout (colour stripped off a terminal, honouring NO_COLOR and CLICOLOR_FORCE);
+/// never panics.
+pub fn write_out(args: std::fmt::Arguments) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let text = scrubbed(&args.to_string());
+    let mut out = anstream::stdout();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            *STDOUT_FAILURE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
+        }
+    }
+}
+
+/// Writes to stderr, like [`write_out`]; a closed stderr is ignored.
+pub fn write_err(args: std::fmt::Arguments) {
+    if STDERR_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let text = scrubbed(&args.to_string());
+    let mut err = anstream::stderr();
+    if err.write_all(text.as_bytes()).and_then(|()| err.flush()).is_err() {
+        STDERR_GONE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why stdout could not be written, when it was not a closed pipe.
+pub fn stdout_failure() -> Option<String> {
+    STDOUT_FAILURE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+}
+
+/// `println!` through [`write_out`]: scrubbed, and quiet on a closed pipe instead of panicking.
+macro_rules! println {
+    () => {
+        $crate::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`write_out`].
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `eprint!` through [`write_err`]: a closed stderr (a hung-up terminal) is no panic.
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        $crate::output::write_err(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` through [`write_err`].
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        $crate::output::write_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {eprint, eprintln, print, println};
+
+/// Whether logs on stderr get colour: as for stdout, by the terminal check, NO_COLOR and
+/// CLICOLOR_FORCE.
+pub fn log_colour() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// One log line, written (scrubbed) when the logger drops it.
+#[derive(Default)]
+pub struct LogLine(Vec<u8>);
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            write_err(format_args!("{}", String::from_utf8_lossy(&self.0)));
+        }
+    }
+}
+
+/// What a panic prints: scrubbed like everything else.
+pub fn panic_message(info: &std::panic::PanicHookInfo) -> String {
+    scrubbed(&format!("strata-example {info}\nthis is a bug: please report it\n"))
+}
+
 pub fn json(value: &Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
 pub fn error(message: &str) {
-    anstream::eprintln!("{ERROR}error{ERROR:#}: {message}");
+    write_err(format_args!("{ERROR}error{ERROR:#}: {message}\n"));
 }
 
 pub fn warning(message: &str) {
-    anstream::eprintln!("{WARN}warning{WARN:#}: {message}");
+    write_err(format_args!("{WARN}warning{WARN:#}: {message}\n"));
 }
 
 /// A table on a terminal, tab-separated lines when piped.
@@ -309,5 +436,23 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
                 })
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn panics_and_logs_hide_the_passwords() {
+        super::hide("postgres://u:pa/ss@h/db?password=hunter2");
+        let seen = Arc::new(Mutex::new(String::new()));
+        let into = Arc::clone(&seen);
+        std::panic::set_hook(Box::new(move |info| *into.lock().unwrap() = super::panic_message(info)));
+        let _ = std::panic::catch_unwind(|| panic!("cannot use postgres://u:pa/ss@h/db, password hunter2"));
+        drop(std::panic::take_hook());
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.contains("cannot use postgres://u:***@h/db, password ***"), "{seen}");
+        assert_eq!(super::scrubbed("pa/ss and hunter2"), "*** and ***");
     }
 }

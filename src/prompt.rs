@@ -1,5 +1,6 @@
 //! Terminal confirmations for rollbacks. The rules live in `strata::policy`; this only asks.
 
+use crate::output::{eprint, eprintln};
 use std::io::{self, BufRead, IsTerminal, Write};
 use strata::policy::{Confirmation, Prompt};
 use strata::Migration;

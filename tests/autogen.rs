@@ -293,3 +293,36 @@ fn a_fresh_database_from_the_models_is_stamped_at_head_and_refused_when_they_dif
         assert!(schema(empty.as_mut()).tables.is_empty(), "[{kind}] nothing created");
     }
 }
+
+#[test]
+fn create_auto_honours_a_chosen_revision_id() {
+    let work = tempfile::tempdir().unwrap();
+    let versions = work.path().join("versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/app-migrations/src/versions");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, versions.join(path.file_name().unwrap())).unwrap();
+    }
+    let overrides = strata::config::Overrides {
+        env: Some("dev".into()),
+        database_url: Some(format!("sqlite://{}", work.path().join("app.db").display())),
+        config_file: None,
+    };
+    let mut settings = strata::config::Settings::load(&overrides, work.path()).unwrap();
+    settings.versions_dir = Some(versions.clone());
+    let changed = edited(|tables, _| table_mut(tables, "users").columns.retain(|c| c.name != "role"));
+    let manager = strata::MigrationManager::new(app_set(), settings).with_models(changed);
+    let err = manager.create_migration_auto("drop the role", Some("../evil")).unwrap_err();
+    assert!(err.to_string().contains("revision id \"../evil\" cannot be used"), "{err}");
+    let created =
+        manager.create_migration_auto("drop the role", Some("abc123")).unwrap().expect("a migration");
+    assert_eq!(created.revision, "abc123");
+    assert!(
+        created.path.file_name().unwrap().to_string_lossy().starts_with("rabc123_"),
+        "{:?}",
+        created.path
+    );
+    let text = std::fs::read_to_string(&created.path).unwrap();
+    assert!(text.contains("abc123") && text.contains("drop_column(\"users\", \"role\")"), "{text}");
+}

@@ -391,3 +391,312 @@ fn staging_migrates_over_tls_with_a_verified_certificate() {
     let plain = run_in(work.path(), &url.replace("verify-full", "disable"), "staging", &["current"]);
     assert_eq!(code(&plain), 4, "{}", text(&plain));
 }
+
+/// Runs the binary in `dir` with exactly the strata variables in `vars` (none inherited).
+fn run_with(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir);
+    for name in [
+        "ENV",
+        "STRATA_ENV",
+        "DATABASE_URL",
+        "RUST_LOG",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "STRATA_LOCK_TIMEOUT",
+        "STRATA_STATEMENT_TIMEOUT",
+        "STRATA_MIGRATION_LOCK_TIMEOUT",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("STRATA_VERSIONS_DIR", dir.join("migrations/src/versions"));
+    command.envs(vars.iter().copied()).output().expect("run the binary")
+}
+
+#[test]
+fn a_dotenv_file_cannot_turn_production_into_dev() {
+    let Some((_db, url, work)) = upgraded_postgres() else { return };
+    let dir = work.path();
+    std::fs::write(dir.join(".env"), "STRATA_ENV=dev\n").unwrap();
+    for env in ["prod", "staging"] {
+        for args in [&["downgrade"][..], &["start"], &["--env", env, "downgrade"]] {
+            let out = run_with(dir, &[("ENV", env), ("DATABASE_URL", &url)], args);
+            assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+            let expected = format!("ENV={env} (process environment) and STRATA_ENV=dev (.env file ");
+            assert!(text(&out).contains(&expected), "{args:?}: {}", text(&out));
+            assert!(!text(&out).contains("application ready"), "{}", text(&out));
+        }
+    }
+    std::fs::remove_file(dir.join(".env")).unwrap();
+    assert_eq!(current(dir, &url, "dev"), HEAD, "nothing was reverted");
+    // The process environment beats .env for every variable.
+    std::fs::write(dir.join(".env"), "DATABASE_URL=sqlite://dotenv.db\nENV=prod\n").unwrap();
+    let out = run_with(dir, &[("ENV", "prod"), ("DATABASE_URL", &url)], &["current"]);
+    assert!(text(&out).starts_with(HEAD), "{}", text(&out));
+    assert!(!dir.join("dotenv.db").exists());
+}
+
+#[test]
+fn absurd_timeouts_are_a_usage_error_before_connecting() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // Nothing listens on port 1: reaching the database would exit 4.
+    let url = "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=2";
+    for (var, value) in [
+        ("STRATA_LOCK_TIMEOUT", "1e300"),
+        ("STRATA_STATEMENT_TIMEOUT", "1e12"),
+        ("STRATA_LOCK_TIMEOUT", "0"),
+        ("STRATA_MIGRATION_LOCK_TIMEOUT", "1e300"),
+    ] {
+        let out = run_with(dir, &[("ENV", "staging"), ("DATABASE_URL", url), (var, value)], &["upgrade"]);
+        assert_eq!(code(&out), 2, "{var}={value}: {}", text(&out));
+        assert!(text(&out).contains(&format!("{var}=\"{value}\" (process environment) is not a timeout")));
+    }
+    std::fs::write(dir.join("strata.toml"), "[environments.staging]\nlock_timeout = 1e300\n").unwrap();
+    let out = run_with(dir, &[("ENV", "staging"), ("DATABASE_URL", url)], &["upgrade"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+}
+
+/// Database URLs of every shape the driver reads a password from, and the secrets in them
+/// (as written and decoded). Nothing listens on port 1, so each run fails fast at connect.
+const LEAKY_URLS: &[(&str, &[&str])] = &[
+    ("postgres://u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgresql://u:hunter2@127.0.0.1:1/db?sslmode=disable", &["hunter2"]),
+    ("postgres://pw2:pa/ss@127.0.0.1:1/t5", &["pa/ss"]),
+    ("postgres://u:hunt?er2@127.0.0.1:1/db", &["hunt?er2"]),
+    ("postgres://u:hu/nt?er2&x=1@127.0.0.1:1/db?sslmode=disable", &["hu/nt?er2&x=1"]),
+    ("postgres://u:hunt#er2@127.0.0.1:1/db", &["hunt#er2"]),
+    ("postgres://u:hunt%40er2@127.0.0.1:1/db", &["hunt%40er2", "hunt@er2"]),
+    ("postgres://u:hunt:er2@127.0.0.1:1/db", &["hunt:er2"]),
+    ("postgres://u:hunt@er2@127.0.0.1:1/db", &["hunt@er2"]),
+    ("postgres://127.0.0.1:1/db?password=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?user=u&password=hunter2&password=hunter3", &["hunter2", "hunter3"]),
+    ("postgres://127.0.0.1:1/db?PASSWORD=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?Password=hunter2&sslmode=disable", &["hunter2"]),
+    ("postgres://u:hunter1@127.0.0.1:1/db?password=hunter2", &["hunter1", "hunter2"]),
+    ("postgres://127.0.0.1:1/db?pass%77ord=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?sslpassword=hunter2", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1,127.0.0.1:2/db", &["hunter2"]),
+    ("postgres://u:hunter2@[::1]:1/db", &["hunter2"]),
+    ("postgres://u:hunter2@%2Fnonexistent%2Fdir:1/db", &["hunter2"]),
+    ("postgresql:///db?host=/nonexistent&port=1&password=hunter2", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?application_name=a@b", &["hunter2"]),
+    ("postgres://:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgres://u:hunter%32x@127.0.0.1:1/db", &["hunter%32x", "hunter2x"]),
+    ("postgres://u:h%C3%BCnter2@127.0.0.1:1/db", &["h%C3%BCnter2", "hünter2"]),
+    ("postgres://u:hünter2@127.0.0.1:1/db", &["hünter2"]),
+    ("postgres://127.0.0.1:1/db?a&password=hunter2", &["hunter2"]),
+    ("postgres://127.0.0.1:1/db?password=hunt=er2&x=1", &["hunt=er2"]),
+    ("postgres://127.0.0.1:1/db?password=hunt&er2", &["hunt&er2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?sslmode=bogus", &["hunter2"]),
+    ("postgres://u:hunter2@127.0.0.1:1/db?port=x", &["hunter2"]),
+    ("postgres://u:hunter2@remote.invalid:1/db?connect_timeout=2", &["hunter2"]),
+    ("postgres:/u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgres:u:hunter2@127.0.0.1", &["hunter2"]),
+    ("postgres//u:hunter2@127.0.0.1", &["hunter2"]),
+    ("POSTGRES://u:hunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("mysql://u:hunter2@127.0.0.1/db", &["hunter2"]),
+    ("host=127.0.0.1 port=1 password=hunter2", &["hunter2"]),
+    ("host=127.0.0.1 password='hunt er2'", &["hunt er2"]),
+];
+
+fn assert_no_secret(out: &Output, secrets: &[&str], what: &str) {
+    let all = text(out);
+    for secret in secrets {
+        assert!(!all.contains(secret), "{what}: {secret} leaked:\n{all}");
+    }
+    assert_ne!(code(out), 101, "{what}: a panic:\n{all}");
+}
+
+#[test]
+fn passwords_never_leak_on_any_channel() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    assert!(LEAKY_URLS.len() >= 30);
+    for (url, secrets) in LEAKY_URLS {
+        for args in [
+            &["current"][..],
+            &["--format", "json", "current"],
+            &["validate"],
+            &["--format", "json", "validate"],
+            &["-vv", "upgrade"],
+        ] {
+            let out = run_with(dir, &[("DATABASE_URL", url)], args);
+            assert_no_secret(&out, secrets, &format!("{url} {args:?}"));
+        }
+        let out = run_with(dir, &[("DATABASE_URL", url), ("RUST_LOG", "trace")], &["current"]);
+        assert_no_secret(&out, secrets, &format!("{url} RUST_LOG=trace"));
+        let out = run_with(dir, &[("ENV", "staging")], &["--database-url", url, "-vv", "upgrade"]);
+        assert_no_secret(&out, secrets, &format!("{url} --database-url in staging"));
+        // clap echoes what it cannot place: a URL given without --database-url.
+        let out = run_with(dir, &[], &["upgrade", url]);
+        assert_eq!(code(&out), 2, "{}", text(&out));
+        assert_no_secret(&out, secrets, &format!("{url} as a stray argument"));
+        let flag = format!("--database-url={url}");
+        assert_no_secret(&run_with(dir, &[], &[&flag, "--frobnicate"]), secrets, &format!("{url} bad flag"));
+    }
+    // From .env and strata.toml too.
+    let (url, secrets) = LEAKY_URLS[2];
+    std::fs::write(dir.join(".env"), format!("DATABASE_URL={url}\n")).unwrap();
+    assert_no_secret(&run_with(dir, &[("RUST_LOG", "trace")], &["validate"]), secrets, ".env");
+    std::fs::remove_file(dir.join(".env")).unwrap();
+    std::fs::write(dir.join("strata.toml"), format!("database_url = {url:?}\n")).unwrap();
+    assert_no_secret(&run_with(dir, &[("RUST_LOG", "trace")], &["-vv", "validate"]), secrets, "strata.toml");
+}
+
+#[test]
+fn passwords_never_leak_from_a_working_connection() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let db = fresh_database(DialectKind::Postgres);
+    let plain = db.url.connection_string();
+    // The throwaway server trusts local connections, so any password gets in.
+    let with_password = |password: &str, param: &str| {
+        let url = plain.replacen("postgres://postgres@", &format!("postgres://postgres:{password}@"), 1);
+        if param.is_empty() {
+            url
+        } else if url.contains('?') {
+            format!("{url}&{param}")
+        } else {
+            format!("{url}?{param}")
+        }
+    };
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    for (url, secrets) in [
+        (with_password("pa/ss?wd", ""), &["pa/ss?wd"][..]),
+        (with_password("hunter%232", "application_name=x"), &["hunter%232", "hunter#2"]),
+        (with_password("hunter1", "password=hunter2"), &["hunter1", "hunter2"]),
+    ] {
+        for (vars, args) in [
+            (vec![], &["-vv", "upgrade", "--revision", "+1"][..]),
+            (vec![("RUST_LOG", "trace")], &["upgrade", "--revision", "+1"]),
+            (vec![("RUST_LOG", "trace")], &["--format", "json", "current"]),
+            (vec![("ENV", "prod")], &["--format", "json", "upgrade", "--revision", "+1"]),
+            (vec![("RUST_LOG", "trace")], &["validate"]),
+            (vec![], &["downgrade", "--revision", "base"]),
+        ] {
+            let mut vars = vars.clone();
+            vars.push(("DATABASE_URL", url.as_str()));
+            let out = run_with(dir, &vars, args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out));
+            assert_no_secret(&out, secrets, &format!("{args:?}"));
+        }
+    }
+}
+
+/// Runs the binary with stdout a pipe nobody reads any more.
+fn run_into_closed_pipe(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env_remove("ENV").env_remove("RUST_LOG");
+    command.envs(vars.iter().copied()).stdout(writer).output().expect("run the binary")
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_exit_not_a_panic() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let vars = [("DATABASE_URL", url.as_str()), ("STRATA_ENV", "dev")];
+    // The work is done even though nobody reads what it prints.
+    let out = run_into_closed_pipe(dir, &vars, &["upgrade"]);
+    assert_eq!((code(&out), String::from_utf8_lossy(&out.stderr).into_owned()), (0, String::new()));
+    assert_eq!(current(dir, &url, "dev"), HEAD);
+    for args in [
+        &["show", "766d"][..],
+        &["--format", "json", "show", "766d"],
+        &["history"],
+        &["history", "--log"],
+        &["upgrade", "--sql"],
+        &["template", "--list"],
+        &["validate"],
+        &["current"],
+    ] {
+        let out = run_into_closed_pipe(dir, &vars, args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn targets_parse_strictly_and_absurd_steps_are_an_error() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    for (args, expected) in [
+        (&["upgrade", "--revision", "++1"][..], "\"++1\" is not a target"),
+        (&["upgrade", "--revision", "+-1"], "\"+-1\" is not a target"),
+        (&["downgrade", "--revision", "--1"], "\"--1\" is not a target"),
+        (&["upgrade", "--revision", "+1.5"], "\"+1.5\" is not a target"),
+        (&["upgrade", "--revision", "+99999999999999999999"], "more steps than any chain holds"),
+        (&["downgrade", "--revision", "-99999999999999999999"], "more steps than any chain holds"),
+        (&["upgrade", "--revision", "+9223372036854775807"], "goes past head"),
+        (&["upgrade", "--sql", "--revision", "++1"], "\"++1\" is not a target"),
+    ] {
+        let out = run_in(dir, &url, "dev", args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+    assert_eq!(current(dir, &url, "dev"), "base", "nothing was applied");
+}
+
+#[test]
+fn a_database_at_an_unknown_revision_is_a_validation_failure() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    ok(run_in(dir, &url, "dev", &["upgrade"]));
+    let db: strata::backend::DatabaseUrl = url.parse().unwrap();
+    strata::backend::connect(&db)
+        .unwrap()
+        .execute("UPDATE strata_version SET revision = 'ffffffffffff'")
+        .unwrap();
+    for args in [&["current"][..], &["upgrade"], &["downgrade"], &["pending"], &["history"], &["validate"]] {
+        let out = run_in(dir, &url, "dev", args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("which this code does not know"), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn logs_are_coloured_only_where_stdout_would_be() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let esc = |out: &Output| String::from_utf8_lossy(&out.stderr).contains('\u{1b}');
+    let piped = run_with(dir, &[("DATABASE_URL", &url)], &["-v", "upgrade", "--revision", "+1"]);
+    assert!(piped.status.success() && !piped.stderr.is_empty(), "{}", text(&piped));
+    assert!(!esc(&piped), "no colour on a piped stderr: {:?}", String::from_utf8_lossy(&piped.stderr));
+    let forced = run_with(
+        dir,
+        &[("DATABASE_URL", &url), ("CLICOLOR_FORCE", "1")],
+        &["-v", "upgrade", "--revision", "+1"],
+    );
+    assert!(esc(&forced), "CLICOLOR_FORCE colours logs: {}", text(&forced));
+    // On a terminal: colour, unless NO_COLOR.
+    let on_terminal = |no_color: bool| {
+        let command = format!(
+            "{}{BIN} -v upgrade --revision +1",
+            if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " }
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir)
+            .env("DATABASE_URL", &url)
+            .env("STRATA_ENV", "dev")
+            .env_remove("RUST_LOG")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script(1) from util-linux");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\u{1b}[") && coloured.contains("INFO"), "{coloured:?}");
+    let plain = on_terminal(true);
+    assert!(!plain.contains('\u{1b}') && plain.contains("INFO"), "{plain:?}");
+}

@@ -225,7 +225,9 @@ pub fn create_from_models(
     target.ensure_version_tables().map_err(AutogenError::Create)?;
     let started = std::time::Instant::now();
     target.begin().map_err(AutogenError::Create)?;
-    let result = create_and_stamp(models, target, head.clone(), started);
+    // The head's checksum, as an upgrade to it would record: drift checks start from here.
+    let checksum = set.head().map(crate::checksum::of);
+    let result = create_and_stamp(models, target, head.clone(), checksum, started);
     if result.is_err() {
         if let Err(e) = target.rollback() {
             tracing::warn!("rollback after a failed create from models also failed: {e}");
@@ -238,6 +240,7 @@ fn create_and_stamp(
     models: &Models,
     target: &mut dyn Backend,
     head: Option<String>,
+    checksum: Option<String>,
     started: std::time::Instant,
 ) -> Result<(), AutogenError> {
     let dialect = target.dialect();
@@ -258,7 +261,7 @@ fn create_and_stamp(
         new_version: Some(revision),
         applied_at: chrono::Utc::now(),
         duration: started.elapsed(),
-        checksum: None,
+        checksum,
     };
     target.record_and_commit(&[record]).map_err(AutogenError::Create)
 }

@@ -1,5 +1,7 @@
 //! Settings: which environment this is and which database to use. Sources, lowest first:
 //! built-in defaults, `strata.toml`, a `.env` file, the process environment, the command line.
+//! Every `ENV` and `STRATA_ENV` (process environment and `.env`) must name the same
+//! environment; a disagreement is an error, never a silent pick.
 //! dev falls back to a local SQLite file; staging and prod require a PostgreSQL URL and never
 //! fall back to SQLite.
 
@@ -70,8 +72,14 @@ pub enum ConfigError {
     Toml { path: String, message: String },
     #[error("migration lock mode {0:?} is unknown: expected session (the default) or transaction (behind a transaction-pooling PgBouncer)")]
     LockMode(String),
-    #[error("{name}={value:?} is not a duration: expected a number of seconds such as 30 or 2.5")]
-    Duration { name: String, value: String },
+    #[error("{name}={value:?} ({origin}) is not a timeout: {expected}")]
+    Duration { name: String, value: String, origin: String, expected: &'static str },
+    #[error("unknown environment {value:?} in {name} ({origin}): expected dev, development, staging, prod or production")]
+    BadEnvironment { name: String, value: String, origin: String },
+    #[error(
+        "conflicting environments: {first} and {second}: every ENV and STRATA_ENV (process environment and .env file) must name the same environment, since it decides the safety rules; fix or remove one of them (--env overrides both only when they agree)"
+    )]
+    EnvConflict { first: String, second: String },
 }
 
 /// What the command line says, on top of every other source.
@@ -91,9 +99,10 @@ pub struct Settings {
     /// Where `create` and `template` write new migrations.
     pub versions_dir: Option<PathBuf>,
     pub tables: VersionTables,
-    /// How long a migration waits for a lock before failing (staging and prod).
+    /// How long a migration waits for a lock before failing (staging and prod; `None`: off,
+    /// the dev default or an explicit `off`). Whole milliseconds, at most [`MAX_TIMEOUT_MS`].
     pub lock_timeout: Option<Duration>,
-    /// How long one statement may run before failing (staging and prod).
+    /// How long one statement may run before failing (staging and prod; `None` as above).
     pub statement_timeout: Option<Duration>,
     /// How concurrent migrators are kept apart (`STRATA_MIGRATION_LOCK=session|transaction`).
     pub migration_lock: LockMode,
@@ -111,22 +120,35 @@ struct FileSettings {
     versions_dir: Option<PathBuf>,
     version_table: Option<String>,
     history_table: Option<String>,
-    lock_timeout: Option<f64>,
-    statement_timeout: Option<f64>,
+    lock_timeout: Option<TimeoutValue>,
+    statement_timeout: Option<TimeoutValue>,
     migration_lock: Option<String>,
-    migration_lock_timeout: Option<f64>,
+    migration_lock_timeout: Option<TimeoutValue>,
     /// Per-environment overrides: `[environments.prod]`.
     #[serde(default)]
     environments: HashMap<String, FileSettings>,
 }
 
-/// Reads variables from the process environment first, then from `.env`.
+/// Looks a variable up in the process environment (a map in tests).
+type ProcessLookup = Box<dyn Fn(&str) -> Option<String>>;
+
+/// Reads variables from the process environment first, then from `.env`: a variable set
+/// (not empty) in the process environment always beats the `.env` file.
 struct Variables {
+    process: ProcessLookup,
     dotenv: HashMap<String, String>,
+    dotenv_path: PathBuf,
 }
+
+/// Where a variable's value came from, for messages.
+const PROCESS: &str = "process environment";
 
 impl Variables {
     fn load(dir: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(dir, Box::new(|name| std::env::var(name).ok()))
+    }
+
+    fn load_with(dir: &Path, process: ProcessLookup) -> Result<Self, ConfigError> {
         let path = dir.join(".env");
         let mut dotenv = HashMap::new();
         if path.exists() {
@@ -142,38 +164,133 @@ impl Variables {
                 dotenv.insert(key, value);
             }
         }
-        Ok(Variables { dotenv })
+        Ok(Variables { process, dotenv, dotenv_path: path })
     }
+
+    fn in_process(&self, name: &str) -> Option<String> {
+        (self.process)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn in_dotenv(&self, name: &str) -> Option<String> {
+        self.dotenv.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty()).or_else(|| self.dotenv.get(name).cloned())
+        self.in_process(name).or_else(|| self.in_dotenv(name))
+    }
+
+    /// The value and where it came from.
+    fn get_with_source(&self, name: &str) -> Option<(String, String)> {
+        match self.in_process(name) {
+            Some(v) => Some((v, PROCESS.to_string())),
+            None => self.in_dotenv(name).map(|v| (v, self.dotenv_source())),
+        }
+    }
+
+    fn dotenv_source(&self) -> String {
+        format!(".env file {}", self.dotenv_path.display())
+    }
+
+    /// The environment the variables name. Every `ENV` and `STRATA_ENV`, in the process
+    /// environment and in `.env`, must name the same environment: which one wins is never
+    /// guessed, since a stray `.env` line must not turn production into dev.
+    fn environment(&self) -> Result<Option<(Environment, String)>, ConfigError> {
+        let mut found: Vec<(Environment, String)> = Vec::new();
+        for (source, value) in [
+            (PROCESS.to_string(), self.in_process("ENV").map(|v| ("ENV", v))),
+            (PROCESS.to_string(), self.in_process("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
+            (self.dotenv_source(), self.in_dotenv("ENV").map(|v| ("ENV", v))),
+            (self.dotenv_source(), self.in_dotenv("STRATA_ENV").map(|v| ("STRATA_ENV", v))),
+        ] {
+            let Some((name, value)) = value else { continue };
+            let env = value.parse::<Environment>().map_err(|_| ConfigError::BadEnvironment {
+                name: name.to_string(),
+                value: value.trim().to_string(),
+                origin: source.clone(),
+            })?;
+            let shown = format!("{name}={} ({source})", value.trim());
+            if let Some((first, first_shown)) = found.first() {
+                if *first != env {
+                    return Err(ConfigError::EnvConflict { first: first_shown.clone(), second: shown });
+                }
+            }
+            found.push((env, shown));
+        }
+        Ok(found.into_iter().next())
     }
 }
 
-fn seconds(name: &str, value: Option<String>) -> Result<Option<Duration>, ConfigError> {
-    value
-        .map(|v| {
-            v.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .ok_or(ConfigError::Duration { name: name.to_string(), value: v })
-        })
-        .transpose()
+/// The largest timeout: PostgreSQL's `lock_timeout` and `statement_timeout` take
+/// milliseconds up to INT_MAX (about 24.8 days), and SQLite's busy timeout likewise.
+pub const MAX_TIMEOUT_MS: u64 = i32::MAX as u64;
+
+const TIMEOUT_EXPECTED: &str = "expected a number of seconds from 0.001 to 2147483.647 (about 24.8 days), such as 30 or 2.5, or off to switch it off (0 is refused: write off)";
+const LOCK_WAIT_EXPECTED: &str =
+    "expected a number of seconds from 0.001 to 2147483.647 (about 24.8 days), such as 60; this wait cannot be switched off";
+
+/// A timeout as written: `off` (`Ok(None)`, only where `allow_off`) or seconds, in range,
+/// rounded to whole milliseconds (what the server takes).
+fn parse_timeout(
+    name: &str,
+    value: &str,
+    source: &str,
+    allow_off: bool,
+) -> Result<Option<Duration>, ConfigError> {
+    let expected = if allow_off { TIMEOUT_EXPECTED } else { LOCK_WAIT_EXPECTED };
+    let fail = || ConfigError::Duration {
+        name: name.to_string(),
+        value: value.to_string(),
+        origin: source.to_string(),
+        expected,
+    };
+    let text = value.trim();
+    if allow_off && text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let seconds = text.parse::<f64>().map_err(|_| fail())?;
+    if !seconds.is_finite() {
+        return Err(fail());
+    }
+    let ms = (seconds * 1000.0).round();
+    if !(1.0..=MAX_TIMEOUT_MS as f64).contains(&ms) {
+        return Err(fail());
+    }
+    Ok(Some(Duration::from_millis(ms as u64)))
+}
+
+/// A timeout in `strata.toml`: a number of seconds or the string `off`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+enum TimeoutValue {
+    Seconds(f64),
+    Text(String),
+}
+
+impl TimeoutValue {
+    fn text(&self) -> String {
+        match self {
+            TimeoutValue::Seconds(s) => s.to_string(),
+            TimeoutValue::Text(t) => t.clone(),
+        }
+    }
 }
 
 impl Settings {
     /// Resolves settings with `dir` as the working directory (for `.env` and `strata.toml`).
     pub fn load(overrides: &Overrides, dir: &Path) -> Result<Settings, ConfigError> {
-        let vars = Variables::load(dir)?;
+        Self::load_vars(overrides, dir, Variables::load(dir)?)
+    }
+
+    fn load_vars(overrides: &Overrides, dir: &Path, vars: Variables) -> Result<Settings, ConfigError> {
         let file = read_file(overrides.config_file.as_deref(), dir)?;
-        let env_name = overrides
-            .env
-            .clone()
-            .or_else(|| vars.get("STRATA_ENV"))
-            .or_else(|| vars.get("ENV"))
-            .or_else(|| file.env.clone());
-        let env = env_name.as_deref().map(str::parse).transpose()?.unwrap_or(Environment::Dev);
+        // The variables must agree among themselves even when --env decides.
+        let from_vars = vars.environment()?;
+        let env = match (&overrides.env, from_vars, &file.env) {
+            (Some(name), _, _) => name.parse()?,
+            (None, Some((env, _)), _) => env,
+            (None, None, Some(name)) => name.parse()?,
+            (None, None, None) => Environment::Dev,
+        };
         let section = file.environments.get(env.as_str()).cloned().unwrap_or_default();
         let pick = |f: fn(&FileSettings) -> Option<String>| f(&section).or_else(|| f(&file));
 
@@ -195,16 +312,31 @@ impl Settings {
             version: pick(|f| f.version_table.clone()).unwrap_or(defaults.version),
             history: pick(|f| f.history_table.clone()).unwrap_or(defaults.history),
         };
-        let timeout = |var: &str, f: fn(&FileSettings) -> Option<f64>| {
-            seconds(var, vars.get(var).or_else(|| f(&section).or_else(|| f(&file)).map(|s| s.to_string())))
+        let file_path = overrides.config_file.clone().unwrap_or_else(|| dir.join("strata.toml"));
+        let timeout =
+            |var: &str, key: &str, allow_off: bool, f: fn(&FileSettings) -> Option<TimeoutValue>| match vars
+                .get_with_source(var)
+            {
+                Some((value, source)) => parse_timeout(var, &value, &source, allow_off).map(Some),
+                None => match f(&section).or_else(|| f(&file)) {
+                    Some(value) => {
+                        let source = file_path.display().to_string();
+                        parse_timeout(key, &value.text(), &source, allow_off).map(Some)
+                    }
+                    None => Ok(None),
+                },
+            };
+        // None: not set; Some(None): explicitly off.
+        let lock_timeout = timeout("STRATA_LOCK_TIMEOUT", "lock_timeout", true, |f| f.lock_timeout.clone())?;
+        let statement_timeout =
+            timeout("STRATA_STATEMENT_TIMEOUT", "statement_timeout", true, |f| f.statement_timeout.clone())?;
+        // A migration stuck behind a busy table must fail fast, not stall a deploy.
+        let (default_lock, default_statement) = match env {
+            Environment::Dev => (None, None),
+            _ => (Some(Duration::from_secs(10)), Some(Duration::from_secs(600))),
         };
-        let mut lock_timeout = timeout("STRATA_LOCK_TIMEOUT", |f| f.lock_timeout)?;
-        let mut statement_timeout = timeout("STRATA_STATEMENT_TIMEOUT", |f| f.statement_timeout)?;
-        if env != Environment::Dev {
-            // A migration stuck behind a busy table must fail fast, not stall a deploy.
-            lock_timeout.get_or_insert(Duration::from_secs(10));
-            statement_timeout.get_or_insert(Duration::from_secs(600));
-        }
+        let lock_timeout = lock_timeout.unwrap_or(default_lock);
+        let statement_timeout = statement_timeout.unwrap_or(default_statement);
         let migration_lock =
             match vars.get("STRATA_MIGRATION_LOCK").or_else(|| pick(|f| f.migration_lock.clone())) {
                 None => LockMode::Session,
@@ -214,7 +346,11 @@ impl Settings {
                     _ => return Err(ConfigError::LockMode(mode)),
                 },
             };
-        let migration_lock_timeout = timeout("STRATA_MIGRATION_LOCK_TIMEOUT", |f| f.migration_lock_timeout)?
+        let migration_lock_timeout =
+            timeout("STRATA_MIGRATION_LOCK_TIMEOUT", "migration_lock_timeout", false, |f| {
+                f.migration_lock_timeout.clone()
+            })?
+            .flatten()
             .unwrap_or(crate::runner::DEFAULT_LOCK_TIMEOUT);
         let versions_dir = vars
             .get("STRATA_VERSIONS_DIR")
@@ -327,5 +463,146 @@ mod tests {
         let vars = Variables::load(&dir).unwrap();
         assert_eq!(vars.get("STRATA_TEST_ONLY_VAR").as_deref(), Some("from-dotenv"));
         assert!(std::env::var("STRATA_TEST_ONLY_VAR").is_err());
+    }
+
+    fn vars_in(dir: &Path, process: &[(&str, &str)]) -> Variables {
+        let map: HashMap<String, String> =
+            process.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Variables::load_with(dir, Box::new(move |name| map.get(name).cloned())).unwrap()
+    }
+
+    fn load_with_process(
+        dir: &Path,
+        overrides: Overrides,
+        process: &[(&str, &str)],
+    ) -> Result<Settings, ConfigError> {
+        Settings::load_vars(&overrides, dir, vars_in(dir, process))
+    }
+
+    const PG: &str = "postgres://u:pw@h/db";
+
+    #[test]
+    fn the_process_environment_beats_dotenv_under_either_name() {
+        let dir = temp();
+        std::fs::write(
+            dir.join(".env"),
+            "DATABASE_URL=sqlite://from-dotenv.db
+STRATA_LOCK_TIMEOUT=7
+",
+        )
+        .unwrap();
+        let s =
+            load_with_process(&dir, Overrides::default(), &[("DATABASE_URL", PG), ("ENV", "prod")]).unwrap();
+        assert_eq!((s.env, s.database_url.to_string()), (Environment::Prod, "postgres://u:***@h/db".into()));
+        assert_eq!(s.lock_timeout, Some(Duration::from_secs(7)), ".env fills what the process leaves unset");
+        let s = load_with_process(&dir, Overrides::default(), &[]).unwrap();
+        assert_eq!(s.database_url.to_string(), "sqlite://from-dotenv.db");
+    }
+
+    #[test]
+    fn disagreeing_env_and_strata_env_are_an_error_naming_both_sources() {
+        let dir = temp();
+        // The reported hole: .env STRATA_ENV=dev turned ENV=prod into dev.
+        std::fs::write(
+            dir.join(".env"),
+            "STRATA_ENV=dev
+",
+        )
+        .unwrap();
+        for env in ["prod", "staging"] {
+            let err = load_with_process(&dir, Overrides::default(), &[("ENV", env), ("DATABASE_URL", PG)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("ENV={env} (process environment) and STRATA_ENV=dev (.env file ")),
+                "{err}"
+            );
+            // --env does not hide the disagreement.
+            let err = load_with_process(&dir, with_env(env, Some(PG)), &[("ENV", env)]).unwrap_err();
+            assert!(matches!(err, ConfigError::EnvConflict { .. }), "{err}");
+        }
+        // Process against process.
+        let clean = temp();
+        let err = load_with_process(&clean, Overrides::default(), &[("ENV", "prod"), ("STRATA_ENV", "dev")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ENV=prod (process environment) and STRATA_ENV=dev (process environment)"),
+            "{err}"
+        );
+        // Within .env, and the same name in both places.
+        std::fs::write(
+            clean.join(".env"),
+            "ENV=staging
+STRATA_ENV=prod
+",
+        )
+        .unwrap();
+        let err = load_with_process(&clean, Overrides::default(), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::EnvConflict { .. }), "{err}");
+        std::fs::write(
+            clean.join(".env"),
+            "ENV=dev
+",
+        )
+        .unwrap();
+        let err =
+            load_with_process(&clean, Overrides::default(), &[("ENV", "prod")]).unwrap_err().to_string();
+        assert!(err.contains("ENV=prod (process environment) and ENV=dev (.env file"), "{err}");
+        // Agreement (aliases included) is fine, and strata.toml's env is only a default.
+        std::fs::write(
+            clean.join(".env"),
+            "STRATA_ENV=production
+",
+        )
+        .unwrap();
+        std::fs::write(clean.join("strata.toml"), "env = \"dev\"\n").unwrap();
+        let s = load_with_process(&clean, Overrides::default(), &[("ENV", "prod"), ("DATABASE_URL", PG)])
+            .unwrap();
+        assert_eq!(s.env, Environment::Prod);
+        // An unknown name says where it came from.
+        let err = load_with_process(&clean, Overrides::default(), &[("ENV", "qa")]).unwrap_err().to_string();
+        assert!(err.contains("unknown environment \"qa\" in ENV (process environment)"), "{err}");
+    }
+
+    #[test]
+    fn timeouts_parse_into_a_range_and_off_is_explicit() {
+        let dir = temp();
+        let load = |process: &[(&str, &str)]| load_with_process(&dir, with_env("staging", Some(PG)), process);
+        for bad in ["1e300", "1e12", "inf", "NaN", "-1", "0", "0.0001", "2147484", "30s", ""] {
+            if bad.is_empty() {
+                continue;
+            }
+            for var in ["STRATA_LOCK_TIMEOUT", "STRATA_STATEMENT_TIMEOUT", "STRATA_MIGRATION_LOCK_TIMEOUT"] {
+                let err = load(&[(var, bad)]).unwrap_err().to_string();
+                assert!(
+                    err.contains(&format!("{var}=\"{bad}\" (process environment) is not a timeout")),
+                    "{err}"
+                );
+                assert!(err.contains("2147483.647"), "{err}");
+            }
+        }
+        let err = load(&[("STRATA_LOCK_TIMEOUT", "0")]).unwrap_err().to_string();
+        assert!(err.contains("0 is refused: write off"), "{err}");
+        let err = load(&[("STRATA_MIGRATION_LOCK_TIMEOUT", "off")]).unwrap_err().to_string();
+        assert!(err.contains("cannot be switched off"), "{err}");
+        let s = load(&[("STRATA_LOCK_TIMEOUT", "off"), ("STRATA_STATEMENT_TIMEOUT", "2147483.647")]).unwrap();
+        assert_eq!(s.lock_timeout, None, "off switches staging's default off");
+        assert_eq!(s.statement_timeout, Some(Duration::from_millis(i32::MAX as u64)));
+        let s =
+            load(&[("STRATA_LOCK_TIMEOUT", " 2.5 "), ("STRATA_MIGRATION_LOCK_TIMEOUT", "0.001")]).unwrap();
+        assert_eq!(
+            (s.lock_timeout, s.migration_lock_timeout),
+            (Some(Duration::from_millis(2500)), Duration::from_millis(1))
+        );
+        // The same rules in strata.toml, whose path the message names.
+        std::fs::write(dir.join("strata.toml"), "lock_timeout = 1e300\n").unwrap();
+        let err = load(&[]).unwrap_err().to_string();
+        assert!(err.contains("lock_timeout=") && err.contains("strata.toml) is not a timeout"), "{err}");
+        std::fs::write(dir.join("strata.toml"), "[environments.staging]\nstatement_timeout = 0\n").unwrap();
+        assert!(load(&[]).unwrap_err().to_string().contains("write off"));
+        std::fs::write(dir.join("strata.toml"), "statement_timeout = \"off\"\nlock_timeout = 3\n").unwrap();
+        let s = load(&[]).unwrap();
+        assert_eq!((s.lock_timeout, s.statement_timeout), (Some(Duration::from_secs(3)), None));
     }
 }

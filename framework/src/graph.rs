@@ -177,12 +177,18 @@ impl FromStr for Target {
             "" => Err(TargetError::Malformed(s.to_string())),
             "head" | "heads" => Ok(Target::Head),
             "base" => Ok(Target::Base),
-            _ if s.starts_with('+') || s.starts_with('-') => s[1..]
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| Target::Relative(if s.starts_with('-') { -n } else { n }))
-                .ok_or_else(|| TargetError::Malformed(s.to_string())),
+            _ if s.starts_with('+') || s.starts_with('-') => {
+                // Strictly a sign and digits: `++1` or `+-1` is no target.
+                let digits = &s[1..];
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(TargetError::Malformed(s.to_string()));
+                }
+                match digits.parse::<i64>() {
+                    Ok(0) => Err(TargetError::Malformed(s.to_string())),
+                    Ok(n) => Ok(Target::Relative(if s.starts_with('-') { -n } else { n })),
+                    Err(_) => Err(TargetError::TooManySteps(s.to_string())),
+                }
+            }
             _ if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                 Ok(Target::Revision(s.to_string()))
             }
@@ -213,7 +219,11 @@ pub enum TargetError {
     Ambiguous { prefix: String, candidates: Vec<String> },
     #[error("{steps:+} steps from {from} goes past {limit} ({available} steps available)")]
     OutOfRange { steps: i64, from: String, limit: &'static str, available: usize },
-    #[error("the database is at revision {0}, which this chain does not contain")]
+    #[error(
+        "{0:?} is more steps than any chain holds: expected +N or -N with N a positive number of migrations"
+    )]
+    TooManySteps(String),
+    #[error("the database is at revision {0}, which this code does not know: the database is ahead of this build or on an abandoned branch; deploy the code that contains it, or downgrade with that code (validate shows when it was applied)")]
     UnknownCurrent(String),
 }
 
@@ -290,7 +300,7 @@ impl<'a> Chain<'a> {
                     Position::At(i) => i + 1,
                 };
                 let from = self.revision_at(current).unwrap_or("base").to_string();
-                let wanted = applied as i64 + steps;
+                let wanted = (applied as i64).saturating_add(*steps);
                 if wanted < 0 {
                     Err(TargetError::OutOfRange { steps: *steps, from, limit: "base", available: applied })
                 } else if wanted as usize > self.order.len() {
@@ -408,6 +418,12 @@ mod tests {
         assert_eq!("-1".parse(), Ok(Target::Relative(-1)));
         assert_eq!("3f9a".parse(), Ok(Target::Revision("3f9a".into())));
         assert!(matches!("-0".parse::<Target>(), Err(TargetError::Malformed(_))));
+        for strict in ["++1", "+-1", "--1", "-+1", "+ 1", "+1.0", "+1e3", "+", "-", "+٣"] {
+            assert!(matches!(strict.parse::<Target>(), Err(TargetError::Malformed(_))), "{strict}");
+        }
+        let err = "+99999999999999999999".parse::<Target>().unwrap_err();
+        assert!(matches!(err, TargetError::TooManySteps(_)), "{err}");
+        assert!(err.to_string().contains("more steps than any chain holds"), "{err}");
         assert!(matches!("a b".parse::<Target>(), Err(TargetError::Malformed(_))));
         assert!("nope;".parse::<Target>().unwrap_err().to_string().contains("expected a revision id"));
     }
@@ -422,6 +438,10 @@ mod tests {
         ));
         assert!(matches!(c.find("zz"), Err(TargetError::Unknown(_))));
         assert_eq!(c.resolve(&Target::Relative(2), Position::Base), Ok(Position::At(1)));
+        for huge in [i64::MAX, i64::MIN + 1] {
+            let err = c.resolve(&Target::Relative(huge), Position::At(1)).unwrap_err();
+            assert!(matches!(err, TargetError::OutOfRange { .. }), "{err}");
+        }
         assert_eq!(c.resolve(&Target::Relative(-1), Position::At(0)), Ok(Position::Base));
         assert_eq!(c.resolve(&Target::Relative(-2), Position::At(2)), Ok(Position::At(0)));
         assert!(matches!(

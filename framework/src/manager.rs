@@ -289,6 +289,20 @@ impl MigrationManager {
         if !autogenerate {
             return self.create_migration_template(Template::Blank, message).map(Some);
         }
+        self.create_migration_auto(message, None)
+    }
+
+    /// `create --auto`: the ops from the difference between the models and the migrations
+    /// at head, with a chosen revision id (validated before anything is compared) or a fresh
+    /// one. `None` when there is nothing to generate.
+    pub fn create_migration_auto(
+        &self,
+        message: &str,
+        revision: Option<&str>,
+    ) -> Result<Option<Created>, ManagerError> {
+        if let Some(id) = revision.filter(|id| !crate::build::valid_revision(id)) {
+            return Err(ScaffoldError::BadRevision(id.to_string()).into());
+        }
         let dir = self.settings.versions_dir.as_deref().ok_or(ManagerError::NoVersionsDir)?;
         let (folder_head, _) = scaffold::folder_head(dir)?;
         let built_head = self.set.head().map(|m| m.revision.to_string());
@@ -300,7 +314,7 @@ impl MigrationManager {
         if diff.is_empty() {
             return Ok(None);
         }
-        let created = scaffold::write_migration(dir, message, None, |revision, parent, created| {
+        let created = scaffold::write_migration(dir, message, revision, |revision, parent, created| {
             let header = crate::codegen::MigrationHeader {
                 revision: revision.to_string(),
                 parent: parent.map(str::to_string),

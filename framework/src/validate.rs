@@ -203,14 +203,8 @@ fn unknown_revision(db: &mut dyn Backend, revision: &str) -> String {
 /// A PostgreSQL URL whose host is neither local nor a socket directory.
 fn is_remote_postgres(url: &DatabaseUrl) -> bool {
     let DatabaseUrl::Postgres { url } = url else { return false };
-    let rest = url.split_once("://").map_or("", |(_, r)| r);
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let host = if host_port.starts_with('[') {
-        host_port.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
+    let Some(parts) = crate::backend::url::PostgresUrl::split(url) else { return false };
+    let host = parts.host();
     !(host.is_empty() || host.starts_with('%') || matches!(host, "localhost" | "127.0.0.1" | "::1"))
 }
 

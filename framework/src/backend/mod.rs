@@ -5,9 +5,9 @@
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-mod url;
+pub(crate) mod url;
 
-pub use url::{DatabaseUrl, UrlError};
+pub use url::{redact, scrub, secrets_in, DatabaseUrl, UrlError};
 
 use crate::data::DataConnection;
 use crate::dialect::Dialect;

@@ -25,7 +25,12 @@ enum Mode {
 /// The URL for the driver and the connector for the mode the original URL asked for.
 pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), BackendError> {
     let fail = |message: String| BackendError::Connect { target: target.to_string(), message };
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    // The parameters start where the driver's parse says, not at a `?` in the password.
+    let parts = crate::backend::url::PostgresUrl::split(url);
+    let (base, query) = match parts.and_then(|p| p.query_offset(url)) {
+        Some(q) => (&url[..q - 1], &url[q..]),
+        None => (url, ""),
+    };
     let mut mode = Mode::Prefer;
     let mut root_cert = None;
     let mut kept = Vec::new();
@@ -190,5 +195,13 @@ mod tests {
             .err()
             .expect("refused");
         assert!(err.to_string().contains("cannot read sslrootcert /nope.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_question_mark_in_the_password_does_not_start_the_parameters() {
+        let (url, _) = configure("postgres://u:pa?ss@h/db?sslmode=disable", "t").unwrap();
+        assert_eq!(url, "postgres://u:pa?ss@h/db?sslmode=disable");
+        let config: postgres::Config = url.parse().unwrap();
+        assert_eq!((config.get_password(), config.get_dbname()), (Some(&b"pa?ss"[..]), Some("db")));
     }
 }
