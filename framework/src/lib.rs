@@ -39,6 +39,7 @@ pub mod migration;
 pub mod models;
 pub mod offline;
 pub mod ops;
+pub mod plan;
 pub mod policy;
 pub mod runner;
 pub mod scaffold;

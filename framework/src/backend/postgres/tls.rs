@@ -122,6 +122,7 @@ impl Settings {
 
 #[cfg(test)]
 impl LazyTls {
+    #[cfg(all(test, feature = "testkit"))]
     pub(super) fn is_built(&self) -> bool {
         self.settings.built.lock().is_ok_and(|built| built.is_some())
     }

@@ -1,0 +1,437 @@
+//! The revision graph as a DAG, the applied state of a database on it, and the one planner:
+//! [`plan`] turns (graph, applied state, target) into ordered steps with their direction.
+//! Pure: no I/O, so the runner, offline SQL, validation and tests all plan the same way.
+//!
+//! A migration has one parent, several (a merge revision), or none (the root). A database's
+//! state is the set of revisions it has applied, closed under ancestry (a revision is only
+//! applied after all its parents); it is stored as its heads, as Alembic does. Every partial
+//! state of a branching history is representable: one branch applied and not the other, both
+//! without their merge, and so on.
+
+use crate::graph::{ChainError, Target, TargetError};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+
+/// One migration as the graph sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision<'a> {
+    /// The revision id.
+    pub id: &'a str,
+    /// Its parents: none for the root, one usually, several for a merge revision.
+    pub parents: &'a [&'a str],
+    /// Where it was declared (a file path), named in every error about it.
+    pub source: &'a str,
+}
+
+/// A checked revision graph: one root, no cycle, every parent known. It may have several
+/// heads (two branches not merged yet); whether that is allowed is the caller's policy.
+#[derive(Debug, Clone)]
+pub struct Graph<'a> {
+    /// Revision ids in the canonical topological order (parents before children; ties in
+    /// the order the revisions were given).
+    ids: Vec<&'a str>,
+    sources: Vec<&'a str>,
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Graph<'a> {
+    /// Checks `revisions` and builds the graph, or returns every problem found: duplicates,
+    /// unknown parents, cycles, no root or several roots. Several heads are not an error here.
+    pub fn new(revisions: &[Revision<'a>]) -> Result<Self, Vec<ChainError>> {
+        let mut errors = Vec::new();
+        let mut first: HashMap<&'a str, usize> = HashMap::with_capacity(revisions.len());
+        let mut files: HashMap<&'a str, Vec<String>> = HashMap::new();
+        for (i, r) in revisions.iter().enumerate() {
+            files.entry(r.id).or_default().push(r.source.to_string());
+            first.entry(r.id).or_insert(i);
+        }
+        let mut duplicates: Vec<ChainError> = files
+            .into_iter()
+            .filter(|(_, f)| f.len() > 1)
+            .map(|(id, files)| ChainError::Duplicate { revision: id.to_string(), files })
+            .collect();
+        duplicates.sort_by_key(ToString::to_string);
+        errors.extend(duplicates);
+        // Only the first declaration of a duplicate takes part in the graph.
+        let given: Vec<usize> = (0..revisions.len()).filter(|&i| first[revisions[i].id] == i).collect();
+        let mut in_degree: HashMap<usize, usize> = HashMap::with_capacity(given.len());
+        let mut kids: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut roots = Vec::new();
+        for &i in &given {
+            let r = &revisions[i];
+            let mut known = 0;
+            for parent in r.parents {
+                match first.get(parent) {
+                    Some(&p) => {
+                        kids.entry(p).or_default().push(i);
+                        known += 1;
+                    }
+                    None => errors.push(ChainError::UnknownParent {
+                        revision: r.id.to_string(),
+                        parent: parent.to_string(),
+                        file: r.source.to_string(),
+                    }),
+                }
+            }
+            if r.parents.is_empty() {
+                roots.push(i);
+            }
+            in_degree.insert(i, known);
+        }
+        // Kahn's algorithm; ties go to the revision given first, so the order is stable.
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            given.iter().copied().filter(|i| in_degree[i] == 0).map(Reverse).collect();
+        let mut order = Vec::with_capacity(given.len());
+        while let Some(Reverse(i)) = ready.pop() {
+            order.push(i);
+            for &k in kids.get(&i).map(Vec::as_slice).unwrap_or_default() {
+                let d = in_degree.get_mut(&k).expect("every child was given");
+                *d -= 1;
+                if *d == 0 {
+                    ready.push(Reverse(k));
+                }
+            }
+        }
+        if order.len() < given.len() {
+            errors.push(ChainError::Cycle { cycle: find_cycle(revisions, &given, &first, &order) });
+        }
+        if roots.len() > 1 {
+            let roots = roots.iter().map(|&i| (revisions[i].id.to_string(), revisions[i].source.to_string()));
+            errors.push(ChainError::MultipleRoots { roots: roots.collect() });
+        } else if roots.is_empty() && !revisions.is_empty() {
+            errors.push(ChainError::NoRoot);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let position: HashMap<usize, usize> = order.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
+        let ids: Vec<&'a str> = order.iter().map(|&i| revisions[i].id).collect();
+        let sources = order.iter().map(|&i| revisions[i].source).collect();
+        let parents: Vec<Vec<usize>> = order
+            .iter()
+            .map(|&i| revisions[i].parents.iter().map(|p| position[&first[p]]).collect())
+            .collect();
+        let mut children = vec![Vec::new(); ids.len()];
+        for (child, ps) in parents.iter().enumerate() {
+            for &p in ps {
+                children[p].push(child);
+            }
+        }
+        let index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        Ok(Graph { ids, sources, parents, children, index })
+    }
+
+    /// Revision ids in the canonical topological order.
+    pub fn revisions(&self) -> &[&'a str] {
+        &self.ids
+    }
+    /// How many revisions the graph holds.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    /// Whether the graph holds no revision.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    /// Whether `id` is a revision of the graph.
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+    /// The parents of `id` (empty for the root or an unknown id).
+    pub fn parents_of(&self, id: &str) -> Vec<&'a str> {
+        self.index.get(id).map_or_else(Vec::new, |&i| self.parents[i].iter().map(|&p| self.ids[p]).collect())
+    }
+    /// The revisions no other revision names as parent, in topological order.
+    pub fn heads(&self) -> Vec<&'a str> {
+        (0..self.ids.len()).filter(|&i| self.children[i].is_empty()).map(|i| self.ids[i]).collect()
+    }
+    /// Where `id` was declared.
+    pub fn source_of(&self, id: &str) -> Option<&'a str> {
+        self.index.get(id).map(|&i| self.sources[i])
+    }
+
+    /// Resolves a revision id or a unique prefix of one.
+    pub fn find(&self, prefix: &str) -> Result<&'a str, TargetError> {
+        if let Some(&i) = self.index.get(prefix) {
+            return Ok(self.ids[i]);
+        }
+        let matches: Vec<&'a str> = self.ids.iter().copied().filter(|id| id.starts_with(prefix)).collect();
+        match matches.as_slice() {
+            [id] => Ok(id),
+            [] => Err(TargetError::Unknown(prefix.to_string())),
+            _ => Err(TargetError::Ambiguous {
+                prefix: prefix.to_string(),
+                candidates: matches.iter().map(|id| id.to_string()).collect(),
+            }),
+        }
+    }
+
+    /// `id` and all its ancestors, as positions.
+    fn with_ancestors(&self, i: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.ids.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !std::mem::replace(&mut seen[j], true) {
+                stack.extend(&self.parents[j]);
+            }
+        }
+        seen
+    }
+
+    /// `id` and all its descendants, as positions.
+    fn with_descendants(&self, i: usize) -> Vec<bool> {
+        let mut seen = vec![false; self.ids.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !std::mem::replace(&mut seen[j], true) {
+                stack.extend(&self.children[j]);
+            }
+        }
+        seen
+    }
+
+    /// The empty state: nothing applied.
+    pub fn base(&self) -> State {
+        State { applied: vec![false; self.ids.len()] }
+    }
+
+    /// Every revision applied.
+    pub fn all_applied(&self) -> State {
+        State { applied: vec![true; self.ids.len()] }
+    }
+
+    /// The state whose heads are `heads` (each and all its ancestors applied). Refuses an
+    /// unknown revision.
+    pub fn state_from_heads(&self, heads: &[&str]) -> Result<State, StateError> {
+        let mut applied = vec![false; self.ids.len()];
+        for head in heads {
+            let &i = self.index.get(head).ok_or_else(|| StateError::Unknown(head.to_string()))?;
+            for (a, reached) in applied.iter_mut().zip(self.with_ancestors(i)) {
+                *a |= reached;
+            }
+        }
+        Ok(State { applied })
+    }
+
+    /// The state that has exactly `revisions` applied. Refuses an unknown revision and a
+    /// set that is not closed under ancestry (a revision applied without one of its parents).
+    pub fn state_from_applied(&self, revisions: &[&str]) -> Result<State, StateError> {
+        let mut applied = vec![false; self.ids.len()];
+        for r in revisions {
+            let &i = self.index.get(r).ok_or_else(|| StateError::Unknown(r.to_string()))?;
+            applied[i] = true;
+        }
+        for (i, _) in applied.iter().enumerate().filter(|(_, a)| **a) {
+            if let Some(&p) = self.parents[i].iter().find(|&&p| !applied[p]) {
+                return Err(StateError::ParentMissing {
+                    revision: self.ids[i].to_string(),
+                    parent: self.ids[p].to_string(),
+                });
+            }
+        }
+        Ok(State { applied })
+    }
+
+    /// The heads of `state`: applied revisions none of whose children is applied.
+    pub fn heads_of(&self, state: &State) -> Vec<&'a str> {
+        (0..self.ids.len())
+            .filter(|&i| state.applied[i] && !self.children[i].iter().any(|&c| state.applied[c]))
+            .map(|i| self.ids[i])
+            .collect()
+    }
+
+    /// The applied revisions of `state`, in topological order.
+    pub fn applied_in(&self, state: &State) -> Vec<&'a str> {
+        (0..self.ids.len()).filter(|&i| state.applied[i]).map(|i| self.ids[i]).collect()
+    }
+
+    /// Whether `id` is applied in `state`.
+    pub fn is_applied(&self, state: &State, id: &str) -> bool {
+        self.index.get(id).is_some_and(|&i| state.applied[i])
+    }
+}
+
+/// A cycle among the revisions Kahn's algorithm could not order, for the error.
+fn find_cycle(
+    revisions: &[Revision<'_>],
+    given: &[usize],
+    first: &HashMap<&str, usize>,
+    ordered: &[usize],
+) -> Vec<(String, String)> {
+    let done: std::collections::HashSet<usize> = ordered.iter().copied().collect();
+    let Some(&start) = given.iter().find(|i| !done.contains(i)) else { return Vec::new() };
+    // Walk parents among the unordered revisions until one repeats: every unordered revision
+    // has an unordered parent, so the walk must meet itself.
+    let mut walk = vec![start];
+    let mut at = start;
+    loop {
+        let next =
+            revisions[at].parents.iter().filter_map(|p| first.get(p).copied()).find(|p| !done.contains(p));
+        let Some(next) = next else { return Vec::new() };
+        if let Some(pos) = walk.iter().position(|&w| w == next) {
+            let mut cycle: Vec<(String, String)> = walk[pos..]
+                .iter()
+                .map(|&w| (revisions[w].id.to_string(), revisions[w].source.to_string()))
+                .collect();
+            cycle.reverse();
+            return cycle;
+        }
+        walk.push(next);
+        at = next;
+    }
+}
+
+/// What a database has applied, as a set of the graph's revisions closed under ancestry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct State {
+    applied: Vec<bool>,
+}
+
+impl State {
+    /// How many revisions are applied.
+    pub fn count(&self) -> usize {
+        self.applied.iter().filter(|a| **a).count()
+    }
+
+    /// This state after `step`.
+    pub fn after(&self, graph: &Graph<'_>, step: &Step<'_>) -> State {
+        let mut next = self.clone();
+        if let Some(&i) = graph.index.get(step.revision) {
+            next.applied[i] = step.direction == Direction::Up;
+        }
+        next
+    }
+}
+
+/// A recorded state that does not fit the graph.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The database names a revision this code does not know.
+    #[error("the database has applied revision {0}, which this code does not know")]
+    Unknown(String),
+    /// The recorded set has a revision applied without one of its parents.
+    #[error("the database has applied {revision} but not its parent {parent}, which is impossible")]
+    ParentMissing { revision: String, parent: String },
+}
+
+/// Which way a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Applies a revision's upgrade.
+    Up,
+    /// Reverts a revision with its downgrade.
+    Down,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        })
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step<'a> {
+    /// The revision to apply or revert.
+    pub revision: &'a str,
+    /// Which way.
+    pub direction: Direction,
+}
+
+/// What moving to a target takes: steps in order, all in one direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<'a> {
+    /// Which way the plan goes; `None` when there is nothing to do.
+    pub direction: Option<Direction>,
+    /// The steps, in the order they run.
+    pub steps: Vec<Step<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(direction: Direction, revisions: Vec<&'a str>) -> Self {
+        let steps: Vec<Step<'a>> =
+            revisions.into_iter().map(|revision| Step { revision, direction }).collect();
+        Plan { direction: (!steps.is_empty()).then_some(direction), steps }
+    }
+
+    /// Whether the plan runs nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The revisions the plan runs, in order.
+    pub fn revisions(&self) -> Vec<&'a str> {
+        self.steps.iter().map(|s| s.revision).collect()
+    }
+}
+
+/// Plans the move of a database in `state` to `target`:
+/// - `head`: applies every revision not applied, parents first (all heads of a branching
+///   history);
+/// - `base`: reverts every applied revision, children first;
+/// - a revision `R` not applied: applies `R` and its missing ancestors; `R` applied: reverts
+///   the applied revisions that descend from `R` (revisions on other branches stay);
+/// - `+N`: the first `N` steps towards head; `-N`: reverts the `N` applied revisions that
+///   come last in the graph's order (each has no applied child when it is reverted).
+///
+/// Upgrades run in the graph's topological order and downgrades in its reverse, so every
+/// step finds its parents applied (up) or its children reverted (down).
+pub fn plan<'a>(graph: &Graph<'a>, state: &State, target: &Target) -> Result<Plan<'a>, TargetError> {
+    let n = graph.ids.len();
+    let pending = |wanted: &dyn Fn(usize) -> bool| -> Vec<&'a str> {
+        (0..n).filter(|&i| !state.applied[i] && wanted(i)).map(|i| graph.ids[i]).collect()
+    };
+    let reverting = |wanted: &dyn Fn(usize) -> bool| -> Vec<&'a str> {
+        (0..n).rev().filter(|&i| state.applied[i] && wanted(i)).map(|i| graph.ids[i]).collect()
+    };
+    Ok(match target {
+        Target::Head => Plan::new(Direction::Up, pending(&|_| true)),
+        Target::Base => Plan::new(Direction::Down, reverting(&|_| true)),
+        Target::Revision(prefix) => {
+            let id = graph.find(prefix)?;
+            let i = graph.index[id];
+            if state.applied[i] {
+                let below = graph.with_descendants(i);
+                Plan::new(Direction::Down, reverting(&|j| j != i && below[j]))
+            } else {
+                let above = graph.with_ancestors(i);
+                Plan::new(Direction::Up, pending(&|j| above[j]))
+            }
+        }
+        Target::Relative(steps) => {
+            let from = || {
+                let heads = graph.heads_of(state);
+                if heads.is_empty() {
+                    "base".to_string()
+                } else {
+                    heads.join("+")
+                }
+            };
+            let count = usize::try_from(steps.unsigned_abs()).unwrap_or(usize::MAX);
+            let (direction, mut candidates, limit) = if *steps > 0 {
+                (Direction::Up, pending(&|_| true), "head")
+            } else {
+                (Direction::Down, reverting(&|_| true), "base")
+            };
+            if count > candidates.len() {
+                return Err(TargetError::OutOfRange {
+                    steps: *steps,
+                    from: from(),
+                    limit,
+                    available: candidates.len(),
+                });
+            }
+            candidates.truncate(count);
+            Plan::new(direction, candidates)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;
