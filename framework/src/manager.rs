@@ -131,10 +131,12 @@ impl MigrationManager {
                     db.execute(&format!("SET statement_timeout = {}", ms(t)))?;
                 }
             }
+            // SQLite's only lock is the whole database's, held by another writer: every wait for
+            // it (the version read that a `BEGIN EXCLUSIVE` holder blocks, as much as `BEGIN
+            // IMMEDIATE`) is a wait for another migrator, bounded by the migration lock timeout.
             crate::ops::DialectKind::Sqlite => {
-                if let Some(t) = self.settings.lock_timeout {
-                    db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
-                }
+                let t = self.settings.migration_lock_timeout;
+                db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
             }
         }
         Ok(db)

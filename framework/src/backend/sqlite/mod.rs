@@ -17,7 +17,7 @@ use crate::ops::DialectKind;
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -153,9 +153,29 @@ impl SqliteBackend {
         Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
     }
 
+    /// SQLite reports another connection's lock as "database is locked" once the busy timeout
+    /// has passed, whichever statement met it: a `BEGIN IMMEDIATE` holder blocks `BEGIN`, a
+    /// `BEGIN EXCLUSIVE` holder blocks every read too (the version read before the run's own
+    /// `BEGIN` included). Either way another connection holds the database's only lock.
+    fn locked(&self, started: Instant) -> impl FnOnce(BackendError) -> BackendError + '_ {
+        move |e| match e {
+            e if is_locked(&e) => BackendError::LockTimeout {
+                target: self.target.clone(),
+                waited: started.elapsed(),
+                holder: None,
+            },
+            other => other,
+        }
+    }
+
     fn is_bookkeeping(&self, table: &str) -> bool {
         table.eq_ignore_ascii_case(&self.tables.version) || table.eq_ignore_ascii_case(&self.tables.history)
     }
+}
+
+/// Whether `e` is SQLite giving up on another connection's lock after the busy timeout.
+fn is_locked(e: &BackendError) -> bool {
+    matches!(e, BackendError::Statement { message, .. } if message.starts_with("database is locked"))
 }
 
 fn corrupt(table: &str, detail: impl Into<String>) -> BackendError {
@@ -173,24 +193,15 @@ impl Backend for SqliteBackend {
 
     /// A batch, so raw SQL with several statements runs as written.
     fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
-        self.conn.execute_batch(sql).map_err(failed(sql))
+        let started = Instant::now();
+        self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))
     }
 
-    /// Takes the write lock up front, so a migration never fails halfway on a busy database.
     /// Takes the write lock up front, so concurrent migrators queue here (bounded by the busy
     /// timeout) instead of failing half-way through a migration.
     fn begin(&mut self) -> Result<(), BackendError> {
-        let started = std::time::Instant::now();
-        self.run_cached("BEGIN IMMEDIATE").map_err(|e| match e {
-            BackendError::Statement { ref message, .. } if message.contains("database is locked") => {
-                BackendError::LockTimeout {
-                    target: self.target.clone(),
-                    waited: started.elapsed(),
-                    holder: None,
-                }
-            }
-            other => other,
-        })
+        let started = Instant::now();
+        self.run_cached("BEGIN IMMEDIATE").map_err(self.locked(started))
     }
 
     /// SQLite has no lock to hold across a run: each migration's `BEGIN IMMEDIATE` takes the
@@ -201,7 +212,8 @@ impl Backend for SqliteBackend {
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        self.run_cached("COMMIT")
+        let started = Instant::now();
+        self.run_cached("COMMIT").map_err(self.locked(started))
     }
 
     /// A no-op when no transaction is open (SQLite may already have rolled back on an error).
@@ -233,6 +245,52 @@ impl Backend for SqliteBackend {
     }
 
     fn introspect(&mut self) -> Result<Schema, BackendError> {
+        let started = Instant::now();
+        self.read_schema().map_err(self.locked(started))
+    }
+
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+        let started = Instant::now();
+        self.read_snapshot(table).map_err(self.locked(started))
+    }
+
+    fn data(&mut self) -> &mut dyn DataConnection {
+        self
+    }
+
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        let started = Instant::now();
+        for sql in [&self.sql.create_version, &self.sql.create_history] {
+            self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))?;
+        }
+        Ok(())
+    }
+
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+        let started = Instant::now();
+        self.read_version().map_err(self.locked(started))
+    }
+
+    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+        let started = Instant::now();
+        self.write_started(record).map_err(self.locked(started))
+    }
+
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        let started = Instant::now();
+        self.write_records(records).map_err(self.locked(started))
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        let started = Instant::now();
+        self.read_history().map_err(self.locked(started))
+    }
+}
+
+/// The bodies of the reads and writes that can meet another connection's lock; the trait
+/// methods above turn that into [`BackendError::LockTimeout`].
+impl SqliteBackend {
+    fn read_schema(&mut self) -> Result<Schema, BackendError> {
         // pragma_table_list tells real tables from virtual and shadow ones, which have no
         // definition strata can rebuild.
         const SQL: &str = "SELECT m.name, m.sql FROM sqlite_master AS m \
@@ -252,7 +310,7 @@ impl Backend for SqliteBackend {
 
     /// One pass over `sqlite_master` (it has no index on names, so each query is a scan of
     /// every schema object): the table's definition, then its indexes and triggers.
-    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+    fn read_snapshot(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
         const SQL: &str = "SELECT type, name, sql FROM sqlite_master \
              WHERE tbl_name = ?1 COLLATE NOCASE AND type IN ('table', 'index', 'trigger') ORDER BY rowid";
         let objects: Vec<(String, String, Option<String>)> =
@@ -272,25 +330,16 @@ impl Backend for SqliteBackend {
         Ok(Some(TableSnapshot { indexes_sql: of_kind("index"), triggers_sql: of_kind("trigger"), table }))
     }
 
-    fn data(&mut self) -> &mut dyn DataConnection {
-        self
-    }
-
-    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
-        for sql in [&self.sql.create_version, &self.sql.create_history] {
-            self.conn.execute_batch(sql).map_err(failed(sql))?;
-        }
-        Ok(())
-    }
-
     /// Runs once per migration inside its transaction, so the usual case is one cached
     /// statement; whether the table exists is only asked when reading it fails.
-    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+    fn read_version(&mut self) -> Result<Option<String>, BackendError> {
         let read = self.rows(&self.sql.select_version, [], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
         });
         let mut rows = match read {
             Ok(rows) => rows,
+            // Another connection's lock: asking whether the table exists would wait again.
+            Err(e) if is_locked(&e) => return Err(e),
             Err(_) if !self.table_exists(&self.tables.version)? => return Ok(None),
             // The table exists, so a failing read means it is not the table strata made.
             Err(e) => return Err(corrupt(&self.tables.version, format!("its format is unknown ({e})"))),
@@ -305,7 +354,7 @@ impl Backend for SqliteBackend {
         }
     }
 
-    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+    fn write_started(&mut self, record: &Record) -> Result<(), BackendError> {
         self.insert_history_rows(&[super::started_row(record)])?;
         let marker = super::dirty_marker(record.direction, &record.revision);
         let sql = &self.sql;
@@ -324,7 +373,7 @@ impl Backend for SqliteBackend {
     }
 
     /// Runs on every migration, so it only uses cached statements.
-    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+    fn write_records(&mut self, records: &[Record]) -> Result<(), BackendError> {
         self.insert_history_rows(records)?;
         let sql = &self.sql;
         match records.last().map(|r| &r.new_version) {
@@ -341,7 +390,7 @@ impl Backend for SqliteBackend {
         self.run_cached("COMMIT")
     }
 
-    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+    fn read_history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
         if !self.table_exists(&self.tables.history)? {
             return Ok(Vec::new());
         }
