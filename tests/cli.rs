@@ -391,3 +391,40 @@ fn staging_migrates_over_tls_with_a_verified_certificate() {
     let plain = run_in(work.path(), &url.replace("verify-full", "disable"), "staging", &["current"]);
     assert_eq!(code(&plain), 4, "{}", text(&plain));
 }
+
+/// `mode=ro` is honoured: upgrade fails with a clear error and the file is byte for byte the
+/// same; a percent-encoded path names the decoded file; an unknown parameter is refused.
+#[test]
+fn sqlite_url_parameters_are_honoured_and_paths_decoded() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = dir.join("ro.db");
+    let seeded = std::process::Command::new("/usr/bin/sqlite3")
+        .arg(&file)
+        .arg("CREATE TABLE keep (x INTEGER); INSERT INTO keep VALUES (1);")
+        .status()
+        .expect("sqlite3");
+    assert!(seeded.success());
+    let before = std::fs::read(&file).unwrap();
+    let ro = format!("sqlite://{}?mode=ro", file.display());
+    let out = run_in(dir, &ro, "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains(&format!("{ro} is read-only, so nothing was written")), "{}", text(&out));
+    assert!(text(&out).contains("drop mode=ro"), "{}", text(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), before, "mode=ro wrote nothing");
+    let names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["ro.db"], "no journal or other file either");
+    assert!(ok(run_in(dir, &ro, "dev", &["current"])).contains("base"), "reading is fine");
+
+    let encoded = format!("sqlite://{}/enc%20oded.db", dir.display());
+    ok(run_in(dir, &encoded, "dev", &["upgrade"]));
+    assert!(dir.join("enc oded.db").exists() && !dir.join("enc%20oded.db").exists());
+    assert!(ok(run_in(dir, &encoded, "dev", &["current"])).contains(HEAD));
+
+    let out = run_in(dir, &format!("sqlite://{}/x.db?journal=wal", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("unknown parameter \"journal\""), "{}", text(&out));
+    let out = run_in(dir, &format!("sqlite://{}/bad%zz.db", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!dir.join("x.db").exists() && !dir.join("bad%zz.db").exists(), "refused URLs create nothing");
+}

@@ -7,7 +7,7 @@ pub mod postgres;
 pub mod sqlite;
 mod url;
 
-pub use url::{DatabaseUrl, UrlError};
+pub use url::{DatabaseUrl, SqliteCache, SqliteMode, SqliteOptions, UrlError};
 
 use crate::data::DataConnection;
 use crate::dialect::Dialect;

@@ -9,14 +9,17 @@ mod introspect;
 #[cfg(test)]
 mod tests;
 
-use super::{millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, VersionTables};
+use super::{
+    millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, SqliteCache, SqliteMode,
+    SqliteOptions, VersionTables,
+};
 use crate::data::DataConnection;
 use crate::dialect::quote_ident;
 use crate::dialect::sqlite::REBUILD_PREFIX;
 use crate::ops::DialectKind;
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags};
 use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's lock before giving up.
@@ -34,6 +37,8 @@ pub struct SqliteBackend {
     sql: BookkeepingSql,
     /// The URL, for messages.
     target: String,
+    /// Opened with `mode=ro`.
+    read_only: bool,
 }
 
 /// The bookkeeping statements, formatted once with the quoted table names so the hot path
@@ -82,6 +87,25 @@ impl BookkeepingSql {
     }
 }
 
+/// The flags for a `sqlite://` URL's parameters. No URI flag: the path is already decoded,
+/// so a file named `file:x` is just that.
+fn open_flags(options: &SqliteOptions) -> OpenFlags {
+    let mode = match options.mode {
+        SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        SqliteMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        SqliteMode::ReadWriteCreate => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        SqliteMode::Memory => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_MEMORY
+        }
+    };
+    let cache = match options.cache {
+        Some(SqliteCache::Shared) => OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+        Some(SqliteCache::Private) => OpenFlags::SQLITE_OPEN_PRIVATE_CACHE,
+        None => OpenFlags::empty(),
+    };
+    mode | cache | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
 /// Maps a rusqlite error to a statement failure naming `statement`.
 fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
     move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
@@ -93,7 +117,7 @@ impl SqliteBackend {
         let connect_err =
             |e: rusqlite::Error| BackendError::Connect { target: url.to_string(), message: e.to_string() };
         let conn = match url {
-            DatabaseUrl::Sqlite { path } => Connection::open(path),
+            DatabaseUrl::Sqlite { path, options } => Connection::open_with_flags(path, open_flags(options)),
             DatabaseUrl::SqliteMemory => Connection::open_in_memory(),
             DatabaseUrl::Postgres { .. } => {
                 return Err(BackendError::Connect {
@@ -107,7 +131,9 @@ impl SqliteBackend {
         conn.execute_batch("PRAGMA foreign_keys = ON").map_err(connect_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let sql = BookkeepingSql::new(&tables);
-        Ok(SqliteBackend { conn, tables, sql, target: url.to_string() })
+        let read_only =
+            matches!(url, DatabaseUrl::Sqlite { options, .. } if options.mode == SqliteMode::ReadOnly);
+        Ok(SqliteBackend { conn, tables, sql, target: url.to_string(), read_only })
     }
 
     /// One history row per record, through the statement cache.
@@ -153,10 +179,11 @@ impl SqliteBackend {
         Ok(!self.rows(SQL, [name], |_| Ok(()))?.is_empty())
     }
 
-    /// SQLite reports another connection's lock as "database is locked" once the busy timeout
-    /// has passed, whichever statement met it: a `BEGIN IMMEDIATE` holder blocks `BEGIN`, a
-    /// `BEGIN EXCLUSIVE` holder blocks every read too (the version read before the run's own
-    /// `BEGIN` included). Either way another connection holds the database's only lock.
+    /// Says what SQLite's terse messages mean. It reports another connection's lock as
+    /// "database is locked" once the busy timeout has passed, whichever statement met it: a
+    /// `BEGIN IMMEDIATE` holder blocks `BEGIN`, a `BEGIN EXCLUSIVE` holder blocks every read too
+    /// (the version read before the run's own `BEGIN` included). Either way another connection
+    /// holds the database's only lock. A write to a read-only database names why it is one.
     fn locked(&self, started: Instant) -> impl FnOnce(BackendError) -> BackendError + '_ {
         move |e| match e {
             e if is_locked(&e) => BackendError::LockTimeout {
@@ -164,6 +191,22 @@ impl SqliteBackend {
                 waited: started.elapsed(),
                 holder: None,
             },
+            BackendError::Statement { statement, message }
+                if message.starts_with("attempt to write a readonly") =>
+            {
+                let why = if self.read_only {
+                    "its URL opens it read-only (mode=ro): drop mode=ro to migrate it"
+                } else {
+                    "check the permissions of the file and of its directory"
+                };
+                BackendError::Statement {
+                    statement,
+                    message: format!(
+                        "{} is read-only, so nothing was written ({message}); {why}",
+                        self.target
+                    ),
+                }
+            }
             other => other,
         }
     }

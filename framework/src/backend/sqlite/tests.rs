@@ -408,7 +408,7 @@ fn errors_name_the_statement_and_the_target() {
     assert_eq!(err.statement(), Some("CREATE TABLE t (a INTEGER); SELEKT 1"));
     assert!(err.to_string().contains("syntax error"), "{err}");
 
-    let url = DatabaseUrl::Sqlite { path: "/nonexistent-strata-dir/x/app.db".into() };
+    let url = DatabaseUrl::sqlite("/nonexistent-strata-dir/x/app.db");
     match SqliteBackend::open(&url, VersionTables::default()) {
         Err(BackendError::Connect { target, .. }) => {
             assert_eq!(target, "sqlite:///nonexistent-strata-dir/x/app.db")
