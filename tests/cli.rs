@@ -307,9 +307,23 @@ fn offline_sql_snapshots() {
     for (name, url) in
         [("sqlite", "sqlite://never-created.db"), ("postgres", "postgres://nobody@127.0.0.1:1/none")]
     {
-        let up = ok(run_in(dir, url, "dev", &["upgrade", "--sql"]));
+        // The example's data ops have no SQL form: refused unless placeholders are asked for.
+        let refused = run_in(dir, url, "dev", &["upgrade", "--sql"]);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("the data op \"backfill posts.slug from titles\""),
+            "{}",
+            text(&refused)
+        );
+        assert!(text(&refused).contains("--allow-data-placeholders"), "{}", text(&refused));
+        let up = ok(run_in(dir, url, "dev", &["upgrade", "--sql", "--allow-data-placeholders"]));
         insta::assert_snapshot!(format!("sql_upgrade_{name}"), up);
-        let down = ok(run_in(dir, url, "dev", &["downgrade", "--sql", "--revision", "da51e7982e60"]));
+        let down = ok(run_in(
+            dir,
+            url,
+            "dev",
+            &["downgrade", "--sql", "--allow-data-placeholders", "--revision", "da51e7982e60"],
+        ));
         insta::assert_snapshot!(format!("sql_downgrade_{name}"), down);
     }
     assert!(!dir.join("never-created.db").exists(), "--sql does not touch the database");
@@ -427,4 +441,30 @@ fn sqlite_url_parameters_are_honoured_and_paths_decoded() {
     let out = run_in(dir, &format!("sqlite://{}/bad%zz.db", dir.display()), "dev", &["upgrade"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(!dir.join("x.db").exists() && !dir.join("bad%zz.db").exists(), "refused URLs create nothing");
+}
+
+/// The `--sql` script handed to a DBA: applied with the sqlite3 shell to a fresh database, it
+/// leaves it at head by `current`, with a clean `validate`.
+#[test]
+fn an_offline_script_applied_by_the_sqlite_shell_leaves_the_database_at_head() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = dir.join("dba.db");
+    let url = format!("sqlite://{}", file.display());
+    let script = ok(run_in(dir, &url, "dev", &["upgrade", "--sql", "--allow-data-placeholders"]));
+    let mut shell = Command::new("/usr/bin/sqlite3")
+        .args(["-bail", "-cmd", "PRAGMA foreign_keys = ON"])
+        .arg(&file)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3");
+    use std::io::Write;
+    shell.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let applied = shell.wait_with_output().unwrap();
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(ok(run_in(dir, &url, "dev", &["current"])).contains(&format!("{HEAD} (head)")));
+    assert!(ok(run_in(dir, &url, "dev", &["validate"]))
+        .contains("validation: success (0 error(s), 0 warning(s))"));
+    assert!(ok(run_in(dir, &url, "dev", &["upgrade"])).contains("nothing to do"));
 }

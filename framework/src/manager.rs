@@ -243,18 +243,23 @@ impl MigrationManager {
         Ok(self.runner().stamp(self.connect()?.as_mut(), target)?)
     }
 
-    /// The SQL an upgrade or downgrade would run, without touching the database.
+    /// The SQL an upgrade or downgrade would run, without touching the database: a script that
+    /// also creates and writes the version tables (this environment's), so a database it is
+    /// applied to ends where an online run would. A data op is refused unless
+    /// `allow_data_placeholders`, which leaves a marked placeholder for it.
     pub fn offline_sql(
         &self,
         direction: backend::Direction,
         from: &Target,
         to: &Target,
+        allow_data_placeholders: bool,
     ) -> Result<Vec<MigrationSql>, ManagerError> {
         let kind = match self.database_url() {
             DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
             _ => crate::ops::DialectKind::Sqlite,
         };
-        Ok(offline::render(&self.set, kind, direction, from, to)?)
+        let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
+        Ok(offline::render(&self.set, kind, direction, from, to, &options)?)
     }
 
     /// Writes a new migration module into the versions folder: blank, or with `autogenerate`

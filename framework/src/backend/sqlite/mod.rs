@@ -60,16 +60,10 @@ struct BookkeepingSql {
 impl BookkeepingSql {
     fn new(tables: &VersionTables) -> Self {
         let (v, h) = (quote_ident(&tables.version), quote_ident(&tables.history));
+        let [create_version, create_history] = super::version_tables_ddl(DialectKind::Sqlite, tables);
         BookkeepingSql {
-            // revision NULL with a dirty marker: a non-transactional migration started at base.
-            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT, dirty TEXT)"),
-            // A plain rowid key, not AUTOINCREMENT: history rows are never deleted, so ids
-            // still only grow, and each migration's commit writes no sqlite_sequence page.
-            create_history: format!(
-                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY,\n    \
-                 revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
-                 applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
-            ),
+            create_version,
+            create_history,
             select_version: format!("SELECT revision, dirty FROM {v} LIMIT 2"),
             delete_version: format!("DELETE FROM {v}"),
             update_version: format!("UPDATE {v} SET revision = ?1, dirty = NULL"),
