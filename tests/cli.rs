@@ -441,6 +441,14 @@ fn sqlite_url_parameters_are_honoured_and_paths_decoded() {
     let out = run_in(dir, &format!("sqlite://{}/bad%zz.db", dir.display()), "dev", &["upgrade"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(!dir.join("x.db").exists() && !dir.join("bad%zz.db").exists(), "refused URLs create nothing");
+
+    // mode=rw needs the file; mode=memory never makes one.
+    let out = run_in(dir, &format!("sqlite://{}/missing.db?mode=rw", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("unable to open database file"), "{}", text(&out));
+    let memory = format!("sqlite://{}/mem.db?mode=memory&cache=shared", dir.display());
+    assert!(ok(run_in(dir, &memory, "dev", &["upgrade"])).contains("11 migration(s) applied"));
+    assert!(!dir.join("missing.db").exists() && !dir.join("mem.db").exists());
 }
 
 /// The `--sql` script handed to a DBA: applied with the sqlite3 shell to a fresh database, it
