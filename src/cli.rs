@@ -88,6 +88,10 @@ enum Command {
         /// With --sql: the revision to start from (default: base)
         #[arg(long, value_name = "R", requires = "sql")]
         from: Option<String>,
+        /// With --sql: leave a marked placeholder for each data op (Rust code, no SQL form)
+        /// instead of refusing; its work must then be done by hand where the script says
+        #[arg(long, requires = "sql")]
+        allow_data_placeholders: bool,
         /// All pending migrations in one transaction (new environments, test databases)
         #[arg(long)]
         grouped: bool,
@@ -109,6 +113,10 @@ enum Command {
         /// With --sql: the revision to start from (default: head)
         #[arg(long, value_name = "R", requires = "sql")]
         from: Option<String>,
+        /// With --sql: leave a marked placeholder for each data op (Rust code, no SQL form)
+        /// instead of refusing; its work must then be done by hand where the script says
+        #[arg(long, requires = "sql")]
+        allow_data_placeholders: bool,
     },
     /// Show the revision the database is at
     Current,
@@ -377,9 +385,10 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
             let created = manager.create_migration_template(template, &message)?;
             print_created(format, &created);
         }
-        Command::Upgrade { revision, sql: true, from, .. } => {
+        Command::Upgrade { revision, sql: true, from, allow_data_placeholders, .. } => {
             let from = target(from.as_deref().unwrap_or("base"))?;
-            print_sql(format, &manager.offline_sql(Direction::Up, &from, &target(&revision)?)?);
+            let to = target(&revision)?;
+            print_sql(format, &manager.offline_sql(Direction::Up, &from, &to, allow_data_placeholders)?);
         }
         Command::Upgrade { revision, grouped, .. } => {
             let mode = if grouped { TransactionMode::Grouped } else { TransactionMode::PerMigration };
@@ -391,9 +400,10 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
                 output::report(format, &database, &report, started.elapsed());
             }
         }
-        Command::Downgrade { revision, sql: true, from, .. } => {
+        Command::Downgrade { revision, sql: true, from, allow_data_placeholders, .. } => {
             let from = target(from.as_deref().unwrap_or("head"))?;
-            print_sql(format, &manager.offline_sql(Direction::Down, &from, &target(&revision)?)?);
+            let to = target(&revision)?;
+            print_sql(format, &manager.offline_sql(Direction::Down, &from, &to, allow_data_placeholders)?);
         }
         Command::Downgrade { revision, force, yes_i_am_sure, .. } => {
             let target = target(&revision)?;
@@ -570,8 +580,9 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
         Some(p) => Target::Revision(p.to_string()),
         None => Target::Base,
     };
-    let up = manager.offline_sql(Direction::Up, &from, &target)?;
-    let down = manager.offline_sql(Direction::Down, &target, &from)?;
+    // Shown, not applied: a data op is a placeholder line.
+    let up = manager.offline_sql(Direction::Up, &from, &target, true)?;
+    let down = manager.offline_sql(Direction::Down, &target, &from, true)?;
     let ops = |ops: Vec<strata::ops::Op>| ops.iter().map(ToString::to_string).collect::<Vec<_>>();
     // The file name: the build path of the binary means nothing where it runs.
     let file = Path::new(m.file).file_name().map_or_else(|| m.file.into(), |f| f.to_string_lossy());

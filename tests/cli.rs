@@ -307,9 +307,23 @@ fn offline_sql_snapshots() {
     for (name, url) in
         [("sqlite", "sqlite://never-created.db"), ("postgres", "postgres://nobody@127.0.0.1:1/none")]
     {
-        let up = ok(run_in(dir, url, "dev", &["upgrade", "--sql"]));
+        // The example's data ops have no SQL form: refused unless placeholders are asked for.
+        let refused = run_in(dir, url, "dev", &["upgrade", "--sql"]);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("the data op \"backfill posts.slug from titles\""),
+            "{}",
+            text(&refused)
+        );
+        assert!(text(&refused).contains("--allow-data-placeholders"), "{}", text(&refused));
+        let up = ok(run_in(dir, url, "dev", &["upgrade", "--sql", "--allow-data-placeholders"]));
         insta::assert_snapshot!(format!("sql_upgrade_{name}"), up);
-        let down = ok(run_in(dir, url, "dev", &["downgrade", "--sql", "--revision", "da51e7982e60"]));
+        let down = ok(run_in(
+            dir,
+            url,
+            "dev",
+            &["downgrade", "--sql", "--allow-data-placeholders", "--revision", "da51e7982e60"],
+        ));
         insta::assert_snapshot!(format!("sql_downgrade_{name}"), down);
     }
     assert!(!dir.join("never-created.db").exists(), "--sql does not touch the database");
@@ -699,4 +713,75 @@ fn logs_are_coloured_only_where_stdout_would_be() {
     assert!(coloured.contains("\u{1b}[") && coloured.contains("INFO"), "{coloured:?}");
     let plain = on_terminal(true);
     assert!(!plain.contains('\u{1b}') && plain.contains("INFO"), "{plain:?}");
+}
+
+/// `mode=ro` is honoured: upgrade fails with a clear error and the file is byte for byte the
+/// same; a percent-encoded path names the decoded file; an unknown parameter is refused.
+#[test]
+fn sqlite_url_parameters_are_honoured_and_paths_decoded() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = dir.join("ro.db");
+    let seeded = std::process::Command::new("/usr/bin/sqlite3")
+        .arg(&file)
+        .arg("CREATE TABLE keep (x INTEGER); INSERT INTO keep VALUES (1);")
+        .status()
+        .expect("sqlite3");
+    assert!(seeded.success());
+    let before = std::fs::read(&file).unwrap();
+    let ro = format!("sqlite://{}?mode=ro", file.display());
+    let out = run_in(dir, &ro, "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains(&format!("{ro} is read-only, so nothing was written")), "{}", text(&out));
+    assert!(text(&out).contains("drop mode=ro"), "{}", text(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), before, "mode=ro wrote nothing");
+    let names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["ro.db"], "no journal or other file either");
+    assert!(ok(run_in(dir, &ro, "dev", &["current"])).contains("base"), "reading is fine");
+
+    let encoded = format!("sqlite://{}/enc%20oded.db", dir.display());
+    ok(run_in(dir, &encoded, "dev", &["upgrade"]));
+    assert!(dir.join("enc oded.db").exists() && !dir.join("enc%20oded.db").exists());
+    assert!(ok(run_in(dir, &encoded, "dev", &["current"])).contains(HEAD));
+
+    let out = run_in(dir, &format!("sqlite://{}/x.db?journal=wal", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("unknown parameter \"journal\""), "{}", text(&out));
+    let out = run_in(dir, &format!("sqlite://{}/bad%zz.db", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(!dir.join("x.db").exists() && !dir.join("bad%zz.db").exists(), "refused URLs create nothing");
+
+    // mode=rw needs the file; mode=memory never makes one.
+    let out = run_in(dir, &format!("sqlite://{}/missing.db?mode=rw", dir.display()), "dev", &["upgrade"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("unable to open database file"), "{}", text(&out));
+    let memory = format!("sqlite://{}/mem.db?mode=memory&cache=shared", dir.display());
+    assert!(ok(run_in(dir, &memory, "dev", &["upgrade"])).contains("11 migration(s) applied"));
+    assert!(!dir.join("missing.db").exists() && !dir.join("mem.db").exists());
+}
+
+/// The `--sql` script handed to a DBA: applied with the sqlite3 shell to a fresh database, it
+/// leaves it at head by `current`, with a clean `validate`.
+#[test]
+fn an_offline_script_applied_by_the_sqlite_shell_leaves_the_database_at_head() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = dir.join("dba.db");
+    let url = format!("sqlite://{}", file.display());
+    let script = ok(run_in(dir, &url, "dev", &["upgrade", "--sql", "--allow-data-placeholders"]));
+    let mut shell = Command::new("/usr/bin/sqlite3")
+        .args(["-bail", "-cmd", "PRAGMA foreign_keys = ON"])
+        .arg(&file)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sqlite3");
+    use std::io::Write;
+    shell.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let applied = shell.wait_with_output().unwrap();
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(ok(run_in(dir, &url, "dev", &["current"])).contains(&format!("{HEAD} (head)")));
+    assert!(ok(run_in(dir, &url, "dev", &["validate"]))
+        .contains("validation: success (0 error(s), 0 warning(s))"));
+    assert!(ok(run_in(dir, &url, "dev", &["upgrade"])).contains("nothing to do"));
 }

@@ -242,3 +242,26 @@ fn an_identifier_over_63_bytes_is_rejected_before_anything_runs() {
         .upgrade(connect(&lite).as_mut(), &Target::Head)
         .unwrap();
 }
+
+/// A `BEGIN EXCLUSIVE` holder also blocks readers, so the version read before the run's own
+/// `BEGIN IMMEDIATE` waits too: that wait honours the migration lock timeout and ends in the
+/// same clear message, naming the database.
+#[test]
+fn a_sqlite_begin_exclusive_holder_is_reported_like_any_lock_holder_within_the_timeout() {
+    let db = fresh_database(DialectKind::Sqlite);
+    let url = db.url.connection_string();
+    let mut holder = connect(&db);
+    holder.ensure_version_tables().unwrap();
+    holder.execute("BEGIN EXCLUSIVE").unwrap();
+    let started = Instant::now();
+    let out = migrate(&url, &[("STRATA_MIGRATION_LOCK_TIMEOUT", "1")]).output().expect("run");
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let expected = format!("another migrator holds the migration lock on {}", db.url);
+    assert!(text(&out).contains(&expected), "{}", text(&out));
+    assert!(text(&out).contains("STRATA_MIGRATION_LOCK_TIMEOUT"), "{}", text(&out));
+    assert!(elapsed < Duration::from_secs(3), "the 1 s timeout is honoured: {elapsed:?}");
+    holder.rollback().unwrap();
+    let out = migrate(&url, &[]).output().expect("run");
+    assert!(out.status.success(), "once the holder is gone: {}", text(&out));
+}

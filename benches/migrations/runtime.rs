@@ -62,7 +62,7 @@ impl Engine {
             Engine::Sqlite { dir, next } => {
                 *next += 1;
                 let path = dir.path().join(format!("bench-{next}.db"));
-                Ok(Fresh { url: DatabaseUrl::Sqlite { path }, _keep: Keep::Nothing })
+                Ok(Fresh { url: DatabaseUrl::sqlite(path), _keep: Keep::Nothing })
             }
             Engine::Postgres => {
                 // The test kit panics with a remedy when it cannot make a database.
@@ -85,7 +85,7 @@ pub enum Raw {
 impl Raw {
     pub fn connect(url: &DatabaseUrl) -> Result<Raw, String> {
         match url {
-            DatabaseUrl::Sqlite { path } => rusqlite::Connection::open(path)
+            DatabaseUrl::Sqlite { path, .. } => rusqlite::Connection::open(path)
                 .map(Raw::Sqlite)
                 .map_err(|e| format!("rusqlite cannot open {}: {e}", path.display())),
             DatabaseUrl::Postgres { url } => postgres::Client::connect(url, postgres::NoTls)

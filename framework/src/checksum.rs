@@ -116,6 +116,21 @@ mod v1 {
             Value::Bytes(b) => {
                 let _ = write!(out, "bytes:{} ", b.iter().map(|x| format!("{x:02x}")).collect::<String>());
             }
+            Value::Date(_)
+            | Value::Timestamp(_)
+            | Value::TimestampTz(_)
+            | Value::Uuid(_)
+            | Value::Json(_) => {
+                let tag = match v {
+                    Value::Date(_) => "date",
+                    Value::Timestamp(_) => "timestamp",
+                    Value::TimestampTz(_) => "timestamptz",
+                    Value::Uuid(_) => "uuid",
+                    _ => "json",
+                };
+                let _ = write!(out, "{tag}:");
+                s(out, &v.to_text().unwrap_or_default());
+            }
         }
     }
 

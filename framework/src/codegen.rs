@@ -252,6 +252,8 @@ fn value_expr(value: &Value) -> String {
         Value::Bytes(b) => {
             format!("vec![{}]", b.iter().map(|x| format!("{x}_u8")).collect::<Vec<_>>().join(", "))
         }
+        // The same literal as text: generated code needs no chrono.
+        other => string(&other.to_text().unwrap_or_default()),
     }
 }
 

@@ -33,6 +33,6 @@ pub trait DataConnection {
     /// Runs one statement, returning the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError>;
     /// Runs a query and returns every row. PostgreSQL types outside the portable value set
-    /// (numeric, timestamps, uuid, json) must be cast to text in the query.
+    /// (intervals, arrays, ...) must be cast to text in the query; numeric reads as text.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError>;
 }

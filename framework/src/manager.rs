@@ -133,10 +133,12 @@ impl MigrationManager {
                     db.execute(&format!("SET statement_timeout = {}", ms(t)))?;
                 }
             }
+            // SQLite's only lock is the whole database's, held by another writer: every wait for
+            // it (the version read that a `BEGIN EXCLUSIVE` holder blocks, as much as `BEGIN
+            // IMMEDIATE`) is a wait for another migrator, bounded by the migration lock timeout.
             crate::ops::DialectKind::Sqlite => {
-                if let Some(t) = self.settings.lock_timeout {
-                    db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
-                }
+                let t = self.settings.migration_lock_timeout;
+                db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
             }
         }
         Ok(db)
@@ -264,18 +266,23 @@ impl MigrationManager {
         Ok(self.runner().stamp(self.connect()?.as_mut(), target)?)
     }
 
-    /// The SQL an upgrade or downgrade would run, without touching the database.
+    /// The SQL an upgrade or downgrade would run, without touching the database: a script that
+    /// also creates and writes the version tables (this environment's), so a database it is
+    /// applied to ends where an online run would. A data op is refused unless
+    /// `allow_data_placeholders`, which leaves a marked placeholder for it.
     pub fn offline_sql(
         &self,
         direction: backend::Direction,
         from: &Target,
         to: &Target,
+        allow_data_placeholders: bool,
     ) -> Result<Vec<MigrationSql>, ManagerError> {
         let kind = match self.database_url() {
             DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
             _ => crate::ops::DialectKind::Sqlite,
         };
-        Ok(offline::render(&self.set, kind, direction, from, to)?)
+        let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
+        Ok(offline::render(&self.set, kind, direction, from, to, &options)?)
     }
 
     /// Writes a new migration module into the versions folder: blank, or with `autogenerate`

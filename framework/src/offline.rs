@@ -1,24 +1,52 @@
-//! Offline SQL (`--sql`): the statements a run would execute, per migration, for a dialect,
-//! without connecting to the user's database. PostgreSQL renders every op on its own; a SQLite
-//! table rebuild needs the table's current definition, so a scratch in-memory database follows
-//! the migrations along and answers those questions.
+//! Offline SQL (`--sql`): the script a run would execute, for a dialect, without connecting
+//! to the user's database, complete enough to hand to a DBA. It creates the version tables if
+//! missing, runs each migration in its own transaction (none for a non-transactional one, which
+//! is marked started and completed like online), and writes the same version and history rows,
+//! checksums included, so `current` and `validate` agree with an online run afterwards. A SQLite
+//! table rebuild follows the online choreography: foreign keys off around the transaction and a
+//! foreign key check before commit. A data op (Rust code) has no SQL form: it is refused unless
+//! the caller asks for a marked placeholder. PostgreSQL renders every op on its own; a SQLite
+//! rebuild needs the table's current definition, so a scratch in-memory database follows the
+//! migrations along and answers those questions.
 
-use crate::backend::{Backend, BackendError, Direction};
-use crate::dialect::{self, RenderError};
+use crate::backend::{self, Backend, BackendError, Direction, VersionTables};
+use crate::dialect::{self, quote_ident, quote_str, RenderError};
 use crate::graph::{Position, Target, TargetError};
 use crate::migration::{Migration, MigrationSet};
 use crate::ops::{DialectKind, Op};
 
-/// The SQL of one migration.
+/// The SQL of one migration, in the order the script runs it: `before`, `statements`, `after`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MigrationSql {
     pub revision: String,
     pub message: String,
     pub direction: Direction,
-    /// Statements in order; lines starting with `--` are comments (a data op, bookkeeping).
+    /// The migration's own statements in order; lines starting with `--` are comments (a data
+    /// op's placeholder).
     pub statements: Vec<String>,
     /// The version once this migration has run (`None` = base).
     pub new_version: Option<String>,
+    /// False: runs outside a transaction, marked started before and completed after.
+    pub transactional: bool,
+    /// The plan checksum recorded with its history row, as an online run records it.
+    pub checksum: String,
+    /// The first migration only: how to apply the script, and the version tables if missing.
+    pub setup: Vec<String>,
+    /// What opens it: foreign keys off for a SQLite rebuild, `BEGIN` (for a non-transactional
+    /// migration, its `started` bookkeeping, committed).
+    pub before: Vec<String>,
+    /// What closes it: the foreign key check, the version and history rows, `COMMIT`.
+    pub after: Vec<String>,
+}
+
+/// How offline SQL is rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The bookkeeping tables the script writes (`version_table` and `history_table`).
+    pub tables: VersionTables,
+    /// Leave a marked placeholder for each data op (which the operator must replace by hand)
+    /// instead of refusing the migration.
+    pub allow_data_placeholders: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +55,13 @@ pub enum OfflineError {
     Target(#[from] TargetError),
     #[error("{revision}: cannot render {op}: {source}")]
     Render { revision: String, op: String, source: RenderError },
+    #[error(
+        "{revision}: the data op {label:?} is Rust code run against a live connection and has no SQL \
+         form, so the script would silently skip it. Run this migration online, or pass \
+         --allow-data-placeholders (Options::allow_data_placeholders) to leave a marked placeholder \
+         where its work must be done by hand"
+    )]
+    DataOp { revision: String, label: String },
     #[error("the scratch database that follows the migrations failed: {0}")]
     Scratch(String),
     #[error("offline SQL for SQLite needs the sqlite feature")]
@@ -41,6 +76,114 @@ impl From<BackendError> for OfflineError {
     }
 }
 
+/// The marker that starts a data op's placeholder line in a script.
+pub const DATA_PLACEHOLDER: &str = "-- STRATA DATA OP PLACEHOLDER";
+
+/// The statement that fails when rows break a foreign key after a rebuild (a script has no
+/// other way to stop on `PRAGMA foreign_key_check`'s rows): the online runner's check.
+const SQLITE_FOREIGN_KEY_CHECK: [&str; 3] = [
+    "CREATE TEMP TABLE \"_strata_foreign_key_check\" (violations INTEGER \
+     CONSTRAINT \"the migration leaves rows that break a foreign key: see PRAGMA foreign_key_check\" \
+     CHECK (violations = 0))",
+    "INSERT INTO \"_strata_foreign_key_check\" SELECT count(*) FROM pragma_foreign_key_check",
+    "DROP TABLE \"_strata_foreign_key_check\"",
+];
+
+/// The current time as the history table stores it (the backends write RFC 3339 text on
+/// SQLite and a timestamptz on PostgreSQL).
+fn now_sql(kind: DialectKind) -> &'static str {
+    match kind {
+        DialectKind::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        DialectKind::Postgres => "clock_timestamp()",
+    }
+}
+
+/// One history row, with the time of the script's run and no duration (not measured offline).
+fn history_row(
+    kind: DialectKind,
+    tables: &VersionTables,
+    revision: &str,
+    message: &str,
+    direction: Direction,
+    checksum: &str,
+) -> String {
+    format!(
+        "INSERT INTO {} (revision, message, direction, applied_at, duration_ms, checksum) VALUES ({}, {}, {}, {}, 0, {})",
+        quote_ident(&tables.history),
+        quote_str(revision),
+        quote_str(message),
+        quote_str(direction.as_str()),
+        now_sql(kind),
+        quote_str(checksum)
+    )
+}
+
+/// The version row replaced (none at base), clearing any dirty marker.
+fn set_version(tables: &VersionTables, version: Option<&str>) -> Vec<String> {
+    let table = quote_ident(&tables.version);
+    let mut out = vec![format!("DELETE FROM {table}")];
+    if let Some(v) = version {
+        out.push(format!("INSERT INTO {table} (revision) VALUES ({})", quote_str(v)));
+    }
+    out
+}
+
+/// The non-transactional migration's `started` row and the version table's dirty marker.
+fn mark_started(kind: DialectKind, tables: &VersionTables, m: &MigrationSql) -> Vec<String> {
+    let table = quote_ident(&tables.version);
+    let marker = quote_str(&backend::dirty_marker(m.direction, &m.revision));
+    let message = format!("{} started: {}", m.direction, m.message);
+    vec![
+        history_row(kind, tables, &m.revision, &message, Direction::Started, &m.checksum),
+        format!("UPDATE {table} SET dirty = {marker}"),
+        format!("INSERT INTO {table} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {table})"),
+    ]
+}
+
+/// How to apply the script so that its first error stops it.
+fn how_to_apply(kind: DialectKind) -> &'static str {
+    match kind {
+        DialectKind::Sqlite => "-- strata offline script: apply with `sqlite3 -bail DATABASE < FILE` so the first error stops it",
+        DialectKind::Postgres => "-- strata offline script: apply with `psql -v ON_ERROR_STOP=1 -f FILE` so the first error stops it",
+    }
+}
+
+/// Wraps one migration's statements the way the runner runs it.
+fn choreograph(kind: DialectKind, tables: &VersionTables, m: &mut MigrationSql, foreign_keys_off: bool) {
+    let begin = match kind {
+        // The write lock up front, as the online run takes it.
+        DialectKind::Sqlite => "BEGIN IMMEDIATE",
+        DialectKind::Postgres => "BEGIN",
+    };
+    let record = |m: &MigrationSql| {
+        let mut out = vec![history_row(kind, tables, &m.revision, &m.message, m.direction, &m.checksum)];
+        out.extend(set_version(tables, m.new_version.as_deref()));
+        out
+    };
+    if !m.transactional {
+        m.before.push(begin.into());
+        m.before.extend(mark_started(kind, tables, m));
+        m.before.push("COMMIT".into());
+        m.after.push(begin.into());
+        m.after.extend(record(m));
+        m.after.push("COMMIT".into());
+        return;
+    }
+    if foreign_keys_off {
+        m.before.push("PRAGMA foreign_keys = OFF".into());
+    }
+    m.before.push(begin.into());
+    if foreign_keys_off {
+        m.after.extend(SQLITE_FOREIGN_KEY_CHECK.map(String::from));
+    }
+    m.after.extend(record(m));
+    m.after.push("COMMIT".into());
+    if foreign_keys_off {
+        // The setting strata's own connections run with.
+        m.after.push("PRAGMA foreign_keys = ON".into());
+    }
+}
+
 /// The SQL an upgrade (or downgrade) from `from` to `target` would run on `kind`.
 pub fn render(
     set: &MigrationSet,
@@ -48,6 +191,7 @@ pub fn render(
     direction: Direction,
     from: &Target,
     target: &Target,
+    options: &Options,
 ) -> Result<Vec<MigrationSql>, OfflineError> {
     let chain = set.chain();
     let start = chain.resolve(from, Position::Base)?;
@@ -82,8 +226,15 @@ pub fn render(
         let mut statements = Vec::new();
         for op in &ops {
             if let Op::Data { label, run } = op {
+                if !options.allow_data_placeholders {
+                    return Err(OfflineError::DataOp {
+                        revision: m.revision.to_string(),
+                        label: label.to_string(),
+                    });
+                }
                 statements.push(format!(
-                    "-- data op {label:?}: Rust code run against the live connection; it has no SQL form"
+                    "{DATA_PLACEHOLDER} {label:?}: Rust code run against the live connection; it has no SQL \
+                     form: do its work here by hand before going on"
                 ));
                 if let Some(db) = scratch.as_mut() {
                     // Keeps the scratch schema in step; it has no rows, so this is cheap.
@@ -107,13 +258,26 @@ pub fn render(
             }
             statements.extend(rendered);
         }
-        out.push(MigrationSql {
+        let mut sql = MigrationSql {
             revision: m.revision.to_string(),
             message: m.message.to_string(),
             direction,
             statements,
             new_version: new_version.map(str::to_string),
-        });
+            transactional: m.transactional,
+            checksum: crate::checksum::of(m),
+            setup: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+        };
+        if out.is_empty() {
+            sql.setup.push(how_to_apply(kind).to_string());
+            sql.setup.extend(backend::version_tables_ddl(kind, &options.tables));
+        }
+        // The runner's own decision, so the script switches foreign keys exactly when it would.
+        let foreign_keys_off = crate::runner::needs_foreign_keys_off(dialect, &ops);
+        choreograph(kind, &options.tables, &mut sql, foreign_keys_off);
+        out.push(sql);
     }
     Ok(out)
 }
@@ -126,8 +290,13 @@ fn scratch_at(set: &MigrationSet, position: Position) -> Result<Box<dyn Backend>
         crate::backend::VersionTables::default(),
     )?);
     if let Position::At(i) = position {
-        let runner =
-            crate::runner::Runner::new(set.clone()).with_mode(crate::runner::TransactionMode::Grouped);
+        // Grouped is quicker, but a non-transactional migration cannot be grouped.
+        let mode = if set.migrations()[..=i].iter().all(|m| m.transactional) {
+            crate::runner::TransactionMode::Grouped
+        } else {
+            crate::runner::TransactionMode::PerMigration
+        };
+        let runner = crate::runner::Runner::new(set.clone()).with_mode(mode);
         let target = Target::Revision(set.migrations()[i].revision.to_string());
         runner.upgrade(db.as_mut(), &target).map_err(|e| OfflineError::Scratch(e.to_string()))?;
     }
@@ -139,24 +308,28 @@ fn scratch_at(_set: &MigrationSet, _position: Position) -> Result<Box<dyn Backen
     Err(OfflineError::NoSqlite)
 }
 
-/// The whole script as text: a transaction per migration, bookkeeping as comments.
+/// The whole script as text: each migration's opening, statements and closing, in order.
 pub fn script(migrations: &[MigrationSql]) -> String {
     let mut out = String::new();
+    let line = |out: &mut String, statement: &str| {
+        out.push_str(statement);
+        if !statement.starts_with("--") {
+            out.push(';');
+        }
+        out.push('\n');
+    };
     for m in migrations {
-        out.push_str(&format!("-- {} {}: {}\nBEGIN;\n", m.direction, m.revision, m.message));
-        for statement in &m.statements {
-            out.push_str(statement);
-            if !statement.starts_with("--") {
-                out.push(';');
-            }
+        for statement in &m.setup {
+            line(&mut out, statement);
+        }
+        if !m.setup.is_empty() {
             out.push('\n');
         }
-        out.push_str(&format!(
-            "-- strata records {} {} and sets the version to {}\nCOMMIT;\n\n",
-            m.direction,
-            m.revision,
-            m.new_version.as_deref().unwrap_or("base")
-        ));
+        out.push_str(&format!("-- {} {}: {}\n", m.direction, m.revision, m.message));
+        for statement in m.before.iter().chain(&m.statements).chain(&m.after) {
+            line(&mut out, statement);
+        }
+        out.push('\n');
     }
     out
 }

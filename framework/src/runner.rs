@@ -792,6 +792,13 @@ fn index_after(pos: Position) -> usize {
     }
 }
 
+/// Whether running `ops` needs foreign key enforcement off around the transaction (and a
+/// foreign key check before commit): a SQLite rebuild. Whether a drop_column rebuilds is only
+/// known from the live table, so any op that asks for a snapshot counts. Offline SQL asks too.
+pub(crate) fn needs_foreign_keys_off(dialect: &dyn crate::dialect::Dialect, ops: &[Op]) -> bool {
+    ops.iter().any(|op| dialect.needs_snapshot(op).is_some())
+}
+
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
 fn run_in_transaction(
     backend: &mut dyn Backend,
@@ -801,9 +808,7 @@ fn run_in_transaction(
 ) -> Result<Vec<Applied>, Error> {
     let dialect = backend.dialect();
     // A rebuild needs foreign keys off, and that must be set before the transaction begins.
-    // Whether a drop_column rebuilds is only known from the live table, so any op that asks
-    // for a snapshot counts.
-    let rebuilds = steps.iter().any(|s| s.ops.iter().any(|op| dialect.needs_snapshot(op).is_some()));
+    let rebuilds = steps.iter().any(|s| needs_foreign_keys_off(dialect, &s.ops));
     let fk_were_on = if rebuilds { backend.set_foreign_keys(false)? } else { false };
     let result = (|| {
         backend.begin()?;

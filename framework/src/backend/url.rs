@@ -1,4 +1,5 @@
-//! Database URLs: `sqlite://PATH`, `sqlite::memory:`, `postgres://...`, `postgresql://...`.
+//! Database URLs: `sqlite://PATH[?mode=ro|rw|rwc|memory&cache=shared|private]`, `sqlite::memory:`,
+//! `postgres://...`, `postgresql://...`. A SQLite path is percent-decoded.
 //! The password is kept out of every `Display` and `Debug` form.
 
 use std::fmt;
@@ -8,13 +9,158 @@ use std::str::FromStr;
 /// A parsed database URL.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
-    /// A SQLite file (created if missing).
-    Sqlite { path: PathBuf },
+    /// A SQLite file (created if missing, unless `options` say otherwise).
+    Sqlite { path: PathBuf, options: SqliteOptions },
     /// A private in-memory SQLite database.
     SqliteMemory,
     /// A PostgreSQL server; `url` is handed to the driver as given (sslmode and other
     /// standard parameters included).
     Postgres { url: String },
+}
+
+/// The parameters of a `sqlite://` URL, as SQLite's own URI filenames spell them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqliteOptions {
+    pub mode: SqliteMode,
+    /// `None`: SQLite's default (private unless the process enabled shared cache).
+    pub cache: Option<SqliteCache>,
+}
+
+/// `mode=`: how the file is opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteMode {
+    /// `ro`: read-only; the file must exist. Anything that would write fails.
+    ReadOnly,
+    /// `rw`: read and write; the file must exist.
+    ReadWrite,
+    /// `rwc` (the default): read and write, creating the file if missing.
+    #[default]
+    ReadWriteCreate,
+    /// `memory`: an in-memory database named by the path (shared with `cache=shared`).
+    Memory,
+}
+
+/// `cache=`: SQLite's shared or private page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteCache {
+    Shared,
+    Private,
+}
+
+/// What a `sqlite://` URL accepts, for messages.
+const SQLITE_PARAMETERS: &str = "mode=ro|rw|rwc|memory, cache=shared|private";
+
+impl SqliteMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            SqliteMode::ReadOnly => "ro",
+            SqliteMode::ReadWrite => "rw",
+            SqliteMode::ReadWriteCreate => "rwc",
+            SqliteMode::Memory => "memory",
+        }
+    }
+}
+
+impl SqliteCache {
+    fn as_str(self) -> &'static str {
+        match self {
+            SqliteCache::Shared => "shared",
+            SqliteCache::Private => "private",
+        }
+    }
+}
+
+/// Decodes `%XX` escapes strictly (SQLite paths); `None` on a `%` not followed by two hex digits.
+fn percent_decode_strict(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// Escapes what would not read back as the same path: `%`, `?`, `#`, whitespace and controls.
+fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '%' || c == '?' || c == '#' || c.is_whitespace() || c.is_control() {
+            let mut buf = [0; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `sqlite://PATH[?PARAMS]` or `sqlite:PATH[?PARAMS]` once the scheme is gone.
+fn parse_sqlite(url: &str, rest: &str) -> Result<DatabaseUrl, UrlError> {
+    let malformed = |reason: String| UrlError::Malformed { url: url.to_string(), reason };
+    let (raw_path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if raw_path.is_empty() {
+        return Err(UrlError::EmptySqlitePath);
+    }
+    let decoded = percent_decode_strict(raw_path).ok_or_else(|| {
+        malformed(format!("its path {raw_path:?} has a % that is not followed by two hex digits (write %25 for a literal %)"))
+    })?;
+    let path = String::from_utf8(decoded)
+        .map_err(|_| malformed(format!("its path {raw_path:?} does not percent-decode to UTF-8")))?;
+    let mut options = SqliteOptions::default();
+    let (mut mode_seen, mut cache_seen) = (false, false);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode_strict(value).and_then(|v| String::from_utf8(v).ok()).unwrap_or_default();
+        let bad_value = |expected: &str| {
+            malformed(format!("the parameter {key} has the value {value:?}; expected {key}={expected}"))
+        };
+        let seen = match key {
+            "mode" => {
+                options.mode = match value.as_str() {
+                    "ro" => SqliteMode::ReadOnly,
+                    "rw" => SqliteMode::ReadWrite,
+                    "rwc" => SqliteMode::ReadWriteCreate,
+                    "memory" => SqliteMode::Memory,
+                    _ => return Err(bad_value("ro|rw|rwc|memory")),
+                };
+                &mut mode_seen
+            }
+            "cache" => {
+                options.cache = Some(match value.as_str() {
+                    "shared" => SqliteCache::Shared,
+                    "private" => SqliteCache::Private,
+                    _ => return Err(bad_value("shared|private")),
+                });
+                &mut cache_seen
+            }
+            _ => {
+                return Err(malformed(format!(
+                    "it has the unknown parameter {key:?}; a sqlite:// URL supports {SQLITE_PARAMETERS}"
+                )))
+            }
+        };
+        if std::mem::replace(seen, true) {
+            return Err(malformed(format!("the parameter {key} is given twice")));
+        }
+    }
+    Ok(DatabaseUrl::Sqlite { path: PathBuf::from(path), options })
+}
+
+impl DatabaseUrl {
+    /// A SQLite file with the default options (read, write, create if missing).
+    pub fn sqlite(path: impl Into<PathBuf>) -> DatabaseUrl {
+        DatabaseUrl::Sqlite { path: path.into(), options: SqliteOptions::default() }
+    }
 }
 
 /// A URL strata cannot use; the message says what was expected.
@@ -37,11 +183,7 @@ impl FromStr for DatabaseUrl {
             return Ok(DatabaseUrl::SqliteMemory);
         }
         if let Some(rest) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
-            let path = rest.split('?').next().unwrap_or_default();
-            if path.is_empty() {
-                return Err(UrlError::EmptySqlitePath);
-            }
-            return Ok(DatabaseUrl::Sqlite { path: PathBuf::from(path) });
+            return parse_sqlite(s, rest);
         }
         if let Some(parts) = PostgresUrl::split(s) {
             if parts.rest.is_empty() {
@@ -341,7 +483,21 @@ impl DatabaseUrl {
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DatabaseUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+            // Parses back to the same URL, so it can be handed to another process.
+            DatabaseUrl::Sqlite { path, options } => {
+                write!(f, "sqlite://{}", percent_encode_path(&path.to_string_lossy()))?;
+                let mut params = Vec::new();
+                if options.mode != SqliteMode::default() {
+                    params.push(format!("mode={}", options.mode.as_str()));
+                }
+                if let Some(cache) = options.cache {
+                    params.push(format!("cache={}", cache.as_str()));
+                }
+                if !params.is_empty() {
+                    write!(f, "?{}", params.join("&"))?;
+                }
+                Ok(())
+            }
             DatabaseUrl::SqliteMemory => f.write_str("sqlite::memory:"),
             DatabaseUrl::Postgres { url } => f.write_str(&redact(url)),
         }
@@ -360,8 +516,8 @@ mod tests {
 
     #[test]
     fn parses_the_supported_forms() {
-        assert_eq!("sqlite://app.db".parse(), Ok(DatabaseUrl::Sqlite { path: "app.db".into() }));
-        assert_eq!("sqlite:///tmp/x.db".parse(), Ok(DatabaseUrl::Sqlite { path: "/tmp/x.db".into() }));
+        assert_eq!("sqlite://app.db".parse(), Ok(DatabaseUrl::sqlite("app.db")));
+        assert_eq!("sqlite:///tmp/x.db".parse(), Ok(DatabaseUrl::sqlite("/tmp/x.db")));
         assert_eq!("sqlite::memory:".parse(), Ok(DatabaseUrl::SqliteMemory));
         assert!(matches!("postgresql://u@h/db?sslmode=disable".parse(), Ok(DatabaseUrl::Postgres { .. })));
         assert_eq!("sqlite://".parse::<DatabaseUrl>(), Err(UrlError::EmptySqlitePath));
@@ -507,5 +663,60 @@ mod tests {
         }
         let err = "postgres://".parse::<DatabaseUrl>().unwrap_err().to_string();
         assert!(err.contains("malformed"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_parameters_are_honoured_or_refused() {
+        let with = |mode, cache| DatabaseUrl::Sqlite {
+            path: "app.db".into(),
+            options: SqliteOptions { mode, cache },
+        };
+        assert_eq!("sqlite://app.db?mode=ro".parse(), Ok(with(SqliteMode::ReadOnly, None)));
+        assert_eq!("sqlite:app.db?mode=rw".parse(), Ok(with(SqliteMode::ReadWrite, None)));
+        assert_eq!("sqlite://app.db?mode=rwc".parse(), Ok(with(SqliteMode::ReadWriteCreate, None)));
+        assert_eq!(
+            "sqlite://app.db?mode=memory&cache=shared".parse(),
+            Ok(with(SqliteMode::Memory, Some(SqliteCache::Shared)))
+        );
+        assert_eq!(
+            "sqlite://app.db?cache=private".parse(),
+            Ok(with(SqliteMode::ReadWriteCreate, Some(SqliteCache::Private)))
+        );
+        assert_eq!("sqlite://app.db?".parse(), Ok(DatabaseUrl::sqlite("app.db")));
+        let err = |url: &str| url.parse::<DatabaseUrl>().unwrap_err().to_string();
+        let unknown = err("sqlite://app.db?mode=ro&journal=wal");
+        assert!(
+            unknown.contains("unknown parameter \"journal\"") && unknown.contains(SQLITE_PARAMETERS),
+            "{unknown}"
+        );
+        let bad = err("sqlite://app.db?mode=readonly");
+        assert!(bad.contains("\"readonly\"") && bad.contains("mode=ro|rw|rwc|memory"), "{bad}");
+        assert!(err("sqlite://app.db?cache=none").contains("cache=shared|private"));
+        assert!(err("sqlite://app.db?mode=ro&mode=rw").contains("given twice"));
+        assert_eq!("sqlite://?mode=ro".parse::<DatabaseUrl>(), Err(UrlError::EmptySqlitePath));
+    }
+
+    #[test]
+    fn sqlite_paths_are_percent_decoded_and_displayed_so_they_parse_back() {
+        assert_eq!("sqlite://enc%20oded.db".parse(), Ok(DatabaseUrl::sqlite("enc oded.db")));
+        assert_eq!("sqlite:///tmp/d%C3%A9j%C3%A0.db".parse(), Ok(DatabaseUrl::sqlite("/tmp/déjà.db")));
+        assert_eq!("sqlite://100%25.db".parse(), Ok(DatabaseUrl::sqlite("100%.db")));
+        let err = |url: &str| url.parse::<DatabaseUrl>().unwrap_err().to_string();
+        assert!(
+            err("sqlite://bad%zz.db").contains("not followed by two hex digits"),
+            "{}",
+            err("sqlite://bad%zz.db")
+        );
+        assert!(err("sqlite://cut%2").contains("not followed by two hex digits"));
+        assert!(err("sqlite://x%FF.db").contains("UTF-8"));
+        for url in [
+            "sqlite://enc%20oded.db",
+            "sqlite:///tmp/a%3Fb%25c%23.db?mode=ro&cache=shared",
+            "sqlite://d\u{e9}j\u{e0}.db",
+        ] {
+            let parsed: DatabaseUrl = url.parse().unwrap();
+            assert_eq!(parsed.to_string(), url);
+            assert_eq!(parsed.connection_string().parse::<DatabaseUrl>(), Ok(parsed));
+        }
     }
 }

@@ -89,6 +89,7 @@ pub trait Dialect: Send + Sync {
                 let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
                 format!("X'{hex}'")
             }
+            other => quote_str(&other.to_text().unwrap_or_default()),
         }
     }
 

@@ -22,11 +22,21 @@ impl Dialect for Sqlite {
         DialectKind::Sqlite
     }
 
-    /// Declared type names that keep SQLite's affinity rules sensible and that introspection
-    /// maps back to the same portable type.
+    /// Declared type names whose affinity (the name decides it: sqlite.org/datatype3.html
+    /// §3.1) keeps every value as written, and that introspection maps back to the same
+    /// portable type. The standard names DATE, TIMESTAMP, TIMESTAMPTZ, NUMERIC(p, s), JSON and
+    /// UUID have NUMERIC affinity, which turns an all-digit UUID or JSON text into a lossy REAL
+    /// and a big decimal into a rounded one; a `_TEXT` suffix gives them TEXT affinity.
+    /// Introspection still reads the old names (databases made before).
     fn type_name(&self, ty: &Type) -> String {
         match ty {
             Type::Bytes => "BLOB".into(),
+            Type::Date => "DATE_TEXT".into(),
+            Type::Timestamp => "TIMESTAMP_TEXT".into(),
+            Type::TimestampTz => "TIMESTAMPTZ_TEXT".into(),
+            Type::Numeric(p, s) => format!("NUMERIC_TEXT({p}, {s})"),
+            Type::Json => "JSON_TEXT".into(),
+            Type::Uuid => "UUID_TEXT".into(),
             other => super::standard_type_name(other),
         }
     }
@@ -495,5 +505,47 @@ mod tests {
         assert!(expr_mentions("length(\"email\") > 3", "email"));
         assert!(expr_mentions("email <> ''", "email"));
         assert!(!expr_mentions("name <> 'email'", "email"));
+    }
+
+    /// SQLite's affinity rules, in order (sqlite.org/datatype3.html §3.1).
+    fn affinity(declared: &str) -> &'static str {
+        let d = declared.to_ascii_uppercase();
+        if d.contains("INT") {
+            "INTEGER"
+        } else if ["CHAR", "CLOB", "TEXT"].iter().any(|w| d.contains(w)) {
+            "TEXT"
+        } else if d.contains("BLOB") || d.is_empty() {
+            "BLOB"
+        } else if ["REAL", "FLOA", "DOUB"].iter().any(|w| d.contains(w)) {
+            "REAL"
+        } else {
+            "NUMERIC"
+        }
+    }
+
+    #[test]
+    fn every_portable_type_declares_an_affinity_that_keeps_its_values() {
+        let expected = [
+            (Type::SmallInt, "INTEGER"),
+            (Type::Integer, "INTEGER"),
+            (Type::BigInt, "INTEGER"),
+            (Type::Text, "TEXT"),
+            (Type::String(10), "TEXT"),
+            // 0 and 1: NUMERIC keeps integers as integers.
+            (Type::Boolean, "NUMERIC"),
+            (Type::Date, "TEXT"),
+            (Type::Timestamp, "TEXT"),
+            (Type::TimestampTz, "TEXT"),
+            (Type::Numeric(38, 10), "TEXT"),
+            (Type::Float, "REAL"),
+            (Type::Double, "REAL"),
+            (Type::Bytes, "BLOB"),
+            (Type::Json, "TEXT"),
+            (Type::Uuid, "TEXT"),
+        ];
+        for (ty, want) in expected {
+            let name = Sqlite.type_name(&ty);
+            assert_eq!(affinity(&name), want, "{ty} is declared {name}");
+        }
     }
 }

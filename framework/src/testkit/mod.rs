@@ -54,7 +54,7 @@ pub fn fresh_database(kind: DialectKind) -> TestDatabase {
                 .tempdir()
                 .unwrap_or_else(|e| panic!("strata testkit: cannot create a temporary directory: {e}"));
             let path = dir.path().join("test.db");
-            TestDatabase { url: DatabaseUrl::Sqlite { path }, kind, _guard: Guard::Sqlite(dir) }
+            TestDatabase { url: DatabaseUrl::sqlite(path), kind, _guard: Guard::Sqlite(dir) }
         }
         DialectKind::Postgres => fresh_postgres(),
     }

@@ -115,6 +115,11 @@ fn kind_name(value: &Value) -> &'static str {
         Value::Float(_) => "float",
         Value::Text(_) => "text",
         Value::Bytes(_) => "bytes",
+        Value::Date(_) => "date",
+        Value::Timestamp(_) => "timestamp",
+        Value::TimestampTz(_) => "timestamptz",
+        Value::Uuid(_) => "uuid",
+        Value::Json(_) => "json",
     }
 }
 
@@ -140,8 +145,20 @@ fn check_param(value: &Value, ty: &Type) -> Result<(), String> {
             range_ok
         }
         Value::Float(_) => *ty == Type::FLOAT4 || *ty == Type::FLOAT8,
+        // A decimal is text in the portable value set.
+        Value::Text(t) if *ty == Type::NUMERIC => {
+            if numeric::encode(t).is_none() {
+                return Err(format!("the text {t:?} is not a decimal number, which numeric needs"));
+            }
+            true
+        }
         Value::Text(_) => <&str as ToSql>::accepts(ty),
         Value::Bytes(_) => *ty == Type::BYTEA,
+        Value::Date(_) => *ty == Type::DATE,
+        Value::Timestamp(_) => *ty == Type::TIMESTAMP,
+        Value::TimestampTz(_) => *ty == Type::TIMESTAMPTZ,
+        Value::Uuid(_) => *ty == Type::UUID,
+        Value::Json(_) => *ty == Type::JSON || *ty == Type::JSONB,
     };
     if fits {
         return Ok(());
@@ -175,8 +192,27 @@ impl ToSql for Param<'_> {
             // Narrowing to single precision is what a REAL column does with any input.
             Value::Float(v) if *ty == Type::FLOAT4 => (*v as f32).to_sql(ty, out),
             Value::Float(v) => v.to_sql(ty, out),
+            Value::Text(s) if *ty == Type::NUMERIC => {
+                out.extend_from_slice(&numeric::encode(s).ok_or("not a decimal number")?);
+                Ok(IsNull::No)
+            }
             Value::Text(s) => s.as_str().to_sql(ty, out),
             Value::Bytes(b) => b.as_slice().to_sql(ty, out),
+            Value::Date(d) => d.to_sql(ty, out),
+            Value::Timestamp(t) => t.to_sql(ty, out),
+            Value::TimestampTz(t) => t.to_sql(ty, out),
+            Value::Uuid(u) => {
+                out.extend_from_slice(&u.to_be_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Json(s) => {
+                if *ty == Type::JSONB {
+                    // jsonb's binary form: a version byte, then the text.
+                    out.extend_from_slice(&[1]);
+                }
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
         }
     }
 
@@ -191,12 +227,28 @@ impl ToSql for Param<'_> {
 
 const TEXT_TYPES: [Type; 4] = [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME];
 
-/// Result columns must have a type with a portable [`Value`]; anything else (numeric,
-/// timestamps, uuid, json) must be cast to text in the query.
+/// The types read as the portable [`Value`] of the same name (numeric as decimal text).
+const VALUE_TYPES: [Type; 14] = [
+    Type::BOOL,
+    Type::INT2,
+    Type::INT4,
+    Type::INT8,
+    Type::FLOAT4,
+    Type::FLOAT8,
+    Type::BYTEA,
+    Type::DATE,
+    Type::TIMESTAMP,
+    Type::TIMESTAMPTZ,
+    Type::UUID,
+    Type::JSON,
+    Type::JSONB,
+    Type::NUMERIC,
+];
+
+/// Result columns must have a type with a portable [`Value`]; anything else (intervals,
+/// arrays, ...) must be cast to text in the query.
 fn check_column(name: &str, ty: &Type) -> Result<(), String> {
-    let readable = [Type::BOOL, Type::INT2, Type::INT4, Type::INT8, Type::FLOAT4, Type::FLOAT8, Type::BYTEA]
-        .contains(ty)
-        || TEXT_TYPES.contains(ty);
+    let readable = VALUE_TYPES.contains(ty) || TEXT_TYPES.contains(ty);
     if readable {
         Ok(())
     } else {
@@ -238,8 +290,153 @@ fn column_value(row: &postgres::Row, i: usize) -> Result<Value, String> {
         row.try_get::<_, Option<Vec<u8>>>(i).map_err(read)?.map(Value::Bytes)
     } else if TEXT_TYPES.contains(ty) {
         row.try_get::<_, Option<String>>(i).map_err(read)?.map(Value::Text)
+    } else if *ty == Type::DATE {
+        row.try_get::<_, Option<chrono::NaiveDate>>(i).map_err(read)?.map(Value::Date)
+    } else if *ty == Type::TIMESTAMP {
+        row.try_get::<_, Option<chrono::NaiveDateTime>>(i).map_err(read)?.map(Value::Timestamp)
+    } else if *ty == Type::TIMESTAMPTZ {
+        row.try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i).map_err(read)?.map(Value::TimestampTz)
+    } else if [Type::UUID, Type::JSON, Type::JSONB, Type::NUMERIC].contains(ty) {
+        row.try_get::<_, Option<Raw>>(i).map_err(read)?.map(|raw| raw.0)
     } else {
         return Err(unreadable(column.name(), ty));
     };
     Ok(value.unwrap_or(Value::Null))
+}
+
+/// A uuid, json, jsonb or numeric column read from its binary form.
+struct Raw(Value);
+
+impl<'a> postgres::types::FromSql<'a> for Raw {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec());
+        Ok(Raw(if *ty == Type::UUID {
+            Value::Uuid(u128::from_be_bytes(raw.try_into()?))
+        } else if *ty == Type::JSONB {
+            match raw.split_first() {
+                Some((1, json)) => Value::Json(text(json)?),
+                _ => return Err("unknown jsonb format version".into()),
+            }
+        } else if *ty == Type::JSON {
+            Value::Json(text(raw)?)
+        } else {
+            Value::Text(numeric::decode(raw).ok_or("malformed numeric")?)
+        }))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        [Type::UUID, Type::JSON, Type::JSONB, Type::NUMERIC].contains(ty)
+    }
+}
+
+/// PostgreSQL's binary numeric: digit count, weight (of the first base-10000 digit), sign,
+/// display scale, then the base-10000 digits, all big-endian 16-bit.
+mod numeric {
+    const NEGATIVE: u16 = 0x4000;
+    const NAN: u16 = 0xC000;
+
+    /// `[-+]digits[.digits]` as a binary numeric; `None` for anything else.
+    pub(super) fn encode(text: &str) -> Option<Vec<u8>> {
+        let t = text.trim();
+        let (negative, t) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+            return None;
+        }
+        let dscale = u16::try_from(frac.len()).ok()?;
+        let int = int.trim_start_matches('0');
+        let lead = (4 - int.len() % 4) % 4;
+        let tail = (4 - frac.len() % 4) % 4;
+        let padded: Vec<u8> = std::iter::repeat_n(b'0', lead)
+            .chain(int.bytes())
+            .chain(frac.bytes())
+            .chain(std::iter::repeat_n(b'0', tail))
+            .collect();
+        let mut digits: Vec<i16> =
+            padded.chunks(4).map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d - b'0'))).collect();
+        let mut weight = i16::try_from((lead + int.len()) / 4).ok()? - 1;
+        while digits.first() == Some(&0) {
+            digits.remove(0);
+            weight -= 1;
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            weight = 0;
+        }
+        let sign = if negative && !digits.is_empty() { NEGATIVE } else { 0 };
+        let mut out = Vec::with_capacity(8 + 2 * digits.len());
+        out.extend_from_slice(&i16::try_from(digits.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(&weight.to_be_bytes());
+        out.extend_from_slice(&sign.to_be_bytes());
+        out.extend_from_slice(&dscale.to_be_bytes());
+        for d in digits {
+            out.extend_from_slice(&d.to_be_bytes());
+        }
+        Some(out)
+    }
+
+    /// A binary numeric as the text PostgreSQL prints (`NaN` included).
+    pub(super) fn decode(raw: &[u8]) -> Option<String> {
+        let word = |i: usize| raw.get(2 * i..2 * i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let (ndigits, weight, sign, dscale) = (word(0)?, word(1)? as i16, word(2)?, word(3)?);
+        if sign == NAN {
+            return Some("NaN".into());
+        }
+        let digits: Vec<u16> = (0..usize::from(ndigits)).map(|i| word(4 + i)).collect::<Option<_>>()?;
+        let digit = |w: i32| -> u16 {
+            usize::try_from(i32::from(weight) - w).ok().and_then(|i| digits.get(i).copied()).unwrap_or(0)
+        };
+        let mut int = String::new();
+        for w in (0..=i32::from(weight).max(0)).rev() {
+            int.push_str(&format!("{:04}", digit(w)));
+        }
+        let int = int.trim_start_matches('0');
+        let mut frac = String::new();
+        let groups = usize::from(dscale).div_ceil(4);
+        for g in 1..=groups {
+            frac.push_str(&format!("{:04}", digit(-(g as i32))));
+        }
+        frac.truncate(usize::from(dscale));
+        let mut out = String::new();
+        if sign == NEGATIVE {
+            out.push('-');
+        }
+        out.push_str(if int.is_empty() { "0" } else { int });
+        if dscale > 0 {
+            out.push('.');
+            out.push_str(&frac);
+        }
+        Some(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn decimals_survive_the_binary_form() {
+            for (text, back) in [
+                ("0", "0"),
+                ("12.5", "12.5"),
+                ("-0.0000000001", "-0.0000000001"),
+                ("0.0000000000", "0.0000000000"),
+                ("00012.50", "12.50"),
+                ("1234567890123456789012345678.0123456789", "1234567890123456789012345678.0123456789"),
+                ("10000", "10000"),
+                ("-99990000.0001", "-99990000.0001"),
+                ("+7", "7"),
+                (".5", "0.5"),
+            ] {
+                let raw = super::encode(text).unwrap_or_else(|| panic!("{text}"));
+                assert_eq!(super::decode(&raw).as_deref(), Some(back), "{text}");
+            }
+            for bad in ["", "-", ".", "1e5", "1.2.3", "abc", "NaN"] {
+                assert!(super::encode(bad).is_none(), "{bad}");
+            }
+        }
+    }
 }

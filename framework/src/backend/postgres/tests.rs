@@ -290,7 +290,7 @@ fn data_connection_binds_and_reads_values() {
     backend
         .execute(
             "CREATE TABLE v (i2 SMALLINT, i4 INTEGER, i8 BIGINT, f4 REAL, f8 DOUBLE PRECISION, t TEXT, \
-             s VARCHAR(10), c CHAR(3), b BOOLEAN, y BYTEA, n NUMERIC(5, 2))",
+             s VARCHAR(10), c CHAR(3), b BOOLEAN, y BYTEA, n NUMERIC(5, 2), d INTERVAL)",
         )
         .unwrap();
     let data = backend.data();
@@ -327,14 +327,19 @@ fn data_connection_binds_and_reads_values() {
 
     let err = data.execute("UPDATE v SET i4 = $1", &[Value::Int(1 << 40)]).unwrap_err().to_string();
     assert!(err.contains("does not fit in int4"), "{err}");
-    let err = data.execute("UPDATE v SET n = $1", &[Value::from("1.5")]).unwrap_err().to_string();
-    assert!(err.contains("$1::text::numeric"), "{err}");
+    // A decimal is text: bound to numeric as is, read back as PostgreSQL prints it.
+    data.execute("UPDATE v SET n = $1", &[Value::from("1.5")]).unwrap();
+    assert_eq!(data.query("SELECT DISTINCT n FROM v", &[]).unwrap(), [vec![Value::from("1.50")]]);
+    let err = data.execute("UPDATE v SET n = $1", &[Value::from("1.5e3")]).unwrap_err().to_string();
+    assert!(err.contains("not a decimal number"), "{err}");
+    let err = data.execute("UPDATE v SET d = $1", &[Value::from("1 day")]).unwrap_err().to_string();
+    assert!(err.contains("$1::text::interval"), "{err}");
     // Unreadable columns fail before any row is read, so an empty table fails the same way.
-    let err = data.query("SELECT n FROM v WHERE false", &[]).unwrap_err().to_string();
+    let err = data.query("SELECT d FROM v WHERE false", &[]).unwrap_err().to_string();
     assert!(err.contains("cast it to text"), "{err}");
     let err = data.execute("UPDATE v SET i4 = $1", &[]).unwrap_err().to_string();
     assert!(err.contains("1 placeholders but 0 values"), "{err}");
-    let ok = data.query("SELECT n::text FROM v WHERE n IS NULL", &[]).unwrap();
+    let ok = data.query("SELECT d::text FROM v WHERE d IS NULL", &[]).unwrap();
     assert_eq!(ok, [vec![Value::Null], vec![Value::Null]]);
 }
 

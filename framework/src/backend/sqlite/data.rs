@@ -18,8 +18,14 @@ impl ToSql for Bind<'_> {
             Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
             Value::Int(v) => ValueRef::Integer(*v),
             Value::Float(v) => ValueRef::Real(*v),
-            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Text(s) | Value::Json(s) => ValueRef::Text(s.as_bytes()),
             Value::Bytes(b) => ValueRef::Blob(b),
+            // Dates, timestamps and UUIDs as text (their columns have TEXT affinity).
+            other => {
+                return Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                    other.to_text().unwrap_or_default(),
+                )))
+            }
         }))
     }
 }

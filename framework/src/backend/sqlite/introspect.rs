@@ -28,20 +28,21 @@ pub(super) fn portable_type(declared: &str) -> Type {
         "BIGINT" => return Type::BigInt,
         "TEXT" => return Type::Text,
         "BOOLEAN" => return Type::Boolean,
-        "DATE" => return Type::Date,
-        "TIMESTAMP" => return Type::Timestamp,
-        "TIMESTAMPTZ" => return Type::TimestampTz,
+        // The `_TEXT` names (TEXT affinity) and the standard ones databases made before them.
+        "DATE" | "DATE_TEXT" => return Type::Date,
+        "TIMESTAMP" | "TIMESTAMP_TEXT" => return Type::Timestamp,
+        "TIMESTAMPTZ" | "TIMESTAMPTZ_TEXT" => return Type::TimestampTz,
         "REAL" => return Type::Float,
         "DOUBLE PRECISION" => return Type::Double,
         "BLOB" => return Type::Bytes,
-        "JSON" => return Type::Json,
-        "UUID" => return Type::Uuid,
+        "JSON" | "JSON_TEXT" => return Type::Json,
+        "UUID" | "UUID_TEXT" => return Type::Uuid,
         _ => {}
     }
     if let Some(n) = args("VARCHAR(").and_then(|n| n.parse().ok()) {
         return Type::String(n);
     }
-    let numeric = args("NUMERIC(").and_then(|ps| {
+    let numeric = args("NUMERIC_TEXT(").or_else(|| args("NUMERIC(")).and_then(|ps| {
         let (p, s) = ps.split_once(',')?;
         Some(Type::Numeric(p.parse().ok()?, s.parse().ok()?))
     });

@@ -9,15 +9,18 @@ mod introspect;
 #[cfg(test)]
 mod tests;
 
-use super::{millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, VersionTables};
+use super::{
+    millis, Backend, BackendError, DatabaseUrl, Direction, HistoryRow, Record, SqliteCache, SqliteMode,
+    SqliteOptions, VersionTables,
+};
 use crate::data::DataConnection;
 use crate::dialect::quote_ident;
 use crate::dialect::sqlite::REBUILD_PREFIX;
 use crate::ops::DialectKind;
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection};
-use std::time::Duration;
+use rusqlite::{params, Connection, OpenFlags};
+use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,6 +37,8 @@ pub struct SqliteBackend {
     sql: BookkeepingSql,
     /// The URL, for messages.
     target: String,
+    /// Opened with `mode=ro`.
+    read_only: bool,
 }
 
 /// The bookkeeping statements, formatted once with the quoted table names so the hot path
@@ -55,16 +60,10 @@ struct BookkeepingSql {
 impl BookkeepingSql {
     fn new(tables: &VersionTables) -> Self {
         let (v, h) = (quote_ident(&tables.version), quote_ident(&tables.history));
+        let [create_version, create_history] = super::version_tables_ddl(DialectKind::Sqlite, tables);
         BookkeepingSql {
-            // revision NULL with a dirty marker: a non-transactional migration started at base.
-            create_version: format!("CREATE TABLE IF NOT EXISTS {v} (revision TEXT, dirty TEXT)"),
-            // A plain rowid key, not AUTOINCREMENT: history rows are never deleted, so ids
-            // still only grow, and each migration's commit writes no sqlite_sequence page.
-            create_history: format!(
-                "CREATE TABLE IF NOT EXISTS {h} (\n    id INTEGER PRIMARY KEY,\n    \
-                 revision TEXT NOT NULL,\n    message TEXT NOT NULL,\n    direction TEXT NOT NULL,\n    \
-                 applied_at TEXT NOT NULL,\n    duration_ms REAL NOT NULL,\n    checksum TEXT\n)"
-            ),
+            create_version,
+            create_history,
             select_version: format!("SELECT revision, dirty FROM {v} LIMIT 2"),
             delete_version: format!("DELETE FROM {v}"),
             update_version: format!("UPDATE {v} SET revision = ?1, dirty = NULL"),
@@ -82,6 +81,25 @@ impl BookkeepingSql {
     }
 }
 
+/// The flags for a `sqlite://` URL's parameters. No URI flag: the path is already decoded,
+/// so a file named `file:x` is just that.
+fn open_flags(options: &SqliteOptions) -> OpenFlags {
+    let mode = match options.mode {
+        SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        SqliteMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        SqliteMode::ReadWriteCreate => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        SqliteMode::Memory => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_MEMORY
+        }
+    };
+    let cache = match options.cache {
+        Some(SqliteCache::Shared) => OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+        Some(SqliteCache::Private) => OpenFlags::SQLITE_OPEN_PRIVATE_CACHE,
+        None => OpenFlags::empty(),
+    };
+    mode | cache | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
 /// Maps a rusqlite error to a statement failure naming `statement`.
 fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
     move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
@@ -93,7 +111,7 @@ impl SqliteBackend {
         let connect_err =
             |e: rusqlite::Error| BackendError::Connect { target: url.to_string(), message: e.to_string() };
         let conn = match url {
-            DatabaseUrl::Sqlite { path } => Connection::open(path),
+            DatabaseUrl::Sqlite { path, options } => Connection::open_with_flags(path, open_flags(options)),
             DatabaseUrl::SqliteMemory => Connection::open_in_memory(),
             DatabaseUrl::Postgres { .. } => {
                 return Err(BackendError::Connect {
@@ -107,7 +125,9 @@ impl SqliteBackend {
         conn.execute_batch("PRAGMA foreign_keys = ON").map_err(connect_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let sql = BookkeepingSql::new(&tables);
-        Ok(SqliteBackend { conn, tables, sql, target: url.to_string() })
+        let read_only =
+            matches!(url, DatabaseUrl::Sqlite { options, .. } if options.mode == SqliteMode::ReadOnly);
+        Ok(SqliteBackend { conn, tables, sql, target: url.to_string(), read_only })
     }
 
     /// One history row per record, through the statement cache.
@@ -163,9 +183,46 @@ impl SqliteBackend {
         Ok(!self.rows(&sql, [], |_| Ok(()))?.is_empty())
     }
 
+    /// Says what SQLite's terse messages mean. It reports another connection's lock as
+    /// "database is locked" once the busy timeout has passed, whichever statement met it: a
+    /// `BEGIN IMMEDIATE` holder blocks `BEGIN`, a `BEGIN EXCLUSIVE` holder blocks every read too
+    /// (the version read before the run's own `BEGIN` included). Either way another connection
+    /// holds the database's only lock. A write to a read-only database names why it is one.
+    fn locked(&self, started: Instant) -> impl FnOnce(BackendError) -> BackendError + '_ {
+        move |e| match e {
+            e if is_locked(&e) => BackendError::LockTimeout {
+                target: self.target.clone(),
+                waited: started.elapsed(),
+                holder: None,
+            },
+            BackendError::Statement { statement, message }
+                if message.starts_with("attempt to write a readonly") =>
+            {
+                let why = if self.read_only {
+                    "its URL opens it read-only (mode=ro): drop mode=ro to migrate it"
+                } else {
+                    "check the permissions of the file and of its directory"
+                };
+                BackendError::Statement {
+                    statement,
+                    message: format!(
+                        "{} is read-only, so nothing was written ({message}); {why}",
+                        self.target
+                    ),
+                }
+            }
+            other => other,
+        }
+    }
+
     fn is_bookkeeping(&self, table: &str) -> bool {
         table.eq_ignore_ascii_case(&self.tables.version) || table.eq_ignore_ascii_case(&self.tables.history)
     }
+}
+
+/// Whether `e` is SQLite giving up on another connection's lock after the busy timeout.
+fn is_locked(e: &BackendError) -> bool {
+    matches!(e, BackendError::Statement { message, .. } if message.starts_with("database is locked"))
 }
 
 fn corrupt(table: &str, detail: impl Into<String>) -> BackendError {
@@ -183,24 +240,15 @@ impl Backend for SqliteBackend {
 
     /// A batch, so raw SQL with several statements runs as written.
     fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
-        self.conn.execute_batch(sql).map_err(failed(sql))
+        let started = Instant::now();
+        self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))
     }
 
-    /// Takes the write lock up front, so a migration never fails halfway on a busy database.
     /// Takes the write lock up front, so concurrent migrators queue here (bounded by the busy
     /// timeout) instead of failing half-way through a migration.
     fn begin(&mut self) -> Result<(), BackendError> {
-        let started = std::time::Instant::now();
-        self.run_cached("BEGIN IMMEDIATE").map_err(|e| match e {
-            BackendError::Statement { ref message, .. } if message.contains("database is locked") => {
-                BackendError::LockTimeout {
-                    target: self.target.clone(),
-                    waited: started.elapsed(),
-                    holder: None,
-                }
-            }
-            other => other,
-        })
+        let started = Instant::now();
+        self.run_cached("BEGIN IMMEDIATE").map_err(self.locked(started))
     }
 
     /// SQLite has no lock to hold across a run: each migration's `BEGIN IMMEDIATE` takes the
@@ -211,7 +259,8 @@ impl Backend for SqliteBackend {
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        self.run_cached("COMMIT")
+        let started = Instant::now();
+        self.run_cached("COMMIT").map_err(self.locked(started))
     }
 
     /// A no-op when no transaction is open (SQLite may already have rolled back on an error).
@@ -243,6 +292,52 @@ impl Backend for SqliteBackend {
     }
 
     fn introspect(&mut self) -> Result<Schema, BackendError> {
+        let started = Instant::now();
+        self.read_schema().map_err(self.locked(started))
+    }
+
+    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+        let started = Instant::now();
+        self.read_snapshot(table).map_err(self.locked(started))
+    }
+
+    fn data(&mut self) -> &mut dyn DataConnection {
+        self
+    }
+
+    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
+        let started = Instant::now();
+        for sql in [&self.sql.create_version, &self.sql.create_history] {
+            self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))?;
+        }
+        Ok(())
+    }
+
+    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+        let started = Instant::now();
+        self.read_version().map_err(self.locked(started))
+    }
+
+    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+        let started = Instant::now();
+        self.write_started(record).map_err(self.locked(started))
+    }
+
+    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        let started = Instant::now();
+        self.write_records(records).map_err(self.locked(started))
+    }
+
+    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        let started = Instant::now();
+        self.read_history().map_err(self.locked(started))
+    }
+}
+
+/// The bodies of the reads and writes that can meet another connection's lock; the trait
+/// methods above turn that into [`BackendError::LockTimeout`].
+impl SqliteBackend {
+    fn read_schema(&mut self) -> Result<Schema, BackendError> {
         // pragma_table_list tells real tables from virtual and shadow ones, which have no
         // definition strata can rebuild.
         const SQL: &str = "SELECT m.name, m.sql FROM sqlite_master AS m \
@@ -262,7 +357,7 @@ impl Backend for SqliteBackend {
 
     /// One pass over `sqlite_master` (it has no index on names, so each query is a scan of
     /// every schema object): the table's definition, then its indexes and triggers.
-    fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
+    fn read_snapshot(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
         const SQL: &str = "SELECT type, name, sql FROM sqlite_master \
              WHERE tbl_name = ?1 COLLATE NOCASE AND type IN ('table', 'index', 'trigger') ORDER BY rowid";
         let objects: Vec<(String, String, Option<String>)> =
@@ -282,25 +377,16 @@ impl Backend for SqliteBackend {
         Ok(Some(TableSnapshot { indexes_sql: of_kind("index"), triggers_sql: of_kind("trigger"), table }))
     }
 
-    fn data(&mut self) -> &mut dyn DataConnection {
-        self
-    }
-
-    fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
-        for sql in [&self.sql.create_version, &self.sql.create_history] {
-            self.conn.execute_batch(sql).map_err(failed(sql))?;
-        }
-        Ok(())
-    }
-
     /// Runs once per migration inside its transaction, so the usual case is one cached
     /// statement; whether the table exists is only asked when reading it fails.
-    fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
+    fn read_version(&mut self) -> Result<Option<String>, BackendError> {
         let read = self.rows(&self.sql.select_version, [], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
         });
         let mut rows = match read {
             Ok(rows) => rows,
+            // Another connection's lock: asking whether the table exists would wait again.
+            Err(e) if is_locked(&e) => return Err(e),
             Err(_) if !self.table_exists(&self.tables.version)? => {
                 if self.history_has_rows()? {
                     return Err(super::version_table_missing(&self.tables));
@@ -321,7 +407,7 @@ impl Backend for SqliteBackend {
         }
     }
 
-    fn mark_started(&mut self, record: &Record) -> Result<(), BackendError> {
+    fn write_started(&mut self, record: &Record) -> Result<(), BackendError> {
         self.insert_history_rows(&[super::started_row(record)])?;
         let marker = super::dirty_marker(record.direction, &record.revision);
         let sql = &self.sql;
@@ -340,7 +426,7 @@ impl Backend for SqliteBackend {
     }
 
     /// Runs on every migration, so it only uses cached statements.
-    fn record_and_commit(&mut self, records: &[Record]) -> Result<(), BackendError> {
+    fn write_records(&mut self, records: &[Record]) -> Result<(), BackendError> {
         self.insert_history_rows(records)?;
         let sql = &self.sql;
         match records.last().map(|r| &r.new_version) {
@@ -357,7 +443,7 @@ impl Backend for SqliteBackend {
         self.run_cached("COMMIT")
     }
 
-    fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+    fn read_history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
         if !self.table_exists(&self.tables.history)? {
             return Ok(Vec::new());
         }

@@ -99,6 +99,22 @@ fn introspects_every_portable_type() {
 }
 
 #[test]
+fn the_standard_names_of_databases_made_before_the_text_affinity_names_still_read_the_same() {
+    for (old, new, ty) in [
+        ("DATE", "DATE_TEXT", Type::Date),
+        ("TIMESTAMP", "TIMESTAMP_TEXT", Type::Timestamp),
+        ("TIMESTAMPTZ", "TIMESTAMPTZ_TEXT", Type::TimestampTz),
+        ("NUMERIC(10, 2)", "NUMERIC_TEXT(10, 2)", Type::Numeric(10, 2)),
+        ("JSON", "JSON_TEXT", Type::Json),
+        ("UUID", "UUID_TEXT", Type::Uuid),
+    ] {
+        assert_eq!(portable_type(old), ty);
+        assert_eq!(portable_type(new), ty);
+        assert_eq!(sqlite().type_name(&ty), new);
+    }
+}
+
+#[test]
 fn declared_types_are_read_tolerantly() {
     assert_eq!(portable_type("integer"), Type::Integer);
     assert_eq!(portable_type(" Double   Precision "), Type::Double);
@@ -408,7 +424,7 @@ fn errors_name_the_statement_and_the_target() {
     assert_eq!(err.statement(), Some("CREATE TABLE t (a INTEGER); SELEKT 1"));
     assert!(err.to_string().contains("syntax error"), "{err}");
 
-    let url = DatabaseUrl::Sqlite { path: "/nonexistent-strata-dir/x/app.db".into() };
+    let url = DatabaseUrl::sqlite("/nonexistent-strata-dir/x/app.db");
     match SqliteBackend::open(&url, VersionTables::default()) {
         Err(BackendError::Connect { target, .. }) => {
             assert_eq!(target, "sqlite:///nonexistent-strata-dir/x/app.db")
