@@ -624,7 +624,7 @@ fn a_closed_pipe_is_a_quiet_exit_not_a_panic() {
         &["--format", "json", "show", "766d"],
         &["history"],
         &["history", "--log"],
-        &["upgrade", "--sql"],
+        &["upgrade", "--sql", "--allow-data-placeholders"],
         &["template", "--list"],
         &["validate"],
         &["current"],
