@@ -41,6 +41,13 @@ pub enum BackendError {
     Dirty { revision: String, direction: Direction },
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
     LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
+    #[error(
+        "{target} is reached through a connection pooler in transaction pooling mode ({seen}): a \
+         run lock kept on a session cannot work there, and nothing was changed. Set \
+         STRATA_MIGRATION_LOCK=transaction (each migration then takes a transaction-scoped lock), \
+         or connect to the server directly"
+    )]
+    TransactionPooler { target: String, seen: String },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
 }

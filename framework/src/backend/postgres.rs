@@ -32,13 +32,8 @@ pub struct PostgresBackend {
     tls: tls::LazyTls,
     /// The URL without its password, for messages.
     target: String,
-    /// The migration lock key, once computed.
-    lock_key: Option<i64>,
-    /// A transaction is open (a statement error would abort it).
-    in_transaction: bool,
-    /// The session is the client's own (a run lock was taken in session mode, which rules
-    /// out transaction pooling), so session-level prepared statements are safe to use.
-    own_session: bool,
+    /// Where this connection works (the lock keys derive from it), once asked.
+    identity: Option<lock::Identity>,
     /// The bookkeeping statements are prepared on this session (see [`PreparedBookkeeping`]).
     prepared: bool,
     /// The version tables are known to exist (created or seen by this connection).
@@ -124,9 +119,7 @@ impl PostgresBackend {
             config,
             tls,
             target: url.to_string(),
-            lock_key: None,
-            in_transaction: false,
-            own_session: false,
+            identity: None,
             prepared: false,
             tables_known: false,
         })
@@ -205,22 +198,70 @@ impl PostgresBackend {
 
     /// Prepares the bookkeeping statements once per session, when the session is the
     /// client's own: parsing and planning them for every migration was most of what
-    /// bookkeeping cost (benchmark: 1.19x raw → 1.07x with the same SQL prepared).
+    /// bookkeeping cost (benchmark: 1.19x raw → 1.07x with the same SQL prepared). The same
+    /// batch first checks that the server process is still the one this connection had (a
+    /// division by zero otherwise, which stops the batch before the PREPARE), so that no
+    /// undetected pooler is left with a stray prepared statement.
     fn prepare_bookkeeping(&mut self) -> Result<(), BackendError> {
-        if self.prepared || !self.own_session || self.in_transaction {
+        if self.prepared || !self.conn.own_session || self.conn.in_transaction {
             return Ok(());
         }
-        let sql = PreparedBookkeeping::prepare(&self.tables);
-        self.batch(&sql)?;
-        self.prepared = true;
-        Ok(())
+        let Some(pid) = self.identity.as_ref().map(|i| i.pid) else { return Ok(()) };
+        let sql = format!(
+            "SELECT 1 / (pg_backend_pid() = {pid})::int;\n{}",
+            PreparedBookkeeping::prepare(&self.tables)
+        );
+        match self.conn.batch(&sql) {
+            // Another server process, or one where the statement exists already (which a
+            // session of this client's own cannot have): a transaction pooler.
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::DIVISION_BY_ZERO)
+                    || e.code() == Some(&postgres::error::SqlState::DUPLICATE_PSTATEMENT) =>
+            {
+                self.conn.own_session = false;
+                Err(lock::pooler_error(
+                    &self.target,
+                    format!("this connection, served by server process {pid}, saw another session"),
+                ))
+            }
+            other => {
+                other.map_err(|e| statement_error(&sql, &e))?;
+                self.prepared = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Where this connection works, asked once (one simple query).
+    fn identity(&mut self) -> Result<lock::Identity, BackendError> {
+        if let Some(identity) = &self.identity {
+            return Ok(identity.clone());
+        }
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        let identity = lock::identity(client)?;
+        Ok(self.identity.insert(identity).clone())
     }
 
     /// A migration's SQL may have dropped the prepared bookkeeping (`DEALLOCATE ALL`,
-    /// `DISCARD ALL`): that transaction fails, and later ones go back to plain SQL.
-    fn forget_lost_statement(&mut self, error: &postgres::Error) {
-        if error.code() == Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) {
-            self.prepared = false;
+    /// `DISCARD ALL`): that transaction fails, and later ones go back to plain SQL. Unless
+    /// the server process changed: then a transaction pooler that escaped the checks took
+    /// the session away, and the error says so.
+    fn lost_statement(&mut self, error: &postgres::Error, sql: &str) -> BackendError {
+        if error.code() != Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) || !self.prepared {
+            return statement_error(sql, error);
+        }
+        self.prepared = false;
+        let before = self.identity.as_ref().map(|i| i.pid);
+        let now = self.conn.client().ok().and_then(|c| lock::identity(c).ok()).map(|i| i.pid);
+        match (before, now) {
+            (Some(before), Some(now)) if before != now => {
+                self.conn.own_session = false;
+                lock::pooler_error(
+                    &self.target,
+                    format!("one connection was served by server process {before} and then by {now}"),
+                )
+            }
+            _ => statement_error(sql, error),
         }
     }
 
@@ -282,12 +323,12 @@ impl Backend for PostgresBackend {
     /// migration); a failure of that statement is still reported as that statement's.
     fn begin(&mut self) -> Result<(), BackendError> {
         self.conn.begin_lazily();
-        self.in_transaction = true;
+        self.conn.in_transaction = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -295,7 +336,7 @@ impl Backend for PostgresBackend {
     }
 
     fn rollback(&mut self) -> Result<(), BackendError> {
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -333,8 +374,7 @@ impl Backend for PostgresBackend {
             self.tables_known = true;
             return self.prepare_bookkeeping();
         }
-        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
-        let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
+        let key = lock::key(&self.identity()?, &self.tables, lock::Purpose::CreateTables);
         let sql = format!(
             "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n\
              CREATE TABLE IF NOT EXISTS {} (revision TEXT, dirty TEXT);\n\
@@ -357,19 +397,38 @@ impl Backend for PostgresBackend {
         self.prepare_bookkeeping()
     }
 
+    /// The run lock on a connection of its own. A transaction pooler is told apart by
+    /// server process ids: the two connections served by one process, or one connection
+    /// by two, is one; then nothing is locked and the error says to use the transaction
+    /// lock mode. (A pooler that escapes these checks still cannot keep the lock: it is
+    /// held by an open transaction, see `lock`.)
     fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
-        let lock =
-            lock::SessionLock::acquire(&self.config, self.tls.clone(), &self.tables, timeout, &self.target)?;
-        self.own_session = true;
+        let connection = lock::LockConnection::open(&self.config, self.tls.clone(), &self.target)?;
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        let now = lock::identity(client)?;
+        let seen = match &self.identity {
+            Some(before) if before.pid != now.pid => Some(format!(
+                "one connection was served by server process {} and then by {}",
+                before.pid, now.pid
+            )),
+            _ if now.pid == connection.identity.pid => {
+                Some(format!("two connections were served by the same server process {}", now.pid))
+            }
+            _ => None,
+        };
+        if let Some(seen) = seen {
+            return Err(lock::pooler_error(&self.target, seen));
+        }
+        let key = lock::key(&connection.identity, &self.tables, lock::Purpose::Migrate);
+        self.identity = Some(now);
+        let lock = connection.lock(key, timeout, &self.target)?;
+        self.conn.own_session = true;
         Ok(Some(RunLock::new(Box::new(lock))))
     }
 
     fn lock_transaction(&mut self, timeout: std::time::Duration) -> Result<(), BackendError> {
+        let key = lock::key(&self.identity()?, &self.tables, lock::Purpose::Migrate);
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
-        let key = match self.lock_key {
-            Some(key) => key,
-            None => *self.lock_key.insert(lock::key(client, &self.tables, lock::Purpose::Migrate)?),
-        };
         lock::acquire_for_transaction(client, key, timeout, &self.target)
     }
 
@@ -377,7 +436,7 @@ impl Backend for PostgresBackend {
     /// where an error would abort it, the table is checked first unless it is known to exist.
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
         let table = self.tables.version.clone();
-        if self.in_transaction && !self.tables_known && !self.table_exists(&table)? {
+        if self.conn.in_transaction && !self.tables_known && !self.table_exists(&table)? {
             return Ok(None);
         }
         let sql = format!("SELECT revision, dirty FROM {}", quote_ident(&table));
@@ -385,7 +444,8 @@ impl Backend for PostgresBackend {
             // The table is not there yet: nothing has been applied (decided by the error's own
             // code: looking again could see a table another migrator has just created).
             Err(e)
-                if !self.in_transaction && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
+                if !self.conn.in_transaction
+                    && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
             {
                 return Ok(None);
             }
@@ -418,7 +478,7 @@ impl Backend for PostgresBackend {
              COMMIT",
             self.history_insert(&[super::started_row(record)], "")
         );
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         self.batch(&sql)
     }
 
@@ -429,12 +489,9 @@ impl Backend for PostgresBackend {
             return self.commit();
         }
         // Committed, or aborted and rolled back by the runner: either way no longer open.
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         let sql = format!("{};\nCOMMIT", self.bookkeeping(records, false));
-        self.conn.batch(&sql).map_err(|e| {
-            self.forget_lost_statement(&e);
-            statement_error(&sql, &e)
-        })
+        self.conn.batch(&sql).map_err(|e| self.lost_statement(&e, &sql))
     }
 
     /// The statement, the bookkeeping and `COMMIT` in one round trip (with a pending `BEGIN`,
@@ -446,7 +503,7 @@ impl Backend for PostgresBackend {
             self.execute(statement).map_err(Finish::Statement)?;
             return self.commit().map_err(Finish::Bookkeeping);
         }
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         let bookkeeping = self.bookkeeping(records, true);
         // The line break ends a trailing `--` comment before the separator.
         match self.conn.batch(&format!("{statement}\n;\n{bookkeeping};\nCOMMIT")) {
@@ -456,8 +513,11 @@ impl Backend for PostgresBackend {
                 let alone = self.conn.batch(&format!("BEGIN;\n{bookkeeping};\nROLLBACK"));
                 if let Err(alone) = alone {
                     let _ = self.conn.batch("ROLLBACK");
-                    self.forget_lost_statement(&alone);
-                    return Err(Finish::Bookkeeping(statement_error(&bookkeeping, &e)));
+                    let error = match self.lost_statement(&alone, &bookkeeping) {
+                        pooler @ BackendError::TransactionPooler { .. } => pooler,
+                        _ => statement_error(&bookkeeping, &e),
+                    };
+                    return Err(Finish::Bookkeeping(error));
                 }
                 Err(Finish::Statement(statement_error(statement, &e)))
             }
@@ -473,10 +533,13 @@ impl Backend for PostgresBackend {
             "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
             quote_ident(&table)
         );
+        // An unnamed statement (parse, bind, execute in one round trip): a named one would
+        // be prepared and used in two transactions, which a transaction pooler may serve
+        // from two server connections.
         let rows = self
             .conn
             .client()
-            .and_then(|c| c.query(sql.as_str(), &[]))
+            .and_then(|c| c.query_typed(sql.as_str(), &[]))
             .map_err(|e| statement_error(&sql, &e))?;
         rows.iter()
             .map(|row| {
