@@ -73,9 +73,13 @@ fn sixteen_first_deploys_and_sixteen_readers_through_pgbouncer_all_succeed() {
     }
 }
 
-/// Advisory locks held on the server, by anyone.
+/// Advisory locks held in the test's database, by anyone.
 fn advisory_locks(db: &TestDatabase) -> Vec<String> {
-    rows(connect(db).as_mut(), "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory'")
+    rows(
+        connect(db).as_mut(),
+        "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
 }
 
 #[test]

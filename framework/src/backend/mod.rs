@@ -253,6 +253,12 @@ pub trait Backend: Send {
     fn lock_transaction(&mut self, _timeout: std::time::Duration) -> Result<(), BackendError> {
         Ok(())
     }
+
+    /// The version the bookkeeping of the open transaction must find (`Some(None)`: base;
+    /// `None`: any). A backend that can check it in the bookkeeping statement itself fails
+    /// that statement when the version differs, so the transaction never commits. Engines
+    /// whose write lock serializes whole transactions (SQLite) need no check.
+    fn expect_version(&mut self, _version: Option<Option<&str>>) {}
 }
 
 /// The dirty marker's text in the version table: `upgrade:<revision>`.

@@ -38,6 +38,9 @@ pub struct PostgresBackend {
     prepared: bool,
     /// The version tables are known to exist (created or seen by this connection).
     tables_known: bool,
+    /// The version the next bookkeeping must find (`Some(None)`: base), checked by the
+    /// bookkeeping statement itself; `None`: not checked.
+    expected: Option<Option<String>>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -54,26 +57,31 @@ struct PreparedBookkeeping;
 impl PreparedBookkeeping {
     const NAME: &'static str = "strata_bookkeeping";
 
-    /// One statement for the history row and the version: the version row is replaced
-    /// (none at base) in data-modifying CTEs, which share one snapshot, so the DELETE does
-    /// not see the new row.
+    /// One statement for the history row and the version: the version row is deleted (at
+    /// base) or upserted on the one-row index in data-modifying CTEs, never both, so their
+    /// order does not matter; a concurrent writer's row is a conflict the server resolves.
+    /// Only prepared once that index is known to exist.
     fn prepare(tables: &VersionTables) -> String {
         let (version, history) = (quote_ident(&tables.version), quote_ident(&tables.history));
         // $7: whether to add the time since the batch arrived (the last statement's, when it
-        // travels with the bookkeeping); $8: the new version, NULL for base.
+        // travels with the bookkeeping); $8: the new version, NULL for base; $9: whether to
+        // check that the version is $10 (see [`moved_guard`]).
         format!(
-            "PREPARE {} (text, text, text, text, float8, text, float8, text) AS \
-             WITH old AS (DELETE FROM {version}), \
-             new AS (INSERT INTO {version} (revision) SELECT $8 WHERE $8 IS NOT NULL) \
+            "PREPARE {} (text, text, text, text, float8, text, float8, text, bool, text) AS \
+             WITH old AS (DELETE FROM {version} WHERE $8 IS NULL), \
+             new AS (INSERT INTO {version} (revision) SELECT $8 WHERE $8 IS NOT NULL \
+             ON CONFLICT ((true)) DO UPDATE SET revision = EXCLUDED.revision, dirty = NULL) \
              INSERT INTO {history} (revision, message, direction, applied_at, duration_ms, checksum) \
-             VALUES ($1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6)",
-            Self::NAME
+             SELECT $1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6 \
+             WHERE {}",
+            Self::NAME,
+            moved_guard(&version, "NOT $9", "$10")
         )
     }
 
-    fn execute(r: &Record, count_batch: bool) -> String {
+    fn execute(r: &Record, count_batch: bool, expected: &Option<Option<String>>) -> String {
         format!(
-            "EXECUTE {}({}, {}, {}, {}, {}, {}, {}, {})",
+            "EXECUTE {}({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             Self::NAME,
             quote_str(&r.revision),
             quote_str(&r.message),
@@ -82,9 +90,39 @@ impl PreparedBookkeeping {
             millis(r.duration),
             r.checksum.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
             if count_batch { 1 } else { 0 },
-            r.new_version.as_deref().map_or_else(|| "NULL".to_string(), quote_str)
+            r.new_version.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
+            expected.is_some(),
+            expected.clone().flatten().as_deref().map_or_else(|| "NULL".to_string(), quote_str)
         )
     }
+}
+
+/// A condition that is true when the version table holds `expected` (an SQL text value,
+/// NULL for base) or when `unchecked` is true, and otherwise divides by zero, which stops the
+/// statement and its transaction: the bookkeeping of a run that the version moved under
+/// (a killed migrator's transaction committing late, a stamp by an older strata) never
+/// commits. Evaluated in the statement's snapshot, before its own changes.
+fn moved_guard(version: &str, unchecked: &str, expected: &str) -> String {
+    format!(
+        "1 / ({unchecked} OR NOT EXISTS (SELECT 1 FROM {version} WHERE revision IS DISTINCT FROM {expected}))::int = 1"
+    )
+}
+
+/// The guard as a statement of its own, for the plain bookkeeping; empty when unchecked.
+fn moved_guard_statement(version: &str, expected: &Option<Option<String>>) -> String {
+    match expected {
+        None => String::new(),
+        Some(revision) => {
+            let value = revision.as_deref().map_or_else(|| "NULL".to_string(), quote_str);
+            format!("SELECT {};\n", moved_guard(version, "false", &value))
+        }
+    }
+}
+
+/// The index that keeps the version table to one row (on a constant: any second row is a
+/// duplicate), enforced by the server whoever writes.
+fn one_row_index(version: &str) -> String {
+    format!("{version}_one_row")
 }
 
 /// Milliseconds since the current batch reached the server, to add to a duration.
@@ -122,6 +160,7 @@ impl PostgresBackend {
             identity: None,
             prepared: false,
             tables_known: false,
+            expected: None,
         })
     }
 
@@ -130,12 +169,16 @@ impl PostgresBackend {
     /// adds the server's time since the batch arrived (for a last statement sent along).
     fn bookkeeping(&self, records: &[Record], count_batch: bool) -> String {
         if let (true, [record]) = (self.prepared, records) {
-            return PreparedBookkeeping::execute(record, count_batch);
+            return PreparedBookkeeping::execute(record, count_batch, &self.expected);
         }
         let extra_ms = if count_batch { format!(" + {SINCE_BATCH_ARRIVED}") } else { String::new() };
         let extra_ms = extra_ms.as_str();
         let version = quote_ident(&self.tables.version);
-        let mut sql = format!("{};\nDELETE FROM {version}", self.history_insert(records, extra_ms));
+        let mut sql = format!(
+            "{}{};\nDELETE FROM {version}",
+            moved_guard_statement(&version, &self.expected),
+            self.history_insert(records, extra_ms)
+        );
         if let Some(revision) = records.last().and_then(|r| r.new_version.as_ref()) {
             sql.push_str(&format!(";\nINSERT INTO {version} (revision) VALUES ({})", quote_str(revision)));
         }
@@ -322,6 +365,7 @@ impl Backend for PostgresBackend {
     /// The `BEGIN` travels with the transaction's first statement (one round trip fewer per
     /// migration); a failure of that statement is still reported as that statement's.
     fn begin(&mut self) -> Result<(), BackendError> {
+        self.expected = None;
         self.conn.begin_lazily();
         self.conn.in_transaction = true;
         Ok(())
@@ -369,8 +413,19 @@ impl Backend for PostgresBackend {
     /// Creates missing tables under a transaction-scoped lock of their own: concurrent
     /// `CREATE TABLE IF NOT EXISTS` can otherwise fail on PostgreSQL's catalog unique index.
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
-        let (version, history) = (self.tables.version.clone(), self.tables.history.clone());
-        if self.tables_known || (self.table_exists(&version)? && self.table_exists(&history)?) {
+        if self.tables_known {
+            return self.prepare_bookkeeping();
+        }
+        let one_row = quote_ident(&one_row_index(&self.tables.version));
+        let regclass = |name: &str| format!("to_regclass({}) IS NOT NULL", quote_str(name));
+        let sql = format!(
+            "SELECT {}, {}, {}",
+            regclass(&quote_ident(&self.tables.version)),
+            regclass(&quote_ident(&self.tables.history)),
+            regclass(&one_row)
+        );
+        let rows = self.simple_rows(&sql)?;
+        if rows.first().is_some_and(|r| r.iter().all(|v| v.as_deref() == Some("t"))) {
             self.tables_known = true;
             return self.prepare_bookkeeping();
         }
@@ -386,13 +441,27 @@ impl Backend for PostgresBackend {
                  applied_at TIMESTAMPTZ NOT NULL,\n    \
                  duration_ms DOUBLE PRECISION NOT NULL,\n    \
                  checksum TEXT\n\
-             );\nCOMMIT",
+             );\n\
+             CREATE UNIQUE INDEX IF NOT EXISTS {one_row} ON {version} ((true));\nCOMMIT",
             quote_ident(&self.tables.version),
-            quote_ident(&self.tables.history)
+            quote_ident(&self.tables.history),
+            version = quote_ident(&self.tables.version),
         );
-        self.batch(&sql).inspect_err(|_| {
-            let _ = self.conn.batch("ROLLBACK");
-        })?;
+        match self.conn.batch(&sql) {
+            Ok(()) => {}
+            // A version table that already holds two rows (written by an older strata) cannot
+            // get its one-row index: it is corrupt, runs say so, and `stamp` repairs it (the
+            // next run then adds the index).
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                let _ = self.conn.batch("ROLLBACK");
+                tracing::warn!("the version table holds more than one row: {}", driver_message(&e));
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = self.conn.batch("ROLLBACK");
+                return Err(statement_error(&sql, &e));
+            }
+        }
         self.tables_known = true;
         self.prepare_bookkeeping()
     }
@@ -420,16 +489,31 @@ impl Backend for PostgresBackend {
             return Err(lock::pooler_error(&self.target, seen));
         }
         let key = lock::key(&connection.identity, &self.tables, lock::Purpose::Migrate);
+        let bookkeeping = lock::key(&now, &self.tables, lock::Purpose::Bookkeeping);
         self.identity = Some(now);
-        let lock = connection.lock(key, timeout, &self.target)?;
+        let mut lock = connection.lock(key, timeout, &self.target)?;
+        // A killed holder's last transaction may still be running on the server: wait for it
+        // (it holds the bookkeeping lock), then every transaction of this run takes that lock
+        // first, in the same round trip as its BEGIN.
+        lock.wait_for(bookkeeping)?;
+        self.conn.begin_sql = format!("BEGIN;\nSELECT pg_advisory_xact_lock({bookkeeping})");
         self.conn.own_session = true;
         Ok(Some(RunLock::new(Box::new(lock))))
     }
 
     fn lock_transaction(&mut self, timeout: std::time::Duration) -> Result<(), BackendError> {
-        let key = lock::key(&self.identity()?, &self.tables, lock::Purpose::Migrate);
+        let identity = self.identity()?;
+        let key = lock::key(&identity, &self.tables, lock::Purpose::Migrate);
+        let bookkeeping = lock::key(&identity, &self.tables, lock::Purpose::Bookkeeping);
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
-        lock::acquire_for_transaction(client, key, timeout, &self.target)
+        lock::acquire_for_transaction(client, key, timeout, &self.target)?;
+        // After the run lock, as in session mode: the lock order is the same everywhere.
+        let sql = format!("SELECT pg_advisory_xact_lock({bookkeeping})");
+        self.batch(&sql)
+    }
+
+    fn expect_version(&mut self, version: Option<Option<&str>>) {
+        self.expected = version.map(|v| v.map(str::to_string));
     }
 
     /// One round trip: outside a transaction a missing table simply means base; inside one,
@@ -473,12 +557,14 @@ impl Backend for PostgresBackend {
         let version = quote_ident(&self.tables.version);
         let marker = quote_str(&super::dirty_marker(record.direction, &record.revision));
         let sql = format!(
-            "{};\nUPDATE {version} SET dirty = {marker};\n\
+            "{}{};\nUPDATE {version} SET dirty = {marker};\n\
              INSERT INTO {version} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {version});\n\
              COMMIT",
+            moved_guard_statement(&version, &self.expected),
             self.history_insert(&[super::started_row(record)], "")
         );
         self.conn.in_transaction = false;
+        self.expected = None;
         self.batch(&sql)
     }
 
@@ -491,6 +577,7 @@ impl Backend for PostgresBackend {
         // Committed, or aborted and rolled back by the runner: either way no longer open.
         self.conn.in_transaction = false;
         let sql = format!("{};\nCOMMIT", self.bookkeeping(records, false));
+        self.expected = None;
         self.conn.batch(&sql).map_err(|e| self.lost_statement(&e, &sql))
     }
 
@@ -505,6 +592,7 @@ impl Backend for PostgresBackend {
         }
         self.conn.in_transaction = false;
         let bookkeeping = self.bookkeeping(records, true);
+        self.expected = None;
         // The line break ends a trailing `--` comment before the separator.
         match self.conn.batch(&format!("{statement}\n;\n{bookkeeping};\nCOMMIT")) {
             Ok(()) => Ok(()),

@@ -22,6 +22,8 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 pub(super) struct DataClient {
     client: postgres::Client,
     pending_begin: bool,
+    /// What starts a transaction: `BEGIN`, and under a run lock the bookkeeping lock too.
+    pub(super) begin_sql: String,
     /// A transaction is open (a statement error would abort it).
     pub(super) in_transaction: bool,
     /// The session is the client's own (a run lock was taken in session mode, after checks
@@ -31,7 +33,13 @@ pub(super) struct DataClient {
 
 impl DataClient {
     pub(super) fn new(client: postgres::Client) -> Self {
-        DataClient { client, pending_begin: false, in_transaction: false, own_session: false }
+        DataClient {
+            client,
+            pending_begin: false,
+            begin_sql: "BEGIN".into(),
+            in_transaction: false,
+            own_session: false,
+        }
     }
 
     /// Runs `f`, which prepares, uses and drops (closes) a named statement, so that all of
@@ -70,7 +78,7 @@ impl DataClient {
     /// The client, with any pending `BEGIN` sent first.
     pub(super) fn client(&mut self) -> Result<&mut postgres::Client, postgres::Error> {
         if self.take_pending_begin() {
-            self.client.batch_execute("BEGIN")?;
+            self.client.batch_execute(&self.begin_sql)?;
         }
         Ok(&mut self.client)
     }
@@ -78,7 +86,7 @@ impl DataClient {
     /// Runs a batch, prefixed with a pending `BEGIN` in the same round trip.
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), postgres::Error> {
         if self.take_pending_begin() {
-            self.client.batch_execute(&format!("BEGIN;\n{sql}"))
+            self.client.batch_execute(&format!("{};\n{sql}", self.begin_sql))
         } else {
             self.client.batch_execute(sql)
         }

@@ -199,6 +199,14 @@ fn sleep_until_next_try(started: Instant, timeout: Duration) {
     );
 }
 
+impl SessionLock {
+    /// Waits until nobody holds the lock `key` (taken and released at once).
+    pub(super) fn wait_for(&mut self, key: i64) -> Result<(), BackendError> {
+        let sql = format!("SELECT pg_advisory_lock({key});\nSELECT pg_advisory_unlock({key})");
+        self.client.batch_execute(&sql).map_err(|e| statement_error(&sql, &e))
+    }
+}
+
 impl Drop for SessionLock {
     fn drop(&mut self) {
         // Closing the connection ends the transaction too; ending it first makes it immediate.
