@@ -104,7 +104,8 @@ impl PreparedBookkeeping {
 /// commits. Evaluated in the statement's snapshot, before its own changes.
 fn moved_guard(version: &str, unchecked: &str, expected: &str) -> String {
     format!(
-        "1 / ({unchecked} OR NOT EXISTS (SELECT 1 FROM {version} WHERE revision IS DISTINCT FROM {expected}))::int = 1"
+        "1 / ({unchecked} OR (SELECT count(*) FILTER (WHERE revision IS DISTINCT FROM {expected}) = 0 \
+         AND ({expected} IS NULL OR count(*) > 0) FROM {version}))::int = 1"
     )
 }
 
