@@ -273,6 +273,7 @@ pub fn render(
         if out.is_empty() {
             sql.setup.push(how_to_apply(kind).to_string());
             sql.setup.extend(backend::version_tables_ddl(kind, &options.tables));
+            sql.setup.push(backend::one_row_index_ddl(kind, &options.tables));
         }
         // The runner's own decision, so the script switches foreign keys exactly when it would.
         let foreign_keys_off = crate::runner::needs_foreign_keys_off(dialect, &ops);

@@ -433,25 +433,28 @@ impl Runner {
         backend: &mut dyn Backend,
         target: &Target,
     ) -> Result<Option<&'static Migration>, Error> {
-        let current = self.position(backend).unwrap_or(Position::Base);
-        let wanted = self.set.chain().resolve(target, current)?;
-        let migration = match wanted {
-            Position::Base => None,
-            Position::At(i) => Some(self.set.migrations()[i]),
-        };
+        // A relative target counts from the version read under the lock.
+        let stamped = self.record_event(backend, |current| {
+            let current = match current {
+                Ok(current) => self.set.chain().position_of(current.as_deref()).unwrap_or(Position::Base),
+                Err(_) => Position::Base,
+            };
+            let migration = match self.set.chain().resolve(target, current)? {
+                Position::Base => None,
+                Position::At(i) => Some(self.set.migrations()[i]),
+            };
+            let record = event(
+                migration.map_or("base", |m| m.revision),
+                migration.map_or("stamped at base", |m| m.message).to_string(),
+                Direction::Stamp,
+                migration.map(|m| m.revision),
+                migration.map(crate::checksum::of),
+            );
+            Ok((record, migration))
+        })?;
+        // A version table that held two rows gets its one-row index now that it has one.
         backend.ensure_version_tables()?;
-        let revision = migration.map_or("base", |m| m.revision);
-        let message = migration.map_or("stamped at base", |m| m.message).to_string();
-        let version = migration.map(|m| m.revision);
-        record_event(
-            backend,
-            revision,
-            message,
-            Direction::Stamp,
-            version,
-            migration.map(crate::checksum::of),
-        )?;
-        Ok(migration)
+        Ok(stamped)
     }
 
     /// Records the current checksum of an applied migration after a reviewed edit, so that
@@ -459,21 +462,17 @@ impl Runner {
     pub fn accept(&self, backend: &mut dyn Backend, revision: &str) -> Result<&'static Migration, Error> {
         let index = self.set.chain().find(revision)?;
         let migration = self.set.migrations()[index];
-        let current = self.position(backend)?;
-        if Position::At(index) > current {
-            return Err(Error::NotApplied(migration.revision.to_string()));
-        }
-        let version = self.set.chain().revision_at(current);
-        let checksum = Some(crate::checksum::of(migration));
-        record_event(
-            backend,
-            migration.revision,
-            migration.message.into(),
-            Direction::Accept,
-            version,
-            checksum,
-        )?;
-        Ok(migration)
+        self.record_event(backend, |current| {
+            let current = self.set.chain().position_of(current?.as_deref())?;
+            if Position::At(index) > current {
+                return Err(Error::NotApplied(migration.revision.to_string()));
+            }
+            let version = self.set.chain().revision_at(current);
+            let checksum = Some(crate::checksum::of(migration));
+            let record =
+                event(migration.revision, migration.message.into(), Direction::Accept, version, checksum);
+            Ok((record, migration))
+        })
     }
 
     /// Settles an interrupted non-transactional migration after an operator checked the
@@ -485,25 +484,57 @@ impl Runner {
         revision: &str,
         applied: bool,
     ) -> Result<Option<&'static str>, Error> {
-        let (dirty, direction) = match backend.current_revision() {
-            Err(BackendError::Dirty { revision, direction }) => (revision, direction),
-            Ok(_) => return Err(Error::NotDirty),
-            Err(e) => return Err(e.into()),
-        };
-        let migration = self.set.get(&dirty).ok_or_else(|| TargetError::Unknown(dirty.clone()))?;
-        let given = self.set.migrations()[self.set.chain().find(revision)?];
-        if given.revision != migration.revision {
-            return Err(Error::ResolveOther { dirty, given: given.revision.to_string() });
+        self.record_event(backend, |current| {
+            let (dirty, direction) = match current {
+                Err(BackendError::Dirty { revision, direction }) => (revision, direction),
+                Ok(_) => return Err(Error::NotDirty),
+                Err(e) => return Err(e.into()),
+            };
+            let migration = self.set.get(&dirty).ok_or_else(|| TargetError::Unknown(dirty.clone()))?;
+            let given = self.set.migrations()[self.set.chain().find(revision)?];
+            if given.revision != migration.revision {
+                return Err(Error::ResolveOther { dirty, given: given.revision.to_string() });
+            }
+            let version = match (direction, applied) {
+                (Direction::Up, true) | (Direction::Down, false) => Some(migration.revision),
+                _ => migration.parent,
+            };
+            let outcome = if applied { "applied" } else { "rolled back" };
+            let message = format!("{direction} of {} resolved as {outcome}", migration.message);
+            let checksum = Some(crate::checksum::of(migration));
+            Ok((event(migration.revision, message, Direction::Resolve, version, checksum), version))
+        })
+    }
+
+    /// Writes one bookkeeping row for something that runs no migration (stamp, accept,
+    /// resolve) under the same lock as a run, in a transaction of its own. `decide` gets the
+    /// version as read inside that transaction, after the locks, so nothing moves it before
+    /// the commit; it returns the row to write, or an error that ends the transaction.
+    fn record_event<T>(
+        &self,
+        backend: &mut dyn Backend,
+        decide: impl FnOnce(Result<Option<String>, BackendError>) -> Result<(Record, T), Error>,
+    ) -> Result<T, Error> {
+        let _lock = self.lock(backend)?;
+        backend.ensure_version_tables()?;
+        backend.begin()?;
+        let result = (|| {
+            if self.lock_mode == LockMode::Transaction {
+                backend.lock_transaction(self.lock_timeout)?;
+            }
+            let current = backend.current_revision();
+            let expected = current.as_ref().ok().cloned();
+            let (record, value) = decide(current)?;
+            backend.expect_version(expected.as_ref().map(Option::as_deref));
+            backend.record_and_commit(&[record])?;
+            Ok(value)
+        })();
+        if result.is_err() {
+            if let Err(e) = backend.rollback() {
+                tracing::warn!("rollback after a failed {} also failed: {e}", "bookkeeping");
+            }
         }
-        let version = match (direction, applied) {
-            (Direction::Up, true) | (Direction::Down, false) => Some(migration.revision),
-            _ => migration.parent,
-        };
-        let outcome = if applied { "applied" } else { "rolled back" };
-        let message = format!("{direction} of {} resolved as {outcome}", migration.message);
-        let checksum = Some(crate::checksum::of(migration));
-        record_event(backend, migration.revision, message, Direction::Resolve, version, checksum)?;
-        Ok(version)
+        result
     }
 
     /// [`Runner::upgrade`], telling `listener` about each migration as it runs.
@@ -701,18 +732,15 @@ impl Runner {
     }
 }
 
-/// Writes one bookkeeping row for something that runs no migration (stamp, accept, resolve)
-/// in a transaction of its own, setting the version to `new_version`.
-fn record_event(
-    backend: &mut dyn Backend,
+/// A bookkeeping row for something that runs no migration (stamp, accept, resolve).
+fn event(
     revision: &str,
     message: String,
     direction: Direction,
     new_version: Option<&str>,
     checksum: Option<String>,
-) -> Result<(), Error> {
-    backend.begin()?;
-    let record = Record {
+) -> Record {
+    Record {
         revision: revision.to_string(),
         message,
         direction,
@@ -720,12 +748,7 @@ fn record_event(
         applied_at: chrono::Utc::now(),
         duration: Duration::ZERO,
         checksum,
-    };
-    if let Err(e) = backend.record_and_commit(&[record]) {
-        let _ = backend.rollback();
-        return Err(e.into());
     }
-    Ok(())
 }
 
 /// Rejects, before anything runs, an identifier the engine would silently truncate.
@@ -785,6 +808,23 @@ fn still_needed(backend: &mut dyn Backend, chain: &Chain<'static>, step: &Step<'
     }
 }
 
+/// A failed transaction of `step`, told apart from a version that moved under it: a killed
+/// migrator's transaction that the server committed late, which this run's statements or
+/// its bookkeeping's check then ran into. Read after the rollback, only on failure.
+fn moved_or(backend: &mut dyn Backend, step: Option<&Step<'_>>, error: Error) -> Error {
+    let Some(step) = step.filter(|s| s.record) else { return error };
+    if !matches!(error, Error::Migration(_) | Error::Backend(_)) {
+        return error;
+    }
+    match backend.current_revision() {
+        Ok(current) if current.as_deref() != step.before => Error::Moved {
+            revision: step.revision.to_string(),
+            current: current.unwrap_or_else(|| "base".into()),
+        },
+        _ => error,
+    }
+}
+
 fn index_after(pos: Position) -> usize {
     match pos {
         Position::Base => 0,
@@ -814,6 +854,9 @@ fn run_in_transaction(
         backend.begin()?;
         if let Some(timeout) = ctx.transaction_lock {
             backend.lock_transaction(timeout)?;
+        }
+        if let Some(first) = steps.first().filter(|s| s.record) {
+            backend.expect_version(Some(first.before));
         }
         if let (Some(chain), Some(first)) = (ctx.recheck, steps.first()) {
             if !still_needed(backend, chain, first)? {
@@ -904,11 +947,15 @@ fn run_in_transaction(
         }
         Ok(applied)
     })();
-    if result.is_err() {
-        if let Err(e) = backend.rollback() {
-            tracing::warn!("rollback after a failed migration also failed: {e}");
+    let result = match result {
+        Err(error) => {
+            if let Err(e) = backend.rollback() {
+                tracing::warn!("rollback after a failed migration also failed: {e}");
+            }
+            Err(moved_or(backend, steps.first(), error))
         }
-    }
+        ok => ok,
+    };
     if fk_were_on {
         let restored = backend.set_foreign_keys(true);
         if let (Ok(_), Err(e)) = (&result, restored) {
@@ -952,9 +999,10 @@ fn run_outside_transaction(
             return Ok(Vec::new());
         }
     }
+    backend.expect_version(Some(step.before));
     if let Err(e) = backend.mark_started(&step.record(Duration::ZERO)) {
         let _ = backend.rollback();
-        return Err(e.into());
+        return Err(moved_or(backend, Some(step), e.into()));
     }
     ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
     ctx.index += 1;
@@ -966,6 +1014,7 @@ fn run_outside_transaction(
     })?;
     let duration = started.elapsed();
     backend.begin()?;
+    backend.expect_version(Some(step.before));
     backend.record_and_commit(&[step.record(duration)])?;
     let done = step.applied(duration);
     ctx.listener.finished(&done);

@@ -41,6 +41,13 @@ pub enum BackendError {
     Dirty { revision: String, direction: Direction },
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
     LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
+    #[error(
+        "{target} is reached through a connection pooler in transaction pooling mode ({seen}): a \
+         run lock kept on a session cannot work there, and nothing was changed. Set \
+         STRATA_MIGRATION_LOCK=transaction (each migration then takes a transaction-scoped lock), \
+         or connect to the server directly"
+    )]
+    TransactionPooler { target: String, seen: String },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
 }
@@ -246,6 +253,12 @@ pub trait Backend: Send {
     fn lock_transaction(&mut self, _timeout: std::time::Duration) -> Result<(), BackendError> {
         Ok(())
     }
+
+    /// The version the bookkeeping of the open transaction must find (`Some(None)`: base;
+    /// `None`: any). A backend that can check it in the bookkeeping statement itself fails
+    /// that statement when the version differs, so the transaction never commits. Engines
+    /// whose write lock serializes whole transactions (SQLite) need no check.
+    fn expect_version(&mut self, _version: Option<Option<&str>>) {}
 }
 
 /// The dirty marker's text in the version table: `upgrade:<revision>`.
@@ -320,6 +333,21 @@ pub fn version_tables_ddl(kind: DialectKind, tables: &VersionTables) -> [String;
              duration_ms {duration} NOT NULL,\n    checksum TEXT\n)"
         ),
     ]
+}
+
+/// The unique index on a constant that keeps the version table at one row at most, whoever
+/// writes to it (named `<version table>_one_row`); created with the tables, and added to
+/// tables made by an older strata.
+pub fn one_row_index_ddl(kind: DialectKind, tables: &VersionTables) -> String {
+    let constant = match kind {
+        DialectKind::Sqlite => "1",
+        DialectKind::Postgres => "true",
+    };
+    format!(
+        "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (({constant}))",
+        crate::dialect::quote_ident(&format!("{}_one_row", tables.version)),
+        crate::dialect::quote_ident(&tables.version)
+    )
 }
 
 /// How often a lock is retried while another migrator holds it.

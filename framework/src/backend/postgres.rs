@@ -32,17 +32,15 @@ pub struct PostgresBackend {
     tls: tls::LazyTls,
     /// The URL without its password, for messages.
     target: String,
-    /// The migration lock key, once computed.
-    lock_key: Option<i64>,
-    /// A transaction is open (a statement error would abort it).
-    in_transaction: bool,
-    /// The session is the client's own (a run lock was taken in session mode, which rules
-    /// out transaction pooling), so session-level prepared statements are safe to use.
-    own_session: bool,
+    /// Where this connection works (the lock keys derive from it), once asked.
+    identity: Option<lock::Identity>,
     /// The bookkeeping statements are prepared on this session (see [`PreparedBookkeeping`]).
     prepared: bool,
     /// The version tables are known to exist (created or seen by this connection).
     tables_known: bool,
+    /// The version the next bookkeeping must find (`Some(None)`: base), checked by the
+    /// bookkeeping statement itself; `None`: not checked.
+    expected: Option<Option<String>>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -59,26 +57,31 @@ struct PreparedBookkeeping;
 impl PreparedBookkeeping {
     const NAME: &'static str = "strata_bookkeeping";
 
-    /// One statement for the history row and the version: the version row is replaced
-    /// (none at base) in data-modifying CTEs, which share one snapshot, so the DELETE does
-    /// not see the new row.
+    /// One statement for the history row and the version: the version row is deleted (at
+    /// base) or upserted on the one-row index in data-modifying CTEs, never both, so their
+    /// order does not matter; a concurrent writer's row is a conflict the server resolves.
+    /// Only prepared once that index is known to exist.
     fn prepare(tables: &VersionTables) -> String {
         let (version, history) = (quote_ident(&tables.version), quote_ident(&tables.history));
         // $7: whether to add the time since the batch arrived (the last statement's, when it
-        // travels with the bookkeeping); $8: the new version, NULL for base.
+        // travels with the bookkeeping); $8: the new version, NULL for base; $9: whether to
+        // check that the version is $10 (see [`moved_guard`]).
         format!(
-            "PREPARE {} (text, text, text, text, float8, text, float8, text) AS \
-             WITH old AS (DELETE FROM {version}), \
-             new AS (INSERT INTO {version} (revision) SELECT $8 WHERE $8 IS NOT NULL) \
+            "PREPARE {} (text, text, text, text, float8, text, float8, text, bool, text) AS \
+             WITH old AS (DELETE FROM {version} WHERE $8 IS NULL), \
+             new AS (INSERT INTO {version} (revision) SELECT $8 WHERE $8 IS NOT NULL \
+             ON CONFLICT ((true)) DO UPDATE SET revision = EXCLUDED.revision, dirty = NULL) \
              INSERT INTO {history} (revision, message, direction, applied_at, duration_ms, checksum) \
-             VALUES ($1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6)",
-            Self::NAME
+             SELECT $1, $2, $3, $4::timestamptz, $5 + $7 * {SINCE_BATCH_ARRIVED}, $6 \
+             WHERE {}",
+            Self::NAME,
+            moved_guard(&version, "NOT $9", "$10")
         )
     }
 
-    fn execute(r: &Record, count_batch: bool) -> String {
+    fn execute(r: &Record, count_batch: bool, expected: &Option<Option<String>>) -> String {
         format!(
-            "EXECUTE {}({}, {}, {}, {}, {}, {}, {}, {})",
+            "EXECUTE {}({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             Self::NAME,
             quote_str(&r.revision),
             quote_str(&r.message),
@@ -87,9 +90,40 @@ impl PreparedBookkeeping {
             millis(r.duration),
             r.checksum.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
             if count_batch { 1 } else { 0 },
-            r.new_version.as_deref().map_or_else(|| "NULL".to_string(), quote_str)
+            r.new_version.as_deref().map_or_else(|| "NULL".to_string(), quote_str),
+            expected.is_some(),
+            expected.clone().flatten().as_deref().map_or_else(|| "NULL".to_string(), quote_str)
         )
     }
+}
+
+/// A condition that is true when the version table holds `expected` (an SQL text value,
+/// NULL for base) or when `unchecked` is true, and otherwise divides by zero, which stops the
+/// statement and its transaction: the bookkeeping of a run that the version moved under
+/// (a killed migrator's transaction committing late, a stamp by an older strata) never
+/// commits. Evaluated in the statement's snapshot, before its own changes.
+fn moved_guard(version: &str, unchecked: &str, expected: &str) -> String {
+    format!(
+        "1 / ({unchecked} OR (SELECT count(*) FILTER (WHERE revision IS DISTINCT FROM {expected}) = 0 \
+         AND ({expected} IS NULL OR count(*) > 0) FROM {version}))::int = 1"
+    )
+}
+
+/// The guard as a statement of its own, for the plain bookkeeping; empty when unchecked.
+fn moved_guard_statement(version: &str, expected: &Option<Option<String>>) -> String {
+    match expected {
+        None => String::new(),
+        Some(revision) => {
+            let value = revision.as_deref().map_or_else(|| "NULL".to_string(), quote_str);
+            format!("SELECT {};\n", moved_guard(version, "false", &value))
+        }
+    }
+}
+
+/// The index that keeps the version table to one row (on a constant: any second row is a
+/// duplicate), enforced by the server whoever writes.
+fn one_row_index(version: &str) -> String {
+    format!("{version}_one_row")
 }
 
 /// Milliseconds since the current batch reached the server, to add to a duration.
@@ -124,11 +158,10 @@ impl PostgresBackend {
             config,
             tls,
             target: url.to_string(),
-            lock_key: None,
-            in_transaction: false,
-            own_session: false,
+            identity: None,
             prepared: false,
             tables_known: false,
+            expected: None,
         })
     }
 
@@ -137,12 +170,16 @@ impl PostgresBackend {
     /// adds the server's time since the batch arrived (for a last statement sent along).
     fn bookkeeping(&self, records: &[Record], count_batch: bool) -> String {
         if let (true, [record]) = (self.prepared, records) {
-            return PreparedBookkeeping::execute(record, count_batch);
+            return PreparedBookkeeping::execute(record, count_batch, &self.expected);
         }
         let extra_ms = if count_batch { format!(" + {SINCE_BATCH_ARRIVED}") } else { String::new() };
         let extra_ms = extra_ms.as_str();
         let version = quote_ident(&self.tables.version);
-        let mut sql = format!("{};\nDELETE FROM {version}", self.history_insert(records, extra_ms));
+        let mut sql = format!(
+            "{}{};\nDELETE FROM {version}",
+            moved_guard_statement(&version, &self.expected),
+            self.history_insert(records, extra_ms)
+        );
         if let Some(revision) = records.last().and_then(|r| r.new_version.as_ref()) {
             sql.push_str(&format!(";\nINSERT INTO {version} (revision) VALUES ({})", quote_str(revision)));
         }
@@ -205,22 +242,70 @@ impl PostgresBackend {
 
     /// Prepares the bookkeeping statements once per session, when the session is the
     /// client's own: parsing and planning them for every migration was most of what
-    /// bookkeeping cost (benchmark: 1.19x raw → 1.07x with the same SQL prepared).
+    /// bookkeeping cost (benchmark: 1.19x raw → 1.07x with the same SQL prepared). The same
+    /// batch first checks that the server process is still the one this connection had (a
+    /// division by zero otherwise, which stops the batch before the PREPARE), so that no
+    /// undetected pooler is left with a stray prepared statement.
     fn prepare_bookkeeping(&mut self) -> Result<(), BackendError> {
-        if self.prepared || !self.own_session || self.in_transaction {
+        if self.prepared || !self.conn.own_session || self.conn.in_transaction {
             return Ok(());
         }
-        let sql = PreparedBookkeeping::prepare(&self.tables);
-        self.batch(&sql)?;
-        self.prepared = true;
-        Ok(())
+        let Some(pid) = self.identity.as_ref().map(|i| i.pid) else { return Ok(()) };
+        let sql = format!(
+            "SELECT 1 / (pg_backend_pid() = {pid})::int;\n{}",
+            PreparedBookkeeping::prepare(&self.tables)
+        );
+        match self.conn.batch(&sql) {
+            // Another server process, or one where the statement exists already (which a
+            // session of this client's own cannot have): a transaction pooler.
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::DIVISION_BY_ZERO)
+                    || e.code() == Some(&postgres::error::SqlState::DUPLICATE_PSTATEMENT) =>
+            {
+                self.conn.own_session = false;
+                Err(lock::pooler_error(
+                    &self.target,
+                    format!("this connection, served by server process {pid}, saw another session"),
+                ))
+            }
+            other => {
+                other.map_err(|e| statement_error(&sql, &e))?;
+                self.prepared = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Where this connection works, asked once (one simple query).
+    fn identity(&mut self) -> Result<lock::Identity, BackendError> {
+        if let Some(identity) = &self.identity {
+            return Ok(identity.clone());
+        }
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        let identity = lock::identity(client)?;
+        Ok(self.identity.insert(identity).clone())
     }
 
     /// A migration's SQL may have dropped the prepared bookkeeping (`DEALLOCATE ALL`,
-    /// `DISCARD ALL`): that transaction fails, and later ones go back to plain SQL.
-    fn forget_lost_statement(&mut self, error: &postgres::Error) {
-        if error.code() == Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) {
-            self.prepared = false;
+    /// `DISCARD ALL`): that transaction fails, and later ones go back to plain SQL. Unless
+    /// the server process changed: then a transaction pooler that escaped the checks took
+    /// the session away, and the error says so.
+    fn lost_statement(&mut self, error: &postgres::Error, sql: &str) -> BackendError {
+        if error.code() != Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) || !self.prepared {
+            return statement_error(sql, error);
+        }
+        self.prepared = false;
+        let before = self.identity.as_ref().map(|i| i.pid);
+        let now = self.conn.client().ok().and_then(|c| lock::identity(c).ok()).map(|i| i.pid);
+        match (before, now) {
+            (Some(before), Some(now)) if before != now => {
+                self.conn.own_session = false;
+                lock::pooler_error(
+                    &self.target,
+                    format!("one connection was served by server process {before} and then by {now}"),
+                )
+            }
+            _ => statement_error(sql, error),
         }
     }
 
@@ -292,13 +377,14 @@ impl Backend for PostgresBackend {
     /// The `BEGIN` travels with the transaction's first statement (one round trip fewer per
     /// migration); a failure of that statement is still reported as that statement's.
     fn begin(&mut self) -> Result<(), BackendError> {
+        self.expected = None;
         self.conn.begin_lazily();
-        self.in_transaction = true;
+        self.conn.in_transaction = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), BackendError> {
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -306,7 +392,7 @@ impl Backend for PostgresBackend {
     }
 
     fn rollback(&mut self) -> Result<(), BackendError> {
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         if self.conn.take_pending_begin() {
             return Ok(());
         }
@@ -339,45 +425,102 @@ impl Backend for PostgresBackend {
     /// Creates missing tables under a transaction-scoped lock of their own: concurrent
     /// `CREATE TABLE IF NOT EXISTS` can otherwise fail on PostgreSQL's catalog unique index.
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
-        let (version, history) = (self.tables.version.clone(), self.tables.history.clone());
-        if self.tables_known || (self.table_exists(&version)? && self.table_exists(&history)?) {
+        if self.tables_known {
+            return self.prepare_bookkeeping();
+        }
+        let one_row = quote_ident(&one_row_index(&self.tables.version));
+        let regclass = |name: &str| format!("to_regclass({}) IS NOT NULL", quote_str(name));
+        let sql = format!(
+            "SELECT {}, {}, {}",
+            regclass(&quote_ident(&self.tables.version)),
+            regclass(&quote_ident(&self.tables.history)),
+            regclass(&one_row)
+        );
+        let rows = self.simple_rows(&sql)?;
+        if rows.first().is_some_and(|r| r.iter().all(|v| v.as_deref() == Some("t"))) {
             self.tables_known = true;
             return self.prepare_bookkeeping();
         }
-        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
-        let key = lock::key(client, &self.tables, lock::Purpose::CreateTables)?;
+        let key = lock::key(&self.identity()?, &self.tables, lock::Purpose::CreateTables);
         let [create_version, create_history] = super::version_tables_ddl(DialectKind::Postgres, &self.tables);
+        let one_row_ddl = super::one_row_index_ddl(DialectKind::Postgres, &self.tables);
         let sql = format!(
-            "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n{create_version};\n{create_history};\nCOMMIT"
+            "BEGIN;\nSELECT pg_advisory_xact_lock({key});\n{create_version};\n{create_history};\n{one_row_ddl};\nCOMMIT"
         );
-        self.batch(&sql).inspect_err(|_| {
-            let _ = self.conn.batch("ROLLBACK");
-        })?;
+        match self.conn.batch(&sql) {
+            Ok(()) => {}
+            // A version table that already holds two rows (written by an older strata) cannot
+            // get its one-row index: it is corrupt, runs say so, and `stamp` repairs it (the
+            // next run then adds the index).
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                let _ = self.conn.batch("ROLLBACK");
+                tracing::warn!("the version table holds more than one row: {}", driver_message(&e));
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = self.conn.batch("ROLLBACK");
+                return Err(statement_error(&sql, &e));
+            }
+        }
         self.tables_known = true;
         self.prepare_bookkeeping()
     }
 
+    /// The run lock on a connection of its own. A transaction pooler is told apart by
+    /// server process ids: the two connections served by one process, or one connection
+    /// by two, is one; then nothing is locked and the error says to use the transaction
+    /// lock mode. (A pooler that escapes these checks still cannot keep the lock: it is
+    /// held by an open transaction, see `lock`.)
     fn lock_for_run(&mut self, timeout: std::time::Duration) -> Result<Option<RunLock>, BackendError> {
-        let lock =
-            lock::SessionLock::acquire(&self.config, self.tls.clone(), &self.tables, timeout, &self.target)?;
-        self.own_session = true;
+        let connection = lock::LockConnection::open(&self.config, self.tls.clone(), &self.target)?;
+        let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
+        let now = lock::identity(client)?;
+        let seen = match &self.identity {
+            Some(before) if before.pid != now.pid => Some(format!(
+                "one connection was served by server process {} and then by {}",
+                before.pid, now.pid
+            )),
+            _ if now.pid == connection.identity.pid => {
+                Some(format!("two connections were served by the same server process {}", now.pid))
+            }
+            _ => None,
+        };
+        if let Some(seen) = seen {
+            return Err(lock::pooler_error(&self.target, seen));
+        }
+        let key = lock::key(&connection.identity, &self.tables, lock::Purpose::Migrate);
+        let bookkeeping = lock::key(&now, &self.tables, lock::Purpose::Bookkeeping);
+        self.identity = Some(now);
+        let mut lock = connection.lock(key, timeout, &self.target)?;
+        // A killed holder's last transaction may still be running on the server: wait for it
+        // (it holds the bookkeeping lock), then every transaction of this run takes that lock
+        // first, in the same round trip as its BEGIN.
+        lock.wait_for(bookkeeping)?;
+        self.conn.begin_sql = format!("BEGIN;\nSELECT pg_advisory_xact_lock({bookkeeping})");
+        self.conn.own_session = true;
         Ok(Some(RunLock::new(Box::new(lock))))
     }
 
     fn lock_transaction(&mut self, timeout: std::time::Duration) -> Result<(), BackendError> {
+        let identity = self.identity()?;
+        let key = lock::key(&identity, &self.tables, lock::Purpose::Migrate);
+        let bookkeeping = lock::key(&identity, &self.tables, lock::Purpose::Bookkeeping);
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
-        let key = match self.lock_key {
-            Some(key) => key,
-            None => *self.lock_key.insert(lock::key(client, &self.tables, lock::Purpose::Migrate)?),
-        };
-        lock::acquire_for_transaction(client, key, timeout, &self.target)
+        lock::acquire_for_transaction(client, key, timeout, &self.target)?;
+        // After the run lock, as in session mode: the lock order is the same everywhere.
+        let sql = format!("SELECT pg_advisory_xact_lock({bookkeeping})");
+        self.batch(&sql)
+    }
+
+    fn expect_version(&mut self, version: Option<Option<&str>>) {
+        self.expected = version.map(|v| v.map(str::to_string));
     }
 
     /// One round trip: outside a transaction a missing table simply means base; inside one,
     /// where an error would abort it, the table is checked first unless it is known to exist.
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
         let table = self.tables.version.clone();
-        if self.in_transaction && !self.tables_known && !self.table_exists(&table)? {
+        if self.conn.in_transaction && !self.tables_known && !self.table_exists(&table)? {
             return Ok(None);
         }
         let sql = format!("SELECT revision, dirty FROM {}", quote_ident(&table));
@@ -385,7 +528,8 @@ impl Backend for PostgresBackend {
             // The table is not there yet: nothing has been applied (decided by the error's own
             // code: looking again could see a table another migrator has just created).
             Err(e)
-                if !self.in_transaction && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
+                if !self.conn.in_transaction
+                    && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
             {
                 if self.history_has_rows()? {
                     return Err(super::version_table_missing(&self.tables));
@@ -417,12 +561,14 @@ impl Backend for PostgresBackend {
         let version = quote_ident(&self.tables.version);
         let marker = quote_str(&super::dirty_marker(record.direction, &record.revision));
         let sql = format!(
-            "{};\nUPDATE {version} SET dirty = {marker};\n\
+            "{}{};\nUPDATE {version} SET dirty = {marker};\n\
              INSERT INTO {version} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {version});\n\
              COMMIT",
+            moved_guard_statement(&version, &self.expected),
             self.history_insert(&[super::started_row(record)], "")
         );
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
+        self.expected = None;
         self.batch(&sql)
     }
 
@@ -433,12 +579,10 @@ impl Backend for PostgresBackend {
             return self.commit();
         }
         // Committed, or aborted and rolled back by the runner: either way no longer open.
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         let sql = format!("{};\nCOMMIT", self.bookkeeping(records, false));
-        self.conn.batch(&sql).map_err(|e| {
-            self.forget_lost_statement(&e);
-            statement_error(&sql, &e)
-        })
+        self.expected = None;
+        self.conn.batch(&sql).map_err(|e| self.lost_statement(&e, &sql))
     }
 
     /// The statement, the bookkeeping and `COMMIT` in one round trip (with a pending `BEGIN`,
@@ -450,8 +594,9 @@ impl Backend for PostgresBackend {
             self.execute(statement).map_err(Finish::Statement)?;
             return self.commit().map_err(Finish::Bookkeeping);
         }
-        self.in_transaction = false;
+        self.conn.in_transaction = false;
         let bookkeeping = self.bookkeeping(records, true);
+        self.expected = None;
         // The line break ends a trailing `--` comment before the separator.
         match self.conn.batch(&format!("{statement}\n;\n{bookkeeping};\nCOMMIT")) {
             Ok(()) => Ok(()),
@@ -460,8 +605,11 @@ impl Backend for PostgresBackend {
                 let alone = self.conn.batch(&format!("BEGIN;\n{bookkeeping};\nROLLBACK"));
                 if let Err(alone) = alone {
                     let _ = self.conn.batch("ROLLBACK");
-                    self.forget_lost_statement(&alone);
-                    return Err(Finish::Bookkeeping(statement_error(&bookkeeping, &e)));
+                    let error = match self.lost_statement(&alone, &bookkeeping) {
+                        pooler @ BackendError::TransactionPooler { .. } => pooler,
+                        _ => statement_error(&bookkeeping, &e),
+                    };
+                    return Err(Finish::Bookkeeping(error));
                 }
                 Err(Finish::Statement(statement_error(statement, &e)))
             }
@@ -477,10 +625,13 @@ impl Backend for PostgresBackend {
             "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
             quote_ident(&table)
         );
+        // An unnamed statement (parse, bind, execute in one round trip): a named one would
+        // be prepared and used in two transactions, which a transaction pooler may serve
+        // from two server connections.
         let rows = self
             .conn
             .client()
-            .and_then(|c| c.query(sql.as_str(), &[]))
+            .and_then(|c| c.query_typed(sql.as_str(), &[]))
             .map_err(|e| statement_error(&sql, &e))?;
         rows.iter()
             .map(|row| {

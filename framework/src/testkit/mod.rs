@@ -10,7 +10,11 @@
 #[cfg(feature = "postgres")]
 mod database;
 #[cfg(feature = "postgres")]
+mod pgbouncer;
+#[cfg(feature = "postgres")]
 mod server;
+#[cfg(feature = "postgres")]
+pub use pgbouncer::{pgbouncer, PgBouncer};
 #[cfg(feature = "postgres")]
 pub use server::{tls_server, TlsServer};
 

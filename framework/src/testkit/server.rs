@@ -10,7 +10,7 @@ use super::TEST_DATABASE_URL;
 use crate::backend::DatabaseUrl;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// A server on which the testkit may create databases.
 #[derive(Debug)]
@@ -35,6 +35,11 @@ impl Server {
     /// The server's URL with `database` as the database.
     pub(super) fn url_for(&self, database: &str) -> String {
         with_database(&self.url, database)
+    }
+
+    /// The server's raw URL (for a PgBouncer in front of it).
+    pub(super) fn raw_url(&self) -> &str {
+        &self.url
     }
 
     /// The URL for messages, password redacted.
@@ -281,15 +286,15 @@ fn highest_debian_version() -> Option<PathBuf> {
         .map(|(_, path)| path.join("bin"))
 }
 
-fn path_str(path: &Path) -> Result<String, String> {
+pub(super) fn path_str(path: &Path) -> Result<String, String> {
     path.to_str().map(str::to_string).ok_or_else(|| format!("strata testkit: {path:?} is not UTF-8"))
 }
 
-fn sh_quote(text: &str) -> String {
+pub(super) fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-fn run(command: &mut Command, name: &str) -> Result<(), String> {
+pub(super) fn run(command: &mut Command, name: &str) -> Result<(), String> {
     let output = command
         .stdin(Stdio::null())
         .output()
@@ -306,11 +311,16 @@ fn run(command: &mut Command, name: &str) -> Result<(), String> {
     }
 }
 
-/// The stop script, for the `atexit` handler.
-static STOP_SCRIPT: OnceLock<String> = OnceLock::new();
+/// The stop scripts (a server, a PgBouncer), for the `atexit` handler.
+static STOP_SCRIPTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 extern "C" fn stop_at_exit() {
-    if let Some(script) = STOP_SCRIPT.get() {
+    let scripts = match STOP_SCRIPTS.lock() {
+        Ok(scripts) => scripts.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    // The last started first: a PgBouncer goes before the server it points at.
+    for script in scripts.iter().rev() {
         let _ = Command::new("sh")
             .args(["-c", script])
             .stdin(Stdio::null())
@@ -320,11 +330,18 @@ extern "C" fn stop_at_exit() {
     }
 }
 
-/// Stops the server when the process exits normally (`atexit`) or is killed (a watchdog
-/// that polls for the process and then runs the same script).
-fn register_cleanup(script: String) {
+/// Stops a server (or PgBouncer) when the process exits normally (`atexit`) or is killed (a
+/// watchdog that polls for the process and then runs the same script).
+pub(super) fn register_cleanup(script: String) {
     let watchdog = format!("while kill -0 {} 2>/dev/null; do sleep 1; done; {script}", std::process::id());
-    if STOP_SCRIPT.set(script).is_ok() {
+    let first = match STOP_SCRIPTS.lock() {
+        Ok(mut scripts) => {
+            scripts.push(script);
+            scripts.len() == 1
+        }
+        Err(_) => false,
+    };
+    if first {
         // SAFETY: registering a plain extern "C" function that never unwinds.
         unsafe {
             libc::atexit(stop_at_exit);
@@ -337,7 +354,7 @@ fn register_cleanup(script: String) {
         .stderr(Stdio::null())
         .spawn();
     if let Err(e) = spawned {
-        eprintln!("strata testkit: cannot start the watchdog for the PostgreSQL server: {e}");
+        eprintln!("strata testkit: cannot start the watchdog for a test server: {e}");
     }
 }
 

@@ -22,11 +22,47 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 pub(super) struct DataClient {
     client: postgres::Client,
     pending_begin: bool,
+    /// What starts a transaction: `BEGIN`, and under a run lock the bookkeeping lock too.
+    pub(super) begin_sql: String,
+    /// A transaction is open (a statement error would abort it).
+    pub(super) in_transaction: bool,
+    /// The session is the client's own (a run lock was taken in session mode, after checks
+    /// that rule out a transaction pooler), so session-level prepared statements are safe.
+    pub(super) own_session: bool,
 }
 
 impl DataClient {
     pub(super) fn new(client: postgres::Client) -> Self {
-        DataClient { client, pending_begin: false }
+        DataClient {
+            client,
+            pending_begin: false,
+            begin_sql: "BEGIN".into(),
+            in_transaction: false,
+            own_session: false,
+        }
+    }
+
+    /// Runs `f`, which prepares, uses and drops (closes) a named statement, so that all of
+    /// it happens in one transaction. Inside a migration's transaction it already does;
+    /// outside one (a non-transactional migration) without a session of its own, a
+    /// transaction pooler could serve the prepare, the execute and the close from three
+    /// server connections, so they get a transaction of their own.
+    fn in_one_transaction<T>(
+        &mut self,
+        sql: &str,
+        f: impl FnOnce(&mut Self) -> Result<T, DataError>,
+    ) -> Result<T, DataError> {
+        if self.in_transaction || self.own_session {
+            return f(self);
+        }
+        self.client.batch_execute("BEGIN").map_err(|e| data_error(sql, driver_message(&e)))?;
+        let result = f(self);
+        // The statement's Close was queued when it dropped, so it goes before the end.
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.client.batch_execute(end).map_err(|e| data_error(sql, driver_message(&e)));
+        let value = result?;
+        ended?;
+        Ok(value)
     }
 
     /// Starts a transaction with the next statement.
@@ -42,7 +78,7 @@ impl DataClient {
     /// The client, with any pending `BEGIN` sent first.
     pub(super) fn client(&mut self) -> Result<&mut postgres::Client, postgres::Error> {
         if self.take_pending_begin() {
-            self.client.batch_execute("BEGIN")?;
+            self.client.batch_execute(&self.begin_sql)?;
         }
         Ok(&mut self.client)
     }
@@ -50,7 +86,7 @@ impl DataClient {
     /// Runs a batch, prefixed with a pending `BEGIN` in the same round trip.
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), postgres::Error> {
         if self.take_pending_begin() {
-            self.client.batch_execute(&format!("BEGIN;\n{sql}"))
+            self.client.batch_execute(&format!("{};\n{sql}", self.begin_sql))
         } else {
             self.client.batch_execute(sql)
         }
@@ -82,20 +118,39 @@ impl DataConnection for DataClient {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
-        let statement = self.prepare(sql, params)?;
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-        self.client.execute(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))
+        let plain = params.is_empty() && !sql.contains('$');
+        if plain && !self.in_transaction && !self.own_session && !self.pending_begin {
+            // No value to check, no session to rely on: a simple query, which also runs what
+            // cannot run in a transaction (VACUUM) in a non-transactional migration.
+            let messages = self.client.simple_query(sql).map_err(|e| data_error(sql, driver_message(&e)))?;
+            return Ok(messages
+                .iter()
+                .map(|m| match m {
+                    postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                    _ => 0,
+                })
+                .sum());
+        }
+        self.in_one_transaction(sql, |this| {
+            let statement = this.prepare(sql, params)?;
+            let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+            this.client.execute(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))
+        })
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
-        let statement = self.prepare(sql, params)?;
-        for column in statement.columns() {
-            check_column(column.name(), column.type_()).map_err(|message| data_error(sql, message))?;
-        }
-        let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
-        let rows =
-            self.client.query(&statement, &refs(&bound)).map_err(|e| data_error(sql, driver_message(&e)))?;
-        rows.iter().map(|row| row_values(row).map_err(|message| data_error(sql, message))).collect()
+        self.in_one_transaction(sql, |this| {
+            let statement = this.prepare(sql, params)?;
+            for column in statement.columns() {
+                check_column(column.name(), column.type_()).map_err(|message| data_error(sql, message))?;
+            }
+            let bound: Vec<Param<'_>> = params.iter().map(Param).collect();
+            let rows = this
+                .client
+                .query(&statement, &refs(&bound))
+                .map_err(|e| data_error(sql, driver_message(&e)))?;
+            rows.iter().map(|row| row_values(row).map_err(|message| data_error(sql, message))).collect()
+        })
     }
 }
 

@@ -310,7 +310,20 @@ impl Backend for SqliteBackend {
         for sql in [&self.sql.create_version, &self.sql.create_history] {
             self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))?;
         }
-        Ok(())
+        // One row at most, enforced by SQLite whoever writes (an index on a constant), also
+        // on tables made by an older strata. A table that already holds two rows cannot get
+        // it: runs report it corrupt, and the next run after a `stamp` adds it.
+        let v = &self.tables.version;
+        let sql = super::one_row_index_ddl(DialectKind::Sqlite, &self.tables);
+        match self.conn.execute_batch(&sql) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                tracing::warn!("the version table {v} holds more than one row");
+                Ok(())
+            }
+            other => other.map_err(failed(&sql)).map_err(self.locked(started)),
+        }
     }
 
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
