@@ -197,3 +197,31 @@ fn stamp_waits_for_a_running_migrator() {
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_eq!(version_rows(connect(&db).as_mut()), Vec::<String>::new(), "nothing was stamped");
 }
+
+#[test]
+fn racing_creates_from_models_build_the_schema_once() {
+    for kind in engines() {
+        let db = fresh_database(kind);
+        let url = db.url.connection_string();
+        let racers: Vec<_> =
+            (0..8).map(|_| cli(&url, &["init", "--from-models"]).spawn().expect("spawn")).collect();
+        let outs: Vec<Output> = racers.into_iter().map(|c| c.wait_with_output().expect("wait")).collect();
+        let created: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+        assert_eq!(
+            created.len(),
+            1,
+            "[{kind}] exactly one creates the schema: {:?}",
+            outs.iter().map(text).collect::<Vec<_>>()
+        );
+        for out in outs.iter().filter(|o| !o.status.success()) {
+            assert_eq!(out.status.code(), Some(1), "[{kind}] {}", text(out));
+            assert!(text(out).contains("not empty"), "[{kind}] the others are told why: {}", text(out));
+        }
+        let mut conn = connect(&db);
+        let runner = app_runner();
+        let head = runner.migrations().head().map(|m| m.revision);
+        assert_eq!(runner.current(conn.as_mut()).unwrap().map(|m| m.revision), head, "[{kind}]");
+        assert_eq!(runner.history(conn.as_mut()).unwrap().len(), 1, "[{kind}] one history row");
+        assert_eq!(rows(conn.as_mut(), "SELECT count(*) FROM strata_version"), ["1"], "[{kind}]");
+    }
+}

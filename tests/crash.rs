@@ -76,6 +76,21 @@ fn trials(kind: DialectKind, count: usize) {
         killed_mid_run += usize::from(!finished);
 
         let mut conn = connect(&db);
+        if kind == DialectKind::Postgres {
+            // The killed client's server sessions may still finish what they were sent (a
+            // batch ending in COMMIT); judge the database once they are gone, or the version
+            // and the schema would be read on either side of that commit.
+            let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                          AND pid <> pg_backend_pid()";
+            let waited = Instant::now();
+            while rows(conn.as_mut(), others) != ["0"] {
+                assert!(
+                    waited.elapsed() < Duration::from_secs(30),
+                    "[{kind}] the killed run's sessions linger"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let at = runner.current(conn.as_mut()).unwrap_or_else(|e| panic!("[{kind}] trial {trial}: {e}"));
         let at = at.map(|m| m.revision.to_string());
         let live = schema(conn.as_mut());

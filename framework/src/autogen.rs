@@ -53,6 +53,8 @@ pub enum AutogenError {
     Create(#[source] BackendError),
     #[error("creating the schema from the models failed and was rolled back: {0}")]
     Render(#[from] crate::dialect::RenderError),
+    #[error("creating the schema from the models failed: {0}")]
+    Apply(Box<runner::Error>),
 }
 
 /// The schema the migrations build at head, on `scratch` (which must hold no table), in one
@@ -204,64 +206,46 @@ fn model_check(table: &crate::ops::Table, name: &str) -> Option<String> {
 /// `stamp head`), for new environments and test databases. Refuses unless the models equal
 /// the migrations at head (compared on `scratch`) and `target` is empty with no version.
 /// Tables, indexes, the version and one history row ("created from models") commit together
-/// in one transaction. Returns the head revision it stamped (`None` for an empty history).
+/// in one transaction, through the runner (its lock, foreign key switching and identifier
+/// check; [`create_from_models_with`] takes a configured one). Returns the head revision it
+/// stamped (`None` for an empty history).
 pub fn create_from_models(
     set: &MigrationSet,
     models: &Models,
     scratch: &mut dyn Scratch,
     target: &mut dyn Backend,
 ) -> Result<Option<String>, AutogenError> {
+    create_from_models_with(&runner::Runner::new(set.clone()), models, scratch, target)
+}
+
+/// [`create_from_models`] with `runner`'s lock mode and timeout.
+pub fn create_from_models_with(
+    runner: &runner::Runner,
+    models: &Models,
+    scratch: &mut dyn Scratch,
+    target: &mut dyn Backend,
+) -> Result<Option<String>, AutogenError> {
+    let set = runner.migrations();
     if let Some(difference) = check(set, models, scratch)? {
         return Err(AutogenError::Differs(difference));
     }
-    let existing = target.introspect().map_err(AutogenError::Create)?;
-    let current = target.current_revision().map_err(AutogenError::Create)?;
-    if !existing.tables.is_empty() || current.is_some() {
+    let not_empty = |target: &mut dyn Backend| -> Result<Option<String>, BackendError> {
+        let existing = target.introspect()?;
+        let current = target.current_revision()?;
+        if existing.tables.is_empty() && current.is_none() {
+            return Ok(None);
+        }
         let mut what: Vec<String> = existing.tables.keys().cloned().collect();
         what.extend(current.map(|r| format!("version {r}")));
-        return Err(AutogenError::TargetNotEmpty(what.join(", ")));
-    }
-    let head = set.head().map(|m| m.revision.to_string());
-    target.ensure_version_tables().map_err(AutogenError::Create)?;
-    let started = std::time::Instant::now();
-    target.begin().map_err(AutogenError::Create)?;
-    // The head's checksum, as an upgrade to it would record: drift checks start from here.
-    let checksum = set.head().map(crate::checksum::of);
-    let result = create_and_stamp(models, target, head.clone(), checksum, started);
-    if result.is_err() {
-        if let Err(e) = target.rollback() {
-            tracing::warn!("rollback after a failed create from models also failed: {e}");
-        }
-    }
-    result.map(|()| head)
-}
-
-fn create_and_stamp(
-    models: &Models,
-    target: &mut dyn Backend,
-    head: Option<String>,
-    checksum: Option<String>,
-    started: std::time::Instant,
-) -> Result<(), AutogenError> {
-    let dialect = target.dialect();
-    for op in models.create_ops() {
-        let snapshot = match dialect.needs_snapshot(&op) {
-            Some(table) => target.snapshot_table(&table).map_err(AutogenError::Create)?,
-            None => None,
-        };
-        for statement in dialect.render(&op, snapshot.as_ref())? {
-            target.execute(&statement).map_err(AutogenError::Create)?;
-        }
-    }
-    let Some(revision) = head else { return target.commit().map_err(AutogenError::Create) };
-    let record = crate::backend::Record {
-        revision: revision.clone(),
-        message: "created from models".into(),
-        direction: crate::backend::Direction::Up,
-        new_version: Some(revision),
-        applied_at: chrono::Utc::now(),
-        duration: started.elapsed(),
-        checksum,
+        Ok(Some(what.join(", ")))
     };
-    target.record_and_commit(&[record]).map_err(AutogenError::Create)
+    if let Some(what) = not_empty(target).map_err(AutogenError::Create)? {
+        return Err(AutogenError::TargetNotEmpty(what));
+    }
+    let created =
+        runner.create_at_head(target, models.create_ops(), "created from models").map_err(|e| match e {
+            runner::Error::NotEmpty(what) => AutogenError::TargetNotEmpty(what),
+            other => AutogenError::Apply(Box::new(other)),
+        })?;
+    Ok(created.map(|m| m.revision.to_string()))
 }

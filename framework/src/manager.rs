@@ -344,8 +344,8 @@ impl MigrationManager {
     /// revision it stamped.
     pub fn create_from_models(&self) -> Result<Option<String>, ManagerError> {
         let mut db = self.connect()?;
-        Ok(crate::autogen::create_from_models(
-            &self.set,
+        Ok(crate::autogen::create_from_models_with(
+            &self.runner(),
             self.models()?,
             self.scratch().as_mut(),
             db.as_mut(),

@@ -41,6 +41,9 @@ pub enum Error {
     /// The confirmed rollback is no longer the one the database would get.
     #[error("the database moved while the rollback was being confirmed: the confirmed plan reverts {}, but at {current} the rollback would now revert {}; nothing was changed. Run the downgrade again and confirm the new plan", list_or_none(.shown), list_or_none(.now))]
     PlanChanged { shown: Vec<String>, now: Vec<String>, current: String },
+    /// A database that must be empty is not (tables or a version, named).
+    #[error("the database is not empty ({0}): a schema is only created from scratch on an empty one")]
+    NotEmpty(String),
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
     WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
 }
@@ -425,6 +428,57 @@ impl Runner {
         let steps =
             self.set.migrations()[index_after(wanted)..index_after(current)].iter().rev().copied().collect();
         Ok((steps, self.set.chain().revision_at(wanted)))
+    }
+
+    /// Builds a new, empty database from `ops` (the schema at head) and stamps it at head, in
+    /// one transaction with its history row, under the migration lock like any run (foreign
+    /// key switching and the identifier check included). Refused with [`Error::NotEmpty`]
+    /// when, once the lock is held, the database has tables or a version. Returns the head.
+    pub fn create_at_head(
+        &self,
+        backend: &mut dyn Backend,
+        ops: Vec<Op>,
+        message: &'static str,
+    ) -> Result<Option<&'static Migration>, Error> {
+        let head = self.set.head();
+        let step = Step {
+            revision: head.map_or("base", |m| m.revision),
+            message,
+            direction: Direction::Up,
+            ops,
+            new_version: head.map(|m| m.revision),
+            record: head.is_some(),
+            transactional: true,
+            checksum: head.map(crate::checksum::of),
+            before: None,
+        };
+        check_identifiers(backend, std::slice::from_ref(&step))?;
+        let lock = self.lock(backend)?;
+        // Under the lock: another process may have created it meanwhile.
+        let current = backend.current_revision()?;
+        let tables = backend.introspect()?;
+        if current.is_some() || !tables.tables.is_empty() {
+            let mut what: Vec<String> = tables.tables.keys().cloned().collect();
+            what.extend(current.map(|r| format!("version {r}")));
+            return Err(Error::NotEmpty(what.join(", ")));
+        }
+        backend.ensure_version_tables()?;
+        let mut ctx = RunContext {
+            listener: &mut Quiet,
+            log_statements: self.log_statements,
+            total: 1,
+            index: 0,
+            recheck: lock.is_none().then_some(self.set.chain()),
+            transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
+        };
+        let applied = run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx)?;
+        drop(lock);
+        if applied.is_empty() && head.is_some() {
+            // Without a run lock the transaction re-read the version: another process won.
+            let current = backend.current_revision()?.unwrap_or_else(|| "base".into());
+            return Err(Error::NotEmpty(format!("version {current}, created meanwhile by another process")));
+        }
+        Ok(head)
     }
 
     /// Sets the version to `target` without running anything, recording a `stamp` history row.
