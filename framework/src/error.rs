@@ -230,3 +230,52 @@ impl BackendError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Direction;
+    use crate::policy::Refusal;
+
+    #[test]
+    fn kinds_and_exit_codes() {
+        let refused = ManagerError::Refused(Refusal::ProdNeedsForce);
+        assert_eq!((refused.kind(), refused.exit_code()), (ErrorKind::Refused, 3));
+        let usage = ManagerError::Target(TargetError::Unknown("x".into()));
+        assert_eq!(usage.exit_code(), 2);
+        let dirty = ManagerError::Run(runner::Error::Backend(BackendError::Dirty {
+            revision: "abc".into(),
+            direction: Direction::Up,
+        }));
+        assert_eq!(dirty.exit_code(), 4);
+        assert_eq!(ManagerError::NoModels.exit_code(), 2);
+        let codes: Vec<u8> =
+            [ErrorKind::Validation, ErrorKind::Usage, ErrorKind::Refused, ErrorKind::Database]
+                .into_iter()
+                .map(ErrorKind::exit_code)
+                .collect();
+        assert_eq!(codes, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn remedies_are_apart_from_the_problem_and_worded_by_the_front_end() {
+        let dirty =
+            ManagerError::Backend(BackendError::Dirty { revision: "abc".into(), direction: Direction::Up });
+        assert_eq!(dirty.remedy(), Some(Remedy::Resolve { revision: "abc".into() }));
+        assert!(!dirty.problem().contains("resolve"), "{}", dirty.problem());
+        assert!(dirty.to_string().contains("resolve abc as applied"), "{dirty}");
+        assert!(!dirty.to_string().contains("--"), "no flags in the library: {dirty}");
+        let worded = dirty.message_with(&|r| format!("<{r:?}>"));
+        assert_eq!(
+            worded,
+            format!("{}. <{:?}>", dirty.problem(), Remedy::Resolve { revision: "abc".into() })
+        );
+        let corrupt =
+            BackendError::CorruptVersionTable { table: "v".into(), detail: "it holds 2 rows".into() };
+        assert_eq!(corrupt.remedy(), Some(Remedy::Stamp));
+        assert!(corrupt
+            .to_string()
+            .starts_with("the version table v is corrupt: it holds 2 rows. Nothing was changed. "));
+        assert_eq!(ManagerError::NoModels.remedy(), None);
+    }
+}

@@ -746,3 +746,76 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An application's own command line with the database commands under `db`.
+    #[derive(Debug, Parser)]
+    struct MyApp {
+        #[command(subcommand)]
+        command: MyCommand,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum MyCommand {
+        Serve,
+        Db(DbArgs),
+    }
+
+    fn db(args: &[&str]) -> DbArgs {
+        match MyApp::try_parse_from(args).expect("parses").command {
+            MyCommand::Db(db) => db,
+            MyCommand::Serve => panic!("not db"),
+        }
+    }
+
+    #[test]
+    fn the_commands_nest_under_an_applications_subcommand() {
+        let args = db(&["myapp", "db", "--format", "json", "upgrade", "--revision", "+1"]);
+        assert_eq!(args.format, Format::Json);
+        assert!(
+            matches!(args.command, Command::Upgrade { ref revision, sql: false, .. } if revision == "+1")
+        );
+        // The global options work after the subcommand too.
+        let args = db(&["myapp", "db", "downgrade", "--force", "-q", "--env", "staging"]);
+        assert!(args.quiet && args.env.as_deref() == Some("staging"));
+        assert!(matches!(args.command, Command::Downgrade { force: true, .. }));
+        assert!(matches!(MyApp::try_parse_from(["myapp", "serve"]).unwrap().command, MyCommand::Serve));
+        assert!(MyApp::try_parse_from(["myapp", "db", "upgrade", "--frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn the_program_is_the_applications() {
+        let app = App::new(MigrationSet::new(vec![])).name("myapp").version("9.9.9").about("My app");
+        let mut command = app.command();
+        assert!(command.render_usage().to_string().contains("myapp"), "{}", command.render_usage());
+        assert_eq!(command.get_version(), Some("9.9.9"));
+        assert!(command.render_help().to_string().starts_with("My app"));
+        assert!(App::new(MigrationSet::new(vec![])).command().get_version().is_none());
+    }
+
+    #[test]
+    fn the_cli_words_remedies_with_its_flags() {
+        let cases = [
+            (Remedy::Confirm, "--force"),
+            (Remedy::Force, "--force"),
+            (Remedy::TypeTarget("abc".into()), "--yes-i-am-sure"),
+            (Remedy::Accept(vec!["abc".into()]), "`accept abc`"),
+            (Remedy::Resolve { revision: "abc".into() }, "`resolve abc --applied`"),
+            (Remedy::Stamp, "`stamp <revision>`"),
+        ];
+        for (r, words) in cases {
+            assert!(remedy(&r).contains(words), "{r:?}: {}", remedy(&r));
+            assert!(!r.to_string().contains("--") && !r.to_string().contains('`'), "library wording: {r}");
+        }
+        let refused = failure(crate::policy::Refusal::StagingNeedsConfirmation);
+        assert_eq!(refused.kind, ErrorKind::Refused);
+        assert_eq!(
+            refused.message,
+            "rolling back in staging needs confirmation: answer y at the prompt, or pass --force"
+        );
+        assert_eq!(refused.problem, "rolling back in staging needs confirmation");
+    }
+}
