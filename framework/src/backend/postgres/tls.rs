@@ -120,7 +120,7 @@ impl Settings {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "testkit"))]
 impl LazyTls {
     pub(super) fn is_built(&self) -> bool {
         self.settings.built.lock().is_ok_and(|built| built.is_some())
