@@ -56,7 +56,8 @@ impl fmt::Display for ErrorKind {
 }
 
 /// What gets past a refusal or a stuck database. [`fmt::Display`] words it without any front
-/// end's flags; a CLI words it with its own (`--force`, `resolve R --applied`, ...).
+/// end's flags (naming strata's operations, `accept R`, `stamp <revision>`); a CLI words it
+/// with its own (`--force`, `resolve R --applied`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Remedy {
@@ -92,9 +93,9 @@ impl fmt::Display for Remedy {
             ),
             Remedy::Accept(revisions) => write!(
                 f,
-                "If the migration as it is now matches the database (a reviewed edit), record it with accept {}; \
+                "If the migration as it is now matches the database (a reviewed edit), record it with {}; \
                  otherwise restore the migration",
-                revisions.join(", accept ")
+                revisions.iter().map(|r| format!("`accept {r}`")).collect::<Vec<_>>().join(" and ")
             ),
             Remedy::Resolve { revision } => write!(
                 f,
@@ -104,7 +105,7 @@ impl fmt::Display for Remedy {
             Remedy::Stamp => f.write_str(
                 "If another tool owns a table by that name, give strata its own (version_table and history_table \
                  in strata.toml); otherwise compare it with the history table and the live schema, then set the \
-                 right revision with stamp <revision>",
+                 right revision with `stamp <revision>`",
             ),
         }
     }

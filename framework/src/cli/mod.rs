@@ -5,8 +5,8 @@
 //!
 //! Two ways to use it:
 //!
-//! - a dedicated binary: `fn main() -> ExitCode { crate::cli::main(my_migrations::migrations()) }`,
-//!   or with options, `crate::cli::App::new(my_migrations::migrations()).models(models()).run()`;
+//! - a dedicated binary: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`,
+//!   or with options, `strata::cli::App::new(my_migrations::migrations()).models(models()).run()`;
 //! - nested under the application's own clap CLI (`myapp db upgrade`): a [`DbArgs`] field or
 //!   subcommand variant, run with [`App::run_args`] (see `examples/nested_cli.rs`).
 //!
@@ -236,24 +236,17 @@ fn remedy(remedy: &Remedy) -> String {
         Remedy::TypeTarget(target) => {
             format!("type the target at the prompt ({target}), or pass --force --yes-i-am-sure for automation")
         }
-        Remedy::Accept(revisions) => format!(
-            "If the migration as it is now matches the database (a reviewed edit), record it with {}; otherwise \
-             restore the migration",
-            revisions.iter().map(|r| format!("`accept {r}`")).collect::<Vec<_>>().join(" and ")
-        ),
+        // strata's own wording already names the commands, which take no flags.
+        Remedy::Accept(_) | Remedy::Stamp => remedy.to_string(),
         Remedy::Resolve { revision } => format!(
             "Check the schema, then run `resolve {revision} --applied` (it took effect) or `resolve {revision} \
              --rolled-back` (it did not, or you undid it)"
         ),
-        Remedy::Stamp => "If another tool owns a table by that name, give strata its own (version_table and \
-                          history_table in strata.toml); otherwise compare it with the history table and the \
-                          live schema, then set the right revision with `stamp <revision>`"
-            .into(),
     }
 }
 
 /// Runs the command line on the application's migrations (or why they cannot be used), with
-/// the default options: `fn main() -> ExitCode { crate::cli::main(my_migrations::migrations()) }`.
+/// the default options: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`.
 pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
     App::new(set).run()
 }
@@ -261,10 +254,10 @@ pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
 /// The command line for one application: its migrations and options.
 ///
 /// ```no_run
-/// # fn migrations() -> Result<crate::MigrationSet, crate::RegistryError> { crate::MigrationSet::new(vec![]) }
-/// # fn models() -> crate::models::Models { crate::models::Models::new() }
+/// # fn migrations() -> Result<strata::MigrationSet, strata::RegistryError> { strata::MigrationSet::new(vec![]) }
+/// # fn models() -> strata::models::Models { strata::models::Models::new() }
 /// fn main() -> std::process::ExitCode {
-///     crate::cli::App::new(migrations())
+///     strata::cli::App::new(migrations())
 ///         .models(models())
 ///         .versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/src/versions"))
 ///         .run()
@@ -808,7 +801,7 @@ mod tests {
         ];
         for (r, words) in cases {
             assert!(remedy(&r).contains(words), "{r:?}: {}", remedy(&r));
-            assert!(!r.to_string().contains("--") && !r.to_string().contains('`'), "library wording: {r}");
+            assert!(!r.to_string().contains("--"), "library wording: {r}");
         }
         let refused = failure(crate::policy::Refusal::StagingNeedsConfirmation);
         assert_eq!(refused.kind, ErrorKind::Refused);
