@@ -785,3 +785,50 @@ fn an_offline_script_applied_by_the_sqlite_shell_leaves_the_database_at_head() {
         .contains("validation: success (0 error(s), 0 warning(s))"));
     assert!(ok(run_in(dir, &url, "dev", &["upgrade"])).contains("nothing to do"));
 }
+
+#[test]
+fn json_errors_carry_the_exit_code_kind_message_and_remedy() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let error = |url: &str, env: &str, args: &[&str], expected: i32| {
+        let mut full = vec!["--format", "json"];
+        full.extend_from_slice(args);
+        let out = run_in(dir, url, env, &full);
+        assert_eq!(code(&out), expected, "{args:?}: {}", text(&out));
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON error on stdout");
+        let error = value["error"].clone();
+        assert_eq!(error["code"], expected, "{value}");
+        let keys: Vec<_> = error.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["code", "kind", "message", "remedy"], "{value}");
+        error
+    };
+
+    let e = error(&url, "dev", &["upgrade", "--revision", "nope"], 2);
+    assert_eq!(e["kind"], "usage");
+    assert!(e["message"].as_str().unwrap().contains("no revision matches \"nope\""), "{e}");
+    assert!(e["remedy"].is_null(), "{e}");
+    let e = error(&url, "dev", &["upgrade", "--frobnicate"], 2);
+    assert_eq!(e["kind"], "usage", "clap's errors too: {e}");
+    assert!(e["message"].as_str().unwrap().contains("--frobnicate"), "{e}");
+
+    // A corrupt version table: the remedy apart from the message, in the CLI's words.
+    ok(run_in(dir, &url, "dev", &["upgrade", "--revision", "+2"]));
+    let db: strata::backend::DatabaseUrl = url.parse().unwrap();
+    strata::backend::connect(&db).unwrap().execute("UPDATE strata_version SET revision = NULL").unwrap();
+    let e = error(&url, "dev", &["current"], 4);
+    assert_eq!(e["kind"], "database");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("is corrupt") && !message.contains("stamp"), "{e}");
+    assert!(e["remedy"].as_str().unwrap().contains("`stamp <revision>`"), "{e}");
+
+    // A refused rollback names the flags that get past it.
+    if let Some((_db, url, _work)) = upgraded_postgres() {
+        let e = error(&url, "staging", &["downgrade"], 3);
+        assert_eq!(e["kind"], "refused");
+        assert_eq!(e["message"], "rolling back in staging needs confirmation");
+        assert_eq!(e["remedy"], "answer y at the prompt, or pass --force");
+        let e = error(&url, "prod", &["downgrade", "--force"], 3);
+        assert!(e["remedy"].as_str().unwrap().contains("--force --yes-i-am-sure"), "{e}");
+    }
+}

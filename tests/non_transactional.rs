@@ -84,7 +84,9 @@ fn a_non_transactional_migration_runs_outside_a_transaction_and_an_interrupted_o
         // Dirty: every run refuses, validate says what to do.
         let blocked = runner.upgrade(conn, &Target::Head).unwrap_err();
         assert!(matches!(blocked, Error::Backend(BackendError::Dirty { .. })), "[{kind}] {blocked}");
-        assert!(blocked.to_string().contains("resolve n3 --applied"), "[{kind}] {blocked}");
+        assert!(blocked.to_string().contains("resolve n3 as applied"), "[{kind}] {blocked}");
+        let remedy = strata::error::Remedy::Resolve { revision: "n3".into() };
+        assert!(matches!(blocked, Error::Backend(ref e) if e.remedy() == Some(remedy)), "[{kind}] {blocked}");
         assert!(runner.pending(conn).is_err(), "[{kind}] even the start-up check sees it");
         let v = validate(Ok(&set), Environment::Dev, &db.url, Ok(&mut *conn));
         assert_eq!(v.status, Status::Error, "[{kind}]");

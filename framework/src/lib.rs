@@ -28,11 +28,14 @@ pub mod autogen;
 pub mod backend;
 pub mod build;
 pub mod checksum;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod codegen;
 pub mod config;
 pub mod data;
 pub mod dialect;
 pub mod diff;
+pub mod error;
 pub mod graph;
 pub mod manager;
 pub mod migration;
@@ -45,6 +48,7 @@ pub mod runner;
 pub mod scaffold;
 pub mod schema;
 pub mod scratch;
+pub mod show;
 #[cfg(feature = "testkit")]
 pub mod testing;
 #[cfg(feature = "testkit")]

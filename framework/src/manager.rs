@@ -196,6 +196,18 @@ impl MigrationManager {
         Ok((end.unwrap_or("base").to_string(), steps))
     }
 
+    /// The confirmation session for a rollback to `target` (see [`policy::RollbackSession`]):
+    /// the plan, and what to ask given the environment and what the flags said. Changes
+    /// nothing.
+    pub fn rollback_session(
+        &self,
+        target: &Target,
+        said: Confirmation,
+    ) -> Result<policy::RollbackSession, ManagerError> {
+        let (end, steps) = self.rollback_plan(target)?;
+        Ok(policy::RollbackSession::new(self.env(), end, steps, said))
+    }
+
     /// Reverts migrations down to `target`, if the environment's rules are satisfied by
     /// `confirmation`; nothing changes when they are not.
     pub fn rollback_migration(

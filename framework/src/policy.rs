@@ -3,6 +3,7 @@
 //! the rules; a front end only collects the answers (flags, prompts).
 
 use crate::config::Environment;
+use crate::error::{plain, with_remedy, Remedy, Wording};
 use crate::migration::Migration;
 use crate::ops::Op;
 
@@ -72,20 +73,68 @@ pub enum Prompt {
     TypeTarget,
 }
 
-/// A rollback the rules do not allow (yet).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A rollback the rules do not allow (yet). The message names no front end's flags; its
+/// [`Refusal::remedy`] says what gets past it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    #[error("rolling back in staging needs confirmation: answer y at the prompt, or pass --force")]
+    /// staging without a confirmation.
     StagingNeedsConfirmation,
-    #[error("rolling back in production needs --force")]
+    /// production without being forced.
     ProdNeedsForce,
-    #[error("rolling back in production needs the target typed at the prompt ({target}), or --force --yes-i-am-sure for automation")]
-    ProdNeedsTypedTarget { target: String },
-    #[error("the typed confirmation {typed:?} does not match the target {target}; nothing was changed")]
-    ProdTypedWrong { typed: String, target: String },
-    #[error("the rollback was not confirmed; nothing was changed")]
+    /// production, forced, without the typed target.
+    ProdNeedsTypedTarget {
+        /// The revision (or `base`) to type.
+        target: String,
+    },
+    /// production, forced, with a typed target that is not the target.
+    ProdTypedWrong {
+        /// What was typed.
+        typed: String,
+        /// The revision (or `base`) the rollback ends at.
+        target: String,
+    },
+    /// The operator answered no.
     Declined,
 }
+
+impl Refusal {
+    /// What gets past the refusal, when anything does.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Refusal::StagingNeedsConfirmation => Some(Remedy::Confirm),
+            Refusal::ProdNeedsForce => Some(Remedy::Force),
+            Refusal::ProdNeedsTypedTarget { target } => Some(Remedy::TypeTarget(target.clone())),
+            Refusal::ProdTypedWrong { .. } | Refusal::Declined => None,
+        }
+    }
+
+    /// The message with its remedy worded by `word` (`None`: without the remedy).
+    pub fn render(&self, word: Option<Wording>) -> String {
+        let problem = match self {
+            Refusal::StagingNeedsConfirmation => "rolling back in staging needs confirmation".to_string(),
+            Refusal::ProdNeedsForce => "rolling back in production is refused".to_string(),
+            Refusal::ProdNeedsTypedTarget { .. } => {
+                "rolling back in production needs a typed confirmation".into()
+            }
+            Refusal::ProdTypedWrong { typed, target } => {
+                format!("the typed confirmation {typed:?} does not match the target {target}; nothing was changed")
+            }
+            Refusal::Declined => "the rollback was not confirmed; nothing was changed".to_string(),
+        };
+        match self.remedy() {
+            Some(remedy) => with_remedy(problem, ": ", &remedy, word),
+            None => problem,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(Some(&plain as Wording)))
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// What to ask next, given what has been said so far.
 pub fn rollback_prompt(env: Environment, said: &Confirmation) -> Prompt {
@@ -111,6 +160,96 @@ pub fn check_rollback(env: Environment, said: &Confirmation, target: &str) -> Re
             Some(typed) => Err(Refusal::ProdTypedWrong { typed: typed.clone(), target: target.to_string() }),
             None => Err(Refusal::ProdNeedsTypedTarget { target: target.to_string() }),
         },
+    }
+}
+
+/// A rollback being confirmed: the plan it would revert, what to ask about it given the
+/// environment and what has been said (flags), and the answers. A front end shows
+/// [`RollbackSession::steps`], asks [`RollbackSession::prompt`] when a person can answer, records
+/// the answer, and passes [`RollbackSession::finish`]'s confirmation to
+/// [`crate::MigrationManager::rollback_migration`]; an answer binds the rollback to the plan
+/// that was shown ([`Confirmation::shown_plan`]).
+#[derive(Debug, Clone)]
+pub struct RollbackSession {
+    env: Environment,
+    end: String,
+    steps: Vec<&'static Migration>,
+    said: Confirmation,
+    asked: Option<Prompt>,
+}
+
+impl RollbackSession {
+    /// A session for the plan `steps` (in revert order) ending at `end` (a revision or `base`),
+    /// starting from what the flags said.
+    pub fn new(env: Environment, end: String, steps: Vec<&'static Migration>, said: Confirmation) -> Self {
+        RollbackSession { env, end, steps, said, asked: None }
+    }
+
+    /// The environment the rollback runs in.
+    pub fn env(&self) -> Environment {
+        self.env
+    }
+
+    /// Where the rollback ends: a revision id or `base`.
+    pub fn end(&self) -> &str {
+        &self.end
+    }
+
+    /// The migrations it reverts, in revert order.
+    pub fn steps(&self) -> &[&'static Migration] {
+        &self.steps
+    }
+
+    /// What to ask a person before the rollback; [`Prompt::None`] when there is nothing to
+    /// revert or nothing more to ask (the rules then allow or refuse outright).
+    pub fn prompt(&self) -> Prompt {
+        if self.steps.is_empty() || self.asked.is_some() {
+            return Prompt::None;
+        }
+        rollback_prompt(self.env, &self.said)
+    }
+
+    /// Records the answer to [`Prompt::YesNo`] (`true`: yes), for the plan shown.
+    pub fn answer_yes(&mut self, yes: bool) {
+        self.said.answered_yes = yes;
+        self.record(Prompt::YesNo);
+    }
+
+    /// Records what was typed at [`Prompt::TypeTarget`] (`None`: nothing could be read), for the
+    /// plan shown.
+    pub fn answer_typed(&mut self, typed: Option<String>) {
+        self.said.typed_target = typed;
+        self.record(Prompt::TypeTarget);
+    }
+
+    fn record(&mut self, asked: Prompt) {
+        self.asked = Some(asked);
+        // The answer confirms this plan only: if the database moves before the lock is held,
+        // the rollback is refused instead of reverting what was not shown.
+        self.said.shown_plan = Some(self.steps.iter().map(|m| m.revision.to_string()).collect());
+    }
+
+    /// The confirmation to roll back with, or [`Refusal::Declined`] when the person asked
+    /// answered no. (Whether the rules allow the rollback is checked when it runs.)
+    pub fn finish(self) -> Result<Confirmation, Refusal> {
+        if self.asked == Some(Prompt::YesNo) && !self.said.answered_yes {
+            return Err(Refusal::Declined);
+        }
+        Ok(self.said)
+    }
+}
+
+/// The default log filter (`tracing_subscriber::EnvFilter` syntax) for an environment and the
+/// verbosity asked for (`-v` count, `--quiet`); `env` is `None` when the settings could not be
+/// loaded. Production logs every statement strata runs at info level. `RUST_LOG`, when set,
+/// replaces it.
+pub fn log_filter(env: Option<Environment>, verbose: u8, quiet: bool) -> &'static str {
+    match (quiet, verbose, env) {
+        (true, _, _) => "error",
+        (_, 0, Some(Environment::Prod)) => "warn,strata=info",
+        (_, 0, _) => "warn",
+        (_, 1, _) => "info",
+        _ => "debug",
     }
 }
 
@@ -170,5 +309,76 @@ mod tests {
         ));
         assert_eq!(check_rollback(Prod, &said(true, false, false, Some("abc\n")), "abc"), Ok(()));
         assert_eq!(check_rollback(Prod, &said(true, true, false, None), "abc"), Ok(()));
+    }
+
+    #[test]
+    fn refusals_name_no_flags_and_carry_remedies() {
+        let refusals = [
+            Refusal::StagingNeedsConfirmation,
+            Refusal::ProdNeedsForce,
+            Refusal::ProdNeedsTypedTarget { target: "abc".into() },
+        ];
+        for refusal in &refusals {
+            assert!(!refusal.to_string().contains("--"), "{refusal}");
+            let remedy = refusal.remedy().expect("a remedy");
+            let worded = refusal.render(Some(&|r: &Remedy| format!("[{r:?}]")));
+            assert!(worded.ends_with(&format!("[{remedy:?}]")), "{worded}");
+        }
+        assert_eq!(
+            Refusal::ProdNeedsTypedTarget { target: "abc".into() }.remedy(),
+            Some(Remedy::TypeTarget("abc".into()))
+        );
+        assert_eq!(Refusal::Declined.remedy(), None);
+    }
+
+    #[test]
+    fn a_session_asks_once_and_binds_the_answer_to_the_plan() {
+        use Environment::*;
+        let m: &'static Migration = Box::leak(Box::new(Migration {
+            revision: "abc",
+            parent: None,
+            message: "m",
+            created: "2026-01-01T00:00:00Z",
+            file: "f.rs",
+            upgrade: |_| {},
+            downgrade: |_| {},
+            transactional: true,
+        }));
+        let session =
+            |env, force| RollbackSession::new(env, "base".into(), vec![m], said(force, false, false, None));
+        assert_eq!(session(Dev, false).prompt(), Prompt::None);
+        assert_eq!(
+            RollbackSession::new(Staging, "base".into(), vec![], Confirmation::default()).prompt(),
+            Prompt::None
+        );
+
+        let mut staging = session(Staging, false);
+        assert_eq!(staging.prompt(), Prompt::YesNo);
+        staging.answer_yes(false);
+        assert_eq!(staging.prompt(), Prompt::None);
+        assert_eq!(staging.finish(), Err(Refusal::Declined));
+        let mut staging = session(Staging, false);
+        staging.answer_yes(true);
+        let said = staging.finish().unwrap();
+        assert!(said.answered_yes);
+        assert_eq!(said.shown_plan, Some(vec!["abc".to_string()]));
+        // Nobody to ask: the flags alone, and the rules decide when it runs.
+        assert_eq!(session(Staging, false).finish().unwrap().shown_plan, None);
+
+        let mut prod = session(Prod, true);
+        assert_eq!(prod.prompt(), Prompt::TypeTarget);
+        prod.answer_typed(Some("base".into()));
+        let said = prod.finish().unwrap();
+        assert_eq!(check_rollback(Prod, &said, "base"), Ok(()));
+    }
+
+    #[test]
+    fn log_levels_per_environment() {
+        use Environment::*;
+        assert_eq!(log_filter(Some(Prod), 0, false), "warn,strata=info");
+        assert_eq!(log_filter(Some(Dev), 0, false), "warn");
+        assert_eq!(log_filter(None, 1, false), "info");
+        assert_eq!(log_filter(Some(Prod), 2, false), "debug");
+        assert_eq!(log_filter(Some(Prod), 0, true), "error");
     }
 }

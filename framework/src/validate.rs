@@ -4,6 +4,7 @@
 use crate::backend::{Backend, DatabaseUrl, Direction, HistoryRow};
 use crate::checksum::Verdict;
 use crate::config::Environment;
+use crate::error::{plain, with_remedy, Remedy, Wording};
 use crate::migration::{MigrationSet, RegistryError};
 use crate::policy;
 use std::fmt;
@@ -36,8 +37,18 @@ impl Validation {
         };
         Validation { status, errors, warnings }
     }
+    /// Whether an error was found.
     pub fn is_error(&self) -> bool {
         self.status == Status::Error
+    }
+
+    /// The exit code of `validate`: 1 on an error, or with `strict` on a warning; else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        match self.status {
+            Status::Error => crate::error::ErrorKind::Validation.exit_code(),
+            Status::Warning if strict => crate::error::ErrorKind::Validation.exit_code(),
+            _ => 0,
+        }
     }
 }
 
@@ -132,29 +143,34 @@ pub struct Drift {
     pub verdict: Verdict,
 }
 
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Drift {
+    /// What gets past it: [`Remedy::Accept`] after a review, or restoring the migration.
+    pub fn remedy(&self) -> Remedy {
+        Remedy::Accept(vec![self.revision.to_string()])
+    }
+
+    /// The message with its remedy worded by `word` (`None`: without the remedy).
+    pub fn render(&self, word: Option<Wording>) -> String {
         let (rev, at) = (self.revision, self.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"));
-        write!(f, "{rev} ({}) ", self.message)?;
-        match &self.verdict {
-            Verdict::Changed => write!(f, "changed since it was applied at {at}: its operations differ from what ran")?,
-            Verdict::Missing => write!(
-                f,
+        let what = match &self.verdict {
+            Verdict::Changed => format!("changed since it was applied at {at}: its operations differ from what ran"),
+            Verdict::Missing => format!(
                 "has no checksum in its history row of {at} (strata always records one: the row was edited or \
                  written by another tool), so nothing proves it is what ran"
-            )?,
-            Verdict::Malformed(text) => write!(
-                f,
+            ),
+            Verdict::Malformed(text) => format!(
                 "has a malformed checksum {text:?} in its history row of {at} (expected <version>:<64 hex \
                  digits>: the row was edited), so nothing proves it is what ran"
-            )?,
-            Verdict::Unchanged | Verdict::UnknownAlgorithm(_) => write!(f, "is unchanged")?,
-        }
-        write!(
-            f,
-            ". If the migration as it is now matches the database (a reviewed edit), record it with `accept {rev}`; \
-             otherwise restore the migration"
-        )
+            ),
+            Verdict::Unchanged | Verdict::UnknownAlgorithm(_) => "is unchanged".to_string(),
+        };
+        with_remedy(format!("{rev} ({}) {what}", self.message), ". ", &self.remedy(), word)
+    }
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Some(&plain as Wording)))
     }
 }
 

@@ -11,6 +11,7 @@ pub use url::{redact, scrub, secrets_in, DatabaseUrl, SqliteCache, SqliteMode, S
 
 use crate::data::DataConnection;
 use crate::dialect::Dialect;
+use crate::error::{plain, with_remedy, Remedy, Wording};
 use crate::ops::DialectKind;
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, Utc};
@@ -26,18 +27,11 @@ pub enum BackendError {
     Statement { statement: String, message: String },
     #[error("{0}")]
     Url(#[from] UrlError),
-    #[error(
-        "the version table {table} is corrupt: {detail}. Nothing was changed. If another tool owns a \
-         table by that name, give strata its own (version_table and history_table in strata.toml); \
-         otherwise compare it with the history table and the live schema, then set the right \
-         revision with `stamp <revision>`"
-    )]
+    /// The version table holds what strata never writes; the remedy is [`Remedy::Stamp`].
+    #[error("{}", corrupt_message(.table, .detail, Some(&plain as Wording)))]
     CorruptVersionTable { table: String, detail: String },
-    #[error(
-        "the database is dirty: the non-transactional {direction} of {revision} started and did not \
-         finish, so some of its statements may have run. Check the schema, then run `resolve {revision} \
-         --applied` (it took effect) or `resolve {revision} --rolled-back` (it did not, or you undid it)"
-    )]
+    /// An interrupted non-transactional migration; the remedy is [`Remedy::Resolve`].
+    #[error("{}", dirty_message(.revision, *.direction, Some(&plain as Wording)))]
     Dirty { revision: String, direction: Direction },
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
     LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
@@ -50,6 +44,21 @@ pub enum BackendError {
     TransactionPooler { target: String, seen: String },
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
+}
+
+/// [`BackendError::CorruptVersionTable`]'s message, its remedy worded by `word`.
+pub(crate) fn corrupt_message(table: &str, detail: &str, word: Option<Wording>) -> String {
+    let problem = format!("the version table {table} is corrupt: {detail}. Nothing was changed");
+    with_remedy(problem, ". ", &Remedy::Stamp, word)
+}
+
+/// [`BackendError::Dirty`]'s message, its remedy worded by `word`.
+pub(crate) fn dirty_message(revision: &str, direction: Direction, word: Option<Wording>) -> String {
+    let problem = format!(
+        "the database is dirty: the non-transactional {direction} of {revision} started and did not finish, so \
+         some of its statements may have run"
+    );
+    with_remedy(problem, ". ", &Remedy::Resolve { revision: revision.to_string() }, word)
 }
 
 impl BackendError {

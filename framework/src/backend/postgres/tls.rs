@@ -120,7 +120,7 @@ impl Settings {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "testkit"))]
 impl LazyTls {
     #[cfg(all(test, feature = "testkit"))]
     pub(super) fn is_built(&self) -> bool {

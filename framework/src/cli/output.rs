@@ -1,6 +1,9 @@
 //! How results reach the user: readable tables and colour on a terminal, plain lines when
 //! piped, or stable JSON with `--format json` (documented in README.md).
 
+use crate::backend::{Direction, HistoryRow};
+use crate::runner::{Applied, Listener, Report};
+use crate::Migration;
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -8,10 +11,6 @@ use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use strata::backend::{Direction, HistoryRow};
-use strata::chrono;
-use strata::runner::{Applied, Listener, Report};
-use strata::Migration;
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +28,14 @@ pub fn terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
+/// The program name panics are reported under.
+static PROGRAM: Mutex<String> = Mutex::new(String::new());
+
+/// Sets the program name panics are reported under.
+pub fn set_program(name: &str) {
+    *PROGRAM.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = name.to_string();
+}
+
 /// The passwords of the database URL(s) in use: nothing printed, logged or panicked shows them.
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Stdout or stderr could not be written (a closed pipe: `show X | head -1`); further output
@@ -42,7 +49,7 @@ static STDOUT_FAILURE: Mutex<Option<String>> = Mutex::new(None);
 /// Adds the passwords of `connection` (a URL or key=value string) to those never shown.
 pub fn hide(connection: &str) {
     let mut secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    for secret in strata::backend::secrets_in(connection) {
+    for secret in crate::backend::secrets_in(connection) {
         if !secrets.contains(&secret) {
             secrets.push(secret);
         }
@@ -53,7 +60,7 @@ pub fn hide(connection: &str) {
 /// `text` with every hidden password replaced by `***`.
 pub fn scrubbed(text: &str) -> String {
     let secrets = SECRETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    strata::backend::scrub(text, &secrets)
+    crate::backend::scrub(text, &secrets)
 }
 
 /// Writes to stdout (colour stripped off a terminal, honouring NO_COLOR and CLICOLOR_FORCE);
@@ -92,31 +99,31 @@ pub fn stdout_failure() -> Option<String> {
 /// `println!` through [`write_out`]: scrubbed, and quiet on a closed pipe instead of panicking.
 macro_rules! println {
     () => {
-        $crate::output::write_out(format_args!("\n"))
+        $crate::cli::output::write_out(format_args!("\n"))
     };
     ($($arg:tt)*) => {
-        $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::cli::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 
 /// `print!` through [`write_out`].
 macro_rules! print {
     ($($arg:tt)*) => {
-        $crate::output::write_out(format_args!($($arg)*))
+        $crate::cli::output::write_out(format_args!($($arg)*))
     };
 }
 
 /// `eprint!` through [`write_err`]: a closed stderr (a hung-up terminal) is no panic.
 macro_rules! eprint {
     ($($arg:tt)*) => {
-        $crate::output::write_err(format_args!($($arg)*))
+        $crate::cli::output::write_err(format_args!($($arg)*))
     };
 }
 
 /// `eprintln!` through [`write_err`].
 macro_rules! eprintln {
     ($($arg:tt)*) => {
-        $crate::output::write_err(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::cli::output::write_err(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 
@@ -152,7 +159,8 @@ impl Drop for LogLine {
 
 /// What a panic prints: scrubbed like everything else.
 pub fn panic_message(info: &std::panic::PanicHookInfo) -> String {
-    scrubbed(&format!("strata-example {info}\nthis is a bug: please report it\n"))
+    let program = PROGRAM.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    scrubbed(&format!("{program} {info}\nthis is a bug: please report it\n"))
 }
 
 pub fn json(value: &Value) {

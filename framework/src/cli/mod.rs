@@ -1,35 +1,47 @@
-//! The command line: a thin front end over `strata::MigrationManager`. It parses arguments,
-//! asks confirmations on a terminal and prints results; the rules and the work are the
-//! library's.
+//! The command line, for any application (cargo feature `cli`): a thin front end over
+//! [`MigrationManager`]. It parses arguments, asks confirmations on a terminal and prints
+//! results (tables and colour on a terminal, `--format json` for scripts); the rules and the
+//! work are the library's.
 //!
-//! Exit codes: 0 success; 1 validation failed (or a migration set / start-up refused by the
-//! rules, or the database at a revision the code does not know); 2 usage error (bad flag, URL, revision, template, environment); 3 a confirmation was
-//! refused or missing; 4 database error (unreachable, a migration failed and was rolled back).
+//! Two ways to use it:
+//!
+//! - a dedicated binary: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`,
+//!   or with options, `strata::cli::App::new(my_migrations::migrations()).models(models()).run()`;
+//! - nested under the application's own clap CLI (`myapp db upgrade`): a [`DbArgs`] field or
+//!   subcommand variant, run with [`App::run_args`] (see `examples/nested_cli.rs`).
+//!
+//! Exit codes ([`ErrorKind::exit_code`]): 0 success; 1 validation failed (or a migration set /
+//! start-up refused by the rules, or the database at a revision the code does not know); 2 usage
+//! error (bad flag, URL, revision, template, environment); 3 a confirmation was refused or
+//! missing; 4 database error (unreachable, a migration failed and was rolled back).
 
-use crate::output::{self, print, println, Format, Progress};
-use crate::prompt;
-use clap::{Parser, Subcommand};
+mod output;
+mod prompt;
+
+use self::output::{print, println, Format, Progress};
+use crate::backend::Direction;
+use crate::config::{Environment, Overrides, Settings};
+use crate::error::{ErrorKind, Remedy};
+use crate::graph::Target;
+use crate::manager::ManagerError;
+use crate::models::Models;
+use crate::policy::{self, Confirmation};
+use crate::runner::TransactionMode;
+use crate::scaffold::Template;
+use crate::validate::Status;
+use crate::{MigrationManager, MigrationSet, RegistryError};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use strata::backend::Direction;
-use strata::config::{Environment, Overrides, Settings};
-use strata::graph::{Target, TargetError};
-use strata::manager::ManagerError;
-use strata::policy::{self, Confirmation};
-use strata::runner::TransactionMode;
-use strata::scaffold::Template;
-use strata::validate::Status;
-use strata::{MigrationManager, MigrationSet, RegistryError};
 
-/// Where `create` and `template` write when strata.toml names no versions folder: the example
-/// application's own, found from where this binary was built.
-const DEFAULT_VERSIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/app-migrations/src/versions");
-
-#[derive(Debug, Parser)]
-#[command(name = "strata-example", version, about = "Migrations for the example application, compiled in")]
-struct Cli {
+/// The database commands and their options, as a clap argument group: the whole command line
+/// of a dedicated binary ([`App::run`]), or a subcommand an application nests under its own
+/// CLI (`myapp db upgrade`, run with [`App::run_args`]).
+#[derive(Debug, Args)]
+pub struct DbArgs {
     /// Database URL: sqlite://PATH, sqlite::memory:, postgres://... (default: DATABASE_URL, then
     /// strata.toml, then sqlite://app.db in dev)
     #[arg(long, global = true, value_name = "URL")]
@@ -52,6 +64,13 @@ struct Cli {
     quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A dedicated binary's command line: the database commands at the top level.
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,134 +197,264 @@ enum Command {
     Start,
 }
 
-/// A failure and the exit code it maps to.
+/// A failure: its class (and so its exit code), its message worded for this CLI, and the
+/// remedy apart for JSON.
 struct Failure {
-    code: u8,
+    kind: ErrorKind,
     message: String,
+    problem: String,
+    remedy: Option<String>,
 }
 
-const VALIDATION: u8 = 1;
-const USAGE: u8 = 2;
-const REFUSED: u8 = 3;
-const DATABASE: u8 = 4;
-
 impl Failure {
-    fn new(code: u8, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+    fn print(&self, format: Format) {
+        if format == Format::Json {
+            output::json(&json!({"error": {
+                "code": self.kind.exit_code(),
+                "kind": self.kind,
+                "message": self.problem,
+                "remedy": self.remedy,
+            }}));
+        }
+        output::error(&self.message);
     }
 }
 
 impl From<ManagerError> for Failure {
     fn from(e: ManagerError) -> Self {
-        use strata::runner::Error as Run;
-        use strata::scaffold::ScaffoldError as Scaffold;
-        let code = match &e {
-            // The database and this code disagree, as validate reports: not a usage error.
-            ManagerError::Target(TargetError::UnknownCurrent(_))
-            | ManagerError::Run(Run::Target(TargetError::UnknownCurrent(_))) => VALIDATION,
-            ManagerError::Config(_) | ManagerError::Target(_) | ManagerError::NoVersionsDir => USAGE,
-            ManagerError::NoModels | ManagerError::NotBuilt { .. } | ManagerError::Offline(_) => USAGE,
-            ManagerError::Autogen(strata::autogen::AutogenError::Differs(_)) => VALIDATION,
-            ManagerError::Autogen(strata::autogen::AutogenError::TargetNotEmpty(_)) => VALIDATION,
-            ManagerError::Autogen(_) => DATABASE,
-            ManagerError::Run(
-                Run::Target(_)
-                | Run::WrongDirection { .. }
-                | Run::NotApplied(_)
-                | Run::NotDirty
-                | Run::ResolveOther { .. }
-                | Run::NotGroupable(_),
-            ) => USAGE,
-            ManagerError::Run(Run::Registry(_) | Run::Drift(_)) => VALIDATION,
-            ManagerError::Run(Run::PlanChanged { .. }) => REFUSED,
-            ManagerError::Run(_) | ManagerError::Backend(_) => DATABASE,
-            ManagerError::Scaffold(
-                Scaffold::UnknownTemplate(_)
-                | Scaffold::EmptyMessage
-                | Scaffold::BadMessage(_)
-                | Scaffold::BadRevision(_)
-                | Scaffold::RevisionTaken(_),
-            ) => USAGE,
-            ManagerError::Scaffold(_) => VALIDATION,
-            ManagerError::Refused(_) => REFUSED,
-            ManagerError::Invalid(_) | ManagerError::StartupBlocked(_) => VALIDATION,
-        };
-        Failure::new(code, e.to_string())
+        Failure {
+            kind: e.kind(),
+            message: e.message_with(&remedy),
+            problem: e.problem(),
+            remedy: e.remedy().as_ref().map(remedy),
+        }
     }
 }
 
-fn usage(message: impl ToString) -> Failure {
-    Failure::new(USAGE, message.to_string())
+/// The failure for any error the application API can return.
+fn failure(e: impl Into<ManagerError>) -> Failure {
+    Failure::from(e.into())
 }
 
-/// Runs the command line on the application's migrations (or why they cannot be used).
+/// A remedy in this CLI's words: its commands and flags.
+fn remedy(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::Confirm => "answer y at the prompt, or pass --force".into(),
+        Remedy::Force => "it needs --force".into(),
+        Remedy::TypeTarget(target) => {
+            format!("type the target at the prompt ({target}), or pass --force --yes-i-am-sure for automation")
+        }
+        // strata's own wording already names the commands, which take no flags.
+        Remedy::Accept(_) | Remedy::Stamp => remedy.to_string(),
+        Remedy::Resolve { revision } => format!(
+            "Check the schema, then run `resolve {revision} --applied` (it took effect) or `resolve {revision} \
+             --rolled-back` (it did not, or you undid it)"
+        ),
+    }
+}
+
+/// Runs the command line on the application's migrations (or why they cannot be used), with
+/// the default options: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`.
 pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
+    App::new(set).run()
+}
+
+/// The command line for one application: its migrations and options.
+///
+/// ```no_run
+/// # fn migrations() -> Result<strata::MigrationSet, strata::RegistryError> { strata::MigrationSet::new(vec![]) }
+/// # fn models() -> strata::models::Models { strata::models::Models::new() }
+/// fn main() -> std::process::ExitCode {
+///     strata::cli::App::new(migrations())
+///         .models(models())
+///         .versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/src/versions"))
+///         .run()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct App {
+    set: Result<MigrationSet, RegistryError>,
+    models: Option<Models>,
+    versions_dir: Option<PathBuf>,
+    name: Option<String>,
+    version: Option<String>,
+    about: Option<String>,
+}
+
+impl App {
+    /// The command line for these migrations (or why they cannot be used: `validate` reports
+    /// it, every other command fails with it).
+    pub fn new(set: Result<MigrationSet, RegistryError>) -> Self {
+        App { set, models: None, versions_dir: None, name: None, version: None, about: None }
+    }
+
+    /// The application's models: they enable `create --auto`, `check` and `init --from-models`.
+    pub fn models(mut self, models: Models) -> Self {
+        self.models = Some(models);
+        self
+    }
+
+    /// Where `create` and `template` write when neither strata.toml's `versions_dir` nor
+    /// `STRATA_VERSIONS_DIR` names a folder, e.g.
+    /// `concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/src/versions")`.
+    pub fn versions_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.versions_dir = Some(dir.into());
+        self
+    }
+
+    /// The program name shown in help, usage and panic messages (default: the file name the
+    /// binary was started as).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The version `--version` prints, e.g. `env!("CARGO_PKG_VERSION")` (default: no
+    /// `--version`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// The one-line description at the top of `--help`.
+    pub fn about(mut self, about: impl Into<String>) -> Self {
+        self.about = Some(about.into());
+        self
+    }
+
+    /// The clap command [`App::run`] parses (for shell completions or man pages).
+    pub fn command(&self) -> clap::Command {
+        let name = self.name.clone().unwrap_or_else(program_name);
+        let mut command = Cli::command().name(name.clone()).bin_name(name);
+        command =
+            command.about(self.about.clone().unwrap_or_else(|| "Database migrations, compiled in".into()));
+        if let Some(version) = &self.version {
+            command = command.version(version.clone());
+        }
+        command
+    }
+
+    /// Parses the process's arguments and runs the command; returns its exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// [`App::run`] on these arguments (the first is the program name).
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<String> = args.into_iter().map(|a| a.into().to_string_lossy().into_owned()).collect();
+        protect(&args, self.name.as_deref().unwrap_or(&program_name()));
+        let cli = match self.command().try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m)) {
+            Ok(cli) => cli,
+            Err(e) => return clap_error(&e, &args),
+        };
+        self.execute(cli.db)
+    }
+
+    /// Runs already parsed database commands: for an application that nests [`DbArgs`] under
+    /// its own command line. Returns the exit code.
+    pub fn run_args(self, args: DbArgs) -> ExitCode {
+        let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+        protect(&argv, self.name.as_deref().unwrap_or(&program_name()));
+        self.execute(args)
+    }
+
+    fn execute(self, args: DbArgs) -> ExitCode {
+        let format = args.format;
+        let result = run(args, self);
+        if let Some(e) = output::stdout_failure() {
+            output::error(&format!("cannot write the output: {e}"));
+            return ExitCode::from(ErrorKind::Database.exit_code());
+        }
+        match result {
+            Ok(code) => ExitCode::from(code),
+            Err(failure) => {
+                failure.print(format);
+                ExitCode::from(failure.kind.exit_code())
+            }
+        }
+    }
+}
+
+/// The file name the binary was started as.
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| Path::new(&a).file_name().map(|f| f.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "strata".into())
+}
+
+/// Hides passwords from every output before anything can print them (`args`, a URL in them,
+/// DATABASE_URL), and routes panics through the scrubbing writer.
+fn protect(args: &[String], program: &str) {
+    output::set_program(program);
     std::panic::set_hook(Box::new(|info| output::write_err(format_args!("{}", output::panic_message(info)))));
     // Passwords are hidden from every output before anything can print them, clap's errors
     // included (a URL given without --database-url is echoed as an unexpected argument).
-    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     for arg in args.iter().cloned().chain(std::env::var("DATABASE_URL").ok()) {
         output::hide(&arg);
         if let Some(at) = arg.find("postgres://").or_else(|| arg.find("postgresql://")) {
             output::hide(&arg[at..]);
         }
     }
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let mut rendered = e.render().ansi().to_string();
-            // An argument clap repeats may be a URL strata cannot parse: never echo one.
-            for arg in args.iter().skip(1) {
-                let lower = arg.to_ascii_lowercase();
-                if arg.contains('@') || arg.contains("://") || lower.contains("password") {
-                    rendered = rendered.replace(arg.as_str(), "[argument not shown: it may hold a password]");
-                }
-            }
-            if e.use_stderr() {
-                output::eprint!("{rendered}");
-            } else {
-                output::print!("{rendered}");
-            }
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE));
-        }
-    };
-    let result = run(cli, set);
-    if let Some(e) = output::stdout_failure() {
-        output::error(&format!("cannot write the output: {e}"));
-        return ExitCode::from(DATABASE);
-    }
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(failure) => {
-            output::error(&failure.message);
-            ExitCode::from(failure.code)
-        }
-    }
 }
 
-fn init_logging(cli: &Cli, env: Option<Environment>) {
+/// Prints clap's error (or help, or version) and returns its exit code.
+fn clap_error(e: &clap::Error, args: &[String]) -> ExitCode {
+    let mut rendered = e.render().ansi().to_string();
+    let mut plain = e.render().to_string();
+    // An argument clap repeats may be a URL strata cannot parse: never echo one.
+    for arg in args.iter().skip(1) {
+        let lower = arg.to_ascii_lowercase();
+        if arg.contains('@') || arg.contains("://") || lower.contains("password") {
+            rendered = rendered.replace(arg.as_str(), "[argument not shown: it may hold a password]");
+            plain = plain.replace(arg.as_str(), "[argument not shown: it may hold a password]");
+        }
+    }
+    let code = u8::try_from(e.exit_code()).unwrap_or(ErrorKind::Usage.exit_code());
+    if e.use_stderr() {
+        if json_requested(args) {
+            let message = plain.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            output::json(&json!({"error": {
+                "code": code,
+                "kind": ErrorKind::Usage,
+                "message": message,
+                "remedy": null,
+            }}));
+        }
+        output::eprint!("{rendered}");
+    } else {
+        output::print!("{rendered}");
+    }
+    ExitCode::from(code)
+}
+
+/// Whether the arguments ask for `--format json` (looked for when clap cannot parse them).
+fn json_requested(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--format=json") || args.windows(2).any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+fn init_logging(cli: &DbArgs, env: Option<Environment>) {
     // Production logs every statement at info level.
-    let level = match (cli.quiet, cli.verbose, env) {
-        (true, _, _) => "error",
-        (_, 0, Some(Environment::Prod)) => "warn,strata=info",
-        (_, 0, _) => "warn",
-        (_, 1, _) => "info",
-        _ => "debug",
-    };
+    let level = policy::log_filter(env, cli.verbose, cli.quiet);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(output::log_colour())
         .with_writer(output::LogLine::default)
-        .init();
+        .try_init()
+        .ok(); // An application that nests the commands may have its own subscriber.
 }
 
 fn target(text: &str) -> Result<Target, Failure> {
-    text.parse().map_err(usage)
+    text.parse().map_err(failure)
 }
 
-fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure> {
+fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     let overrides = Overrides {
         env: cli.env.clone(),
         database_url: cli.database_url.clone(),
@@ -317,21 +466,26 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
         output::hide(&s.database_url.connection_string());
     }
     init_logging(&cli, settings.as_ref().ok().map(|s| s.env));
-    let mut settings = settings.map_err(usage)?;
-    settings.versions_dir.get_or_insert_with(|| PathBuf::from(DEFAULT_VERSIONS_DIR));
+    let mut settings = settings.map_err(failure)?;
+    if let Some(dir) = app.versions_dir {
+        settings.versions_dir.get_or_insert(dir);
+    }
     if let Command::Template { list: true, .. } = cli.command {
         return Ok(list_templates(cli.format));
     }
-    let set = match set {
+    let set = match app.set {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
             let validation =
-                strata::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
+                crate::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
             return Ok(print_validation(cli.format, &validation, false));
         }
-        Err(e) => return Err(Failure::new(VALIDATION, e.to_string())),
+        Err(e) => return Err(failure(crate::runner::Error::Registry(e))),
     };
-    let manager = MigrationManager::new(set, settings).with_models(app_migrations::models::models());
+    let mut manager = MigrationManager::new(set, settings);
+    if let Some(models) = app.models {
+        manager = manager.with_models(models);
+    }
     let format = cli.format;
     let database = manager.database_url().to_string();
     match cli.command {
@@ -357,7 +511,7 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
             }
         }
         Command::Create { message, auto, template, rev_id } => {
-            let template = Template::from_name(&template).map_err(usage)?;
+            let template = Template::from_name(&template).map_err(failure)?;
             if !auto {
                 print_created(
                     format,
@@ -380,7 +534,7 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
             }
         }
         Command::Template { name, message, .. } => {
-            let template = Template::from_name(name.as_deref().unwrap_or_default()).map_err(usage)?;
+            let template = Template::from_name(name.as_deref().unwrap_or_default()).map_err(failure)?;
             let message = message.unwrap_or_else(|| template.description().to_string());
             let created = manager.create_migration_template(template, &message)?;
             print_created(format, &created);
@@ -407,17 +561,10 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
         }
         Command::Downgrade { revision, force, yes_i_am_sure, .. } => {
             let target = target(&revision)?;
-            let mut said = Confirmation { force, yes_i_am_sure, ..Confirmation::default() };
-            let (end, steps) = manager.rollback_plan(&target)?;
-            if !steps.is_empty() {
-                let ask = policy::rollback_prompt(manager.env(), &said);
-                prompt::confirm(ask, &end, &steps, manager.env().as_str(), &mut said);
-                if said.typed_target.is_none() && !said.answered_yes && prompt::interactive() {
-                    if let policy::Prompt::YesNo = policy::rollback_prompt(manager.env(), &said) {
-                        return Err(Failure::new(REFUSED, policy::Refusal::Declined.to_string()));
-                    }
-                }
-            }
+            let said = Confirmation { force, yes_i_am_sure, ..Confirmation::default() };
+            let mut session = manager.rollback_session(&target, said)?;
+            prompt::confirm(&mut session);
+            let said = session.finish().map_err(failure)?;
             let started = Instant::now();
             let mut progress = Progress::new(format, cli.quiet);
             let report = manager.rollback_migration(&target, &said, &mut progress)?;
@@ -454,7 +601,7 @@ fn run(cli: Cli, set: Result<MigrationSet, RegistryError>) -> Result<u8, Failure
                     Some(text) => println!("the models differ from the migrations at head:\n{text}"),
                 },
             }
-            return Ok(if difference.is_some() { VALIDATION } else { 0 });
+            return Ok(if difference.is_some() { ErrorKind::Validation.exit_code() } else { 0 });
         }
         Command::Validate { strict } => {
             return Ok(print_validation(format, &manager.validate_migrations(), strict));
@@ -518,7 +665,7 @@ fn list_templates(format: Format) -> u8 {
     0
 }
 
-fn print_created(format: Format, created: &strata::scaffold::Created) {
+fn print_created(format: Format, created: &crate::scaffold::Created) {
     for warning in &created.warnings {
         output::warning(warning);
     }
@@ -535,14 +682,14 @@ fn print_created(format: Format, created: &strata::scaffold::Created) {
     }
 }
 
-fn print_sql(format: Format, migrations: &[strata::offline::MigrationSql]) {
+fn print_sql(format: Format, migrations: &[crate::offline::MigrationSql]) {
     match format {
         Format::Json => output::json(&json!(migrations)),
-        Format::Text => print!("{}", strata::offline::script(migrations)),
+        Format::Text => print!("{}", crate::offline::script(migrations)),
     }
 }
 
-fn print_validation(format: Format, validation: &strata::validate::Validation, strict: bool) -> u8 {
+fn print_validation(format: Format, validation: &crate::validate::Validation, strict: bool) -> u8 {
     match format {
         Format::Json => output::json(&json!(validation)),
         Format::Text => {
@@ -564,39 +711,24 @@ fn print_validation(format: Format, validation: &strata::validate::Validation, s
             );
         }
     }
-    match validation.status {
-        Status::Error => VALIDATION,
-        Status::Warning if strict => VALIDATION,
-        _ => 0,
-    }
+    validation.exit_code(strict)
 }
 
 fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<(), Failure> {
-    let set = manager.migrations();
-    let index = set.chain().find(revision).map_err(usage)?;
-    let m = set.migrations()[index];
-    let target = Target::Revision(m.revision.to_string());
-    let from = match m.parent {
-        Some(p) => Target::Revision(p.to_string()),
-        None => Target::Base,
-    };
-    // Shown, not applied: a data op is a placeholder line.
-    let up = manager.offline_sql(Direction::Up, &from, &target, true)?;
-    let down = manager.offline_sql(Direction::Down, &target, &from, true)?;
-    let ops = |ops: Vec<strata::ops::Op>| ops.iter().map(ToString::to_string).collect::<Vec<_>>();
-    // The file name: the build path of the binary means nothing where it runs.
-    let file = Path::new(m.file).file_name().map_or_else(|| m.file.into(), |f| f.to_string_lossy());
+    let detail = manager.show(revision)?;
+    let m = detail.migration;
+    let statements = |sql: &Option<crate::offline::MigrationSql>| sql.as_ref().map(|s| s.statements.clone());
     match format {
         Format::Json => output::json(&json!({
             "revision": m.revision,
             "parent": m.parent,
             "message": m.message,
             "created": m.created,
-            "file": file,
-            "upgrade": ops(m.upgrade_ops()),
-            "downgrade": ops(m.downgrade_ops()),
-            "upgrade_sql": up.first().map(|s| &s.statements),
-            "downgrade_sql": down.first().map(|s| &s.statements),
+            "file": detail.file_name,
+            "upgrade": detail.upgrade,
+            "downgrade": detail.downgrade,
+            "upgrade_sql": statements(&detail.upgrade_sql),
+            "downgrade_sql": statements(&detail.downgrade_sql),
         })),
         Format::Text => {
             println!(
@@ -608,11 +740,85 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
                 m.file
             );
             println!("\nupgrade:");
-            ops(m.upgrade_ops()).iter().for_each(|o| println!("  {o}"));
+            detail.upgrade.iter().for_each(|o| println!("  {o}"));
             println!("downgrade:");
-            ops(m.downgrade_ops()).iter().for_each(|o| println!("  {o}"));
-            println!("\n{}", strata::offline::script(&up).trim_end());
+            detail.downgrade.iter().for_each(|o| println!("  {o}"));
+            let up: Vec<_> = detail.upgrade_sql.into_iter().collect();
+            println!("\n{}", crate::offline::script(&up).trim_end());
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An application's own command line with the database commands under `db`.
+    #[derive(Debug, Parser)]
+    struct MyApp {
+        #[command(subcommand)]
+        command: MyCommand,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum MyCommand {
+        Serve,
+        Db(DbArgs),
+    }
+
+    fn db(args: &[&str]) -> DbArgs {
+        match MyApp::try_parse_from(args).expect("parses").command {
+            MyCommand::Db(db) => db,
+            MyCommand::Serve => panic!("not db"),
+        }
+    }
+
+    #[test]
+    fn the_commands_nest_under_an_applications_subcommand() {
+        let args = db(&["myapp", "db", "--format", "json", "upgrade", "--revision", "+1"]);
+        assert_eq!(args.format, Format::Json);
+        assert!(
+            matches!(args.command, Command::Upgrade { ref revision, sql: false, .. } if revision == "+1")
+        );
+        // The global options work after the subcommand too.
+        let args = db(&["myapp", "db", "downgrade", "--force", "-q", "--env", "staging"]);
+        assert!(args.quiet && args.env.as_deref() == Some("staging"));
+        assert!(matches!(args.command, Command::Downgrade { force: true, .. }));
+        assert!(matches!(MyApp::try_parse_from(["myapp", "serve"]).unwrap().command, MyCommand::Serve));
+        assert!(MyApp::try_parse_from(["myapp", "db", "upgrade", "--frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn the_program_is_the_applications() {
+        let app = App::new(MigrationSet::new(vec![])).name("myapp").version("9.9.9").about("My app");
+        let mut command = app.command();
+        assert!(command.render_usage().to_string().contains("myapp"), "{}", command.render_usage());
+        assert_eq!(command.get_version(), Some("9.9.9"));
+        assert!(command.render_help().to_string().starts_with("My app"));
+        assert!(App::new(MigrationSet::new(vec![])).command().get_version().is_none());
+    }
+
+    #[test]
+    fn the_cli_words_remedies_with_its_flags() {
+        let cases = [
+            (Remedy::Confirm, "--force"),
+            (Remedy::Force, "--force"),
+            (Remedy::TypeTarget("abc".into()), "--yes-i-am-sure"),
+            (Remedy::Accept(vec!["abc".into()]), "`accept abc`"),
+            (Remedy::Resolve { revision: "abc".into() }, "`resolve abc --applied`"),
+            (Remedy::Stamp, "`stamp <revision>`"),
+        ];
+        for (r, words) in cases {
+            assert!(remedy(&r).contains(words), "{r:?}: {}", remedy(&r));
+            assert!(!r.to_string().contains("--"), "library wording: {r}");
+        }
+        let refused = failure(crate::policy::Refusal::StagingNeedsConfirmation);
+        assert_eq!(refused.kind, ErrorKind::Refused);
+        assert_eq!(
+            refused.message,
+            "rolling back in staging needs confirmation: answer y at the prompt, or pass --force"
+        );
+        assert_eq!(refused.problem, "rolling back in staging needs confirmation");
+    }
 }
