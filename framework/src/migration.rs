@@ -1,4 +1,4 @@
-//! A migration is a Rust module that declares itself with [`migration!`]; the macro registers
+//! A migration is a Rust module that declares itself with [`migration!`](crate::migration!); the macro registers
 //! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
 //! unspecified) but from the parent links, checked by [`crate::graph`].
 
