@@ -37,20 +37,34 @@ use crate::types::Type;
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum AutogenError {
+    /// The scratch database could not be opened (a PostgreSQL server refusing `CREATE DATABASE`).
     #[error("cannot open a scratch database: {0}")]
     Scratch(#[source] BackendError),
+    /// The scratch database was not empty, so its introspection would mix in foreign tables.
     #[error("the scratch database for the migrations already has tables ({0}); it must be empty")]
     NotEmpty(String),
+    /// A migration fails on the scratch database, so there is no schema at head to compare with.
     #[error("the migrations do not build on a scratch {kind} database: {source}")]
-    Head { kind: DialectKind, source: Box<runner::Error> },
+    Head {
+        /// The engine of the scratch database.
+        kind: DialectKind,
+        /// The run's failure.
+        source: Box<runner::Error>,
+    },
+    /// The models themselves do not build.
     #[error(transparent)]
     Models(#[from] ModelsError),
+    /// `create_from_models` refuses models that differ from head: the database would be stamped at
+    /// a head it does not match. Holds the difference.
     #[error("refusing to create the schema from the models: {0}")]
     Differs(String),
+    /// `create_from_models` only builds a new, empty database; holds the tables found.
     #[error("refusing to create the schema from the models: the database is not empty ({0})")]
     TargetNotEmpty(String),
+    /// A statement creating the models' schema failed; nothing was kept.
     #[error("creating the schema from the models failed and was rolled back: {0}")]
     Create(#[source] BackendError),
+    /// The models could not be rendered to SQL for this engine.
     #[error("creating the schema from the models failed and was rolled back: {0}")]
     Render(#[from] crate::dialect::RenderError),
 }

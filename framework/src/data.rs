@@ -13,7 +13,12 @@ pub type Row = Vec<Value>;
 pub enum DataError {
     /// The database rejected a statement.
     #[error("{message} (statement: {statement})")]
-    Database { statement: String, message: String },
+    Database {
+        /// The statement.
+        statement: String,
+        /// The database's message.
+        message: String,
+    },
     /// The migration's own logic decided to stop.
     #[error("{0}")]
     Failed(String),

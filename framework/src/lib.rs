@@ -24,6 +24,8 @@
 //! }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod autogen;
 pub mod backend;
 pub mod build;

@@ -17,32 +17,51 @@ use std::path::PathBuf;
 /// Everything the application API can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ManagerError {
+    /// The settings cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A run failed.
     #[error(transparent)]
     Run(#[from] runner::Error),
+    /// The database failed outside a run.
     #[error("database error: {0}")]
     Backend(#[from] BackendError),
+    /// A migration file or the scaffolding could not be written.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
+    /// Offline SQL could not be rendered.
     #[error(transparent)]
     Offline(#[from] OfflineError),
+    /// The environment's rollback rules refused (or still need a confirmation).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// Production validates before applying, and validation found errors.
     #[error("validation failed, nothing was applied: {}", .0.errors.join("; "))]
     Invalid(Validation),
+    /// Production start-up found pending migrations that are not safe to apply unattended.
     #[error("production start-up applies only safe migrations; these need an explicit upgrade by an operator: {}", describe_risks(.0))]
     StartupBlocked(Vec<Risk>),
+    /// Creating a migration needs to know where to write it.
     #[error("no migrations folder is configured: set versions_dir in strata.toml or STRATA_VERSIONS_DIR")]
     NoVersionsDir,
+    /// `create --auto`, `check` and `init --from-models` need [`MigrationManager::with_models`].
     #[error("this application declares no models, so there is nothing to generate from or check against")]
     NoModels,
+    /// Comparing the models with head failed.
     #[error(transparent)]
     Autogen(#[from] crate::autogen::AutogenError),
+    /// The binary is older than the versions folder, so comparing its head with the models would
+    /// generate a migration that already exists.
     #[error("the versions folder's head is {folder}, but this binary was built with head {built}: rebuild first (cargo build) so the comparison starts from the folder's head")]
-    NotBuilt { folder: String, built: String },
+    NotBuilt {
+        /// The head in the versions folder.
+        folder: String,
+        /// The head compiled into this binary.
+        built: String,
+    },
 }
 
 fn describe_risks(risks: &[Risk]) -> String {
@@ -62,6 +81,7 @@ pub struct MigrationManager {
 }
 
 impl MigrationManager {
+    /// A manager with explicit settings (tests, or settings resolved by the caller).
     pub fn new(set: MigrationSet, settings: Settings) -> Self {
         MigrationManager { set, settings, models: None }
     }
@@ -98,15 +118,19 @@ impl MigrationManager {
         Ok(Self::new(set, Settings::load(&Overrides::default(), &dir)?))
     }
 
+    /// The resolved settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+    /// The migrations it manages.
     pub fn migrations(&self) -> &MigrationSet {
         &self.set
     }
+    /// The environment whose rules apply.
     pub fn env(&self) -> Environment {
         self.settings.env
     }
+    /// The database it migrates.
     pub fn database_url(&self) -> &DatabaseUrl {
         &self.settings.database_url
     }
@@ -230,9 +254,11 @@ impl MigrationManager {
     pub fn current_revision(&self) -> Result<Option<&'static Migration>, ManagerError> {
         Ok(self.runner().current(self.connect()?.as_mut())?)
     }
+    /// The migrations not yet applied, in apply order.
     pub fn pending_migrations(&self) -> Result<Vec<&'static Migration>, ManagerError> {
         Ok(self.runner().pending(self.connect()?.as_mut())?)
     }
+    /// The history table: every upgrade, downgrade, stamp, accept and resolve, oldest first.
     pub fn migration_history(&self) -> Result<Vec<HistoryRow>, ManagerError> {
         Ok(self.runner().history(self.connect()?.as_mut())?)
     }

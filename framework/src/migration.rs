@@ -9,12 +9,17 @@ use crate::ops::{Op, Ops};
 /// inventory needs const initialisers.
 #[derive(Debug)]
 pub struct Migration {
+    /// The revision id, unique in the chain (hexadecimal by convention, as `create` makes them).
     pub revision: &'static str,
+    /// The revision it follows; `None` for the first migration.
     pub parent: Option<&'static str>,
+    /// What it does, shown in history, logs and errors.
     pub message: &'static str,
     /// Creation time, RFC 3339 (checked by the build script).
     pub created: &'static str,
+    /// Records the ops that apply it.
     pub upgrade: fn(&mut Ops),
+    /// Records the ops that revert it.
     pub downgrade: fn(&mut Ops),
     /// The source file, from `file!()`.
     pub file: &'static str,
@@ -104,10 +109,18 @@ pub enum RegistryError {
          `use {crate_name} as _;` to the binary or test that runs migrations)",
         missing.len(), abbreviate(missing)
     )]
-    Missing { missing: Vec<String>, expected: usize, crate_name: String },
+    Missing {
+        /// The revisions not registered.
+        missing: Vec<String>,
+        /// How many the build saw.
+        expected: usize,
+        /// The migrations crate, as a Rust path.
+        crate_name: String,
+    },
     /// Registered migrations that the build script did not see: the build is stale.
     #[error("migrations registered but not seen by the build script: {}; rebuild (cargo clean -p the migrations crate)", abbreviate(.0))]
     Unexpected(Vec<String>),
+    /// The registered migrations do not form one chain.
     #[error("the revision chain is broken: {}", join_errors(.0))]
     Chain(Vec<ChainError>),
 }
@@ -174,12 +187,15 @@ impl MigrationSet {
     pub fn migrations(&self) -> &[&'static Migration] {
         &self.ordered
     }
+    /// The checked revision chain, for resolving targets.
     pub fn chain(&self) -> &Chain<'static> {
         &self.chain
     }
+    /// The migration with exactly this revision id.
     pub fn get(&self, revision: &str) -> Option<&'static Migration> {
         self.chain.index_of(revision).map(|i| self.ordered[i])
     }
+    /// The last migration; `None` for an empty set.
     pub fn head(&self) -> Option<&'static Migration> {
         self.ordered.last().copied()
     }

@@ -12,8 +12,11 @@ use crate::ops::{DialectKind, Op};
 /// The SQL of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MigrationSql {
+    /// The migration's revision.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Upgrade or downgrade.
     pub direction: Direction,
     /// Statements in order; lines starting with `--` are comments (a data op, bookkeeping).
     pub statements: Vec<String>,
@@ -21,18 +24,39 @@ pub struct MigrationSql {
     pub new_version: Option<String>,
 }
 
+/// Why offline SQL could not be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// An op cannot be rendered for the dialect.
     #[error("{revision}: cannot render {op}: {source}")]
-    Render { revision: String, op: String, source: RenderError },
+    Render {
+        /// The migration.
+        revision: String,
+        /// The op.
+        op: String,
+        /// Why.
+        source: RenderError,
+    },
+    /// SQLite rebuilds need the table as it is at that point; the scratch database that follows the
+    /// migrations to know it failed.
     #[error("the scratch database that follows the migrations failed: {0}")]
     Scratch(String),
+    /// This build has no SQLite, which offline SQLite rendering uses for its scratch database.
     #[error("offline SQL for SQLite needs the sqlite feature")]
     NoSqlite,
+    /// The target lies the other way (`upgrade --sql` to an earlier revision).
     #[error("cannot {direction} from {from} to {to}: wrong direction")]
-    WrongDirection { direction: Direction, from: String, to: String },
+    WrongDirection {
+        /// The direction asked for.
+        direction: Direction,
+        /// The starting revision.
+        from: String,
+        /// The target.
+        to: String,
+    },
 }
 
 impl From<BackendError> for OfflineError {

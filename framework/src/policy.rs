@@ -21,9 +21,13 @@ pub fn risk(op: &Op) -> Option<&'static str> {
 /// One risky op of a pending migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Risk {
+    /// The pending migration.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// The risky op (`drop_column users.legacy`).
     pub op: String,
+    /// Why it is risky.
     pub reason: &'static str,
 }
 
@@ -75,14 +79,27 @@ pub enum Prompt {
 /// A rollback the rules do not allow (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// Staging: a y at the prompt or `--force` is needed.
     #[error("rolling back in staging needs confirmation: answer y at the prompt, or pass --force")]
     StagingNeedsConfirmation,
+    /// Production: `--force` is needed before anything else.
     #[error("rolling back in production needs --force")]
     ProdNeedsForce,
+    /// Production: the target revision must be typed (or `--yes-i-am-sure` given).
     #[error("rolling back in production needs the target typed at the prompt ({target}), or --force --yes-i-am-sure for automation")]
-    ProdNeedsTypedTarget { target: String },
+    ProdNeedsTypedTarget {
+        /// The revision to type.
+        target: String,
+    },
+    /// Production: the typed confirmation is not the target.
     #[error("the typed confirmation {typed:?} does not match the target {target}; nothing was changed")]
-    ProdTypedWrong { typed: String, target: String },
+    ProdTypedWrong {
+        /// What was typed.
+        typed: String,
+        /// What was expected.
+        target: String,
+    },
+    /// The prompt was answered no.
     #[error("the rollback was not confirmed; nothing was changed")]
     Declined,
 }

@@ -13,25 +13,44 @@ use std::time::{Duration, Instant};
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The migration set is not usable.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The database failed outside a migration (connecting, locking, bookkeeping reads).
     #[error("database error: {0}")]
     Backend(#[from] BackendError),
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    /// A name PostgreSQL would silently truncate; refused before anything ran.
     #[error("{0}")]
     IdentifierTooLong(Box<LongIdentifier>),
+    /// Transaction lock mode: another migrator applied something else while this one waited.
     #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
-    Moved { revision: String, current: String },
+    Moved {
+        /// The migration this run was about to apply.
+        revision: String,
+        /// Where the database is now.
+        current: String,
+    },
+    /// Grouped mode cannot contain a non-transactional migration (the named revision).
     #[error("{0} cannot run inside a transaction, so it cannot be grouped with others: upgrade without grouped mode")]
     NotGroupable(String),
+    /// `resolve` on a database with nothing to resolve.
     #[error("the database is not dirty: there is nothing to resolve")]
     NotDirty,
+    /// `resolve` named another migration than the interrupted one.
     #[error("the database is dirty from {dirty}, not {given}: resolve {dirty}")]
-    ResolveOther { dirty: String, given: String },
+    ResolveOther {
+        /// The interrupted migration.
+        dirty: String,
+        /// The one named.
+        given: String,
+    },
+    /// `accept` named a migration that is not applied.
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
     /// Applied migrations were edited (or their history rows were): refused by
@@ -40,9 +59,26 @@ pub enum Error {
     Drift(Vec<crate::validate::Drift>),
     /// The confirmed rollback is no longer the one the database would get.
     #[error("the database moved while the rollback was being confirmed: the confirmed plan reverts {}, but at {current} the rollback would now revert {}; nothing was changed. Run the downgrade again and confirm the new plan", list_or_none(.shown), list_or_none(.now))]
-    PlanChanged { shown: Vec<String>, now: Vec<String>, current: String },
+    PlanChanged {
+        /// The revisions the confirmed plan reverts.
+        shown: Vec<String>,
+        /// The revisions a rollback from the current version would revert.
+        now: Vec<String>,
+        /// Where the database is now.
+        current: String,
+    },
+    /// An upgrade to an earlier revision, or a downgrade to a later one.
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
-    WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
+    WrongDirection {
+        /// The direction asked for.
+        direction: Direction,
+        /// The target.
+        target: String,
+        /// Where the database is.
+        current: String,
+        /// The command that goes there.
+        hint: &'static str,
+    },
 }
 
 fn list_or_none(revisions: &[String]) -> String {
@@ -57,23 +93,34 @@ fn list_or_none(revisions: &[String]) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
 pub struct LongIdentifier {
+    /// The migration.
     pub revision: String,
+    /// The op that names it.
     pub op: String,
+    /// The identifier.
     pub name: String,
+    /// Its length in bytes.
     pub bytes: usize,
+    /// The engine's limit in bytes.
     pub max: usize,
+    /// The engine.
     pub engine: String,
 }
 
 /// The details of a failed migration.
 #[derive(Debug)]
 pub struct MigrationFailure {
+    /// The migration that failed.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Which way it was running.
     pub direction: Direction,
     /// The op that failed (`add_column users.email`), with its 1-based position.
     pub op: Option<(usize, String)>,
+    /// The statement the database rejected, when one was.
     pub statement: Option<String>,
+    /// The database's (or the data op's) message.
     pub cause: String,
     /// Migrations committed before the failure, in order.
     pub completed: Vec<Applied>,
@@ -113,17 +160,24 @@ impl fmt::Display for MigrationFailure {
 /// One migration that ran.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
+    /// The migration.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Which way it ran.
     pub direction: Direction,
+    /// How long it took, commit included.
     pub duration: Duration,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
+    /// The revision before the run (`None` = base).
     pub from: Option<String>,
+    /// The revision after it.
     pub to: Option<String>,
+    /// Each migration that ran, in order; empty when there was nothing to do.
     pub applied: Vec<Applied>,
 }
 
@@ -324,6 +378,8 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
 }
 
 impl Runner {
+    /// A runner with the defaults: a transaction per migration, session lock waiting at most
+    /// [`DEFAULT_LOCK_TIMEOUT`], drift warned about, statements not logged.
     pub fn new(set: MigrationSet) -> Self {
         Runner {
             set,
@@ -350,10 +406,12 @@ impl Runner {
         self.log_statements = on;
         self
     }
+    /// Per-migration transactions (the default) or one for the whole run.
     pub fn with_mode(mut self, mode: TransactionMode) -> Self {
         self.mode = mode;
         self
     }
+    /// The migrations it runs.
     pub fn migrations(&self) -> &MigrationSet {
         &self.set
     }

@@ -14,14 +14,20 @@ use std::path::{Path, PathBuf};
 /// A migration template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
+    /// Empty `upgrade` and `downgrade`.
     Blank,
+    /// `add_column` and its `drop_column`.
     AddColumn,
+    /// `create_index` and its `drop_index`.
     AddIndex,
+    /// `create_table` and its `drop_table`.
     AddTable,
+    /// `add_foreign_key` and its `drop_constraint`.
     AddForeignKey,
 }
 
 impl Template {
+    /// Every template, in the order `template --list` shows them.
     pub const ALL: [Template; 5] = [
         Template::Blank,
         Template::AddColumn,
@@ -30,6 +36,7 @@ impl Template {
         Template::AddForeignKey,
     ];
 
+    /// The name `template NAME` and `create --template` take.
     pub fn name(self) -> &'static str {
         match self {
             Template::Blank => "blank",
@@ -40,6 +47,7 @@ impl Template {
         }
     }
 
+    /// One line for `template --list`.
     pub fn description(self) -> &'static str {
         match self {
             Template::Blank => "an empty upgrade and downgrade",
@@ -61,6 +69,7 @@ impl Template {
         }
     }
 
+    /// The template called `name`.
     pub fn from_name(name: &str) -> Result<Self, ScaffoldError> {
         Template::ALL
             .into_iter()
@@ -78,22 +87,40 @@ impl fmt::Display for Template {
 /// Why a migration or the scaffolding could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
+    /// No template has this name.
     #[error("unknown template {0:?}: expected one of blank, add_column, add_index, add_table, add_foreign_key (see template --list)")]
     UnknownTemplate(String),
+    /// A `--rev-id` that cannot become part of a file name and a Rust module.
     #[error("revision id {0:?} cannot be used: expected 1 to 64 ASCII letters, digits or underscores (it becomes part of a file name and of Rust code)")]
     BadRevision(String),
+    /// A `--rev-id` another migration already uses.
     #[error("revision id {0} is already taken in the versions folder")]
     RevisionTaken(String),
+    /// A migration needs a message.
     #[error("the message is empty: describe the change, e.g. \"add user email column\"")]
     EmptyMessage,
+    /// A message with line breaks or control characters, which would break the file.
     #[error("the message may not contain control characters or line breaks: {0:?}")]
     BadMessage(String),
+    /// The versions folder does not exist.
     #[error("the migrations folder {0} does not exist: run init first, or set versions_dir in strata.toml")]
     NoVersionsDir(String),
+    /// The folder's chain is broken, so there is no head to be the new migration's parent.
     #[error("the migrations in {dir} have problems; fix them first: {problems}")]
-    BrokenChain { dir: String, problems: String },
+    BrokenChain {
+        /// The versions folder.
+        dir: String,
+        /// What the build would report.
+        problems: String,
+    },
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ScaffoldError + '_ {
@@ -194,8 +221,11 @@ pub fn render(
 /// A migration file that was written.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Created {
+    /// The new file.
     pub path: PathBuf,
+    /// Its revision.
     pub revision: String,
+    /// Its parent: the head when it was written.
     pub parent: Option<String>,
     /// A note for the author (a vague message).
     pub warnings: Vec<String>,
@@ -282,6 +312,7 @@ pub fn write_migration(
 /// What `init` did to one path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Scaffolded {
+    /// The path.
     pub path: PathBuf,
     /// False when it was already there (init never overwrites).
     pub created: bool,

@@ -12,16 +12,22 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Nothing to report.
     Success,
+    /// Warnings only (pending migrations, empty downgrades): fine unless `--strict`.
     Warning,
+    /// At least one error: the run would be refused or unsafe.
     Error,
 }
 
 /// What `validate` found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Validation {
+    /// The overall outcome.
     pub status: Status,
+    /// Problems that fail validation, one sentence each.
     pub errors: Vec<String>,
+    /// Things worth knowing that do not fail it.
     pub warnings: Vec<String>,
 }
 
@@ -36,6 +42,7 @@ impl Validation {
         };
         Validation { status, errors, warnings }
     }
+    /// Whether validation failed.
     pub fn is_error(&self) -> bool {
         self.status == Status::Error
     }
@@ -125,10 +132,13 @@ fn drift(applied: &[&'static crate::Migration], db: &mut dyn Backend) -> Vec<Str
 /// An applied migration that the history cannot vouch for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
+    /// The migration.
     pub revision: &'static str,
+    /// Its message.
     pub message: &'static str,
     /// When the row that recorded its checksum was written.
     pub recorded_at: chrono::DateTime<chrono::Utc>,
+    /// How its recorded checksum disagrees.
     pub verdict: Verdict,
 }
 

@@ -9,12 +9,18 @@ use std::str::FromStr;
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file (created if missing).
-    Sqlite { path: PathBuf },
+    Sqlite {
+        /// The file's path, relative to the working directory unless absolute.
+        path: PathBuf,
+    },
     /// A private in-memory SQLite database.
     SqliteMemory,
     /// A PostgreSQL server; `url` is handed to the driver as given (sslmode and other
     /// standard parameters included).
-    Postgres { url: String },
+    Postgres {
+        /// The URL as given.
+        url: String,
+    },
 }
 
 /// A URL strata cannot use; the message says what was expected.
@@ -23,10 +29,17 @@ pub enum UrlError {
     /// Holds what may be shown of the input: its scheme at most.
     #[error("database URL {0}: expected sqlite://PATH, sqlite::memory:, postgres://... or postgresql://...")]
     UnknownScheme(String),
+    /// `sqlite://` with nothing after it.
     #[error("database URL sqlite:// has no path: expected sqlite://PATH such as sqlite://app.db")]
     EmptySqlitePath,
+    /// The URL has the right scheme but cannot be parsed.
     #[error("database URL {url} is malformed: {reason}")]
-    Malformed { url: String, reason: String },
+    Malformed {
+        /// The URL, its password redacted.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl FromStr for DatabaseUrl {
