@@ -22,6 +22,35 @@
 //! }
 //! # }
 //! ```
+//!
+//! The same, runnable: the models gained a column that no migration adds yet.
+//!
+//! ```
+//! use strata::prelude::*;
+//! use strata::{autogen, models::Models, scratch::SqliteMemory};
+//!
+//! migration! {
+//!     revision: "0001aaaa",
+//!     parent: None,
+//!     message: "create users",
+//!     created: "2026-11-24T09:30:00Z",
+//!     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+//!     downgrade: |op| { op.drop_table("users"); },
+//! }
+//!
+//! let set = strata::MigrationSet::new(strata::migration::registered())?;
+//! let users = Table::new("users").column(Column::new("id", Type::BigInt).autoincrement());
+//! assert_eq!(autogen::check(&set, &Models::new().table(users.clone()), &mut SqliteMemory)?, None);
+//!
+//! let models = Models::new().table(users.column(Column::new("nickname", Type::String(40)).nullable()));
+//! let diff = autogen::autogenerate(&set, &models, &mut SqliteMemory)?;
+//! assert_eq!(diff.upgrade.len(), 1); // add_column users.nickname
+//! assert_eq!(diff.upgrade[0].kind(), "add_column");
+//! assert_eq!(diff.downgrade[0].kind(), "drop_column");
+//! // `check` (CI) reports the same gap as text; `create --auto` writes it as a migration.
+//! assert!(autogen::check(&set, &models, &mut SqliteMemory)?.is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::backend::{Backend, BackendError};
 use crate::diff::{self, Diff};

@@ -418,7 +418,13 @@ pub fn migrations_module(headers: &[Header]) -> String {
 /// `versions_dir` (relative to the crate) and writes [`MIGRATIONS_FILE`] for
 /// [`include_migrations!`](crate::include_migrations).
 ///
-/// In the migrations crate's `build.rs`, as the body of `fn main`:
+/// Checking in the build means a broken chain (two heads after a merge, a deleted parent, a
+/// file renamed away from its revision) fails `cargo build` with the files named, instead of
+/// failing a deploy. The folder is read without running code, and cargo reruns the script
+/// only when a file in it changes.
+///
+/// In the migrations crate's `build.rs`, as the body of `fn main` (with strata in both
+/// `[dependencies]` and `[build-dependencies]`):
 ///
 /// ```no_run
 /// strata::build::migrations("src/versions");

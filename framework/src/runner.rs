@@ -215,6 +215,53 @@ pub struct Quiet;
 impl Listener for Quiet {}
 
 /// Runs a checked set of migrations against a backend.
+///
+/// The runner is the policy-free core: it applies exactly what it is asked to, with its
+/// bookkeeping, locking and drift rules. Applications usually go through
+/// [`crate::MigrationManager`], which adds the environment's rules (validation in production,
+/// confirmed rollbacks, timeouts); tests and tools use the runner directly.
+///
+/// ```
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+///     downgrade: |op| { op.drop_table("users"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "add emails",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+///     downgrade: |op| { op.drop_column("users", "email"); },
+/// }
+///
+/// use strata::graph::Target;
+/// use strata::runner::{Runner, TransactionMode};
+///
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let mut db = strata::backend::connect(&"sqlite::memory:".parse()?)?;
+/// let runner = Runner::new(set);
+///
+/// let report = runner.upgrade(&mut *db, &Target::Head)?;
+/// assert_eq!(report.applied.len(), 2);
+/// assert_eq!(report.to.as_deref(), Some("0002bbbb"));
+/// assert!(runner.pending(&mut *db)?.is_empty());
+///
+/// runner.downgrade(&mut *db, &Target::Relative(-1))?; // one step back
+/// assert_eq!(runner.current(&mut *db)?.map(|m| m.revision), Some("0001aaaa"));
+///
+/// // Test databases: everything pending in one transaction.
+/// runner.downgrade(&mut *db, &Target::Base)?;
+/// runner.clone().with_mode(TransactionMode::Grouped).upgrade(&mut *db, &Target::Head)?;
+/// assert_eq!(runner.history(&mut *db)?.len(), 6); // 2 up, 1 down, 1 down, 2 up
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Runner {
     set: MigrationSet,

@@ -162,6 +162,59 @@ impl DataHook {
 }
 
 /// The step-by-step round trip of a whole history on one engine. See the module docs.
+///
+/// Runs without a server on SQLite (a temporary file per run); on PostgreSQL it uses the test
+/// kit's throwaway databases. A downgrade that forgets something fails with the difference:
+///
+/// ```
+/// use strata::prelude::*;
+/// use strata::testing::{DataHook, RoundTrip, RoundTripError};
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| {
+///         op.create_table(
+///             Table::new("users")
+///                 .column(Column::new("id", Type::BigInt).autoincrement())
+///                 .column(Column::new("email", Type::Text)),
+///         );
+///     },
+///     downgrade: |op| { op.drop_table("users"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "index emails",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.create_index(Index::new("ix_users_email", "users", ["email"])); },
+///     downgrade: |_op| {}, // forgot drop_index
+/// }
+///
+/// fn seed(db: &mut dyn DataConnection) -> Result<(), DataError> {
+///     db.execute("INSERT INTO users (email) VALUES ($1)", &["ada@example.test".into()])?;
+///     Ok(())
+/// }
+/// fn verify(db: &mut dyn DataConnection) -> Result<(), DataError> {
+///     let rows = db.query("SELECT email FROM users", &[])?;
+///     if rows.len() == 1 { Ok(()) } else { Err(DataError::failed("the user was lost")) }
+/// }
+///
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let round_trip = RoundTrip::new(set, DialectKind::Sqlite)
+///     // .snapshots(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")) in a real test
+///     .data_hook(DataHook::new("0002bbbb").seed(seed).verify(verify));
+/// match round_trip.try_run() {
+///     Err(RoundTripError::NotReversible { revision, diff, .. }) => {
+///         assert_eq!(revision, "0002bbbb");
+///         assert!(diff.contains("ix_users_email"), "{diff}");
+///     }
+///     other => panic!("expected the missing drop_index to be caught, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RoundTrip {
     set: MigrationSet,
