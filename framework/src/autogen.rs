@@ -65,6 +65,7 @@ use crate::types::Type;
 
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AutogenError {
     /// The scratch database could not be opened (a PostgreSQL server refusing `CREATE DATABASE`).
     #[error("cannot open a scratch database: {0}")]

@@ -34,6 +34,7 @@ pub struct Header {
 
 /// A problem that fails the build.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Finding {
     /// A file in the versions folder declares no migration.
     #[error("{file}: no `migration! {{ ... }}` declaration found")]

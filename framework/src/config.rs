@@ -59,6 +59,7 @@ impl FromStr for Environment {
 
 /// Settings that cannot be used; each message says what was expected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// An environment name strata does not know.
     #[error("unknown environment {0:?}: expected dev, development, staging, prod or production")]
@@ -149,6 +150,7 @@ pub struct Overrides {
 
 /// Settings resolved from every source.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
     /// The environment, which decides the safety rules.
     pub env: Environment,

@@ -10,6 +10,7 @@ pub type Row = Vec<Value>;
 
 /// Why a data op failed; the runner wraps it with the revision and op.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// The database rejected a statement.
     #[error("{message} (statement: {statement})")]

@@ -19,6 +19,7 @@ pub struct Node<'a> {
 
 /// A problem with the revision chain. Each names the revisions and the files involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChainError {
     /// Two migrations declare the same revision.
     #[error("duplicate revision {revision}: declared in {}", files.join(", "))]
@@ -242,6 +243,7 @@ impl fmt::Display for Target {
 
 /// A target that does not name a place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
     /// Not something a target can be.
     #[error("{0:?} is not a target: expected a revision id, a unique prefix of one, head, base, +N or -N")]

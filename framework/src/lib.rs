@@ -50,7 +50,8 @@ pub mod scratch;
 pub mod testing;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod textdiff;
+#[cfg_attr(not(feature = "testkit"), allow(dead_code))]
+pub(crate) mod textdiff;
 pub mod types;
 pub mod validate;
 pub mod value;

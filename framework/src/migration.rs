@@ -148,6 +148,7 @@ pub fn registered() -> Vec<&'static Migration> {
 
 /// Why a set of migrations cannot be run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// The build script saw revisions that are not registered in this binary: the linker
     /// dropped the migrations crate because nothing names it (inventory issue 7).

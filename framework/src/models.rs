@@ -21,6 +21,7 @@ pub struct Models {
 
 /// Why the models' schema could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelsError {
     /// The scratch database could not be opened or read.
     #[error("cannot use the scratch database: {0}")]

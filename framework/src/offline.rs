@@ -26,6 +26,7 @@ pub struct MigrationSql {
 
 /// Why offline SQL could not be produced.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OfflineError {
     /// The target names no place in the chain.
     #[error(transparent)]

@@ -435,6 +435,7 @@ pub type DataFn = fn(&mut dyn crate::data::DataConnection) -> Result<(), crate::
 
 /// One operation of a migration's plan.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Op {
     /// [`Ops::create_table`].
     CreateTable(Table),

@@ -78,6 +78,7 @@ pub enum Prompt {
 
 /// A rollback the rules do not allow (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     /// Staging: a y at the prompt or `--force` is needed.
     #[error("rolling back in staging needs confirmation: answer y at the prompt, or pass --force")]

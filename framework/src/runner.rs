@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The migration set is not usable.
     #[error(transparent)]

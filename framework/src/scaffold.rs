@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// A migration template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Template {
     /// Empty `upgrade` and `downgrade`.
     Blank,
@@ -86,6 +87,7 @@ impl fmt::Display for Template {
 
 /// Why a migration or the scaffolding could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScaffoldError {
     /// No template has this name.
     #[error("unknown template {0:?}: expected one of blank, add_column, add_index, add_table, add_foreign_key (see template --list)")]

@@ -39,6 +39,7 @@ const CONTEXT: usize = 3;
 /// Why a round trip or check failed. `Debug` prints the same readable text as `Display`, so
 /// `.unwrap()` and `-> Result<(), RoundTripError>` tests show the schema difference as lines.
 #[derive(thiserror::Error)]
+#[non_exhaustive]
 pub enum RoundTripError {
     /// The set is not one chain.
     #[error("the migration history is not one chain with a single head: {0}")]

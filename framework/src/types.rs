@@ -5,6 +5,7 @@ use std::fmt;
 
 /// A column type that every supported dialect can store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Type {
     /// 16-bit integer.
     SmallInt,

@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A SQL value, portable across backends.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
     /// SQL NULL.
     Null,

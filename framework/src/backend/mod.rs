@@ -19,6 +19,7 @@ use std::time::Duration;
 
 /// A failure talking to the database. Messages never contain a password.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// The database could not be reached or refused the login.
     #[error("cannot connect to {target}: {message}")]
@@ -360,7 +361,8 @@ pub(crate) fn version_table_missing(tables: &VersionTables) -> BackendError {
 }
 
 /// How often a lock is retried while another migrator holds it.
-pub const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Connects to `url` with the default version table names.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {

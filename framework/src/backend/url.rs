@@ -25,6 +25,7 @@ pub enum DatabaseUrl {
 
 /// A URL strata cannot use; the message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UrlError {
     /// Holds what may be shown of the input: its scheme at most.
     #[error("database URL {0}: expected sqlite://PATH, sqlite::memory:, postgres://... or postgresql://...")]

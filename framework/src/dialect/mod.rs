@@ -12,6 +12,7 @@ use crate::value::Value;
 
 /// Why an op could not be turned into SQL.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
     /// The op names a table the database does not have (found while planning a SQLite rebuild).
     #[error("table {0:?} does not exist")]
