@@ -465,10 +465,12 @@ impl MigrationManager {
 /// Runs pending migrations at application start-up with the environment's rules, settings
 /// from the environment, `.env` and `strata.toml`.
 ///
-/// This is the one call an application makes before serving: in dev and staging it applies
-/// everything pending; in production it validates first and applies only migrations that
-/// neither drop nor rewrite data ([`ManagerError::StartupBlocked`] names the others, for an
-/// operator to apply with an explicit upgrade). Replicas starting together are safe: one
+/// This is the one call an application makes before serving. It validates first in every
+/// environment and refuses on an error (a broken chain, drift, a dirty or corrupt version
+/// table, a database at an unknown revision: [`ManagerError::Invalid`]); then dev and staging
+/// apply everything pending, while production applies only migrations that neither drop nor
+/// rewrite data ([`ManagerError::StartupBlocked`] names the others, for an operator to apply
+/// with an explicit upgrade). Replicas starting together are safe: one
 /// migrates, the others wait for the lock and find the database at head.
 ///
 /// ```

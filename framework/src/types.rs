@@ -17,7 +17,7 @@ pub enum Type {
     Text,
     /// Variable-length text of at most `n` characters.
     String(u32),
-    /// True or false (an integer 0/1 on SQLite).
+    /// True or false (stored as 0/1 on SQLite).
     Boolean,
     /// A calendar date.
     Date,
@@ -33,9 +33,9 @@ pub enum Type {
     Double,
     /// Binary data (`bytea`, `BLOB`).
     Bytes,
-    /// JSON (`jsonb` on PostgreSQL, text on SQLite).
+    /// JSON (`JSONB` on PostgreSQL, declared `JSON` on SQLite, where it is stored as text).
     Json,
-    /// A UUID (`uuid` on PostgreSQL, text on SQLite).
+    /// A UUID (`UUID`; SQLite stores it as text).
     Uuid,
     /// A type the portable set does not name, kept as the database spells it.
     Other(String),
