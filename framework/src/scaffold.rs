@@ -62,11 +62,11 @@ impl Template {
     /// The template text with `{{placeholders}}`.
     pub fn text(self) -> &'static str {
         match self {
-            Template::Blank => include_str!("../../templates/blank.rs.tmpl"),
-            Template::AddColumn => include_str!("../../templates/add_column.rs.tmpl"),
-            Template::AddIndex => include_str!("../../templates/add_index.rs.tmpl"),
-            Template::AddTable => include_str!("../../templates/add_table.rs.tmpl"),
-            Template::AddForeignKey => include_str!("../../templates/add_foreign_key.rs.tmpl"),
+            Template::Blank => include_str!("../templates/blank.rs.tmpl"),
+            Template::AddColumn => include_str!("../templates/add_column.rs.tmpl"),
+            Template::AddIndex => include_str!("../templates/add_index.rs.tmpl"),
+            Template::AddTable => include_str!("../templates/add_table.rs.tmpl"),
+            Template::AddForeignKey => include_str!("../templates/add_foreign_key.rs.tmpl"),
         }
     }
 
