@@ -11,6 +11,7 @@ use crate::ops::{DialectKind, Op};
 
 /// The SQL of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct MigrationSql {
     /// The migration's revision.
     pub revision: String,

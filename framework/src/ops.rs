@@ -21,6 +21,7 @@ pub enum DefaultValue {
 
 /// A column definition, built with [`Column::new`] and its chained setters.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Column {
     /// The column's name, quoted by the dialect when rendered.
     pub name: String,
@@ -145,6 +146,7 @@ impl fmt::Display for Action {
 
 /// A foreign key from `columns` to `ref_table(ref_columns)`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ForeignKey {
     /// The constraint name; empty until the op is recorded, then `fk_<table>_<columns>_<ref_table>`
     /// unless [`ForeignKey::named`] set one.
@@ -201,6 +203,7 @@ impl ForeignKey {
 
 /// A multi-column unique constraint.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Unique {
     /// The constraint name; empty until recorded, then `uq_<table>_<columns>` unless set.
     pub name: String,
@@ -227,6 +230,7 @@ impl Unique {
 
 /// A table-level check constraint; it always carries an explicit name.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Check {
     /// The constraint name: a check has no columns to derive one from, so it is always given.
     pub name: String,
@@ -243,6 +247,7 @@ impl Check {
 
 /// A table to create: columns plus table-level constraints.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Table {
     /// The table's name.
     pub name: String,
@@ -329,6 +334,7 @@ impl Table {
 
 /// An index over one or more columns.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Index {
     /// The index name; always given, since `drop_index` must find it again.
     pub name: String,
@@ -363,6 +369,7 @@ impl Index {
 
 /// Changes to one column; `None` leaves that aspect as it is.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct AlterColumn {
     /// A new type; existing values are converted (see [`AlterColumn::using`] on PostgreSQL).
     pub ty: Option<Type>,

@@ -20,6 +20,7 @@ pub fn risk(op: &Op) -> Option<&'static str> {
 
 /// One risky op of a pending migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Risk {
     /// The pending migration.
     pub revision: String,

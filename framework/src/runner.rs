@@ -93,6 +93,7 @@ fn list_or_none(revisions: &[String]) -> String {
 /// An identifier the engine would silently truncate.
 #[derive(Debug, thiserror::Error)]
 #[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
+#[non_exhaustive]
 pub struct LongIdentifier {
     /// The migration.
     pub revision: String,
@@ -110,6 +111,7 @@ pub struct LongIdentifier {
 
 /// The details of a failed migration.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct MigrationFailure {
     /// The migration that failed.
     pub revision: String,
@@ -160,6 +162,7 @@ impl fmt::Display for MigrationFailure {
 
 /// One migration that ran.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Applied {
     /// The migration.
     pub revision: String,
@@ -173,6 +176,7 @@ pub struct Applied {
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Report {
     /// The revision before the run (`None` = base).
     pub from: Option<String>,

@@ -222,6 +222,7 @@ pub fn render(
 
 /// A migration file that was written.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Created {
     /// The new file.
     pub path: PathBuf,
@@ -313,6 +314,7 @@ pub fn write_migration(
 
 /// What `init` did to one path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Scaffolded {
     /// The path.
     pub path: PathBuf,

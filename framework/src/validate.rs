@@ -22,6 +22,7 @@ pub enum Status {
 
 /// What `validate` found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Validation {
     /// The overall outcome.
     pub status: Status,
@@ -131,6 +132,7 @@ fn drift(applied: &[&'static crate::Migration], db: &mut dyn Backend) -> Vec<Str
 
 /// An applied migration that the history cannot vouch for.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Drift {
     /// The migration.
     pub revision: &'static str,

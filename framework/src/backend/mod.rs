@@ -168,6 +168,7 @@ impl fmt::Display for Direction {
 
 /// What the runner records for one migration, in the same transaction as the migration.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
     /// The migration's revision.
     pub revision: String,
@@ -197,6 +198,7 @@ pub enum Finish {
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HistoryRow {
     /// The row's id, increasing with time.
     pub id: i64,
