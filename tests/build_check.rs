@@ -43,9 +43,9 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
     );
 }
 
-/// Every template in `templates/`, filled in and chained after the fixture's head.
+/// Every template in `framework/templates/`, filled in and chained after the fixture's head.
 fn filled_templates() -> Vec<(String, String)> {
-    let mut names: Vec<String> = fs::read_dir(repo().join("templates"))
+    let mut names: Vec<String> = fs::read_dir(repo().join("framework/templates"))
         .expect("templates folder")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".rs.tmpl"))
@@ -57,7 +57,7 @@ fn filled_templates() -> Vec<(String, String)> {
         .enumerate()
         .map(|(i, name)| {
             let revision = format!("0100{i:04}");
-            let text = fs::read_to_string(repo().join("templates").join(name))
+            let text = fs::read_to_string(repo().join("framework/templates").join(name))
                 .expect("template")
                 .replace("{{revision}}", &revision)
                 .replace("{{parent}}", &format!("Some(\"{parent}\")"))

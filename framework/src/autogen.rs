@@ -22,6 +22,35 @@
 //! }
 //! # }
 //! ```
+//!
+//! The same, runnable: the models gained a column that no migration adds yet.
+//!
+//! ```
+//! use strata::prelude::*;
+//! use strata::{autogen, models::Models, scratch::SqliteMemory};
+//!
+//! migration! {
+//!     revision: "0001aaaa",
+//!     parent: None,
+//!     message: "create users",
+//!     created: "2026-11-24T09:30:00Z",
+//!     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+//!     downgrade: |op| { op.drop_table("users"); },
+//! }
+//!
+//! let set = strata::MigrationSet::new(strata::migration::registered())?;
+//! let users = Table::new("users").column(Column::new("id", Type::BigInt).autoincrement());
+//! assert_eq!(autogen::check(&set, &Models::new().table(users.clone()), &mut SqliteMemory)?, None);
+//!
+//! let models = Models::new().table(users.column(Column::new("nickname", Type::String(40)).nullable()));
+//! let diff = autogen::autogenerate(&set, &models, &mut SqliteMemory)?;
+//! assert_eq!(diff.upgrade.len(), 1); // add_column users.nickname
+//! assert_eq!(diff.upgrade[0].kind(), "add_column");
+//! assert_eq!(diff.downgrade[0].kind(), "drop_column");
+//! // `check` (CI) reports the same gap as text; `create --auto` writes it as a migration.
+//! assert!(autogen::check(&set, &models, &mut SqliteMemory)?.is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::backend::{Backend, BackendError};
 use crate::diff::{self, Diff};
@@ -36,23 +65,39 @@ use crate::types::Type;
 
 /// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AutogenError {
+    /// The scratch database could not be opened (a PostgreSQL server refusing `CREATE DATABASE`).
     #[error("cannot open a scratch database: {0}")]
     Scratch(#[source] BackendError),
+    /// The scratch database was not empty, so its introspection would mix in foreign tables.
     #[error("the scratch database for the migrations already has tables ({0}); it must be empty")]
     NotEmpty(String),
+    /// A migration fails on the scratch database, so there is no schema at head to compare with.
     #[error("the migrations do not build on a scratch {kind} database: {source}")]
-    Head { kind: DialectKind, source: Box<runner::Error> },
+    Head {
+        /// The engine of the scratch database.
+        kind: DialectKind,
+        /// The run's failure.
+        source: Box<runner::Error>,
+    },
+    /// The models themselves do not build.
     #[error(transparent)]
     Models(#[from] ModelsError),
+    /// `create_from_models` refuses models that differ from head: the database would be stamped at
+    /// a head it does not match. Holds the difference.
     #[error("refusing to create the schema from the models: {0}")]
     Differs(String),
+    /// `create_from_models` only builds a new, empty database; holds the tables found.
     #[error("refusing to create the schema from the models: the database is not empty ({0})")]
     TargetNotEmpty(String),
+    /// A statement creating the models' schema failed; nothing was kept.
     #[error("creating the schema from the models failed and was rolled back: {0}")]
     Create(#[source] BackendError),
+    /// The models could not be rendered to SQL for this engine.
     #[error("creating the schema from the models failed and was rolled back: {0}")]
     Render(#[from] crate::dialect::RenderError),
+    /// The runner refused or failed to build the schema (a lock timeout, a failed statement).
     #[error("creating the schema from the models failed: {0}")]
     Apply(Box<runner::Error>),
 }

@@ -12,15 +12,21 @@ use std::path::{Path, PathBuf};
 /// What the build script read from one migration file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Header {
+    /// The file read.
     pub path: PathBuf,
     /// The file name, as named in findings.
     pub file_name: String,
+    /// The `revision:` literal, if there is one.
     pub revision: Option<String>,
     /// `None`: no `parent:` field; `Some(None)`: `parent: None`.
     pub parent: Option<Option<String>>,
+    /// The `message:` literal.
     pub message: Option<String>,
+    /// The `created:` literal (RFC 3339).
     pub created: Option<String>,
+    /// Whether an `upgrade:` function is given.
     pub has_upgrade: bool,
+    /// Whether a `downgrade:` function is given.
     pub has_downgrade: bool,
     /// The file has no `migration!` invocation at all.
     pub no_macro: bool,
@@ -28,21 +34,65 @@ pub struct Header {
 
 /// A problem that fails the build.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Finding {
+    /// A file in the versions folder declares no migration.
     #[error("{file}: no `migration! {{ ... }}` declaration found")]
-    NoMigration { file: String },
+    NoMigration {
+        /// The file.
+        file: String,
+    },
+    /// A required header field is absent.
     #[error("{file}: the migration does not declare `{field}:`")]
-    MissingField { file: String, field: &'static str },
+    MissingField {
+        /// The file.
+        file: String,
+        /// The field (`revision`, `parent`, `message`, `created`).
+        field: &'static str,
+    },
+    /// A header field is not a literal the build can read without running code.
     #[error("{file}: `{field}:` is not a plain string literal or Some(\"...\")/None")]
-    Unreadable { file: String, field: &'static str },
+    Unreadable {
+        /// The file.
+        file: String,
+        /// The field.
+        field: &'static str,
+    },
+    /// No `upgrade` or no `downgrade`: every migration must say how to undo itself.
     #[error("{file}: revision {revision} declares no {which} function")]
-    MissingBody { file: String, revision: String, which: &'static str },
+    MissingBody {
+        /// The file.
+        file: String,
+        /// Its revision.
+        revision: String,
+        /// `upgrade` or `downgrade`.
+        which: &'static str,
+    },
+    /// The file is not named `r<revision>_<slug>.rs` for its own revision, so the folder would mislead.
     #[error("{file}: the file name does not match its revision {revision}: expected r{revision}.rs or r{revision}_<slug>.rs")]
-    FileName { file: String, revision: String },
+    FileName {
+        /// The file.
+        file: String,
+        /// The revision it declares.
+        revision: String,
+    },
+    /// The revision is not a usable identifier (it becomes part of a file and module name).
     #[error("{file}: revision {revision:?} must be 1 to 64 ASCII letters, digits or underscores")]
-    BadRevision { file: String, revision: String },
+    BadRevision {
+        /// The file.
+        file: String,
+        /// The revision it declares.
+        revision: String,
+    },
+    /// `created:` is not an RFC 3339 time.
     #[error("{file}: created {created:?} is not an RFC 3339 timestamp such as 2026-11-24T09:30:00Z")]
-    BadCreated { file: String, created: String },
+    BadCreated {
+        /// The file.
+        file: String,
+        /// What it says.
+        created: String,
+    },
+    /// The revisions do not form one chain.
     #[error("{0}")]
     Chain(ChainError),
 }
@@ -369,7 +419,13 @@ pub fn migrations_module(headers: &[Header]) -> String {
 /// `versions_dir` (relative to the crate) and writes [`MIGRATIONS_FILE`] for
 /// [`include_migrations!`](crate::include_migrations).
 ///
-/// In the migrations crate's `build.rs`, as the body of `fn main`:
+/// Checking in the build means a broken chain (two heads after a merge, a deleted parent, a
+/// file renamed away from its revision) fails `cargo build` with the files named, instead of
+/// failing a deploy. The folder is read without running code, and cargo reruns the script
+/// only when a file in it changes.
+///
+/// In the migrations crate's `build.rs`, as the body of `fn main` (with strata in both
+/// `[dependencies]` and `[build-dependencies]`):
 ///
 /// ```no_run
 /// strata::build::migrations("src/versions");

@@ -25,6 +25,7 @@ pub struct MigrationHeader {
     pub revision: String,
     /// The current head, `None` for the first migration.
     pub parent: Option<String>,
+    /// What the migration does, as the user wrote it.
     pub message: String,
     /// RFC 3339 (`2026-11-24T09:30:00Z`).
     pub created: String,

@@ -20,12 +20,16 @@ pub const DEFAULT_DEV_URL: &str = "sqlite://app.db";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
+    /// A developer's machine: SQLite allowed, no confirmations, everything applied.
     Dev,
+    /// Pre-production: PostgreSQL only, rollbacks confirmed, timeouts on.
     Staging,
+    /// Production: PostgreSQL only, rollbacks forced and typed, only safe migrations at start-up.
     Prod,
 }
 
 impl Environment {
+    /// The canonical name (`dev`, `staging`, `prod`).
     pub fn as_str(self) -> &'static str {
         match self {
             Environment::Dev => "dev",
@@ -55,37 +59,90 @@ impl FromStr for Environment {
 
 /// Settings that cannot be used; each message says what was expected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// An environment name strata does not know.
     #[error("unknown environment {0:?}: expected dev, development, staging, prod or production")]
     UnknownEnvironment(String),
+    /// Staging and prod never fall back to the dev SQLite file: a missing URL is an error.
     #[error("the {env} environment needs a PostgreSQL database: set DATABASE_URL (or --database-url) to postgres://...; it never falls back to SQLite")]
-    UrlRequired { env: Environment },
+    UrlRequired {
+        /// The environment.
+        env: Environment,
+    },
     #[error(
         "the {env} environment needs a PostgreSQL database, but the URL is {url}: SQLite is for dev only"
     )]
-    SqliteOutsideDev { env: Environment, url: String },
+    /// A SQLite URL outside dev.
+    SqliteOutsideDev {
+        /// The environment.
+        env: Environment,
+        /// The URL given.
+        url: String,
+    },
+    /// The database URL cannot be used.
     #[error(transparent)]
     Url(#[from] UrlError),
+    /// `strata.toml` (or `--config`) cannot be read.
     #[error("cannot read {path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// `strata.toml` is not valid TOML or has an unknown key.
     #[error("{path}: {message}")]
-    Toml { path: String, message: String },
+    Toml {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// `STRATA_MIGRATION_LOCK` is neither `session` nor `transaction`.
     #[error("migration lock mode {0:?} is unknown: expected session (the default) or transaction (behind a transaction-pooling PgBouncer)")]
     LockMode(String),
+    /// A timeout that is not a number of seconds in range (or `off` where allowed).
     #[error("{name}={value:?} ({origin}) is not a timeout: {expected}")]
-    Duration { name: String, value: String, origin: String, expected: &'static str },
+    Duration {
+        /// The setting (`STRATA_LOCK_TIMEOUT`, `lock_timeout`).
+        name: String,
+        /// What it says.
+        value: String,
+        /// Where it came from (process environment, `.env`, `strata.toml`).
+        origin: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
+    /// `ENV` or `STRATA_ENV` names no known environment.
     #[error("unknown environment {value:?} in {name} ({origin}): expected dev, development, staging, prod or production")]
-    BadEnvironment { name: String, value: String, origin: String },
+    BadEnvironment {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Where it came from.
+        origin: String,
+    },
     #[error(
         "conflicting environments: {first} and {second}: every ENV and STRATA_ENV (process environment and .env file) must name the same environment, since it decides the safety rules; fix or remove one of them (--env overrides both only when they agree)"
     )]
-    EnvConflict { first: String, second: String },
+    /// Two sources name different environments; since the environment decides the safety rules,
+    /// strata refuses to pick one.
+    EnvConflict {
+        /// One setting, with its origin.
+        first: String,
+        /// The other.
+        second: String,
+    },
 }
 
 /// What the command line says, on top of every other source.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--env`.
     pub env: Option<String>,
+    /// `--database-url`.
     pub database_url: Option<String>,
     /// Another `strata.toml` (default: `./strata.toml` when it exists).
     pub config_file: Option<PathBuf>,
@@ -93,11 +150,15 @@ pub struct Overrides {
 
 /// Settings resolved from every source.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
+    /// The environment, which decides the safety rules.
     pub env: Environment,
+    /// The database to migrate.
     pub database_url: DatabaseUrl,
     /// Where `create` and `template` write new migrations.
     pub versions_dir: Option<PathBuf>,
+    /// The bookkeeping table names (`version_table`, `history_table`).
     pub tables: VersionTables,
     /// How long a migration waits for a lock before failing (staging and prod; `None`: off,
     /// the dev default or an explicit `off`). Whole milliseconds, at most [`MAX_TIMEOUT_MS`].

@@ -10,10 +10,16 @@ pub type Row = Vec<Value>;
 
 /// Why a data op failed; the runner wraps it with the revision and op.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// The database rejected a statement.
     #[error("{message} (statement: {statement})")]
-    Database { statement: String, message: String },
+    Database {
+        /// The statement.
+        statement: String,
+        /// The database's message.
+        message: String,
+    },
     /// The migration's own logic decided to stop.
     #[error("{0}")]
     Failed(String),

@@ -17,6 +17,7 @@ use std::fmt;
 
 /// What turns `current` into `target` ([`diff`]).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Diff {
     /// Ops that turn the current schema into the target, in a safe order.
     pub upgrade: Vec<Op>,

@@ -9,7 +9,9 @@ use std::str::FromStr;
 /// One migration as the chain sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node<'a> {
+    /// The revision id.
     pub revision: &'a str,
+    /// The revision it follows; `None` for the root.
     pub parent: Option<&'a str>,
     /// Where it was declared (a file path), named in every error about it.
     pub source: &'a str,
@@ -17,19 +19,48 @@ pub struct Node<'a> {
 
 /// A problem with the revision chain. Each names the revisions and the files involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChainError {
+    /// Two migrations declare the same revision.
     #[error("duplicate revision {revision}: declared in {}", files.join(", "))]
-    Duplicate { revision: String, files: Vec<String> },
+    Duplicate {
+        /// The revision.
+        revision: String,
+        /// Every file that declares it.
+        files: Vec<String>,
+    },
+    /// A migration follows a revision nobody declares (a deleted or misspelt parent).
     #[error("revision {revision} ({file}) names parent {parent}, which no migration declares")]
-    UnknownParent { revision: String, parent: String, file: String },
+    UnknownParent {
+        /// The migration.
+        revision: String,
+        /// The parent it names.
+        parent: String,
+        /// Where it is declared.
+        file: String,
+    },
+    /// Parent links that loop, so there is no order to apply them in.
     #[error("cycle in the revision chain: {}", describe_cycle(.cycle))]
-    Cycle { cycle: Vec<(String, String)> },
+    Cycle {
+        /// (revision, file) around the loop.
+        cycle: Vec<(String, String)>,
+    },
+    /// More than one migration has no parent.
     #[error("more than one root (a migration without parent): {}", describe(.roots))]
-    MultipleRoots { roots: Vec<(String, String)> },
+    MultipleRoots {
+        /// (revision, file) of each.
+        roots: Vec<(String, String)>,
+    },
+    /// Every migration names a parent.
     #[error("no root: every migration names a parent, so the chain has no start")]
     NoRoot,
+    /// The chain branches (two branches merged without relinking one): strata keeps one line of
+    /// history, so one head must be pointed at the other.
     #[error("more than one head (the chain branches): {}; point all but one at another head as parent", describe(.heads))]
-    MultipleHeads { heads: Vec<(String, String)> },
+    MultipleHeads {
+        /// (revision, file) of each head.
+        heads: Vec<(String, String)>,
+    },
 }
 
 fn describe(items: &[(String, String)]) -> String {
@@ -161,7 +192,9 @@ fn find_cycles(nodes: &[Node], by_revision: &HashMap<&str, Vec<usize>>) -> Vec<C
 /// Where to migrate to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// The last migration.
     Head,
+    /// Before the first migration: nothing applied.
     Base,
     /// A revision id or a unique prefix of one.
     Revision(String),
@@ -210,19 +243,40 @@ impl fmt::Display for Target {
 
 /// A target that does not name a place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TargetError {
+    /// Not something a target can be.
     #[error("{0:?} is not a target: expected a revision id, a unique prefix of one, head, base, +N or -N")]
     Malformed(String),
+    /// No revision starts with it.
     #[error("no revision matches {0:?}: expected a revision id or a unique prefix of one (see history)")]
     Unknown(String),
+    /// The prefix matches several revisions.
     #[error("{prefix:?} is ambiguous: it matches {}", .candidates.join(", "))]
-    Ambiguous { prefix: String, candidates: Vec<String> },
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// The revisions it matches.
+        candidates: Vec<String>,
+    },
+    /// `+N` / `-N` goes past head or base.
     #[error("{steps:+} steps from {from} goes past {limit} ({available} steps available)")]
-    OutOfRange { steps: i64, from: String, limit: &'static str, available: usize },
+    OutOfRange {
+        /// The steps asked for.
+        steps: i64,
+        /// Where they start (the current revision, or `base`).
+        from: String,
+        /// `head` or `base`.
+        limit: &'static str,
+        /// How many steps there are.
+        available: usize,
+    },
     #[error(
         "{0:?} is more steps than any chain holds: expected +N or -N with N a positive number of migrations"
     )]
+    /// A step count too large for any chain.
     TooManySteps(String),
+    /// The database is at a revision this build does not contain.
     #[error("the database is at revision {0}, which this code does not know: the database is ahead of this build or on an abandoned branch; deploy the code that contains it, or downgrade with that code (validate shows when it was applied)")]
     UnknownCurrent(String),
 }
@@ -230,7 +284,9 @@ pub enum TargetError {
 /// A place in the chain: `Base` before the first migration, or after the migration at `At(i)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Position {
+    /// Nothing applied.
     Base,
+    /// After the migration at this index of the chain.
     At(usize),
 }
 
@@ -239,15 +295,19 @@ impl<'a> Chain<'a> {
     pub fn revisions(&self) -> &[&'a str] {
         &self.order
     }
+    /// How many migrations the chain holds.
     pub fn len(&self) -> usize {
         self.order.len()
     }
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
+    /// The last revision.
     pub fn head(&self) -> Option<&'a str> {
         self.order.last().copied()
     }
+    /// The index of an exact revision id in apply order.
     pub fn index_of(&self, revision: &str) -> Option<usize> {
         self.position.get(revision).copied()
     }

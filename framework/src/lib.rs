@@ -24,6 +24,8 @@
 //! }
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod autogen;
 pub mod backend;
 pub mod build;
@@ -53,7 +55,8 @@ pub mod show;
 pub mod testing;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod textdiff;
+#[cfg_attr(not(feature = "testkit"), allow(dead_code))]
+pub(crate) mod textdiff;
 pub mod types;
 pub mod validate;
 pub mod value;
@@ -70,9 +73,32 @@ pub use migration::{Migration, MigrationSet, RegistryError};
 /// one module per migration file and `pub fn migrations() -> Result<MigrationSet,
 /// RegistryError>`, the accessor every consumer calls.
 ///
+/// Generated rather than written by hand so that adding a migration is adding a file: no
+/// `mod` line to forget, and no migration silently left out of the binary.
+///
+/// The three pieces of a migrations crate (`ignore`d here: the macro needs the `OUT_DIR`
+/// that only a build script run provides):
+///
 /// ```ignore
-/// // src/lib.rs of the migrations crate
+/// // Cargo.toml: strata in [dependencies] and [build-dependencies]
+///
+/// // build.rs
+/// fn main() {
+///     strata::build::migrations("src/versions");
+/// }
+///
+/// // src/lib.rs
 /// strata::include_migrations!();
+///
+/// // src/versions/r3f9a1c2b7e01_add_user_email.rs: one `migration! { ... }` per file
+/// ```
+///
+/// The application then makes the one call, which also refuses a binary that lost some of
+/// the migrations the build saw:
+///
+/// ```ignore
+/// let set = app_migrations::migrations()?;
+/// strata::init_database(set)?;
 /// ```
 #[macro_export]
 macro_rules! include_migrations {

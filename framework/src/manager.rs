@@ -17,32 +17,51 @@ use std::path::PathBuf;
 /// Everything the application API can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ManagerError {
+    /// The settings cannot be used.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A run failed.
     #[error(transparent)]
     Run(#[from] runner::Error),
+    /// The database failed outside a run.
     #[error("database error: {0}")]
     Backend(#[from] BackendError),
+    /// A migration file or the scaffolding could not be written.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
+    /// Offline SQL could not be rendered.
     #[error(transparent)]
     Offline(#[from] OfflineError),
+    /// The environment's rollback rules refused (or still need a confirmation).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// Production validates before applying, and validation found errors.
     #[error("validation failed, nothing was applied: {}", .0.errors.join("; "))]
     Invalid(Validation),
+    /// Production start-up found pending migrations that are not safe to apply unattended.
     #[error("production start-up applies only safe migrations; these need an explicit upgrade by an operator: {}", describe_risks(.0))]
     StartupBlocked(Vec<Risk>),
+    /// Creating a migration needs to know where to write it.
     #[error("no migrations folder is configured: set versions_dir in strata.toml or STRATA_VERSIONS_DIR")]
     NoVersionsDir,
+    /// `create --auto`, `check` and `init --from-models` need [`MigrationManager::with_models`].
     #[error("this application declares no models, so there is nothing to generate from or check against")]
     NoModels,
+    /// Comparing the models with head failed.
     #[error(transparent)]
     Autogen(#[from] crate::autogen::AutogenError),
+    /// The binary is older than the versions folder, so comparing its head with the models would
+    /// generate a migration that already exists.
     #[error("the versions folder's head is {folder}, but this binary was built with head {built}: rebuild first (cargo build) so the comparison starts from the folder's head")]
-    NotBuilt { folder: String, built: String },
+    NotBuilt {
+        /// The head in the versions folder.
+        folder: String,
+        /// The head compiled into this binary.
+        built: String,
+    },
 }
 
 fn describe_risks(risks: &[Risk]) -> String {
@@ -54,6 +73,57 @@ fn describe_risks(risks: &[Risk]) -> String {
 }
 
 /// The migrations, the settings, and the environment's rules around them.
+///
+/// Build it once per process with [`MigrationManager::from_env`] (the environment, `.env` and
+/// `strata.toml`, as the CLI reads them) or [`MigrationManager::new`] with explicit
+/// [`Settings`]; each call connects afresh, so a manager can live for the whole application.
+///
+/// ```
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+///     downgrade: |op| { op.drop_table("users"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "add emails",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+///     downgrade: |op| { op.drop_column("users", "email"); },
+/// }
+/// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// use strata::config::{Overrides, Settings};
+/// use strata::graph::Target;
+/// use strata::policy::Confirmation;
+/// use strata::runner::Quiet;
+/// use strata::MigrationManager;
+///
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let overrides = Overrides {
+///     database_url: Some(format!("sqlite://{}", dir.join("app.db").display())),
+///     ..Overrides::default()
+/// };
+/// let settings = Settings::load(&overrides, &dir)?; // `dir`: where strata.toml and .env live
+/// let manager = MigrationManager::new(set, settings);
+///
+/// assert_eq!(manager.pending_migrations()?.len(), 2);
+/// manager.run_migrations(&Target::Head, &mut Quiet)?;
+/// assert_eq!(manager.current_revision()?.map(|m| m.revision), Some("0002bbbb"));
+/// assert!(!manager.validate_migrations().is_error());
+///
+/// // Dev needs no confirmation; staging and prod refuse without one.
+/// manager.rollback_migration(&"-1".parse()?, &Confirmation::default(), &mut Quiet)?;
+/// assert_eq!(manager.migration_history()?.len(), 3);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct MigrationManager {
     set: MigrationSet,
@@ -62,6 +132,7 @@ pub struct MigrationManager {
 }
 
 impl MigrationManager {
+    /// A manager with explicit settings (tests, or settings resolved by the caller).
     pub fn new(set: MigrationSet, settings: Settings) -> Self {
         MigrationManager { set, settings, models: None }
     }
@@ -98,15 +169,19 @@ impl MigrationManager {
         Ok(Self::new(set, Settings::load(&Overrides::default(), &dir)?))
     }
 
+    /// The resolved settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+    /// The migrations it manages.
     pub fn migrations(&self) -> &MigrationSet {
         &self.set
     }
+    /// The environment whose rules apply.
     pub fn env(&self) -> Environment {
         self.settings.env
     }
+    /// The database it migrates.
     pub fn database_url(&self) -> &DatabaseUrl {
         &self.settings.database_url
     }
@@ -244,9 +319,11 @@ impl MigrationManager {
     pub fn current_revision(&self) -> Result<Option<&'static Migration>, ManagerError> {
         Ok(self.runner().current(self.connect()?.as_mut())?)
     }
+    /// The migrations not yet applied, in apply order.
     pub fn pending_migrations(&self) -> Result<Vec<&'static Migration>, ManagerError> {
         Ok(self.runner().pending(self.connect()?.as_mut())?)
     }
+    /// The history table: every upgrade, downgrade, stamp, accept and resolve, oldest first.
     pub fn migration_history(&self) -> Result<Vec<HistoryRow>, ManagerError> {
         Ok(self.runner().history(self.connect()?.as_mut())?)
     }
@@ -406,17 +483,117 @@ impl MigrationManager {
 
 /// Runs pending migrations at application start-up with the environment's rules, settings
 /// from the environment, `.env` and `strata.toml`.
+///
+/// This is the one call an application makes before serving. It validates first in every
+/// environment and refuses on an error (a broken chain, drift, a dirty or corrupt version
+/// table, a database at an unknown revision: [`ManagerError::Invalid`]); then dev and staging
+/// apply everything pending, while production applies only migrations that neither drop nor
+/// rewrite data ([`ManagerError::StartupBlocked`] names the others, for an operator to apply
+/// with an explicit upgrade). Replicas starting together are safe: one
+/// migrates, the others wait for the lock and find the database at head.
+///
+/// ```
+/// # use strata::prelude::*;
+/// #
+/// # migration! {
+/// #     revision: "0001aaaa",
+/// #     parent: None,
+/// #     message: "create users",
+/// #     created: "2026-11-24T09:30:00Z",
+/// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+/// #     downgrade: |op| { op.drop_table("users"); },
+/// # }
+/// # migration! {
+/// #     revision: "0002bbbb",
+/// #     parent: Some("0001aaaa"),
+/// #     message: "add emails",
+/// #     created: "2026-11-25T09:30:00Z",
+/// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+/// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
+/// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::env::set_var("DATABASE_URL", format!("sqlite://{}", dir.join("app.db").display()));
+/// // In an application: `let set = app_migrations::migrations()?;`
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let report = strata::init_database(set)?; // DATABASE_URL, ENV, ... from the environment
+/// assert_eq!(report.applied.len(), 2);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn init_database(set: MigrationSet) -> Result<Report, ManagerError> {
     MigrationManager::from_env(set)?.start_up(&mut Quiet)
 }
 
 /// Upgrades to `target` (`"head"`, a revision, `"+N"`).
+///
+/// Unlike [`init_database`], no start-up rules: an explicit upgrade, as an operator's
+/// `upgrade` command (production still validates first).
+///
+/// ```
+/// # use strata::prelude::*;
+/// #
+/// # migration! {
+/// #     revision: "0001aaaa",
+/// #     parent: None,
+/// #     message: "create users",
+/// #     created: "2026-11-24T09:30:00Z",
+/// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+/// #     downgrade: |op| { op.drop_table("users"); },
+/// # }
+/// # migration! {
+/// #     revision: "0002bbbb",
+/// #     parent: Some("0001aaaa"),
+/// #     message: "add emails",
+/// #     created: "2026-11-25T09:30:00Z",
+/// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+/// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
+/// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::env::set_var("DATABASE_URL", format!("sqlite://{}", dir.join("app.db").display()));
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let report = strata::migrate(set, "+1")?; // one step; "head" for everything
+/// assert_eq!(report.to.as_deref(), Some("0001aaaa"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn migrate(set: MigrationSet, target: &str) -> Result<Report, ManagerError> {
     MigrationManager::from_env(set)?.run_migrations(&target.parse()?, &mut Quiet)
 }
 
 /// Rolls back to `target` (`"-1"`, a revision, `"base"`) without confirmations: allowed in
 /// dev only; staging and production refuse (use [`MigrationManager::rollback_migration`]).
+///
+/// ```
+/// # use strata::prelude::*;
+/// #
+/// # migration! {
+/// #     revision: "0001aaaa",
+/// #     parent: None,
+/// #     message: "create users",
+/// #     created: "2026-11-24T09:30:00Z",
+/// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+/// #     downgrade: |op| { op.drop_table("users"); },
+/// # }
+/// # migration! {
+/// #     revision: "0002bbbb",
+/// #     parent: Some("0001aaaa"),
+/// #     message: "add emails",
+/// #     created: "2026-11-25T09:30:00Z",
+/// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+/// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
+/// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # std::env::set_var("DATABASE_URL", format!("sqlite://{}", dir.join("app.db").display()));
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// strata::migrate(set.clone(), "head")?;
+/// let report = strata::rollback(set, "-1")?;
+/// assert_eq!(report.to.as_deref(), Some("0001aaaa"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn rollback(set: MigrationSet, target: &str) -> Result<Report, ManagerError> {
     MigrationManager::from_env(set)?.rollback_migration(
         &target.parse()?,

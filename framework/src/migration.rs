@@ -1,4 +1,4 @@
-//! A migration is a Rust module that declares itself with [`migration!`]; the macro registers
+//! A migration is a Rust module that declares itself with [`migration!`](crate::migration!); the macro registers
 //! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
 //! unspecified) but from the parent links, checked by [`crate::graph`].
 
@@ -9,12 +9,17 @@ use crate::ops::{Op, Ops};
 /// inventory needs const initialisers.
 #[derive(Debug)]
 pub struct Migration {
+    /// The revision id, unique in the chain (hexadecimal by convention, as `create` makes them).
     pub revision: &'static str,
+    /// The revision it follows; `None` for the first migration.
     pub parent: Option<&'static str>,
+    /// What it does, shown in history, logs and errors.
     pub message: &'static str,
     /// Creation time, RFC 3339 (checked by the build script).
     pub created: &'static str,
+    /// Records the ops that apply it.
     pub upgrade: fn(&mut Ops),
+    /// Records the ops that revert it.
     pub downgrade: fn(&mut Ops),
     /// The source file, from `file!()`.
     pub file: &'static str,
@@ -51,6 +56,54 @@ impl Migration {
 /// Declares a migration and registers it. See the crate documentation for an example.
 /// `transactional: false,` (before `upgrade:`) declares one that must run outside a
 /// transaction.
+///
+/// The header fields are literals so the build script can read them without running any
+/// code; `upgrade` and `downgrade` are non-capturing closures (or `fn`s) that record ops.
+/// Registration goes through `inventory`: no list of migrations is kept by hand, and the
+/// order comes from the `parent` links alone.
+///
+/// ```
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "a1b2c3d4e5f6",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| {
+///         op.create_table(
+///             Table::new("users")
+///                 .column(Column::new("id", Type::BigInt).autoincrement())
+///                 .column(Column::new("email", Type::String(255))),
+///         );
+///     },
+///     downgrade: |op| {
+///         op.drop_table("users");
+///     },
+/// }
+///
+/// // PostgreSQL cannot build an index CONCURRENTLY inside a transaction.
+/// migration! {
+///     revision: "b2c3d4e5f6a1",
+///     parent: Some("a1b2c3d4e5f6"),
+///     message: "index users by email without blocking writes",
+///     created: "2026-11-25T10:00:00Z",
+///     transactional: false,
+///     upgrade: |op| {
+///         op.execute_on(DialectKind::Postgres, "CREATE INDEX CONCURRENTLY ix_users_email ON users (email)");
+///         op.execute_on(DialectKind::Sqlite, "CREATE INDEX ix_users_email ON users (email)");
+///     },
+///     downgrade: |op| {
+///         op.drop_index("ix_users_email", "users");
+///     },
+/// }
+///
+/// // A migrations crate's generated `migrations()` builds the set; here, by hand:
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// assert_eq!(set.head().map(|m| m.revision), Some("b2c3d4e5f6a1"));
+/// assert!(!set.get("b2c3d4e5f6a1").unwrap().transactional);
+/// # Ok::<(), strata::RegistryError>(())
+/// ```
 #[macro_export]
 macro_rules! migration {
     (
@@ -95,6 +148,7 @@ pub fn registered() -> Vec<&'static Migration> {
 
 /// Why a set of migrations cannot be run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// The build script saw revisions that are not registered in this binary: the linker
     /// dropped the migrations crate because nothing names it (inventory issue 7).
@@ -104,10 +158,18 @@ pub enum RegistryError {
          `use {crate_name} as _;` to the binary or test that runs migrations)",
         missing.len(), abbreviate(missing)
     )]
-    Missing { missing: Vec<String>, expected: usize, crate_name: String },
+    Missing {
+        /// The revisions not registered.
+        missing: Vec<String>,
+        /// How many the build saw.
+        expected: usize,
+        /// The migrations crate, as a Rust path.
+        crate_name: String,
+    },
     /// Registered migrations that the build script did not see: the build is stale.
     #[error("migrations registered but not seen by the build script: {}; rebuild (cargo clean -p the migrations crate)", abbreviate(.0))]
     Unexpected(Vec<String>),
+    /// The registered migrations do not form one chain.
     #[error("the revision chain is broken: {}", join_errors(.0))]
     Chain(Vec<ChainError>),
 }
@@ -124,7 +186,42 @@ fn join_errors(errors: &[ChainError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-/// A checked set of migrations in chain order.
+/// A checked set of migrations in chain order: one root, one head, no cycle, every parent
+/// known. Everything that runs migrations takes one, so an unchecked list never reaches a
+/// database. An application gets it from its migrations crate (`app_migrations::migrations()`,
+/// generated by [`crate::build::migrations`]), which also proves every migration the build saw
+/// is linked in.
+///
+/// ```
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create posts",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| { op.create_table(Table::new("posts").column(Column::new("id", Type::BigInt).autoincrement())); },
+///     downgrade: |op| { op.drop_table("posts"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "add titles",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.add_column("posts", Column::new("title", Type::Text).nullable()); },
+///     downgrade: |op| { op.drop_column("posts", "title"); },
+/// }
+///
+/// let all = strata::migration::registered();
+/// let set = strata::MigrationSet::new(all.clone())?;
+/// let order: Vec<&str> = set.migrations().iter().map(|m| m.revision).collect();
+/// assert_eq!(order, ["0001aaaa", "0002bbbb"]); // chain order, whatever the registration order
+///
+/// // A set missing the root is refused: 0002bbbb's parent is unknown.
+/// let broken: Vec<_> = all.into_iter().filter(|m| m.revision == "0002bbbb").collect();
+/// assert!(matches!(strata::MigrationSet::new(broken), Err(strata::RegistryError::Chain(_))));
+/// # Ok::<(), strata::RegistryError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct MigrationSet {
     ordered: Vec<&'static Migration>,
@@ -174,12 +271,15 @@ impl MigrationSet {
     pub fn migrations(&self) -> &[&'static Migration] {
         &self.ordered
     }
+    /// The checked revision chain, for resolving targets.
     pub fn chain(&self) -> &Chain<'static> {
         &self.chain
     }
+    /// The migration with exactly this revision id.
     pub fn get(&self, revision: &str) -> Option<&'static Migration> {
         self.chain.index_of(revision).map(|i| self.ordered[i])
     }
+    /// The last migration; `None` for an empty set.
     pub fn head(&self) -> Option<&'static Migration> {
         self.ordered.last().copied()
     }

@@ -21,30 +21,44 @@ pub struct Models {
 
 /// Why the models' schema could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelsError {
+    /// The scratch database could not be opened or read.
     #[error("cannot use the scratch database: {0}")]
     Scratch(#[source] BackendError),
+    /// The scratch database was not empty.
     #[error("the scratch database already has tables ({0}); models are built on an empty one")]
     NotEmpty(String),
+    /// Creating the models' tables failed (a foreign key to a table that is not declared, say).
     #[error("the models do not build on {kind}: {source}")]
-    Build { kind: crate::ops::DialectKind, source: Box<runner::Error> },
+    Build {
+        /// The engine.
+        kind: crate::ops::DialectKind,
+        /// The failure.
+        source: Box<runner::Error>,
+    },
 }
 
 impl Models {
+    /// No tables yet.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Adds a table, declared with the same builder migrations use.
     pub fn table(mut self, table: Table) -> Self {
         self.tables.push(table);
         self
     }
+    /// Adds an index.
     pub fn index(mut self, index: Index) -> Self {
         self.indexes.push(index);
         self
     }
+    /// The declared tables, in declaration order.
     pub fn tables(&self) -> &[Table] {
         &self.tables
     }
+    /// The declared indexes.
     pub fn indexes(&self) -> &[Index] {
         &self.indexes
     }

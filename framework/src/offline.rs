@@ -17,9 +17,13 @@ use crate::ops::{DialectKind, Op};
 
 /// The SQL of one migration, in the order the script runs it: `before`, `statements`, `after`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct MigrationSql {
+    /// The migration's revision.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Upgrade or downgrade.
     pub direction: Direction,
     /// The migration's own statements in order; lines starting with `--` are comments (a data
     /// op's placeholder).
@@ -49,25 +53,53 @@ pub struct Options {
     pub allow_data_placeholders: bool,
 }
 
+/// Why offline SQL could not be produced.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OfflineError {
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// An op cannot be rendered for the dialect.
     #[error("{revision}: cannot render {op}: {source}")]
-    Render { revision: String, op: String, source: RenderError },
+    Render {
+        /// The migration.
+        revision: String,
+        /// The op.
+        op: String,
+        /// Why.
+        source: RenderError,
+    },
+    /// A data op (Rust code) has no SQL form: refused unless placeholders were asked for.
     #[error(
         "{revision}: the data op {label:?} is Rust code run against a live connection and has no SQL \
          form, so the script would silently skip it. Run this migration online, or pass \
          --allow-data-placeholders (Options::allow_data_placeholders) to leave a marked placeholder \
          where its work must be done by hand"
     )]
-    DataOp { revision: String, label: String },
+    DataOp {
+        /// The migration.
+        revision: String,
+        /// The data op's label.
+        label: String,
+    },
+    /// SQLite rebuilds need the table as it is at that point; the scratch database that follows the
+    /// migrations to know it failed.
     #[error("the scratch database that follows the migrations failed: {0}")]
     Scratch(String),
+    /// This build has no SQLite, which offline SQLite rendering uses for its scratch database.
     #[error("offline SQL for SQLite needs the sqlite feature")]
     NoSqlite,
+    /// The target lies the other way (`upgrade --sql` to an earlier revision).
     #[error("cannot {direction} from {from} to {to}: wrong direction")]
-    WrongDirection { direction: Direction, from: String, to: String },
+    WrongDirection {
+        /// The direction asked for.
+        direction: Direction,
+        /// The starting revision.
+        from: String,
+        /// The target.
+        to: String,
+    },
 }
 
 impl From<BackendError> for OfflineError {

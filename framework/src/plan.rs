@@ -314,7 +314,12 @@ pub enum StateError {
     Unknown(String),
     /// The recorded set has a revision applied without one of its parents.
     #[error("the database has applied {revision} but not its parent {parent}, which is impossible")]
-    ParentMissing { revision: String, parent: String },
+    ParentMissing {
+        /// The applied revision.
+        revision: String,
+        /// Its parent that is not applied.
+        parent: String,
+    },
 }
 
 /// Which way a step runs.

@@ -21,10 +21,15 @@ pub fn risk(op: &Op) -> Option<&'static str> {
 
 /// One risky op of a pending migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Risk {
+    /// The pending migration.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// The risky op (`drop_column users.legacy`).
     pub op: String,
+    /// Why it is risky.
     pub reason: &'static str,
 }
 
@@ -76,6 +81,7 @@ pub enum Prompt {
 /// A rollback the rules do not allow (yet). The message names no front end's flags; its
 /// [`Refusal::remedy`] says what gets past it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Refusal {
     /// staging without a confirmation.
     StagingNeedsConfirmation,

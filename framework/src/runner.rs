@@ -12,26 +12,46 @@ use std::time::{Duration, Instant};
 
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// The migration set is not usable.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The target names no place in the chain.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The database failed outside a migration (connecting, locking, bookkeeping reads).
     #[error("database error: {0}")]
     Backend(#[from] BackendError),
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    /// A name PostgreSQL would silently truncate; refused before anything ran.
     #[error("{0}")]
     IdentifierTooLong(Box<LongIdentifier>),
+    /// Transaction lock mode: another migrator applied something else while this one waited.
     #[error("another migrator moved the database to {current} while this one waited to run {revision}; nothing more was applied, run again")]
-    Moved { revision: String, current: String },
+    Moved {
+        /// The migration this run was about to apply.
+        revision: String,
+        /// Where the database is now.
+        current: String,
+    },
+    /// Grouped mode cannot contain a non-transactional migration (the named revision).
     #[error("{0} cannot run inside a transaction, so it cannot be grouped with others: upgrade without grouped mode")]
     NotGroupable(String),
+    /// `resolve` on a database with nothing to resolve.
     #[error("the database is not dirty: there is nothing to resolve")]
     NotDirty,
+    /// `resolve` named another migration than the interrupted one.
     #[error("the database is dirty from {dirty}, not {given}: resolve {dirty}")]
-    ResolveOther { dirty: String, given: String },
+    ResolveOther {
+        /// The interrupted migration.
+        dirty: String,
+        /// The one named.
+        given: String,
+    },
+    /// `accept` named a migration that is not applied.
     #[error("{0} is not applied: only an applied migration has a checksum to accept")]
     NotApplied(String),
     /// Applied migrations were edited (or their history rows were): refused by
@@ -40,12 +60,29 @@ pub enum Error {
     Drift(Vec<crate::validate::Drift>),
     /// The confirmed rollback is no longer the one the database would get.
     #[error("the database moved while the rollback was being confirmed: the confirmed plan reverts {}, but at {current} the rollback would now revert {}; nothing was changed. Run the downgrade again and confirm the new plan", list_or_none(.shown), list_or_none(.now))]
-    PlanChanged { shown: Vec<String>, now: Vec<String>, current: String },
+    PlanChanged {
+        /// The revisions the confirmed plan reverts.
+        shown: Vec<String>,
+        /// The revisions a rollback from the current version would revert.
+        now: Vec<String>,
+        /// Where the database is now.
+        current: String,
+    },
     /// A database that must be empty is not (tables or a version, named).
     #[error("the database is not empty ({0}): a schema is only created from scratch on an empty one")]
     NotEmpty(String),
+    /// An upgrade to an earlier revision, or a downgrade to a later one.
     #[error("cannot {direction} to {target}: the database is at {current}; use {hint}")]
-    WrongDirection { direction: Direction, target: String, current: String, hint: &'static str },
+    WrongDirection {
+        /// The direction asked for.
+        direction: Direction,
+        /// The target.
+        target: String,
+        /// Where the database is.
+        current: String,
+        /// The command that goes there.
+        hint: &'static str,
+    },
 }
 
 fn list_or_none(revisions: &[String]) -> String {
@@ -59,24 +96,37 @@ fn list_or_none(revisions: &[String]) -> String {
 /// An identifier the engine would silently truncate.
 #[derive(Debug, thiserror::Error)]
 #[error("{revision}: {op} names the identifier {name:?}, {bytes} bytes long; {engine} keeps at most {max} bytes and would silently truncate it. Nothing was run")]
+#[non_exhaustive]
 pub struct LongIdentifier {
+    /// The migration.
     pub revision: String,
+    /// The op that names it.
     pub op: String,
+    /// The identifier.
     pub name: String,
+    /// Its length in bytes.
     pub bytes: usize,
+    /// The engine's limit in bytes.
     pub max: usize,
+    /// The engine.
     pub engine: String,
 }
 
 /// The details of a failed migration.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct MigrationFailure {
+    /// The migration that failed.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Which way it was running.
     pub direction: Direction,
     /// The op that failed (`add_column users.email`), with its 1-based position.
     pub op: Option<(usize, String)>,
+    /// The statement the database rejected, when one was.
     pub statement: Option<String>,
+    /// The database's (or the data op's) message.
     pub cause: String,
     /// Migrations committed before the failure, in order.
     pub completed: Vec<Applied>,
@@ -115,18 +165,27 @@ impl fmt::Display for MigrationFailure {
 
 /// One migration that ran.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Applied {
+    /// The migration.
     pub revision: String,
+    /// Its message.
     pub message: String,
+    /// Which way it ran.
     pub direction: Direction,
+    /// How long it took, commit included.
     pub duration: Duration,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Report {
+    /// The revision before the run (`None` = base).
     pub from: Option<String>,
+    /// The revision after it.
     pub to: Option<String>,
+    /// Each migration that ran, in order; empty when there was nothing to do.
     pub applied: Vec<Applied>,
 }
 
@@ -164,6 +223,53 @@ pub struct Quiet;
 impl Listener for Quiet {}
 
 /// Runs a checked set of migrations against a backend.
+///
+/// The runner is the policy-free core: it applies exactly what it is asked to, with its
+/// bookkeeping, locking and drift rules. Applications usually go through
+/// [`crate::MigrationManager`], which adds the environment's rules (validation in production,
+/// confirmed rollbacks, timeouts); tests and tools use the runner directly.
+///
+/// ```
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
+///     downgrade: |op| { op.drop_table("users"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "add emails",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
+///     downgrade: |op| { op.drop_column("users", "email"); },
+/// }
+///
+/// use strata::graph::Target;
+/// use strata::runner::{Runner, TransactionMode};
+///
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let mut db = strata::backend::connect(&"sqlite::memory:".parse()?)?;
+/// let runner = Runner::new(set);
+///
+/// let report = runner.upgrade(&mut *db, &Target::Head)?;
+/// assert_eq!(report.applied.len(), 2);
+/// assert_eq!(report.to.as_deref(), Some("0002bbbb"));
+/// assert!(runner.pending(&mut *db)?.is_empty());
+///
+/// runner.downgrade(&mut *db, &Target::Relative(-1))?; // one step back
+/// assert_eq!(runner.current(&mut *db)?.map(|m| m.revision), Some("0001aaaa"));
+///
+/// // Test databases: everything pending in one transaction.
+/// runner.downgrade(&mut *db, &Target::Base)?;
+/// runner.clone().with_mode(TransactionMode::Grouped).upgrade(&mut *db, &Target::Head)?;
+/// assert_eq!(runner.history(&mut *db)?.len(), 6); // 2 up, 1 down, 1 down, 2 up
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Runner {
     set: MigrationSet,
@@ -327,6 +433,8 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
 }
 
 impl Runner {
+    /// A runner with the defaults: a transaction per migration, session lock waiting at most
+    /// [`DEFAULT_LOCK_TIMEOUT`], drift warned about, statements not logged.
     pub fn new(set: MigrationSet) -> Self {
         Runner {
             set,
@@ -353,10 +461,12 @@ impl Runner {
         self.log_statements = on;
         self
     }
+    /// Per-migration transactions (the default) or one for the whole run.
     pub fn with_mode(mut self, mode: TransactionMode) -> Self {
         self.mode = mode;
         self
     }
+    /// The migrations it runs.
     pub fn migrations(&self) -> &MigrationSet {
         &self.set
     }

@@ -13,15 +13,22 @@ use std::path::{Path, PathBuf};
 
 /// A migration template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Template {
+    /// Empty `upgrade` and `downgrade`.
     Blank,
+    /// `add_column` and its `drop_column`.
     AddColumn,
+    /// `create_index` and its `drop_index`.
     AddIndex,
+    /// `create_table` and its `drop_table`.
     AddTable,
+    /// `add_foreign_key` and its `drop_constraint`.
     AddForeignKey,
 }
 
 impl Template {
+    /// Every template, in the order `template --list` shows them.
     pub const ALL: [Template; 5] = [
         Template::Blank,
         Template::AddColumn,
@@ -30,6 +37,7 @@ impl Template {
         Template::AddForeignKey,
     ];
 
+    /// The name `template NAME` and `create --template` take.
     pub fn name(self) -> &'static str {
         match self {
             Template::Blank => "blank",
@@ -40,6 +48,7 @@ impl Template {
         }
     }
 
+    /// One line for `template --list`.
     pub fn description(self) -> &'static str {
         match self {
             Template::Blank => "an empty upgrade and downgrade",
@@ -53,14 +62,15 @@ impl Template {
     /// The template text with `{{placeholders}}`.
     pub fn text(self) -> &'static str {
         match self {
-            Template::Blank => include_str!("../../templates/blank.rs.tmpl"),
-            Template::AddColumn => include_str!("../../templates/add_column.rs.tmpl"),
-            Template::AddIndex => include_str!("../../templates/add_index.rs.tmpl"),
-            Template::AddTable => include_str!("../../templates/add_table.rs.tmpl"),
-            Template::AddForeignKey => include_str!("../../templates/add_foreign_key.rs.tmpl"),
+            Template::Blank => include_str!("../templates/blank.rs.tmpl"),
+            Template::AddColumn => include_str!("../templates/add_column.rs.tmpl"),
+            Template::AddIndex => include_str!("../templates/add_index.rs.tmpl"),
+            Template::AddTable => include_str!("../templates/add_table.rs.tmpl"),
+            Template::AddForeignKey => include_str!("../templates/add_foreign_key.rs.tmpl"),
         }
     }
 
+    /// The template called `name`.
     pub fn from_name(name: &str) -> Result<Self, ScaffoldError> {
         Template::ALL
             .into_iter()
@@ -77,23 +87,42 @@ impl fmt::Display for Template {
 
 /// Why a migration or the scaffolding could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScaffoldError {
+    /// No template has this name.
     #[error("unknown template {0:?}: expected one of blank, add_column, add_index, add_table, add_foreign_key (see template --list)")]
     UnknownTemplate(String),
+    /// A `--rev-id` that cannot become part of a file name and a Rust module.
     #[error("revision id {0:?} cannot be used: expected 1 to 64 ASCII letters, digits or underscores (it becomes part of a file name and of Rust code)")]
     BadRevision(String),
+    /// A `--rev-id` another migration already uses.
     #[error("revision id {0} is already taken in the versions folder")]
     RevisionTaken(String),
+    /// A migration needs a message.
     #[error("the message is empty: describe the change, e.g. \"add user email column\"")]
     EmptyMessage,
+    /// A message with line breaks or control characters, which would break the file.
     #[error("the message may not contain control characters or line breaks: {0:?}")]
     BadMessage(String),
+    /// The versions folder does not exist.
     #[error("the migrations folder {0} does not exist: run init first, or set versions_dir in strata.toml")]
     NoVersionsDir(String),
+    /// The folder's chain is broken, so there is no head to be the new migration's parent.
     #[error("the migrations in {dir} have problems; fix them first: {problems}")]
-    BrokenChain { dir: String, problems: String },
+    BrokenChain {
+        /// The versions folder.
+        dir: String,
+        /// What the build would report.
+        problems: String,
+    },
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ScaffoldError + '_ {
@@ -193,9 +222,13 @@ pub fn render(
 
 /// A migration file that was written.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Created {
+    /// The new file.
     pub path: PathBuf,
+    /// Its revision.
     pub revision: String,
+    /// Its parent: the head when it was written.
     pub parent: Option<String>,
     /// A note for the author (a vague message).
     pub warnings: Vec<String>,
@@ -281,7 +314,9 @@ pub fn write_migration(
 
 /// What `init` did to one path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Scaffolded {
+    /// The path.
     pub path: PathBuf,
     /// False when it was already there (init never overwrites).
     pub created: bool,

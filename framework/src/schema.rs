@@ -10,10 +10,12 @@ use std::fmt::{self, Write as _};
 /// A whole database schema: every user table (the version tables excluded).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schema {
+    /// Tables by name.
     pub tables: BTreeMap<String, Table>,
 }
 
 impl Schema {
+    /// The table called `name`.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }
@@ -32,28 +34,40 @@ impl Schema {
 /// One table as the database holds it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
+    /// The table's name.
     pub name: String,
+    /// Columns in table order.
     pub columns: Vec<Column>,
+    /// The primary key, if any.
     pub primary_key: Option<PrimaryKey>,
+    /// Unique constraints (not unique indexes, which are in `indexes`).
     pub uniques: Vec<Unique>,
+    /// Explicit indexes.
     pub indexes: Vec<Index>,
+    /// Foreign keys from this table.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Check constraints.
     pub checks: Vec<Check>,
 }
 
 impl Table {
+    /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+    /// The index called `name`.
     pub fn index(&self, name: &str) -> Option<&Index> {
         self.indexes.iter().find(|i| i.name == name)
     }
+    /// The unique constraint called `name`.
     pub fn unique(&self, name: &str) -> Option<&Unique> {
         self.uniques.iter().find(|u| u.name.as_deref() == Some(name))
     }
+    /// The foreign key called `name`.
     pub fn foreign_key(&self, name: &str) -> Option<&ForeignKey> {
         self.foreign_keys.iter().find(|f| f.name.as_deref() == Some(name))
     }
+    /// The check constraint called `name`.
     pub fn check(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.name.as_deref() == Some(name))
     }
@@ -67,10 +81,14 @@ impl Table {
     }
 }
 
+/// One column as the database holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column's name.
     pub name: String,
+    /// Its type, mapped back to the portable set ([`Type::Other`] for the rest).
     pub ty: Type,
+    /// Whether it allows NULL.
     pub nullable: bool,
     /// The default expression as the database reports it.
     pub default: Option<String>,
@@ -78,39 +96,56 @@ pub struct Column {
     pub autoincrement: bool,
 }
 
+/// A primary key constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrimaryKey {
+    /// Its name (`None` where the engine keeps none: SQLite without a `CONSTRAINT` clause).
     pub name: Option<String>,
+    /// Its columns, in key order.
     pub columns: Vec<String>,
 }
 
+/// A unique constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unique {
+    /// Its name, where the engine keeps one.
     pub name: Option<String>,
+    /// Its columns.
     pub columns: Vec<String>,
 }
 
 /// An index that is not the implementation of a primary key or unique constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Index {
+    /// The index name.
     pub name: String,
     /// Column names; an expression part is kept as its SQL text.
     pub columns: Vec<String>,
+    /// Whether it is a unique index.
     pub unique: bool,
 }
 
+/// A foreign key constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForeignKey {
+    /// Its name, where the engine keeps one.
     pub name: Option<String>,
+    /// The referencing columns.
     pub columns: Vec<String>,
+    /// The referenced table.
     pub ref_table: String,
+    /// The referenced columns.
     pub ref_columns: Vec<String>,
+    /// The delete action.
     pub on_delete: Action,
+    /// The update action.
     pub on_update: Action,
 }
 
+/// A check constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
+    /// Its name, where the engine keeps one.
     pub name: Option<String>,
     /// The expression without the surrounding `CHECK (...)`.
     pub expr: String,
@@ -120,6 +155,7 @@ pub struct Check {
 /// indexes and triggers, re-run after the new table takes the old one's place.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableSnapshot {
+    /// The table as introspected.
     pub table: Table,
     /// (index name, CREATE INDEX statement) for explicit indexes.
     pub indexes_sql: Vec<(String, String)>,

@@ -11,6 +11,7 @@ use crate::backend::{Backend, BackendError};
 /// Any `FnMut() -> Result<Box<dyn Backend>, BackendError>` is a `Scratch`, so a caller with a
 /// PostgreSQL server can pass a closure that creates a throwaway database or schema.
 pub trait Scratch {
+    /// A new, empty database.
     fn open(&mut self) -> Result<Box<dyn Backend>, BackendError>;
 }
 

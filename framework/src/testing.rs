@@ -39,32 +39,92 @@ const CONTEXT: usize = 3;
 /// Why a round trip or check failed. `Debug` prints the same readable text as `Display`, so
 /// `.unwrap()` and `-> Result<(), RoundTripError>` tests show the schema difference as lines.
 #[derive(thiserror::Error)]
+#[non_exhaustive]
 pub enum RoundTripError {
+    /// The set is not one chain.
     #[error("the migration history is not one chain with a single head: {0}")]
     Chain(#[from] RegistryError),
+    /// There are no migrations to test.
     #[error("the migration history is empty")]
     Empty,
+    /// The test database could not be opened.
     #[error("[{backend}] cannot connect to the test database: {source}")]
-    Connect { backend: DialectKind, source: BackendError },
+    Connect {
+        /// The engine.
+        backend: DialectKind,
+        /// The failure.
+        source: BackendError,
+    },
+    /// The schema could not be read back.
     #[error("[{backend}] cannot read the schema: {source}")]
-    Introspect { backend: DialectKind, source: BackendError },
+    Introspect {
+        /// The engine.
+        backend: DialectKind,
+        /// The failure.
+        source: BackendError,
+    },
+    /// An upgrade or downgrade failed.
     #[error("[{backend}] {action}: {source}")]
-    Run { backend: DialectKind, action: String, source: runner::Error },
+    Run {
+        /// The engine.
+        backend: DialectKind,
+        /// What was being done (`upgrade to 3f9a1c2b7e01`).
+        action: String,
+        /// The failure.
+        source: runner::Error,
+    },
     /// The central failure: a downgrade that does not restore the schema before its upgrade.
     #[error(
         "[{backend}] the downgrade of {revision} ({message}) did not restore the schema it started from.\n\
          difference (- before the upgrade, + after the downgrade):\n{diff}"
     )]
-    NotReversible { backend: DialectKind, revision: String, message: String, diff: String },
+    NotReversible {
+        /// The engine.
+        backend: DialectKind,
+        /// The migration.
+        revision: String,
+        /// Its message.
+        message: String,
+        /// The schema difference, line by line.
+        diff: String,
+    },
     #[error(
         "[{backend}] upgrading {revision} ({message}) again after its downgrade gave a different schema.\n\
          difference (- first upgrade, + second upgrade):\n{diff}"
     )]
-    NotRepeatable { backend: DialectKind, revision: String, message: String, diff: String },
+    /// The upgrade does not give the same schema twice: its downgrade left something behind that
+    /// changes it.
+    NotRepeatable {
+        /// The engine.
+        backend: DialectKind,
+        /// The migration.
+        revision: String,
+        /// Its message.
+        message: String,
+        /// The schema difference, line by line.
+        diff: String,
+    },
+    /// The downgrades from head to base do not remove everything the upgrades created.
     #[error("[{backend}] downgrading from head to base left tables behind:\n{schema}")]
-    NotEmptyAtBase { backend: DialectKind, schema: String },
+    NotEmptyAtBase {
+        /// The engine.
+        backend: DialectKind,
+        /// What is left.
+        schema: String,
+    },
+    /// A data hook's seed or verify failed: the migration did not keep the data it promised to.
     #[error("[{backend}] the data hook's {stage} for {revision} failed: {source}")]
-    DataHook { backend: DialectKind, revision: String, stage: &'static str, source: DataError },
+    DataHook {
+        /// The engine.
+        backend: DialectKind,
+        /// The hook's revision.
+        revision: String,
+        /// `seed` or `verify`.
+        stage: &'static str,
+        /// The failure.
+        source: DataError,
+    },
+    /// A data hook for a revision that is not in the set (a typo would silently test nothing).
     #[error("a data hook names revision {0:?}, which is not in the history")]
     UnknownHookRevision(String),
 }
@@ -86,6 +146,7 @@ pub struct DataHook {
 }
 
 impl DataHook {
+    /// A hook for `revision`; add [`DataHook::seed`] and [`DataHook::verify`].
     pub fn new(revision: impl Into<String>) -> Self {
         DataHook { revision: revision.into(), seed: None, verify: None }
     }
@@ -102,6 +163,59 @@ impl DataHook {
 }
 
 /// The step-by-step round trip of a whole history on one engine. See the module docs.
+///
+/// Runs without a server on SQLite (a temporary file per run); on PostgreSQL it uses the test
+/// kit's throwaway databases. A downgrade that forgets something fails with the difference:
+///
+/// ```
+/// use strata::prelude::*;
+/// use strata::testing::{DataHook, RoundTrip, RoundTripError};
+///
+/// migration! {
+///     revision: "0001aaaa",
+///     parent: None,
+///     message: "create users",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |op| {
+///         op.create_table(
+///             Table::new("users")
+///                 .column(Column::new("id", Type::BigInt).autoincrement())
+///                 .column(Column::new("email", Type::Text)),
+///         );
+///     },
+///     downgrade: |op| { op.drop_table("users"); },
+/// }
+/// migration! {
+///     revision: "0002bbbb",
+///     parent: Some("0001aaaa"),
+///     message: "index emails",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |op| { op.create_index(Index::new("ix_users_email", "users", ["email"])); },
+///     downgrade: |_op| {}, // forgot drop_index
+/// }
+///
+/// fn seed(db: &mut dyn DataConnection) -> Result<(), DataError> {
+///     db.execute("INSERT INTO users (email) VALUES ($1)", &["ada@example.test".into()])?;
+///     Ok(())
+/// }
+/// fn verify(db: &mut dyn DataConnection) -> Result<(), DataError> {
+///     let rows = db.query("SELECT email FROM users", &[])?;
+///     if rows.len() == 1 { Ok(()) } else { Err(DataError::failed("the user was lost")) }
+/// }
+///
+/// let set = strata::MigrationSet::new(strata::migration::registered())?;
+/// let round_trip = RoundTrip::new(set, DialectKind::Sqlite)
+///     // .snapshots(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")) in a real test
+///     .data_hook(DataHook::new("0002bbbb").seed(seed).verify(verify));
+/// match round_trip.try_run() {
+///     Err(RoundTripError::NotReversible { revision, diff, .. }) => {
+///         assert_eq!(revision, "0002bbbb");
+///         assert!(diff.contains("ix_users_email"), "{diff}");
+///     }
+///     other => panic!("expected the missing drop_index to be caught, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RoundTrip {
     set: MigrationSet,

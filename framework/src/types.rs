@@ -5,14 +5,21 @@ use std::fmt;
 
 /// A column type that every supported dialect can store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Type {
+    /// 16-bit integer.
     SmallInt,
+    /// 32-bit integer.
     Integer,
+    /// 64-bit integer; the usual choice for ids.
     BigInt,
+    /// Unbounded text.
     Text,
     /// Variable-length text of at most `n` characters.
     String(u32),
+    /// True or false (stored as 0/1 on SQLite).
     Boolean,
+    /// A calendar date.
     Date,
     /// Timestamp without time zone.
     Timestamp,
@@ -24,8 +31,11 @@ pub enum Type {
     Float,
     /// Double-precision float.
     Double,
+    /// Binary data (`bytea`, `BLOB`).
     Bytes,
+    /// JSON (`JSONB` on PostgreSQL, declared `JSON` on SQLite, where it is stored as text).
     Json,
+    /// A UUID (`UUID`; SQLite stores it as text).
     Uuid,
     /// A type the portable set does not name, kept as the database spells it.
     Other(String),

@@ -13,16 +13,23 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Nothing to report.
     Success,
+    /// Warnings only (pending migrations, empty downgrades): fine unless `--strict`.
     Warning,
+    /// At least one error: the run would be refused or unsafe.
     Error,
 }
 
 /// What `validate` found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Validation {
+    /// The overall outcome.
     pub status: Status,
+    /// Problems that fail validation, one sentence each.
     pub errors: Vec<String>,
+    /// Things worth knowing that do not fail it.
     pub warnings: Vec<String>,
 }
 
@@ -37,7 +44,7 @@ impl Validation {
         };
         Validation { status, errors, warnings }
     }
-    /// Whether an error was found.
+    /// Whether validation failed (an error was found).
     pub fn is_error(&self) -> bool {
         self.status == Status::Error
     }
@@ -135,11 +142,15 @@ fn drift(applied: &[&'static crate::Migration], db: &mut dyn Backend) -> Vec<Str
 
 /// An applied migration that the history cannot vouch for.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Drift {
+    /// The migration.
     pub revision: &'static str,
+    /// Its message.
     pub message: &'static str,
     /// When the row that recorded its checksum was written.
     pub recorded_at: chrono::DateTime<chrono::Utc>,
+    /// How its recorded checksum disagrees.
     pub verdict: Verdict,
 }
 

@@ -8,12 +8,19 @@ use std::fmt;
 /// so a data op needs no per-dialect casts; reading them back, SQLite gives text, which the
 /// `as_*` accessors parse as well. A decimal (`Numeric`) is text on both engines.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Value {
+    /// SQL NULL.
     Null,
+    /// A boolean (stored as 0/1 on SQLite, so reads may come back as [`Value::Int`]).
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// Text.
     Text(String),
+    /// Binary data.
     Bytes(Vec<u8>),
     /// A calendar date (`date`).
     Date(NaiveDate),
@@ -49,6 +56,7 @@ pub fn parse_uuid(text: &str) -> Option<u128> {
 }
 
 impl Value {
+    /// The integer, with booleans as 0/1 (SQLite has no boolean type).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(v) => Some(*v),
@@ -56,12 +64,14 @@ impl Value {
             _ => None,
         }
     }
+    /// The text, if this is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Text(s) => Some(s),
             _ => None,
         }
     }
+    /// The number as a float, integers included.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Float(v) => Some(*v),
@@ -69,6 +79,7 @@ impl Value {
             _ => None,
         }
     }
+    /// The boolean, with integers read as nonzero (how SQLite stores booleans).
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -76,6 +87,7 @@ impl Value {
             _ => None,
         }
     }
+    /// Whether this is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

@@ -20,28 +20,72 @@ use std::time::Duration;
 
 /// A failure talking to the database. Messages never contain a password.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
+    /// The database could not be reached or refused the login.
     #[error("cannot connect to {target}: {message}")]
-    Connect { target: String, message: String },
+    Connect {
+        /// The database, its password redacted.
+        target: String,
+        /// The driver's message, scrubbed of secrets.
+        message: String,
+    },
+    /// The database rejected a statement.
     #[error("{message}")]
-    Statement { statement: String, message: String },
+    Statement {
+        /// The statement as sent.
+        statement: String,
+        /// The database's message.
+        message: String,
+    },
+    /// The URL could not be used.
     #[error("{0}")]
     Url(#[from] UrlError),
-    /// The version table holds what strata never writes; the remedy is [`Remedy::Stamp`].
+    /// The version table holds what strata never writes: every command but `validate` and
+    /// `stamp` refuses to run on it rather than guess the revision; the remedy is
+    /// [`Remedy::Stamp`].
     #[error("{}", corrupt_message(.table, .detail, Some(&plain as Wording)))]
-    CorruptVersionTable { table: String, detail: String },
-    /// An interrupted non-transactional migration; the remedy is [`Remedy::Resolve`].
+    CorruptVersionTable {
+        /// The version table's name.
+        table: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A non-transactional migration was interrupted: only an operator can tell what ran; the
+    /// remedy is [`Remedy::Resolve`].
     #[error("{}", dirty_message(.revision, *.direction, Some(&plain as Wording)))]
-    Dirty { revision: String, direction: Direction },
+    Dirty {
+        /// The interrupted migration.
+        revision: String,
+        /// Which way it was running.
+        direction: Direction,
+    },
+    /// Another migrator held the migration lock for longer than the lock timeout.
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
-    LockTimeout { target: String, waited: std::time::Duration, holder: Option<String> },
+    LockTimeout {
+        /// The database, its password redacted.
+        target: String,
+        /// How long this migrator waited.
+        waited: std::time::Duration,
+        /// Who holds it, when the engine can tell (PostgreSQL's server process, application
+        /// and since when).
+        holder: Option<String>,
+    },
+    /// A run lock kept on a session cannot work behind a transaction-pooling connection
+    /// pooler: refused before anything changed.
     #[error(
         "{target} is reached through a connection pooler in transaction pooling mode ({seen}): a \
          run lock kept on a session cannot work there, and nothing was changed. Set \
          STRATA_MIGRATION_LOCK=transaction (each migration then takes a transaction-scoped lock), \
          or connect to the server directly"
     )]
-    TransactionPooler { target: String, seen: String },
+    TransactionPooler {
+        /// The database, its password redacted.
+        target: String,
+        /// What gave the pooler away.
+        seen: String,
+    },
+    /// The URL names an engine whose cargo feature is off in this build.
     #[error("this build of strata has no {0} backend (enable the cargo feature {0:?})")]
     NotCompiled(&'static str),
 }
@@ -88,6 +132,7 @@ impl Default for VersionTables {
 }
 
 impl VersionTables {
+    /// Whether `table` is one of the two, so introspection and diffs leave them out.
     pub fn contains(&self, table: &str) -> bool {
         table == self.version || table == self.history
     }
@@ -97,8 +142,10 @@ impl VersionTables {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Applied (an upgrade).
     #[serde(rename = "upgrade")]
     Up,
+    /// Reverted (a downgrade).
     #[serde(rename = "downgrade")]
     Down,
     /// The version was set without running anything (`stamp`).
@@ -112,6 +159,7 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The spelling stored in the history table (`upgrade`, `downgrade`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Up => "upgrade",
@@ -122,6 +170,7 @@ impl Direction {
             Direction::Resolve => "resolve",
         }
     }
+    /// Reads back [`Direction::as_str`]; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "upgrade" => Some(Direction::Up),
@@ -143,14 +192,21 @@ impl fmt::Display for Direction {
 
 /// What the runner records for one migration, in the same transaction as the migration.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Record {
+    /// The migration's revision.
     pub revision: String,
+    /// Its message, copied so the history reads on its own.
     pub message: String,
+    /// Which way it ran.
     pub direction: Direction,
     /// The version after this migration (`None` = base).
     pub new_version: Option<String>,
+    /// When it ran.
     pub applied_at: DateTime<Utc>,
+    /// How long it took.
     pub duration: Duration,
+    /// The migration's plan checksum ([`crate::checksum`]), for drift detection.
     pub checksum: Option<String>,
 }
 
@@ -166,13 +222,21 @@ pub enum Finish {
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HistoryRow {
+    /// The row's id, increasing with time.
     pub id: i64,
+    /// The migration's revision.
     pub revision: String,
+    /// Its message at the time.
     pub message: String,
+    /// What happened.
     pub direction: Direction,
+    /// When.
     pub applied_at: DateTime<Utc>,
+    /// How long it took, in milliseconds.
     pub duration_ms: f64,
+    /// The plan checksum recorded (`None` for rows that carry none, such as a stamp to base).
     pub checksum: Option<String>,
 }
 
@@ -182,6 +246,7 @@ pub struct RunLock {
 }
 
 impl RunLock {
+    /// Wraps whatever releases the lock when dropped (a connection, a guard).
     pub fn new(guard: Box<dyn Send>) -> Self {
         RunLock { _guard: guard }
     }
@@ -195,7 +260,9 @@ impl fmt::Debug for RunLock {
 
 /// A live database connection. Implementations provide primitives; policy is the runner's.
 pub trait Backend: Send {
+    /// Which engine this is.
     fn kind(&self) -> DialectKind;
+    /// How ops are rendered for this engine.
     fn dialect(&self) -> &'static dyn Dialect {
         crate::dialect::for_kind(self.kind())
     }
@@ -204,8 +271,11 @@ pub trait Backend: Send {
 
     /// Runs one statement (or a `;`-separated batch for raw SQL) outside any result handling.
     fn execute(&mut self, sql: &str) -> Result<(), BackendError>;
+    /// Opens a transaction.
     fn begin(&mut self) -> Result<(), BackendError>;
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<(), BackendError>;
+    /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<(), BackendError>;
 
     /// Turns foreign key enforcement on or off outside a transaction; returns the old setting.
@@ -360,7 +430,8 @@ pub fn one_row_index_ddl(kind: DialectKind, tables: &VersionTables) -> String {
 }
 
 /// How often a lock is retried while another migrator holds it.
-pub const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Connects to `url` with the default version table names.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {

@@ -10,17 +10,26 @@ use std::str::FromStr;
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file (created if missing, unless `options` say otherwise).
-    Sqlite { path: PathBuf, options: SqliteOptions },
+    Sqlite {
+        /// The file's path (percent-decoded), relative to the working directory unless absolute.
+        path: PathBuf,
+        /// The URL's parameters.
+        options: SqliteOptions,
+    },
     /// A private in-memory SQLite database.
     SqliteMemory,
     /// A PostgreSQL server; `url` is handed to the driver as given (sslmode and other
     /// standard parameters included).
-    Postgres { url: String },
+    Postgres {
+        /// The URL as given.
+        url: String,
+    },
 }
 
 /// The parameters of a `sqlite://` URL, as SQLite's own URI filenames spell them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SqliteOptions {
+    /// `mode=`: how the file is opened.
     pub mode: SqliteMode,
     /// `None`: SQLite's default (private unless the process enabled shared cache).
     pub cache: Option<SqliteCache>,
@@ -43,7 +52,9 @@ pub enum SqliteMode {
 /// `cache=`: SQLite's shared or private page cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteCache {
+    /// `shared`: connections of this process share one page cache.
     Shared,
+    /// `private`: a page cache per connection.
     Private,
 }
 
@@ -165,14 +176,22 @@ impl DatabaseUrl {
 
 /// A URL strata cannot use; the message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UrlError {
     /// Holds what may be shown of the input: its scheme at most.
     #[error("database URL {0}: expected sqlite://PATH, sqlite::memory:, postgres://... or postgresql://...")]
     UnknownScheme(String),
+    /// `sqlite://` with nothing after it.
     #[error("database URL sqlite:// has no path: expected sqlite://PATH such as sqlite://app.db")]
     EmptySqlitePath,
+    /// The URL has the right scheme but cannot be parsed.
     #[error("database URL {url} is malformed: {reason}")]
-    Malformed { url: String, reason: String },
+    Malformed {
+        /// The URL, its password redacted.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl FromStr for DatabaseUrl {

@@ -12,13 +12,28 @@ use crate::value::Value;
 
 /// Why an op could not be turned into SQL.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
+    /// The op names a table the database does not have (found while planning a SQLite rebuild).
     #[error("table {0:?} does not exist")]
     NoSuchTable(String),
+    /// The op names a column the table does not have.
     #[error("column {column:?} does not exist in table {table:?}")]
-    NoSuchColumn { table: String, column: String },
+    NoSuchColumn {
+        /// The table.
+        table: String,
+        /// The missing column.
+        column: String,
+    },
+    /// `drop_constraint` names a constraint the table does not have.
     #[error("no constraint named {name:?} on table {table:?}")]
-    NoSuchConstraint { table: String, name: String },
+    NoSuchConstraint {
+        /// The table.
+        table: String,
+        /// The constraint name.
+        name: String,
+    },
+    /// The engine cannot express the op; the message says why.
     #[error("{0}")]
     Unsupported(String),
 }
@@ -72,6 +87,7 @@ pub fn standard_type_name(ty: &Type) -> String {
 
 /// Renders ops for one engine. The provided methods are the SQL both engines share.
 pub trait Dialect: Send + Sync {
+    /// Which engine this renders for.
     fn kind(&self) -> DialectKind;
 
     /// The engine's name for a portable type.
@@ -113,6 +129,7 @@ pub trait Dialect: Send + Sync {
     /// Data ops render to nothing: the runner calls them with the live connection.
     fn render(&self, op: &Op, snapshot: Option<&TableSnapshot>) -> Result<Vec<String>, RenderError>;
 
+    /// `DEFAULT ...` for a column default.
     fn default_clause(&self, default: &DefaultValue) -> String {
         match default {
             DefaultValue::Value(v) => self.literal(v),
@@ -160,6 +177,7 @@ pub trait Dialect: Send + Sync {
         (sql, pk_inline)
     }
 
+    /// `CONSTRAINT ... FOREIGN KEY ... REFERENCES ...`, as in `CREATE TABLE`.
     fn foreign_key_clause(&self, fk: &ForeignKey) -> String {
         let mut sql = format!(
             "{}FOREIGN KEY ({}) REFERENCES {} ({})",
@@ -177,6 +195,7 @@ pub trait Dialect: Send + Sync {
         sql
     }
 
+    /// `CONSTRAINT ... UNIQUE (...)`.
     fn unique_clause(&self, unique: &Unique) -> String {
         format!("{}UNIQUE ({})", constraint_prefix(&unique.name), column_list(&unique.columns))
     }
@@ -215,6 +234,7 @@ pub trait Dialect: Send + Sync {
         format!("CREATE TABLE {} (\n    {}\n)", quote_ident(&table.name), parts.join(",\n    "))
     }
 
+    /// `CREATE [UNIQUE] INDEX ...`.
     fn create_index(&self, index: &Index) -> String {
         format!(
             "CREATE {}INDEX {} ON {} ({})",

@@ -32,7 +32,9 @@ pub const SKIP_POSTGRES: &str = "STRATA_SKIP_POSTGRES";
 /// An empty database that lives as long as this value.
 #[derive(Debug)]
 pub struct TestDatabase {
+    /// Where it is; hand it to [`crate::backend::connect`] or a [`crate::config::Settings`].
     pub url: DatabaseUrl,
+    /// Its engine.
     pub kind: DialectKind,
     _guard: Guard,
 }

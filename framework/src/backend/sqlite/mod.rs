@@ -1,7 +1,7 @@
 //! The SQLite backend over rusqlite: statements, transactions, the bookkeeping tables, the
 //! data-op connection and introspection. SQLite's pragmas report columns, keys, indexes and
 //! foreign keys; constraint names, checks and AUTOINCREMENT come from the stored `CREATE
-//! TABLE` text ([`ddl`]).
+//! TABLE` text (`ddl`).
 
 mod data;
 mod ddl;
