@@ -2,8 +2,9 @@
 //! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
 //! unspecified) but from the parent links, checked by [`crate::graph`].
 
-use crate::graph::{self, Chain, ChainError, Node};
+use crate::graph::{self, Chain, ChainError, Node, Target, TargetError};
 use crate::ops::{Op, Ops};
+use crate::plan;
 
 /// One registered migration. Fields are `'static` data and plain function pointers because
 /// inventory needs const initialisers.
@@ -226,6 +227,8 @@ fn join_errors(errors: &[ChainError]) -> String {
 pub struct MigrationSet {
     ordered: Vec<&'static Migration>,
     chain: Chain<'static>,
+    /// The same revisions as a DAG, for the planner ([`crate::plan`]).
+    graph: plan::Graph<'static>,
 }
 
 impl MigrationSet {
@@ -263,8 +266,40 @@ impl MigrationSet {
         let chain = graph::check(&nodes).map_err(RegistryError::Chain)?;
         let by_rev: std::collections::HashMap<&str, &'static Migration> =
             migrations.iter().map(|m| (m.revision, *m)).collect();
-        let ordered = chain.revisions().iter().map(|r| by_rev[r]).collect();
-        Ok(MigrationSet { ordered, chain })
+        let ordered: Vec<&'static Migration> = chain.revisions().iter().map(|r| by_rev[r]).collect();
+        let revisions: Vec<plan::Revision<'static>> = ordered
+            .iter()
+            .map(|m| plan::Revision { id: m.revision, parents: m.parent.as_slice(), source: m.file })
+            .collect();
+        let graph = plan::Graph::new(&revisions).map_err(RegistryError::Chain)?;
+        Ok(MigrationSet { ordered, chain, graph })
+    }
+
+    /// The revisions as a DAG: what [`crate::plan::plan`] plans on.
+    pub fn graph(&self) -> &plan::Graph<'static> {
+        &self.graph
+    }
+
+    /// The applied state of a database whose version is `version` (`None` = base).
+    pub fn state_at(&self, version: Option<&str>) -> Result<plan::State, TargetError> {
+        self.graph.state_from_heads(version.as_slice()).map_err(|e| match e {
+            plan::StateError::Unknown(rev) | plan::StateError::ParentMissing { revision: rev, .. } => {
+                TargetError::UnknownCurrent(rev)
+            }
+        })
+    }
+
+    /// The migrations that take a database at `version` (`None` = base) to `target`, in run
+    /// order, and which way: the one planner's answer ([`crate::plan::plan`]).
+    pub fn plan(
+        &self,
+        version: Option<&str>,
+        target: &Target,
+    ) -> Result<(Option<plan::Direction>, Vec<&'static Migration>), TargetError> {
+        let state = self.state_at(version)?;
+        let plan = plan::plan(&self.graph, &state, target)?;
+        let migrations = plan.steps.iter().filter_map(|s| self.get(s.revision)).collect();
+        Ok((plan.direction, migrations))
     }
 
     /// Migrations in apply order.

@@ -228,25 +228,21 @@ pub fn render(
     let chain = set.chain();
     let start = chain.resolve(from, Position::Base)?;
     let end = chain.resolve(target, start)?;
-    let after = |p: Position| match p {
-        Position::Base => 0,
-        Position::At(i) => i + 1,
-    };
     let wrong = (direction == Direction::Up && end < start) || (direction == Direction::Down && end > start);
     if wrong {
         let name = |p| chain.revision_at(p).unwrap_or("base").to_string();
         return Err(OfflineError::WrongDirection { direction, from: name(start), to: name(end) });
     }
+    // The one planner, from the start to the absolute end.
+    let end_target = match chain.revision_at(end) {
+        None => Target::Base,
+        Some(revision) => Target::Revision(revision.to_string()),
+    };
+    let (_, planned) = set.plan(chain.revision_at(start), &end_target)?;
     let steps: Vec<(&'static Migration, Vec<Op>, Option<&str>)> = match direction {
-        Direction::Down => set.migrations()[after(end)..after(start)]
-            .iter()
-            .rev()
-            .map(|m| (*m, m.downgrade_ops(), m.parent))
-            .collect(),
-        _ => set.migrations()[after(start)..after(end)]
-            .iter()
-            .map(|m| (*m, m.upgrade_ops(), Some(m.revision)))
-            .collect(),
+        _ if start == end => Vec::new(),
+        Direction::Down => planned.into_iter().map(|m| (m, m.downgrade_ops(), m.parent)).collect(),
+        _ => planned.into_iter().map(|m| (m, m.upgrade_ops(), Some(m.revision))).collect(),
     };
     let mut scratch = match kind {
         DialectKind::Sqlite => Some(scratch_at(set, start)?),

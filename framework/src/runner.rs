@@ -486,11 +486,8 @@ impl Runner {
 
     /// Migrations not yet applied, in apply order.
     pub fn pending(&self, backend: &mut dyn Backend) -> Result<Vec<&'static Migration>, Error> {
-        let from = match self.position(backend)? {
-            Position::Base => 0,
-            Position::At(i) => i + 1,
-        };
-        Ok(self.set.migrations()[from..].to_vec())
+        let current = backend.current_revision()?;
+        Ok(self.set.plan(current.as_deref(), &Target::Head)?.1)
     }
 
     /// The history table, oldest first.
@@ -520,7 +517,7 @@ impl Runner {
         if wanted < current {
             return Err(self.wrong_direction(Direction::Up, target, current, "downgrade"));
         }
-        Ok(self.set.migrations()[index_after(current)..index_after(wanted)].to_vec())
+        self.between(current, wanted, true)
     }
 
     /// The migrations a downgrade to `target` would revert, in revert order, and the revision
@@ -535,9 +532,7 @@ impl Runner {
         if wanted > current {
             return Err(self.wrong_direction(Direction::Down, target, current, "upgrade"));
         }
-        let steps =
-            self.set.migrations()[index_after(wanted)..index_after(current)].iter().rev().copied().collect();
-        Ok((steps, self.set.chain().revision_at(wanted)))
+        Ok((self.between(current, wanted, false)?, self.set.chain().revision_at(wanted)))
     }
 
     /// Builds a new, empty database from `ops` (the schema at head) and stamps it at head, in
@@ -762,7 +757,7 @@ impl Runner {
         // the target stays the absolute position resolved above.
         let current = if lock.is_some() { self.position(backend)? } else { current };
         if let Some(expected) = expected {
-            let now = self.between(current, wanted, up);
+            let now = self.between(current, wanted, up)?;
             if now.iter().map(|m| m.revision).ne(expected.iter().map(String::as_str)) {
                 return Err(Error::PlanChanged {
                     shown: expected.to_vec(),
@@ -778,28 +773,37 @@ impl Runner {
             self.check_drift(backend, current)?;
         }
         let step = if up { Step::up } else { Step::down };
-        let steps = self.between(current, wanted, up).into_iter().map(step).collect();
+        let steps = self.between(current, wanted, up)?.into_iter().map(step).collect();
         self.run(backend, current, steps, listener, lock.is_none())
     }
 
     /// The migrations that moving from `current` to `wanted` runs, in run order (none when
-    /// `wanted` lies the other way).
-    fn between(&self, current: Position, wanted: Position, up: bool) -> Vec<&'static Migration> {
-        let all = self.set.migrations();
-        match up {
-            true if current < wanted => all[index_after(current)..index_after(wanted)].to_vec(),
-            false if current > wanted => {
-                all[index_after(wanted)..index_after(current)].iter().rev().copied().collect()
-            }
-            _ => Vec::new(),
-        }
+    /// `wanted` lies the other way): planned by the one planner, [`crate::plan::plan`], to the
+    /// absolute place `wanted`, so a relative target resolved before the lock keeps its end.
+    fn between(
+        &self,
+        current: Position,
+        wanted: Position,
+        up: bool,
+    ) -> Result<Vec<&'static Migration>, Error> {
+        let chain = self.set.chain();
+        let end = match chain.revision_at(wanted) {
+            None => Target::Base,
+            Some(revision) => Target::Revision(revision.to_string()),
+        };
+        let (direction, migrations) = self.set.plan(chain.revision_at(current), &end)?;
+        let way = if up { crate::plan::Direction::Up } else { crate::plan::Direction::Down };
+        Ok(if direction == Some(way) { migrations } else { Vec::new() })
     }
 
     /// Before applying on top of the migrations up to `current`: warns about or refuses
     /// those that drifted. Only asked when something is pending, so the start-up check stays
     /// one query.
     fn check_drift(&self, backend: &mut dyn Backend, current: Position) -> Result<(), Error> {
-        let applied = &self.set.migrations()[..index_after(current)];
+        let state = self.set.state_at(self.set.chain().revision_at(current))?;
+        let applied: Vec<&'static Migration> =
+            self.set.graph().applied_in(&state).into_iter().filter_map(|r| self.set.get(r)).collect();
+        let applied = applied.as_slice();
         if applied.is_empty() {
             return Ok(());
         }
@@ -986,13 +990,6 @@ fn moved_or(backend: &mut dyn Backend, step: Option<&Step<'_>>, error: Error) ->
             current: current.unwrap_or_else(|| "base".into()),
         },
         _ => error,
-    }
-}
-
-fn index_after(pos: Position) -> usize {
-    match pos {
-        Position::Base => 0,
-        Position::At(i) => i + 1,
     }
 }
 
