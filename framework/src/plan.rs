@@ -438,5 +438,7 @@ pub fn plan<'a>(graph: &Graph<'a>, state: &State, target: &Target) -> Result<Pla
     })
 }
 
+pub mod draw;
+
 #[cfg(test)]
 mod tests;
