@@ -532,6 +532,12 @@ impl Backend for PostgresBackend {
                     && e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) =>
             {
                 if self.history_has_rows()? {
+                    // The tables are created together, so a history with rows and no version
+                    // table is corrupt, unless another migrator created both (and migrated)
+                    // between these reads: then the version table is there now.
+                    if self.table_exists(&table)? {
+                        return self.current_revision();
+                    }
                     return Err(super::version_table_missing(&self.tables));
                 }
                 return Ok(None);

@@ -402,6 +402,12 @@ impl SqliteBackend {
             Err(e) if is_locked(&e) => return Err(e),
             Err(_) if !self.table_exists(&self.tables.version)? => {
                 if self.history_has_rows()? {
+                    // strata creates the version table before the history table, so a history
+                    // with rows and no version table is corrupt, unless another migrator
+                    // created both (and migrated) between these reads: then it is there now.
+                    if self.table_exists(&self.tables.version)? {
+                        return self.read_version();
+                    }
                     return Err(super::version_table_missing(&self.tables));
                 }
                 return Ok(None);
