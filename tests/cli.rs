@@ -832,3 +832,36 @@ fn json_errors_carry_the_exit_code_kind_message_and_remedy() {
         assert!(e["remedy"].as_str().unwrap().contains("--force --yes-i-am-sure"), "{e}");
     }
 }
+
+#[test]
+fn completions_for_every_shell_name_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = ok(run_in(dir.path(), "sqlite::memory:", "dev", &["completions", shell]));
+        assert!(script.contains("strata-example"), "{shell}: {script}");
+        assert!(script.contains("upgrade") && script.contains("downgrade"), "{shell}: {script}");
+    }
+    let unknown = run_in(dir.path(), "sqlite::memory:", "dev", &["completions", "tcsh"]);
+    assert_eq!(code(&unknown), 2, "{}", text(&unknown));
+}
+
+#[test]
+fn every_commands_help_shows_an_example_with_the_binarys_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = ok(run_in(dir.path(), "sqlite::memory:", "dev", &["--help"]));
+    let commands: Vec<&str> = help
+        .split_once("Commands:\n")
+        .expect("a commands list")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 16, "{commands:?}");
+    for command in commands {
+        let help = ok(run_in(dir.path(), "sqlite::memory:", "dev", &[command, "--help"]));
+        let examples = help.split_once("Examples:\n").unwrap_or_else(|| panic!("{command}: {help}")).1;
+        assert!(examples.contains(&format!("  strata-example {command}")), "{command}: {examples}");
+    }
+}
