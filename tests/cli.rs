@@ -231,7 +231,7 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
     let dir = work.path();
     let sqlite = format!("sqlite://{}", dir.join("x.db").display());
     std::fs::create_dir_all(dir.join("migrations/src/versions")).unwrap();
-    let cases: [(&str, &str, &[&str], i32, &str); 11] = [
+    let cases: [(&str, &str, &[&str], i32, &str); 14] = [
         ("mysql://u:hunter2@localhost/db", "dev", &["current"], 2, "expected sqlite://PATH"),
         (
             "postgres://app:hunter2@127.0.0.1:1/app?connect_timeout=2",
@@ -241,6 +241,16 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
             "cannot connect to postgres://app:***@127.0.0.1:1/app",
         ),
         (&sqlite, "dev", &["upgrade", "--revision", "nope"], 2, "no revision matches \"nope\""),
+        // A mistyped revision or prefix: the closest known ones are suggested.
+        (
+            &sqlite,
+            "dev",
+            &["upgrade", "--revision", "b0259471"],
+            2,
+            "no revision matches \"b0259471\" (did you mean b02594172f4c?)",
+        ),
+        (&sqlite, "dev", &["show", "eda8"], 2, "(did you mean eda71479153d?)"),
+        (&sqlite, "dev", &["stamp", "4c9379539903"], 2, "(did you mean 4c9379593903?)"),
         (
             &sqlite,
             "dev",
