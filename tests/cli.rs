@@ -81,6 +81,18 @@ fn every_command_on_both_engines() {
 
         let up = ok(run(&["upgrade", "--revision", "+2"]));
         assert_eq!(up.matches("  applied ").count(), 2, "[{kind}] {up}");
+        // Durations in human units: `(812 µs)`, `(8.3 ms)`, `(1.24 s)`.
+        let human = |t: &str| {
+            let (number, unit) = t.split_once(' ').unwrap_or_default();
+            number.parse::<f64>().is_ok() && ["µs", "ms", "s"].contains(&unit)
+        };
+        for line in up.lines().filter(|l| l.starts_with("  applied ")) {
+            let took = line.rsplit_once('(').and_then(|(_, t)| t.strip_suffix(')')).unwrap_or_default();
+            assert!(human(took), "[{kind}] {line}");
+        }
+        let summary = up.lines().last().unwrap_or_default();
+        let took = summary.split_once(" applied in ").and_then(|(_, t)| t.split_once(';')).map(|(t, _)| t);
+        assert!(took.is_some_and(human), "[{kind}] {summary}");
         assert!(ok(run(&["current"])).starts_with("eae66c76ec57"), "[{kind}]");
         assert_eq!(ok(run(&["pending"])).lines().count(), 9, "[{kind}]");
         let validate = run(&["validate"]);
@@ -106,7 +118,9 @@ fn every_command_on_both_engines() {
 
         assert!(ok(run(&["downgrade"])).contains("1 migration(s) reverted"), "[{kind}]");
         assert!(ok(run(&["downgrade", "--revision", "-2"])).contains("2 migration(s) reverted"), "[{kind}]");
-        assert_eq!(ok(run(&["history", "--log"])).lines().count(), 15, "[{kind}] 11 up, 1 accept, 3 down");
+        let log = ok(run(&["history", "--log"]));
+        assert_eq!(log.lines().count(), 15, "[{kind}] 11 up, 1 accept, 3 down");
+        assert!(log.lines().all(|l| human(l.rsplit('\t').next().unwrap_or_default())), "[{kind}] {log}");
 
         assert!(ok(run(&["stamp", "head"])).contains(&format!("version set to {HEAD}")), "[{kind}]");
         assert_eq!(current(dir, &url, "dev"), HEAD, "[{kind}]");
