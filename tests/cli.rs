@@ -78,6 +78,13 @@ fn every_command_on_both_engines() {
         let init = ok(run(&["init"]));
         assert!(init.contains("created  ") && init.contains("version tables ready"), "[{kind}] {init}");
         assert!(ok(run(&["init"])).contains("exists "), "[{kind}] init is idempotent");
+        // At base with migrations to apply: base, never also "(head)"; an empty log says so.
+        assert_eq!(ok(run(&["current"])), "base (no migrations applied)\n", "[{kind}]");
+        assert_eq!(
+            ok(run(&["history", "--log"])),
+            "the history table is empty: nothing was applied, reverted or stamped yet\n",
+            "[{kind}]"
+        );
 
         let up = ok(run(&["upgrade", "--revision", "+2"]));
         assert_eq!(up.matches("  applied ").count(), 2, "[{kind}] {up}");

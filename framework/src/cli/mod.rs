@@ -732,7 +732,9 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                 }
                 Format::Text => match &difference {
                     None => println!("the models match the migrations at head"),
-                    Some(text) => println!("the models differ from the migrations at head:\n{text}"),
+                    // The text states the difference itself ("the models and the migrations
+                    // at head differ; ..."): printed once, not after a heading saying it again.
+                    Some(text) => println!("{text}"),
                 },
             }
             return Ok(if difference.is_some() { ErrorKind::Validation.exit_code() } else { 0 });
@@ -949,6 +951,43 @@ mod tests {
             assert!(block.contains(&format!("  myapp {name}")), "{name}: {block}");
         }
         assert!(command.render_help().to_string().contains("Examples:\n  myapp upgrade"));
+    }
+
+    /// What `args` print with these migrations and models (on a fresh in-memory database).
+    fn printed(set: Result<MigrationSet, RegistryError>, models: Option<Models>, args: &[&str]) -> String {
+        let mut app = App::new(set).name("myapp");
+        if let Some(models) = models {
+            app = app.models(models);
+        }
+        let argv = ["myapp", "--database-url", "sqlite::memory:", "--env", "dev"].iter().chain(args);
+        output::tests::capture(|| app.run_from(argv)).1
+    }
+
+    #[test]
+    fn an_empty_chain_says_so_and_base_is_not_head() {
+        let empty = || MigrationSet::new(vec![]);
+        assert_eq!(
+            printed(empty(), None, &["history"]),
+            "no migrations yet: `create \"message\"` writes the first one\n"
+        );
+        assert_eq!(
+            printed(empty(), None, &["history", "--log"]),
+            "the history table is empty: nothing was applied, reverted or stamped yet\n"
+        );
+        let current = printed(empty(), None, &["current"]);
+        assert_eq!(current, "base (no migrations applied; the chain has no migrations yet)\n");
+        assert!(!current.contains("(head)"));
+    }
+
+    #[test]
+    fn check_states_the_difference_once() {
+        use crate::ops::{Column, Table};
+        use crate::types::Type;
+        let models = Models::new().table(Table::new("widgets").column(Column::new("id", Type::Integer)));
+        let out = printed(MigrationSet::new(vec![]), Some(models), &["check"]);
+        assert_eq!(out.matches("differ").count(), 1, "{out}");
+        assert!(out.starts_with("the models and the migrations at head differ;"), "{out}");
+        assert!(out.contains("widgets"), "{out}");
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub fn write_out(args: std::fmt::Arguments) {
         return;
     }
     let text = scrubbed(&args.to_string());
+    #[cfg(test)]
+    if tests::captured(&text) {
+        return;
+    }
     let mut out = anstream::stdout();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         STDOUT_GONE.store(true, Ordering::Relaxed);
@@ -85,6 +89,10 @@ pub fn write_err(args: std::fmt::Arguments) {
         return;
     }
     let text = scrubbed(&args.to_string());
+    #[cfg(test)]
+    if tests::captured(&text) {
+        return;
+    }
     let mut err = anstream::stderr();
     if err.write_all(text.as_bytes()).and_then(|()| err.flush()).is_err() {
         STDERR_GONE.store(true, Ordering::Relaxed);
@@ -357,7 +365,11 @@ pub fn current(
             "is_head": is_head,
         })),
         Format::Text => match current {
-            None => println!("base (no migrations applied){}", if is_head { " (head)" } else { "" }),
+            // Base is never also marked head: with no migrations at all, say that instead.
+            None if head.is_none() => {
+                println!("base (no migrations applied; the chain has no migrations yet)")
+            }
+            None => println!("base (no migrations applied)"),
             Some(m) => {
                 let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
                 let applied = applied_at
@@ -417,6 +429,9 @@ pub fn history(format: Format, chain: &[&'static Migration], current: Option<&st
                 })
                 .collect(),
         )),
+        Format::Text if chain.is_empty() => {
+            println!("no migrations yet: `create \"message\"` writes the first one")
+        }
         Format::Text => table(
             &["", "revision", "message", "created", "applied at", ""],
             chain
@@ -460,6 +475,9 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
                 })
                 .collect(),
         )),
+        Format::Text if log.is_empty() => {
+            println!("the history table is empty: nothing was applied, reverted or stamped yet")
+        }
         Format::Text => table(
             &["applied at", "direction", "revision", "message", "took"],
             log.iter()
@@ -481,9 +499,27 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::cell::RefCell;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
+
+    thread_local! {
+        /// What this thread's command printed (stdout and stderr), while capturing.
+        static CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Keeps `text` when this thread captures its output.
+    pub(crate) fn captured(text: &str) -> bool {
+        CAPTURE.with(|c| c.borrow_mut().as_mut().map(|out| out.push_str(text)).is_some())
+    }
+
+    /// Runs `f`, returning what it printed on stdout and stderr together.
+    pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+        CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
+        let result = f();
+        (result, CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default())
+    }
 
     #[test]
     fn durations_read_in_human_units() {
