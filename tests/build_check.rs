@@ -41,6 +41,10 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
         ),
         "{stderr}"
     );
+    // Each problem once, then one summary line.
+    assert_eq!(stderr.matches("more than one head").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("names parent ffff0000").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("2 problem(s) in").count(), 1, "{stderr}");
 }
 
 /// Every template in `framework/templates/`, filled in and chained after the fixture's head.

@@ -114,7 +114,10 @@ fn every_command_on_both_engines() {
         let history = ok(run(&["history"]));
         assert_eq!(history.lines().filter(|l| l.starts_with("[x]")).count(), 11, "[{kind}] {history}");
         assert!(history.contains("(current) (head)"), "[{kind}] {history}");
-        assert!(ok(run(&["show", "eda7"])).contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+        let show = ok(run(&["show", "eda7"]));
+        assert!(show.contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+        assert!(show.contains("\nfile     reda71479153d_post_slugs.rs\n"), "[{kind}] {show}");
+        assert!(!show.contains(env!("CARGO_MANIFEST_DIR")), "[{kind}] no build path: {show}");
         assert!(
             ok(run(&["accept", "eda7"])).contains("recorded the current checksum of eda71479153d"),
             "[{kind}]"
@@ -194,8 +197,9 @@ fn rollback_confirmation_rules_per_environment() {
         run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "nope\n"),
         "does not match the target",
     );
-    let typed = run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "6c809c9cc13d\n");
-    assert!(text(&typed).contains("Type the target revision (6c809c9cc13d)"), "{}", text(&typed));
+    // The prompt says exactly what to type, and that is accepted, whitespace around it aside.
+    let typed = run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "  6c809c9cc13d \n");
+    assert!(text(&typed).contains("Type \"6c809c9cc13d\" to confirm: "), "{}", text(&typed));
     assert!(text(&typed).contains("1 migration(s) reverted"), "{}", text(&typed));
     let sure = run_in(dir, &url, "prod", &["downgrade", "--force", "--yes-i-am-sure"]);
     assert!(text(&sure).contains("rolling back in production"), "prod logs a warning: {}", text(&sure));
@@ -204,6 +208,13 @@ fn rollback_confirmation_rules_per_environment() {
     // dev: no confirmation.
     ok(run_in(dir, &url, "dev", &["downgrade"]));
     assert_eq!(current(dir, &url, "dev"), "53b76130d685");
+
+    // To base, the prompt asks for `base`, and typing it is enough.
+    let args = ["downgrade", "--force", "--revision", "base"];
+    let to_base = run_on_terminal(dir, &url, "prod", &args, "base\n");
+    assert!(text(&to_base).contains("Type \"base\" to confirm: "), "{}", text(&to_base));
+    assert!(text(&to_base).contains("8 migration(s) reverted"), "{}", text(&to_base));
+    assert_eq!(current(dir, &url, "dev"), "base");
 }
 
 #[test]

@@ -309,6 +309,7 @@ pub fn valid_revision(revision: &str) -> bool {
 pub fn check(headers: &[Header]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut nodes = Vec::new();
+    let mut unplaced = Vec::new();
     for h in headers {
         let file = h.file_name.clone();
         if h.no_macro {
@@ -350,13 +351,17 @@ pub fn check(headers: &[Header]) -> Vec<Finding> {
                 findings.push(Finding::MissingBody { file: file.clone(), revision: revision.clone(), which });
             }
         }
-        let parent = h.parent.as_ref().and_then(|p| p.as_deref());
-        if parent != Some("\u{0}") {
-            nodes.push(Node { revision, parent, source: &h.file_name });
+        match &h.parent {
+            // Already reported: a missing or unreadable parent is no second root.
+            None => unplaced.push(revision.as_str()),
+            Some(Some(p)) if p == "\u{0}" => unplaced.push(revision.as_str()),
+            Some(parent) => nodes.push(Node { revision, parent: parent.as_deref(), source: &h.file_name }),
         }
     }
     if let Err(errors) = graph::check(&nodes) {
-        findings.extend(errors.into_iter().map(Finding::Chain));
+        // Nor are the children of a migration whose parent could not be read orphans.
+        let placed = |e: &ChainError| !matches!(e, ChainError::UnknownParent { parent, .. } if unplaced.contains(&parent.as_str()));
+        findings.extend(errors.into_iter().filter(placed).map(Finding::Chain));
     }
     findings
 }
@@ -606,6 +611,28 @@ mod tests {
             "{text:#?}"
         );
         assert!(text.iter().any(|t| t.contains("revision b2 (rb2.rs) names parent zz")), "{text:#?}");
+        // Each problem once: the copy is not also a second root.
+        assert_eq!(text.len(), 2, "{text:#?}");
+    }
+
+    #[test]
+    fn a_header_problem_is_not_reported_again_as_a_chain_problem() {
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rb2.rs", &migration("b2", "Some(\"a1\")").replace("parent:", "// parent:")),
+            header("rc3.rs", &migration("c3", "Some(\"b2\")")),
+            header("rd4.rs", &migration("d4", "Some(parent())")),
+            header("re5.rs", &migration("e5", "Some(\"d4\")")),
+        ];
+        let text: Vec<String> = check(&hs).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "rb2.rs: the migration does not declare `parent:`",
+                "rd4.rs: `parent:` is not a plain string literal or Some(\"...\")/None",
+            ],
+            "no second root, no orphaned children"
+        );
     }
 
     #[test]

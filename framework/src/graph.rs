@@ -104,6 +104,11 @@ pub fn check<'a>(nodes: &[Node<'a>]) -> Result<Chain<'a>, Vec<ChainError>> {
     let mut roots = Vec::new();
     let mut children: HashMap<&str, Vec<usize>> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
+        // A duplicate is reported once, as such: its later copies are no second root, head
+        // or orphan.
+        if by_revision[node.revision][0] != i {
+            continue;
+        }
         match node.parent {
             None => roots.push(i),
             Some(parent) if by_revision.contains_key(parent) => children.entry(parent).or_default().push(i),
@@ -487,6 +492,16 @@ mod tests {
             |e| matches!(e, ChainError::Duplicate { revision, files } if revision == "a" && files.len() == 2)
         ));
         assert!(e[0].to_string().contains("ra.rs") && e[0].to_string().contains("other.rs"));
+    }
+
+    #[test]
+    fn a_duplicate_is_reported_once_not_also_as_two_roots_or_heads() {
+        let copy = |parent| Node { revision: "b", parent, source: "copy.rs" };
+        let e = errs(&[n("a", None), n("b", Some("a")), copy(Some("a"))]);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(matches!(&e[0], ChainError::Duplicate { revision, .. } if revision == "b"));
+        let e = errs(&[n("b", None), copy(None)]);
+        assert_eq!(e.len(), 1, "{e:?}");
     }
 
     #[test]

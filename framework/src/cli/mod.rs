@@ -875,7 +875,8 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
                 m.parent.unwrap_or("(none)"),
                 m.message,
                 m.created,
-                m.file
+                // The file name only: the build machine's absolute path means nothing here.
+                detail.file_name
             );
             println!("\nupgrade:");
             detail.upgrade.iter().for_each(|o| println!("  {o}"));
@@ -988,6 +989,23 @@ mod tests {
         assert_eq!(out.matches("differ").count(), 1, "{out}");
         assert!(out.starts_with("the models and the migrations at head differ;"), "{out}");
         assert!(out.contains("widgets"), "{out}");
+    }
+
+    #[test]
+    fn a_broken_chain_is_reported_once() {
+        use crate::graph::ChainError;
+        let broken = || {
+            Err(RegistryError::Chain(vec![
+                ChainError::UnknownParent { revision: "b".into(), parent: "zz".into(), file: "rb.rs".into() },
+                ChainError::NoRoot,
+            ]))
+        };
+        for args in [&["current"][..], &["validate"], &["upgrade"]] {
+            let out = printed(broken(), None, args);
+            eprintln!("{args:?}:\n{out}");
+            assert_eq!(out.matches("names parent zz").count(), 1, "{args:?}: {out}");
+            assert_eq!(out.matches("no root").count(), 1, "{args:?}: {out}");
+        }
     }
 
     #[test]
