@@ -319,7 +319,11 @@ fn create_auto_honours_a_chosen_revision_id() {
         manager.create_migration_auto("drop the role", Some("abc123")).unwrap().expect("a migration");
     assert_eq!(created.revision, "abc123");
     assert!(
-        created.path.file_name().unwrap().to_string_lossy().starts_with("rabc123_"),
+        // The creation time first (YYYYMMDD_HHMM_), then the revision and the slug.
+        created.path.file_name().unwrap().to_string_lossy().ends_with("_rabc123_drop_the_role.rs")
+            && created.path.file_name().unwrap().to_string_lossy().as_bytes()[..8]
+                .iter()
+                .all(u8::is_ascii_digit),
         "{:?}",
         created.path
     );

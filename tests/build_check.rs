@@ -41,6 +41,10 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
         ),
         "{stderr}"
     );
+    // Each problem once, then one summary line.
+    assert_eq!(stderr.matches("more than one head").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("names parent ffff0000").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("2 problem(s) in").count(), 1, "{stderr}");
 }
 
 /// Every template in `framework/templates/`, filled in and chained after the fixture's head.
@@ -64,7 +68,10 @@ fn filled_templates() -> Vec<(String, String)> {
                 .replace("{{message}}", &format!("filled from {name}"))
                 .replace("{{created}}", "2026-11-24T10:00:00Z");
             parent = revision.clone();
-            (format!("r{revision}_{}.rs", name.trim_end_matches(".rs.tmpl")), text)
+            // Half of them named as `create` names files now, with the creation time first
+            // (the generated module name must still be an identifier); the others as before.
+            let prefix = if i % 2 == 0 { format!("20261124_10{i:02}_") } else { String::new() };
+            (format!("{prefix}r{revision}_{}.rs", name.trim_end_matches(".rs.tmpl")), text)
         })
         .collect()
 }
@@ -73,6 +80,7 @@ fn filled_templates() -> Vec<(String, String)> {
 fn a_sound_chain_builds_and_every_template_compiles_in_it() {
     let templates = filled_templates();
     assert!(templates.len() >= 5, "blank, add_column, add_index, add_table, add_foreign_key");
+    assert!(templates.iter().any(|(n, _)| n.starts_with("20261124_1000_r")), "a prefixed file");
     let extra: Vec<(&str, &str)> = templates.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
     let dir = fixture(&extra);
     let (ok, stderr) = cargo_build(dir.path());

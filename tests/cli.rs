@@ -78,9 +78,28 @@ fn every_command_on_both_engines() {
         let init = ok(run(&["init"]));
         assert!(init.contains("created  ") && init.contains("version tables ready"), "[{kind}] {init}");
         assert!(ok(run(&["init"])).contains("exists "), "[{kind}] init is idempotent");
+        // At base with migrations to apply: base, never also "(head)"; an empty log says so.
+        assert_eq!(ok(run(&["current"])), "base (no migrations applied)\n", "[{kind}]");
+        assert_eq!(
+            ok(run(&["history", "--log"])),
+            "the history table is empty: nothing was applied, reverted or stamped yet\n",
+            "[{kind}]"
+        );
 
         let up = ok(run(&["upgrade", "--revision", "+2"]));
         assert_eq!(up.matches("  applied ").count(), 2, "[{kind}] {up}");
+        // Durations in human units: `(812 µs)`, `(8.3 ms)`, `(1.24 s)`.
+        let human = |t: &str| {
+            let (number, unit) = t.split_once(' ').unwrap_or_default();
+            number.parse::<f64>().is_ok() && ["µs", "ms", "s"].contains(&unit)
+        };
+        for line in up.lines().filter(|l| l.starts_with("  applied ")) {
+            let took = line.rsplit_once('(').and_then(|(_, t)| t.strip_suffix(')')).unwrap_or_default();
+            assert!(human(took), "[{kind}] {line}");
+        }
+        let summary = up.lines().last().unwrap_or_default();
+        let took = summary.split_once(" applied in ").and_then(|(_, t)| t.split_once(';')).map(|(t, _)| t);
+        assert!(took.is_some_and(human), "[{kind}] {summary}");
         assert!(ok(run(&["current"])).starts_with("eae66c76ec57"), "[{kind}]");
         assert_eq!(ok(run(&["pending"])).lines().count(), 9, "[{kind}]");
         let validate = run(&["validate"]);
@@ -95,7 +114,10 @@ fn every_command_on_both_engines() {
         let history = ok(run(&["history"]));
         assert_eq!(history.lines().filter(|l| l.starts_with("[x]")).count(), 11, "[{kind}] {history}");
         assert!(history.contains("(current) (head)"), "[{kind}] {history}");
-        assert!(ok(run(&["show", "eda7"])).contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+        let show = ok(run(&["show", "eda7"]));
+        assert!(show.contains("data \"backfill posts.slug from titles\""), "[{kind}]");
+        assert!(show.contains("\nfile     reda71479153d_post_slugs.rs\n"), "[{kind}] {show}");
+        assert!(!show.contains(env!("CARGO_MANIFEST_DIR")), "[{kind}] no build path: {show}");
         assert!(
             ok(run(&["accept", "eda7"])).contains("recorded the current checksum of eda71479153d"),
             "[{kind}]"
@@ -106,7 +128,9 @@ fn every_command_on_both_engines() {
 
         assert!(ok(run(&["downgrade"])).contains("1 migration(s) reverted"), "[{kind}]");
         assert!(ok(run(&["downgrade", "--revision", "-2"])).contains("2 migration(s) reverted"), "[{kind}]");
-        assert_eq!(ok(run(&["history", "--log"])).lines().count(), 15, "[{kind}] 11 up, 1 accept, 3 down");
+        let log = ok(run(&["history", "--log"]));
+        assert_eq!(log.lines().count(), 15, "[{kind}] 11 up, 1 accept, 3 down");
+        assert!(log.lines().all(|l| human(l.rsplit('\t').next().unwrap_or_default())), "[{kind}] {log}");
 
         assert!(ok(run(&["stamp", "head"])).contains(&format!("version set to {HEAD}")), "[{kind}]");
         assert_eq!(current(dir, &url, "dev"), HEAD, "[{kind}]");
@@ -173,8 +197,9 @@ fn rollback_confirmation_rules_per_environment() {
         run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "nope\n"),
         "does not match the target",
     );
-    let typed = run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "6c809c9cc13d\n");
-    assert!(text(&typed).contains("Type the target revision (6c809c9cc13d)"), "{}", text(&typed));
+    // The prompt says exactly what to type, and that is accepted, whitespace around it aside.
+    let typed = run_on_terminal(dir, &url, "prod", &["downgrade", "--force"], "  6c809c9cc13d \n");
+    assert!(text(&typed).contains("Type \"6c809c9cc13d\" to confirm: "), "{}", text(&typed));
     assert!(text(&typed).contains("1 migration(s) reverted"), "{}", text(&typed));
     let sure = run_in(dir, &url, "prod", &["downgrade", "--force", "--yes-i-am-sure"]);
     assert!(text(&sure).contains("rolling back in production"), "prod logs a warning: {}", text(&sure));
@@ -183,6 +208,13 @@ fn rollback_confirmation_rules_per_environment() {
     // dev: no confirmation.
     ok(run_in(dir, &url, "dev", &["downgrade"]));
     assert_eq!(current(dir, &url, "dev"), "53b76130d685");
+
+    // To base, the prompt asks for `base`, and typing it is enough.
+    let args = ["downgrade", "--force", "--revision", "base"];
+    let to_base = run_on_terminal(dir, &url, "prod", &args, "base\n");
+    assert!(text(&to_base).contains("Type \"base\" to confirm: "), "{}", text(&to_base));
+    assert!(text(&to_base).contains("8 migration(s) reverted"), "{}", text(&to_base));
+    assert_eq!(current(dir, &url, "dev"), "base");
 }
 
 #[test]
@@ -231,7 +263,7 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
     let dir = work.path();
     let sqlite = format!("sqlite://{}", dir.join("x.db").display());
     std::fs::create_dir_all(dir.join("migrations/src/versions")).unwrap();
-    let cases: [(&str, &str, &[&str], i32, &str); 11] = [
+    let cases: [(&str, &str, &[&str], i32, &str); 14] = [
         ("mysql://u:hunter2@localhost/db", "dev", &["current"], 2, "expected sqlite://PATH"),
         (
             "postgres://app:hunter2@127.0.0.1:1/app?connect_timeout=2",
@@ -241,6 +273,16 @@ fn bad_input_says_what_was_expected_with_documented_exit_codes() {
             "cannot connect to postgres://app:***@127.0.0.1:1/app",
         ),
         (&sqlite, "dev", &["upgrade", "--revision", "nope"], 2, "no revision matches \"nope\""),
+        // A mistyped revision or prefix: the closest known ones are suggested.
+        (
+            &sqlite,
+            "dev",
+            &["upgrade", "--revision", "b0259471"],
+            2,
+            "no revision matches \"b0259471\" (did you mean b02594172f4c?)",
+        ),
+        (&sqlite, "dev", &["show", "eda8"], 2, "(did you mean eda71479153d?)"),
+        (&sqlite, "dev", &["stamp", "4c9379539903"], 2, "(did you mean 4c9379593903?)"),
         (
             &sqlite,
             "dev",
@@ -830,5 +872,38 @@ fn json_errors_carry_the_exit_code_kind_message_and_remedy() {
         assert_eq!(e["remedy"], "answer y at the prompt, or pass --force");
         let e = error(&url, "prod", &["downgrade", "--force"], 3);
         assert!(e["remedy"].as_str().unwrap().contains("--force --yes-i-am-sure"), "{e}");
+    }
+}
+
+#[test]
+fn completions_for_every_shell_name_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = ok(run_in(dir.path(), "sqlite::memory:", "dev", &["completions", shell]));
+        assert!(script.contains("strata-example"), "{shell}: {script}");
+        assert!(script.contains("upgrade") && script.contains("downgrade"), "{shell}: {script}");
+    }
+    let unknown = run_in(dir.path(), "sqlite::memory:", "dev", &["completions", "tcsh"]);
+    assert_eq!(code(&unknown), 2, "{}", text(&unknown));
+}
+
+#[test]
+fn every_commands_help_shows_an_example_with_the_binarys_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = ok(run_in(dir.path(), "sqlite::memory:", "dev", &["--help"]));
+    let commands: Vec<&str> = help
+        .split_once("Commands:\n")
+        .expect("a commands list")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 16, "{commands:?}");
+    for command in commands {
+        let help = ok(run_in(dir.path(), "sqlite::memory:", "dev", &[command, "--help"]));
+        let examples = help.split_once("Examples:\n").unwrap_or_else(|| panic!("{command}: {help}")).1;
+        assert!(examples.contains(&format!("  strata-example {command}")), "{command}: {examples}");
     }
 }

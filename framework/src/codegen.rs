@@ -32,9 +32,14 @@ pub struct MigrationHeader {
 }
 
 impl MigrationHeader {
-    /// The file name the build script expects: `r<revision>_<slug of the message>.rs`.
+    /// The file name `create` gives it: `<YYYYMMDD_HHMM>_r<revision>_<slug of the message>.rs`
+    /// ([`crate::scaffold::file_name`]), the time being `created` in UTC; without the time
+    /// prefix when `created` is not RFC 3339.
     pub fn file_name(&self) -> String {
-        format!("r{}_{}.rs", self.revision, crate::scaffold::slug(&self.message))
+        match chrono::DateTime::parse_from_rfc3339(&self.created) {
+            Ok(t) => crate::scaffold::file_name(t.with_timezone(&chrono::Utc), &self.revision, &self.message),
+            Err(_) => format!("r{}_{}.rs", self.revision, crate::scaffold::slug(&self.message)),
+        }
     }
 }
 

@@ -242,7 +242,7 @@ mod tests {
     fn kinds_and_exit_codes() {
         let refused = ManagerError::Refused(Refusal::ProdNeedsForce);
         assert_eq!((refused.kind(), refused.exit_code()), (ErrorKind::Refused, 3));
-        let usage = ManagerError::Target(TargetError::Unknown("x".into()));
+        let usage = ManagerError::Target(TargetError::unknown("x", []));
         assert_eq!(usage.exit_code(), 2);
         let dirty = ManagerError::Run(runner::Error::Backend(BackendError::Dirty {
             revision: "abc".into(),

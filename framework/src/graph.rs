@@ -104,6 +104,11 @@ pub fn check<'a>(nodes: &[Node<'a>]) -> Result<Chain<'a>, Vec<ChainError>> {
     let mut roots = Vec::new();
     let mut children: HashMap<&str, Vec<usize>> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
+        // A duplicate is reported once, as such: its later copies are no second root, head
+        // or orphan.
+        if by_revision[node.revision][0] != i {
+            continue;
+        }
         match node.parent {
             None => roots.push(i),
             Some(parent) if by_revision.contains_key(parent) => children.entry(parent).or_default().push(i),
@@ -248,9 +253,18 @@ pub enum TargetError {
     /// Not something a target can be.
     #[error("{0:?} is not a target: expected a revision id, a unique prefix of one, head, base, +N or -N")]
     Malformed(String),
-    /// No revision starts with it.
-    #[error("no revision matches {0:?}: expected a revision id or a unique prefix of one (see history)")]
-    Unknown(String),
+    /// No revision starts with it; the closest known revisions, if any are close.
+    #[error(
+        "no revision matches {given:?}{}: expected a revision id or a unique prefix of one (see history)",
+        did_you_mean(.suggestions)
+    )]
+    Unknown {
+        /// The revision or prefix given.
+        given: String,
+        /// The known revisions closest to it by edit distance ([`suggest`]), closest first;
+        /// empty when none is close.
+        suggestions: Vec<String>,
+    },
     /// The prefix matches several revisions.
     #[error("{prefix:?} is ambiguous: it matches {}", .candidates.join(", "))]
     Ambiguous {
@@ -279,6 +293,69 @@ pub enum TargetError {
     /// The database is at a revision this build does not contain.
     #[error("the database is at revision {0}, which this code does not know: the database is ahead of this build or on an abandoned branch; deploy the code that contains it, or downgrade with that code (validate shows when it was applied)")]
     UnknownCurrent(String),
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one}?)"),
+        more => format!(" (did you mean one of {}?)", more.join(", ")),
+    }
+}
+
+impl TargetError {
+    /// The error for a revision or prefix that matches none of `known`, with the closest of
+    /// them as suggestions.
+    pub fn unknown<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Self {
+        TargetError::Unknown { given: given.to_string(), suggestions: suggest(given, known) }
+    }
+}
+
+/// The revisions of `known` closest to a mistyped revision or prefix `given`, closest first
+/// (at most three): compared by edit distance (a transposition counts as one edit) with each
+/// revision's start of the same length and with the whole revision, case-insensitively. A
+/// revision is suggested when at most one edit (two from 5 characters on) separates them.
+pub fn suggest<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let given: Vec<char> = given.to_lowercase().chars().collect();
+    if given.is_empty() {
+        return Vec::new();
+    }
+    let limit = if given.len() < 5 { 1 } else { 2 };
+    let mut close: Vec<(usize, &str)> = known
+        .into_iter()
+        .filter_map(|rev| {
+            let id: Vec<char> = rev.to_lowercase().chars().collect();
+            let start = &id[..given.len().min(id.len())];
+            let d = edit_distance(&given, start).min(edit_distance(&given, &id));
+            (d <= limit).then_some((d, rev))
+        })
+        .collect();
+    close.sort();
+    close.dedup();
+    let best = close.first().map_or(0, |c| c.0);
+    close.into_iter().take_while(|c| c.0 == best).take(3).map(|(_, rev)| rev.to_string()).collect()
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
+/// transpositions.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// A place in the chain: `Base` before the first migration, or after the migration at `At(i)`.
@@ -338,7 +415,7 @@ impl<'a> Chain<'a> {
             (0..self.order.len()).filter(|&i| self.order[i].starts_with(prefix)).collect();
         match matches.as_slice() {
             [i] => Ok(*i),
-            [] => Err(TargetError::Unknown(prefix.to_string())),
+            [] => Err(TargetError::unknown(prefix, self.order.iter().copied())),
             _ => Err(TargetError::Ambiguous {
                 prefix: prefix.to_string(),
                 candidates: matches.iter().map(|&i| self.order[i].to_string()).collect(),
@@ -418,6 +495,16 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_is_reported_once_not_also_as_two_roots_or_heads() {
+        let copy = |parent| Node { revision: "b", parent, source: "copy.rs" };
+        let e = errs(&[n("a", None), n("b", Some("a")), copy(Some("a"))]);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(matches!(&e[0], ChainError::Duplicate { revision, .. } if revision == "b"));
+        let e = errs(&[n("b", None), copy(None)]);
+        assert_eq!(e.len(), 1, "{e:?}");
+    }
+
+    #[test]
     fn unknown_parent() {
         let e = errs(&[n("a", None), n("b", Some("zz"))]);
         assert_eq!(
@@ -471,6 +558,36 @@ mod tests {
     }
 
     #[test]
+    fn a_mistyped_revision_suggests_the_closest() {
+        let c = check(&[
+            n("b02594172f4c", None),
+            n("8298645ff74b", Some("b02594172f4c")),
+            n("eda71479153d", Some("8298645ff74b")),
+        ])
+        .unwrap();
+        let err = c.find("b0259471").unwrap_err(); // a transposition in a prefix
+        assert_eq!(
+            err,
+            TargetError::Unknown { given: "b0259471".into(), suggestions: vec!["b02594172f4c".into()] }
+        );
+        assert_eq!(
+            err.to_string(),
+            "no revision matches \"b0259471\" (did you mean b02594172f4c?): expected a revision id or a \
+             unique prefix of one (see history)"
+        );
+        assert_eq!(suggest("eda8", c.revisions().iter().copied()), ["eda71479153d"]);
+        assert_eq!(suggest("8298645ff7b4", c.revisions().iter().copied()), ["8298645ff74b"]);
+        assert_eq!(suggest("EDB7", c.revisions().iter().copied()), ["eda71479153d"], "any case");
+        // Too far from everything: no guess.
+        assert!(suggest("users", c.revisions().iter().copied()).is_empty());
+        assert!(suggest("ffff", c.revisions().iter().copied()).is_empty());
+        // Equally close ones are all offered.
+        let two = suggest("ab", ["aa1", "bb2", "zz3"]);
+        assert_eq!(two, ["aa1", "bb2"]);
+        assert!(!c.find("ffff").unwrap_err().to_string().contains("did you mean"));
+    }
+
+    #[test]
     fn parses_targets() {
         assert_eq!("head".parse(), Ok(Target::Head));
         assert_eq!("base".parse(), Ok(Target::Base));
@@ -496,7 +613,9 @@ mod tests {
             c.resolve(&Target::Revision("b".into()), Position::Base),
             Err(TargetError::Ambiguous { candidates, .. }) if candidates.len() == 2
         ));
-        assert!(matches!(c.find("zz"), Err(TargetError::Unknown(_))));
+        assert!(
+            matches!(c.find("zz"), Err(TargetError::Unknown { suggestions, .. }) if suggestions.is_empty())
+        );
         assert_eq!(c.resolve(&Target::Relative(2), Position::Base), Ok(Position::At(1)));
         for huge in [i64::MAX, i64::MIN + 1] {
             let err = c.resolve(&Target::Relative(huge), Position::At(1)).unwrap_err();

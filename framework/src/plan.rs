@@ -161,7 +161,7 @@ impl<'a> Graph<'a> {
         let matches: Vec<&'a str> = self.ids.iter().copied().filter(|id| id.starts_with(prefix)).collect();
         match matches.as_slice() {
             [id] => Ok(id),
-            [] => Err(TargetError::Unknown(prefix.to_string())),
+            [] => Err(TargetError::unknown(prefix, self.ids.iter().copied())),
             _ => Err(TargetError::Ambiguous {
                 prefix: prefix.to_string(),
                 candidates: matches.iter().map(|id| id.to_string()).collect(),

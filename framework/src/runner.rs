@@ -649,7 +649,10 @@ impl Runner {
                 Ok(_) => return Err(Error::NotDirty),
                 Err(e) => return Err(e.into()),
             };
-            let migration = self.set.get(&dirty).ok_or_else(|| TargetError::Unknown(dirty.clone()))?;
+            let migration = self
+                .set
+                .get(&dirty)
+                .ok_or_else(|| TargetError::Unknown { given: dirty.clone(), suggestions: vec![] })?;
             let given = self.set.migrations()[self.set.chain().find(revision)?];
             if given.revision != migration.revision {
                 return Err(Error::ResolveOther { dirty, given: given.revision.to_string() });

@@ -280,8 +280,17 @@ pub fn folder_head(versions_dir: &Path) -> Result<(Option<String>, HashSet<Strin
     Ok((head, taken))
 }
 
-/// Writes `r<new revision>_<slug>.rs` with the text `source(revision, parent, created)`
-/// returns, the folder's head as parent; never overwrites a file.
+/// The file name of a new migration: its creation time in UTC (`YYYYMMDD_HHMM_`), so a
+/// directory listing shows the migrations in the order they were written, then
+/// `r<revision>_<slug of the message>.rs`, e.g. `20261201_2230_r3f9a1c2b7e01_add_email.rs`.
+/// The build check also accepts the unprefixed `r<revision>_<slug>.rs`.
+pub fn file_name(created: DateTime<Utc>, revision: &str, message: &str) -> String {
+    format!("{}_r{revision}_{}.rs", created.format("%Y%m%d_%H%M"), slug(message))
+}
+
+/// Writes [`file_name`] (`<YYYYMMDD_HHMM>_r<new revision>_<slug>.rs`) with the text
+/// `source(revision, parent, created)` returns, the folder's head as parent; never
+/// overwrites a file.
 /// `revision`: the id to use (Alembic's `--rev-id`), or `None` for a fresh one.
 pub fn write_migration(
     versions_dir: &Path,
@@ -299,8 +308,9 @@ pub fn write_migration(
         Some(id) => id.to_string(),
         None => new_revision(&taken),
     };
-    let text = source(&revision, head.as_deref(), Utc::now());
-    let path = versions_dir.join(format!("r{revision}_{}.rs", slug(message)));
+    let created = Utc::now();
+    let text = source(&revision, head.as_deref(), created);
+    let path = versions_dir.join(file_name(created, &revision, message));
     let mut file =
         fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_error(&path))?;
     file.write_all(text.as_bytes()).map_err(io_error(&path))?;
@@ -380,6 +390,14 @@ mod tests {
     }
 
     #[test]
+    fn new_file_names_start_with_the_creation_time_in_utc() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T22:30:59+00:00").unwrap().with_timezone(&Utc);
+        assert_eq!(file_name(at, "3f9a1c2b7e01", "add email"), "20261201_2230_r3f9a1c2b7e01_add_email.rs");
+        let earlier = DateTime::parse_from_rfc3339("2026-02-03T04:05:00Z").unwrap().with_timezone(&Utc);
+        assert!(file_name(earlier, "ffff", "x") < file_name(at, "0000", "x"), "they sort by time");
+    }
+
+    #[test]
     fn creates_chained_migrations_that_pass_the_build_check() {
         let dir = temp();
         let versions = dir.join("src/versions");
@@ -391,9 +409,14 @@ mod tests {
         assert_eq!(first.parent, None);
         let second = create_migration(&versions, "add widget colour", Template::AddColumn).unwrap();
         assert_eq!(second.parent.as_deref(), Some(first.revision.as_str()));
-        assert!(second.path.file_name().unwrap().to_string_lossy().ends_with("_add_widget_colour.rs"));
+        let name = second.path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.ends_with(&format!("_r{}_add_widget_colour.rs", second.revision)), "{name}");
         let headers = build::scan(&versions).unwrap();
         assert_eq!(build::check(&headers), vec![]);
+        // The name starts with the header's creation time, in UTC: listings sort in chain order.
+        let header = headers.iter().find(|h| h.file_name == name).expect("scanned");
+        let created: DateTime<Utc> = header.created.as_deref().unwrap().parse().unwrap();
+        assert!(name.starts_with(&created.format("%Y%m%d_%H%M_r").to_string()), "{name} {created}");
         assert_eq!(
             headers
                 .iter()

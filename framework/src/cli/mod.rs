@@ -195,6 +195,109 @@ enum Command {
     },
     /// Start the application: migrate under the environment's rules, as at every launch
     Start,
+    /// Print a shell completion script on stdout (bash, zsh, fish, powershell or elvish)
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The examples each command's `--help` ends with: (arguments after the program name, what
+/// they do). The program name is the binary's own, so they are put in at run time.
+const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "init",
+        &[
+            ("init", "scaffold what is missing and create the version tables"),
+            ("init --from-models", "a new database built from the models, stamped at head"),
+        ],
+    ),
+    (
+        "create",
+        &[
+            ("create \"add email column to users\"", "a blank migration after head"),
+            ("create \"add email\" --template add_column", "start from a template"),
+            ("create \"add user badges\" --auto", "the ops that close the gap to the models"),
+        ],
+    ),
+    (
+        "upgrade",
+        &[
+            ("upgrade", "apply everything pending"),
+            ("upgrade --revision +2", "the next two migrations only"),
+            ("upgrade --sql > upgrade.sql", "the script, without touching the database"),
+        ],
+    ),
+    (
+        "downgrade",
+        &[
+            ("downgrade", "revert the last migration"),
+            ("downgrade --revision base", "revert everything"),
+            ("--env prod downgrade --force", "in production (asks to type the target)"),
+        ],
+    ),
+    (
+        "current",
+        &[("current", "the revision the database is at"), ("--format json current", "the same as JSON")],
+    ),
+    (
+        "history",
+        &[
+            ("history", "every migration, [x] when applied"),
+            ("history --log", "every upgrade, downgrade and stamp recorded"),
+        ],
+    ),
+    ("pending", &[("pending", "the migrations not yet applied")]),
+    ("check", &[("check", "exit 1 when the models and the migrations at head differ (CI)")]),
+    (
+        "validate",
+        &[
+            ("validate", "chain, database and environment problems"),
+            ("validate --strict", "fail on warnings too"),
+        ],
+    ),
+    (
+        "template",
+        &[
+            ("template --list", "the templates"),
+            ("template add_index -m \"index users by email\"", "a migration from a template"),
+        ],
+    ),
+    (
+        "stamp",
+        &[
+            ("stamp head", "mark the database as up to date without running anything"),
+            ("stamp base", "mark it as empty"),
+        ],
+    ),
+    ("accept", &[("accept eda7", "record the edited migration's new checksum")]),
+    (
+        "resolve",
+        &[
+            ("resolve 9a1b --applied", "the interrupted migration took effect"),
+            ("resolve 9a1b --rolled-back", "it did not"),
+        ],
+    ),
+    ("show", &[("show eda7", "header, ops and upgrade SQL of one migration")]),
+    ("start", &[("start", "migrate under the environment's rules, then \"application ready\"")]),
+    (
+        "completions",
+        &[
+            ("completions bash > ~/.local/share/bash-completion/completions/{bin}", "bash"),
+            ("completions zsh > ~/.zfunc/_{bin}", "zsh (with ~/.zfunc in fpath)"),
+            ("completions fish > ~/.config/fish/completions/{bin}.fish", "fish"),
+        ],
+    ),
+];
+
+/// An "Examples:" block for `--help`, with `bin` as the program name.
+fn examples(bin: &str, examples: &[(&str, &str)]) -> String {
+    let lines: Vec<String> = examples
+        .iter()
+        .map(|(args, what)| format!("  {bin} {}\n      {what}", args.replace("{bin}", bin)))
+        .collect();
+    format!("Examples:\n{}", lines.join("\n"))
 }
 
 /// A failure: its class (and so its exit code), its message worded for this CLI, and the
@@ -325,7 +428,17 @@ impl App {
     /// The clap command [`App::run`] parses (for shell completions or man pages).
     pub fn command(&self) -> clap::Command {
         let name = self.name.clone().unwrap_or_else(program_name);
-        let mut command = Cli::command().name(name.clone()).bin_name(name);
+        let mut command = Cli::command().name(name.clone()).bin_name(name.clone());
+        for (sub, list) in EXAMPLES {
+            command = command.mut_subcommand(*sub, |c| c.after_help(examples(&name, list)));
+        }
+        command = command.after_help(examples(
+            &name,
+            &[
+                ("upgrade", "apply every pending migration"),
+                ("<command> --help", "a command's options and examples"),
+            ],
+        ));
         command =
             command.about(self.about.clone().unwrap_or_else(|| "Database migrations, compiled in".into()));
         if let Some(version) = &self.version {
@@ -359,6 +472,19 @@ impl App {
     pub fn run_args(self, args: DbArgs) -> ExitCode {
         let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
         protect(&argv, self.name.as_deref().unwrap_or(&program_name()));
+        if let Command::Completions { .. } = args.command {
+            // Only the application knows its whole command line (`myapp db ...`).
+            Failure {
+                kind: ErrorKind::Usage,
+                message: "completions cover the whole command line, which is the application's: generate \
+                          them from its own clap command with clap_complete::generate"
+                    .into(),
+                problem: "completions of a nested command line come from the application".into(),
+                remedy: None,
+            }
+            .print(args.format);
+            return ExitCode::from(ErrorKind::Usage.exit_code());
+        }
         self.execute(args)
     }
 
@@ -455,6 +581,14 @@ fn target(text: &str) -> Result<Target, Failure> {
 }
 
 fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
+    if let Command::Completions { shell } = cli.command {
+        let mut command = app.command();
+        let name = command.get_name().to_string();
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, name, &mut script);
+        print!("{}", String::from_utf8_lossy(&script));
+        return Ok(0);
+    }
     let overrides = Overrides {
         env: cli.env.clone(),
         database_url: cli.database_url.clone(),
@@ -598,7 +732,9 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                 }
                 Format::Text => match &difference {
                     None => println!("the models match the migrations at head"),
-                    Some(text) => println!("the models differ from the migrations at head:\n{text}"),
+                    // The text states the difference itself ("the models and the migrations
+                    // at head differ; ..."): printed once, not after a heading saying it again.
+                    Some(text) => println!("{text}"),
                 },
             }
             return Ok(if difference.is_some() { ErrorKind::Validation.exit_code() } else { 0 });
@@ -636,6 +772,8 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                 }
             }
         }
+        // Printed before the settings are loaded, above.
+        Command::Completions { .. } => {}
         Command::Start => {
             let started = Instant::now();
             let mut progress = Progress::new(format, cli.quiet);
@@ -737,7 +875,8 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
                 m.parent.unwrap_or("(none)"),
                 m.message,
                 m.created,
-                m.file
+                // The file name only: the build machine's absolute path means nothing here.
+                detail.file_name
             );
             println!("\nupgrade:");
             detail.upgrade.iter().for_each(|o| println!("  {o}"));
@@ -797,6 +936,76 @@ mod tests {
         assert_eq!(command.get_version(), Some("9.9.9"));
         assert!(command.render_help().to_string().starts_with("My app"));
         assert!(App::new(MigrationSet::new(vec![])).command().get_version().is_none());
+    }
+
+    #[test]
+    fn every_commands_help_ends_with_examples_under_the_programs_name() {
+        let mut command = App::new(MigrationSet::new(vec![])).name("myapp").command();
+        let names: Vec<String> =
+            command.get_subcommands().map(|c| c.get_name().to_string()).filter(|n| n != "help").collect();
+        assert!(names.len() >= 16, "{names:?}");
+        for name in names {
+            let sub = command.find_subcommand_mut(&name).expect("listed");
+            let help = sub.render_help().to_string();
+            let block =
+                help.split_once("Examples:\n").map(|(_, b)| b).unwrap_or_else(|| panic!("{name}: {help}"));
+            assert!(block.contains(&format!("  myapp {name}")), "{name}: {block}");
+        }
+        assert!(command.render_help().to_string().contains("Examples:\n  myapp upgrade"));
+    }
+
+    /// What `args` print with these migrations and models (on a fresh in-memory database).
+    fn printed(set: Result<MigrationSet, RegistryError>, models: Option<Models>, args: &[&str]) -> String {
+        let mut app = App::new(set).name("myapp");
+        if let Some(models) = models {
+            app = app.models(models);
+        }
+        let argv = ["myapp", "--database-url", "sqlite::memory:", "--env", "dev"].iter().chain(args);
+        output::tests::capture(|| app.run_from(argv)).1
+    }
+
+    #[test]
+    fn an_empty_chain_says_so_and_base_is_not_head() {
+        let empty = || MigrationSet::new(vec![]);
+        assert_eq!(
+            printed(empty(), None, &["history"]),
+            "no migrations yet: `create \"message\"` writes the first one\n"
+        );
+        assert_eq!(
+            printed(empty(), None, &["history", "--log"]),
+            "the history table is empty: nothing was applied, reverted or stamped yet\n"
+        );
+        let current = printed(empty(), None, &["current"]);
+        assert_eq!(current, "base (no migrations applied; the chain has no migrations yet)\n");
+        assert!(!current.contains("(head)"));
+    }
+
+    #[test]
+    fn check_states_the_difference_once() {
+        use crate::ops::{Column, Table};
+        use crate::types::Type;
+        let models = Models::new().table(Table::new("widgets").column(Column::new("id", Type::Integer)));
+        let out = printed(MigrationSet::new(vec![]), Some(models), &["check"]);
+        assert_eq!(out.matches("differ").count(), 1, "{out}");
+        assert!(out.starts_with("the models and the migrations at head differ;"), "{out}");
+        assert!(out.contains("widgets"), "{out}");
+    }
+
+    #[test]
+    fn a_broken_chain_is_reported_once() {
+        use crate::graph::ChainError;
+        let broken = || {
+            Err(RegistryError::Chain(vec![
+                ChainError::UnknownParent { revision: "b".into(), parent: "zz".into(), file: "rb.rs".into() },
+                ChainError::NoRoot,
+            ]))
+        };
+        for args in [&["current"][..], &["validate"], &["upgrade"]] {
+            let out = printed(broken(), None, args);
+            eprintln!("{args:?}:\n{out}");
+            assert_eq!(out.matches("names parent zz").count(), 1, "{args:?}: {out}");
+            assert_eq!(out.matches("no root").count(), 1, "{args:?}: {out}");
+        }
     }
 
     #[test]

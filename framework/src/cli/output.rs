@@ -70,6 +70,10 @@ pub fn write_out(args: std::fmt::Arguments) {
         return;
     }
     let text = scrubbed(&args.to_string());
+    #[cfg(test)]
+    if tests::captured(&text) {
+        return;
+    }
     let mut out = anstream::stdout();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         STDOUT_GONE.store(true, Ordering::Relaxed);
@@ -85,6 +89,10 @@ pub fn write_err(args: std::fmt::Arguments) {
         return;
     }
     let text = scrubbed(&args.to_string());
+    #[cfg(test)]
+    if tests::captured(&text) {
+        return;
+    }
     let mut err = anstream::stderr();
     if err.write_all(text.as_bytes()).and_then(|()| err.flush()).is_err() {
         STDERR_GONE.store(true, Ordering::Relaxed);
@@ -201,6 +209,36 @@ pub fn ms(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
 }
 
+/// A duration in human units for text output (JSON keeps milliseconds): `812 µs`, `8.3 ms`,
+/// `245 ms`, `1.24 s`, `12.5 s`, `2 min 5 s`, `1 h 3 min`. Each is rounded first, so a
+/// value never shows as `1000 µs` or `60 s`.
+pub fn human(duration: std::time::Duration) -> String {
+    let us = (duration.as_nanos() as f64 / 1000.0).round();
+    if us < 1000.0 {
+        return format!("{us} µs");
+    }
+    let ms = duration.as_secs_f64() * 1000.0;
+    if (ms * 10.0).round() < 1000.0 {
+        return format!("{:.1} ms", ms);
+    }
+    if ms.round() < 1000.0 {
+        return format!("{:.0} ms", ms);
+    }
+    let s = duration.as_secs_f64();
+    if (s * 100.0).round() < 1000.0 {
+        return format!("{:.2} s", s);
+    }
+    if (s * 10.0).round() < 600.0 {
+        return format!("{:.1} s", s);
+    }
+    let whole = s.round() as u64;
+    if whole < 3600 {
+        return format!("{} min {} s", whole / 60, whole % 60);
+    }
+    let minutes = (s / 60.0).round() as u64;
+    format!("{} h {} min", minutes / 60, minutes % 60)
+}
+
 fn verb(direction: Direction) -> &'static str {
     match direction {
         Direction::Up => "applied",
@@ -246,11 +284,11 @@ impl Listener for Progress {
             return;
         }
         let line = format!(
-            "  {} {}  {}  {DIM}({} ms){DIM:#}",
+            "  {} {}  {}  {DIM}({}){DIM:#}",
             verb(applied.direction),
             applied.revision,
             applied.message,
-            ms(applied.duration)
+            human(applied.duration)
         );
         match &self.bar {
             Some(bar) => {
@@ -290,10 +328,10 @@ pub fn report(format: Format, database: &str, report: &Report, elapsed: std::tim
             println!("{database}: nothing to do, already at {}", at(&report.to))
         }
         Format::Text => println!(
-            "{} migration(s) {} in {} ms; {database} is now at {}",
+            "{} migration(s) {} in {}; {database} is now at {}",
             report.applied.len(),
             report.applied.first().map_or("applied", |a| verb(a.direction)),
-            ms(elapsed),
+            human(elapsed),
             at(&report.to)
         ),
     }
@@ -327,7 +365,11 @@ pub fn current(
             "is_head": is_head,
         })),
         Format::Text => match current {
-            None => println!("base (no migrations applied){}", if is_head { " (head)" } else { "" }),
+            // Base is never also marked head: with no migrations at all, say that instead.
+            None if head.is_none() => {
+                println!("base (no migrations applied; the chain has no migrations yet)")
+            }
+            None => println!("base (no migrations applied)"),
             Some(m) => {
                 let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
                 let applied = applied_at
@@ -387,6 +429,9 @@ pub fn history(format: Format, chain: &[&'static Migration], current: Option<&st
                 })
                 .collect(),
         )),
+        Format::Text if chain.is_empty() => {
+            println!("no migrations yet: `create \"message\"` writes the first one")
+        }
         Format::Text => table(
             &["", "revision", "message", "created", "applied at", ""],
             chain
@@ -430,8 +475,11 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
                 })
                 .collect(),
         )),
+        Format::Text if log.is_empty() => {
+            println!("the history table is empty: nothing was applied, reverted or stamped yet")
+        }
         Format::Text => table(
-            &["applied at", "direction", "revision", "message", "ms"],
+            &["applied at", "direction", "revision", "message", "took"],
             log.iter()
                 .map(|r| {
                     vec![
@@ -439,7 +487,10 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
                         r.direction.to_string(),
                         r.revision.clone(),
                         r.message.clone(),
-                        format!("{:.1}", r.duration_ms),
+                        human(
+                            std::time::Duration::try_from_secs_f64(r.duration_ms / 1000.0)
+                                .unwrap_or_default(),
+                        ),
                     ]
                 })
                 .collect(),
@@ -448,8 +499,50 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::cell::RefCell;
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    thread_local! {
+        /// What this thread's command printed (stdout and stderr), while capturing.
+        static CAPTURE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Keeps `text` when this thread captures its output.
+    pub(crate) fn captured(text: &str) -> bool {
+        CAPTURE.with(|c| c.borrow_mut().as_mut().map(|out| out.push_str(text)).is_some())
+    }
+
+    /// Runs `f`, returning what it printed on stdout and stderr together.
+    pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+        CAPTURE.with(|c| *c.borrow_mut() = Some(String::new()));
+        let result = f();
+        (result, CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default())
+    }
+
+    #[test]
+    fn durations_read_in_human_units() {
+        let cases = [
+            (Duration::from_nanos(400), "0 µs"),
+            (Duration::from_micros(812), "812 µs"),
+            (Duration::from_nanos(999_600), "1.0 ms"),
+            (Duration::from_micros(8_300), "8.3 ms"),
+            (Duration::from_micros(44_640), "44.6 ms"),
+            (Duration::from_micros(99_970), "100 ms"),
+            (Duration::from_millis(245), "245 ms"),
+            (Duration::from_micros(999_700), "1.00 s"),
+            (Duration::from_millis(1_240), "1.24 s"),
+            (Duration::from_millis(9_999), "10.0 s"),
+            (Duration::from_millis(12_500), "12.5 s"),
+            (Duration::from_millis(59_970), "1 min 0 s"),
+            (Duration::from_secs(125), "2 min 5 s"),
+            (Duration::from_secs(3_780), "1 h 3 min"),
+        ];
+        for (duration, text) in cases {
+            assert_eq!(super::human(duration), text, "{duration:?}");
+        }
+    }
 
     #[test]
     fn panics_and_logs_hide_the_passwords() {

@@ -43,7 +43,9 @@ pub fn confirm(session: &mut RollbackSession) {
         }
         Prompt::TypeTarget => {
             eprintln!("Data written since they were applied may be lost.");
-            session.answer_typed(ask(&format!("Type the target revision ({target}) to confirm: ")));
+            // Exactly what is accepted (surrounding whitespace aside): the target revision id
+            // in full, or `base`.
+            session.answer_typed(ask(&format!("Type \"{target}\" to confirm: ")));
         }
     }
 }

@@ -23,9 +23,13 @@ fn strings_are_escaped_as_rust_literals() {
 
 #[test]
 fn file_names_follow_the_build_script_convention() {
-    assert_eq!(header().file_name(), "r0a1b2c3d4e5f_add_badges_stra_e.rs");
+    assert_eq!(header().file_name(), "20261124_0930_r0a1b2c3d4e5f_add_badges_stra_e.rs");
     let blank = MigrationHeader { message: "!!!".into(), ..header() };
-    assert_eq!(blank.file_name(), "r0a1b2c3d4e5f_migration.rs", "the same slug rule as create");
+    assert_eq!(blank.file_name(), "20261124_0930_r0a1b2c3d4e5f_migration.rs", "the same slug rule as create");
+    let elsewhere = MigrationHeader { created: "2026-11-24T23:30:00-02:00".into(), ..header() };
+    assert_eq!(elsewhere.file_name(), "20261125_0130_r0a1b2c3d4e5f_add_badges_stra_e.rs", "in UTC");
+    let untimed = MigrationHeader { created: "yesterday".into(), ..header() };
+    assert_eq!(untimed.file_name(), "r0a1b2c3d4e5f_add_badges_stra_e.rs");
 }
 
 #[test]
