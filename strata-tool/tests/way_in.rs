@@ -333,3 +333,21 @@ fn a_name_that_is_not_a_crate_name_is_refused() {
     }
     refused(&project, &["--strata-path", "/"], "is not strata's framework/ folder");
 }
+
+/// `cargo run -- upgrade` at this repo's root must stay the example's: cargo picks a package's
+/// `default-run` only when exactly one default member has one.
+#[test]
+fn cargo_run_at_the_repo_root_stays_the_example() {
+    let manifest = |path: &str| -> toml_edit::DocumentMut {
+        fs::read_to_string(repo().join(path)).unwrap().parse().unwrap()
+    };
+    let root = manifest("Cargo.toml");
+    assert_eq!(root["package"]["default-run"].as_str(), Some("strata-example"));
+    let members: Vec<&str> =
+        root["workspace"]["default-members"].as_array().unwrap().iter().filter_map(|m| m.as_str()).collect();
+    assert!(members.contains(&"strata-tool"), "cargo test at the root runs strata-tool's tests");
+    for member in members.iter().filter(|m| **m != ".") {
+        let doc = manifest(&format!("{member}/Cargo.toml"));
+        assert!(doc["package"].get("default-run").is_none(), "{member} sets default-run");
+    }
+}
