@@ -448,13 +448,26 @@ fn main_rs(app: &str, name: &str) -> String {
 fn round_trip_test(name: &str) -> String {
     let ident = name.replace('-', "_");
     format!(
-        "//! Every migration upgrades, downgrades and upgrades again on a throwaway SQLite database,\n\
-         //! the schema compared at each step (strata's round trip).\n\
+        "//! Every migration upgrades, downgrades and upgrades again on a throwaway database, the\n\
+         //! schema compared at each step (strata's round trip): on SQLite always, and on PostgreSQL\n\
+         //! when TEST_DATABASE_URL names a server where databases may be created (as in CI).\n\
+         \n\
+         use strata::ops::DialectKind;\n\
          \n\
          #[test]\n\
-         fn migrations_round_trip() {{\n    \
+         fn migrations_round_trip_on_sqlite() {{\n    \
              let migrations = {ident}::migrations().expect(\"every migration is registered\");\n    \
-             strata::testing::RoundTrip::new(migrations, strata::ops::DialectKind::Sqlite).run();\n\
+             strata::testing::RoundTrip::new(migrations, DialectKind::Sqlite).run();\n\
+         }}\n\
+         \n\
+         #[test]\n\
+         fn migrations_round_trip_on_postgres() {{\n    \
+             if std::env::var_os(strata::testkit::TEST_DATABASE_URL).is_none() {{\n        \
+                 eprintln!(\"TEST_DATABASE_URL is not set: the PostgreSQL round trip did not run\");\n        \
+                 return;\n    \
+             }}\n    \
+             let migrations = {ident}::migrations().expect(\"every migration is registered\");\n    \
+             strata::testing::RoundTrip::new(migrations, DialectKind::Postgres).run();\n\
          }}\n"
     )
 }

@@ -182,7 +182,7 @@ fn a_new_project_migrates_in_three_commands() {
 
     // The round-trip test init scaffolded.
     let tests = in_project(&project, &["test", "--test", "migrations"], &[]);
-    assert!(String::from_utf8_lossy(&tests.stdout).contains("1 passed"), "{}", text(&tests));
+    assert!(String::from_utf8_lossy(&tests.stdout).contains("2 passed"), "{}", text(&tests));
 
     // The same upgrade on PostgreSQL.
     if std::env::var_os(strata::testkit::SKIP_POSTGRES).is_some() {
@@ -197,6 +197,15 @@ fn a_new_project_migrates_in_three_commands() {
         assert!(upgrade.contains("3 migration(s) applied"), "{upgrade}");
         let current = stdout(&in_project(&project, &["run", "--", "current"], &[("DATABASE_URL", &url)]));
         assert!(current.contains("head"), "{current}");
+        // The scaffolded round trip on PostgreSQL too, on the same server.
+        let tests = in_project(
+            &project,
+            &["test", "--test", "migrations", "--", "--nocapture"],
+            &[("TEST_DATABASE_URL", &url)],
+        );
+        let said = text(&tests);
+        assert!(String::from_utf8_lossy(&tests.stdout).contains("2 passed"), "{said}");
+        assert!(!said.contains("did not run"), "the PostgreSQL round trip ran: {said}");
     }
     eprintln!("way in: the whole test took {:.1} s", started.elapsed().as_secs_f64());
 }
