@@ -402,20 +402,22 @@ mod tests {
         );
     }
 
+    /// A one-op migration whose recorded checksums the verdict tests vary.
+    static M: Migration = Migration {
+        revision: "m1",
+        parent: None,
+        message: "m",
+        created: "2026-11-24T00:00:00Z",
+        upgrade: |op| {
+            op.drop_table("t");
+        },
+        downgrade: |_| {},
+        file: "m1.rs",
+        transactional: true,
+    };
+
     #[test]
     fn unknown_algorithm_versions_are_not_judged() {
-        static M: Migration = Migration {
-            revision: "m1",
-            parent: None,
-            message: "m",
-            created: "2026-11-24T00:00:00Z",
-            upgrade: |op| {
-                op.drop_table("t");
-            },
-            downgrade: |_| {},
-            file: "m1.rs",
-            transactional: true,
-        };
         assert_eq!(matches(&of(&M), &M), Some(true));
         let other = format!("1:{}", "0".repeat(64));
         assert_eq!(matches(&other, &M), Some(false));
@@ -427,18 +429,6 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_checksums_are_told_apart() {
-        static M: Migration = Migration {
-            revision: "m1",
-            parent: None,
-            message: "m",
-            created: "2026-11-24T00:00:00Z",
-            upgrade: |op| {
-                op.drop_table("t");
-            },
-            downgrade: |_| {},
-            file: "m1.rs",
-            transactional: true,
-        };
         assert_eq!(verify(None, &M), Verdict::Missing);
         for bad in ["garbage", "9:abc", "1:", ":", "", "1:0000", "x:".repeat(40).as_str()] {
             assert_eq!(verify(Some(bad), &M), Verdict::Malformed(bad.to_string()), "{bad:?}");

@@ -171,26 +171,12 @@ impl<'a> Graph<'a> {
 
     /// `id` and all its ancestors, as positions.
     fn with_ancestors(&self, i: usize) -> Vec<bool> {
-        let mut seen = vec![false; self.ids.len()];
-        let mut stack = vec![i];
-        while let Some(j) = stack.pop() {
-            if !std::mem::replace(&mut seen[j], true) {
-                stack.extend(&self.parents[j]);
-            }
-        }
-        seen
+        reach(i, &self.parents)
     }
 
     /// `id` and all its descendants, as positions.
     fn with_descendants(&self, i: usize) -> Vec<bool> {
-        let mut seen = vec![false; self.ids.len()];
-        let mut stack = vec![i];
-        while let Some(j) = stack.pop() {
-            if !std::mem::replace(&mut seen[j], true) {
-                stack.extend(&self.children[j]);
-            }
-        }
-        seen
+        reach(i, &self.children)
     }
 
     /// The empty state: nothing applied.
@@ -252,6 +238,18 @@ impl<'a> Graph<'a> {
     pub fn is_applied(&self, state: &State, id: &str) -> bool {
         self.index.get(id).is_some_and(|&i| state.applied[i])
     }
+}
+
+/// Position `i` and every position reachable from it along `edges`.
+fn reach(i: usize, edges: &[Vec<usize>]) -> Vec<bool> {
+    let mut seen = vec![false; edges.len()];
+    let mut stack = vec![i];
+    while let Some(j) = stack.pop() {
+        if !std::mem::replace(&mut seen[j], true) {
+            stack.extend(&edges[j]);
+        }
+    }
+    seen
 }
 
 /// A cycle among the revisions Kahn's algorithm could not order, for the error.
