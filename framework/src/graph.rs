@@ -56,7 +56,7 @@ pub enum ChainError {
     NoRoot,
     /// The chain branches (two branches merged without relinking one): strata keeps one line of
     /// history, so one head must be pointed at the other.
-    #[error("more than one head (the chain branches): {}; point all but one at another head as parent", describe(.heads))]
+    #[error("more than one head (the chain branches): {}; point all but one at another head as parent (`strata heads` lists them from the files while the build fails)", describe(.heads))]
     MultipleHeads {
         /// (revision, file) of each head.
         heads: Vec<(String, String)>,

@@ -21,6 +21,16 @@ enum Command {
     /// strata to Cargo.toml, replace cargo's hello-world main with strata's command line, and
     /// write strata.toml and a round-trip test. Idempotent; never overwrites a file
     Init(InitArgs),
+    /// List the heads of the revision graph, read from the migration files (works while two
+    /// heads keep the application from building)
+    Heads(HeadsArgs),
+}
+
+#[derive(Debug, Args)]
+struct HeadsArgs {
+    /// The migrations folder [default: versions_dir from ./strata.toml]
+    #[arg(long, value_name = "DIR")]
+    versions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -41,7 +51,10 @@ struct InitArgs {
 }
 
 fn main() -> ExitCode {
-    let Command::Init(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Init(args) => args,
+        Command::Heads(args) => return heads(args),
+    };
     let strata = match (args.strata_path, args.strata_version) {
         (Some(path), _) => StrataSource::Path(path),
         (None, Some(version)) => StrataSource::Version(version),
@@ -57,6 +70,35 @@ fn main() -> ExitCode {
                 2 => eprintln!("error: {e}\nnothing was written"),
                 _ => eprintln!("error: {e}"),
             }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// `strata heads`: one line per head; exit 1 on a broken graph, 2 without a folder.
+fn heads(args: HeadsArgs) -> ExitCode {
+    let Some(dir) = args.versions.or_else(|| strata_tool::heads::versions_dir_of(std::path::Path::new(".")))
+    else {
+        eprintln!(
+            "error: no migrations folder: pass --versions DIR, or run where strata.toml names versions_dir"
+        );
+        return ExitCode::from(2);
+    };
+    match strata_tool::heads::heads(&dir) {
+        Ok(heads) => {
+            for head in &heads {
+                println!("{head}");
+            }
+            if heads.len() > 1 {
+                eprintln!(
+                    "{} heads: the history branches, so the application does not build until they are merged",
+                    heads.len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
