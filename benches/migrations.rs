@@ -16,6 +16,8 @@
 mod build_time;
 #[path = "migrations/generated.rs"]
 mod generated;
+#[path = "migrations/planning.rs"]
+mod planning;
 #[path = "migrations/profile.rs"]
 mod profile;
 #[path = "migrations/report.rs"]
@@ -28,7 +30,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build]]";
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan]]";
 
 /// What the command line asked for.
 struct Options {
@@ -43,6 +45,7 @@ enum Section {
     Sqlite,
     Postgres,
     Build,
+    Plan,
 }
 
 impl Options {
@@ -61,7 +64,7 @@ impl Options {
                 }
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
-                "--only" => args.next().ok_or("--only needs sqlite, postgres or build")?,
+                "--only" => args.next().ok_or("--only needs sqlite, postgres, build or plan")?,
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
                     None => return Err(format!("unknown argument {other:?}")),
@@ -71,7 +74,8 @@ impl Options {
                 "sqlite" => Section::Sqlite,
                 "postgres" => Section::Postgres,
                 "build" => Section::Build,
-                other => return Err(format!("--only {other:?}: expected sqlite, postgres or build")),
+                "plan" => Section::Plan,
+                other => return Err(format!("--only {other:?}: expected sqlite, postgres, build or plan")),
             });
         }
         Ok(options)
@@ -179,6 +183,12 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
             if let Err(e) = bench.run(&mut runtime::Engine::Postgres, report, context) {
                 fail(report, "PostgreSQL", e);
             }
+        }
+    }
+    if options.only.is_none() || options.wants(Section::Plan) {
+        println!("Planning (in process, no database)");
+        if let Err(e) = planning::run(report, if options.quick { 5 } else { 50 }) {
+            fail(report, "planning", e);
         }
     }
     if options.wants(Section::Build) {
