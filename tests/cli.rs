@@ -907,3 +907,27 @@ fn every_commands_help_shows_an_example_with_the_binarys_name() {
         assert!(examples.contains(&format!("  strata-example {command}")), "{command}: {examples}");
     }
 }
+
+#[test]
+fn history_graph_draws_the_revision_graph_with_what_is_applied() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    ok(run_in(dir, &url, "dev", &["upgrade", "--revision", "+2"]));
+    let drawn = ok(run_in(dir, &url, "dev", &["history", "--graph"]));
+    let lines: Vec<&str> = drawn.lines().collect();
+    assert_eq!(lines.len(), 11, "one lane, one line per revision:\n{drawn}");
+    assert!(lines[0].starts_with(&format!("*  [ ] {HEAD}")) && lines[0].ends_with("(head)"), "{drawn}");
+    assert!(lines[9].starts_with("*  [x] eae66c76ec57") && lines[9].ends_with("(current)"), "{drawn}");
+    assert!(lines[10].starts_with("*  [x] 8298645ff74b"), "{drawn}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(run_in(dir, &url, "dev", &["--format", "json", "history", "--graph"])))
+            .unwrap();
+    let nodes = json.as_array().expect("an array of revisions");
+    assert_eq!(nodes.len(), 11);
+    assert_eq!(nodes[10]["parents"], serde_json::json!([]));
+    assert_eq!(nodes[9]["parents"], serde_json::json!(["8298645ff74b"]));
+    assert_eq!((nodes[9]["applied"].as_bool(), nodes[0]["applied"].as_bool()), (Some(true), Some(false)));
+    let both = run_in(dir, &url, "dev", &["history", "--graph", "--log"]);
+    assert_eq!(code(&both), 2, "{}", text(&both));
+}

@@ -142,8 +142,11 @@ enum Command {
     /// Show every migration, marking which are applied
     History {
         /// Show the history table's log of runs instead
-        #[arg(long)]
+        #[arg(long, conflicts_with = "graph")]
         log: bool,
+        /// Draw the revision graph in text lanes, newest first (as git log --graph does)
+        #[arg(long)]
+        graph: bool,
     },
     /// Show migrations not yet applied
     Pending,
@@ -246,6 +249,7 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("history", "every migration, [x] when applied"),
             ("history --log", "every upgrade, downgrade and stamp recorded"),
+            ("history --graph", "the revision graph drawn in lanes, [x] when applied"),
         ],
     ),
     ("pending", &[("pending", "the migrations not yet applied")]),
@@ -715,7 +719,44 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             let head = manager.migrations().head().map(|m| m.revision);
             output::pending(format, &manager.pending_migrations()?, head);
         }
-        Command::History { log } => {
+        Command::History { graph: true, .. } => {
+            let set = manager.migrations();
+            let current = manager.current_revision()?.map(|m| m.revision);
+            let state = set.state_at(current).map_err(failure)?;
+            let label = |id: &str| {
+                let applied = if set.graph().is_applied(&state, id) { "[x]" } else { "[ ]" };
+                let message = set.get(id).map_or("", |m| m.message);
+                let marks = match (Some(id) == current, set.graph().heads().contains(&id)) {
+                    (true, true) => " (current, head)",
+                    (true, false) => " (current)",
+                    (false, true) => " (head)",
+                    (false, false) => "",
+                };
+                format!("{applied} {id}  {message}{marks}")
+            };
+            match format {
+                Format::Json => {
+                    let nodes: Vec<serde_json::Value> = set
+                        .graph()
+                        .revisions()
+                        .iter()
+                        .rev()
+                        .map(|id| {
+                            json!({
+                                "revision": id,
+                                "parents": set.graph().parents_of(id),
+                                "message": set.get(id).map(|m| m.message),
+                                "applied": set.graph().is_applied(&state, id),
+                            })
+                        })
+                        .collect();
+                    output::json(&json!(nodes));
+                }
+                Format::Text if set.migrations().is_empty() => println!("no migrations yet: nothing to draw"),
+                Format::Text => print!("{}", crate::plan::draw::text(set.graph(), label)),
+            }
+        }
+        Command::History { log, .. } => {
             let rows = manager.migration_history()?;
             if log {
                 output::history_log(format, &rows);
