@@ -88,10 +88,12 @@ impl<'a> Graph<'a> {
         while let Some(Reverse(i)) = ready.pop() {
             order.push(i);
             for &k in kids.get(&i).map(Vec::as_slice).unwrap_or_default() {
-                let d = in_degree.get_mut(&k).expect("every child was given");
-                *d -= 1;
-                if *d == 0 {
-                    ready.push(Reverse(k));
+                // Every child is a given revision, so it has an in-degree.
+                if let Some(d) = in_degree.get_mut(&k) {
+                    *d -= 1;
+                    if *d == 0 {
+                        ready.push(Reverse(k));
+                    }
                 }
             }
         }
