@@ -931,3 +931,24 @@ fn history_graph_draws_the_revision_graph_with_what_is_applied() {
     let both = run_in(dir, &url, "dev", &["history", "--graph", "--log"]);
     assert_eq!(code(&both), 2, "{}", text(&both));
 }
+
+#[test]
+fn graph_exports_dot_and_mermaid_without_a_database() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // No database is opened: an unreachable server does not matter.
+    let url = "postgres://nobody@127.0.0.1:1/none?connect_timeout=1";
+    let dot = ok(run_in(dir, url, "dev", &["graph", "--format", "dot"]));
+    assert!(dot.starts_with("digraph revisions {") && dot.trim_end().ends_with('}'), "{dot}");
+    assert_eq!(dot.matches(" -> ").count(), 10, "an edge per parent:\n{dot}");
+    assert!(dot.contains(&format!("\"{HEAD}\" -> \"6c809c9cc13d\";")), "{dot}");
+    let mermaid = ok(run_in(dir, url, "dev", &["graph", "--format", "mermaid"]));
+    assert!(mermaid.starts_with("flowchart BT\n") && mermaid.matches(" --> ").count() == 10, "{mermaid}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(run_in(dir, url, "dev", &["graph", "--format", "json"]))).unwrap();
+    assert_eq!(json["heads"], serde_json::json!([HEAD]));
+    assert_eq!(json["revisions"].as_array().map(Vec::len), Some(11));
+    let elsewhere = run_in(dir, url, "dev", &["--format", "dot", "current"]);
+    assert_eq!(code(&elsewhere), 2, "{}", text(&elsewhere));
+    assert!(text(&elsewhere).contains("are for `graph`"), "{}", text(&elsewhere));
+}

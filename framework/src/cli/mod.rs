@@ -18,7 +18,7 @@
 mod output;
 mod prompt;
 
-use self::output::{print, println, Format, Progress};
+use self::output::{print, println, Format, FormatArg, Progress};
 use crate::backend::Direction;
 use crate::config::{Environment, Overrides, Settings};
 use crate::error::{ErrorKind, Remedy};
@@ -53,9 +53,9 @@ pub struct DbArgs {
     /// Settings file (default: ./strata.toml when present)
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format (dot and mermaid: `graph` only)
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
     /// More logging (-v info, -vv debug); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -148,6 +148,8 @@ enum Command {
         #[arg(long)]
         graph: bool,
     },
+    /// Export the revision graph: --format dot (Graphviz), mermaid, text (lanes) or json
+    Graph,
     /// Show migrations not yet applied
     Pending,
     /// Compare the models with the migrations at head (exit 1 and print the difference)
@@ -250,6 +252,13 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("history", "every migration, [x] when applied"),
             ("history --log", "every upgrade, downgrade and stamp recorded"),
             ("history --graph", "the revision graph drawn in lanes, [x] when applied"),
+        ],
+    ),
+    (
+        "graph",
+        &[
+            ("graph --format dot > revisions.dot", "the revision graph for Graphviz (dot -Tsvg)"),
+            ("graph --format mermaid", "the same as a Mermaid flowchart, for Markdown"),
         ],
     ),
     ("pending", &[("pending", "the migrations not yet applied")]),
@@ -486,14 +495,14 @@ impl App {
                 problem: "completions of a nested command line come from the application".into(),
                 remedy: None,
             }
-            .print(args.format);
+            .print(args.format.output());
             return ExitCode::from(ErrorKind::Usage.exit_code());
         }
         self.execute(args)
     }
 
     fn execute(self, args: DbArgs) -> ExitCode {
-        let format = args.format;
+        let format = args.format.output();
         let result = run(args, self);
         if let Some(e) = output::stdout_failure() {
             output::error(&format!("cannot write the output: {e}"));
@@ -609,14 +618,14 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         settings.versions_dir.get_or_insert(dir);
     }
     if let Command::Template { list: true, .. } = cli.command {
-        return Ok(list_templates(cli.format));
+        return Ok(list_templates(cli.format.output()));
     }
     let set = match app.set {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
             let validation =
                 crate::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
-            return Ok(print_validation(cli.format, &validation, false));
+            return Ok(print_validation(cli.format.output(), &validation, false));
         }
         Err(e) => return Err(failure(crate::runner::Error::Registry(e))),
     };
@@ -624,8 +633,16 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     if let Some(models) = app.models {
         manager = manager.with_models(models);
     }
-    let format = cli.format;
+    let format = cli.format.output();
     let database = manager.database_url().to_string();
+    if matches!(cli.format, FormatArg::Dot | FormatArg::Mermaid) && !matches!(cli.command, Command::Graph) {
+        return Err(Failure {
+            kind: ErrorKind::Usage,
+            message: "--format dot and --format mermaid are for `graph`: use text or json here".into(),
+            problem: "--format dot and --format mermaid are for `graph`".into(),
+            remedy: Some("use --format text or --format json".into()),
+        });
+    }
     match cli.command {
         Command::Init { from_models: true } => {
             let stamped = manager.create_from_models()?;
@@ -718,6 +735,33 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         Command::Pending => {
             let head = manager.migrations().head().map(|m| m.revision);
             output::pending(format, &manager.pending_migrations()?, head);
+        }
+        Command::Graph => {
+            let set = manager.migrations();
+            let label = |id: &str| format!("{id}\n{}", set.get(id).map_or("", |m| m.message));
+            match cli.format {
+                FormatArg::Dot => print!("{}", crate::plan::draw::dot(set.graph(), label)),
+                FormatArg::Mermaid => print!("{}", crate::plan::draw::mermaid(set.graph(), label)),
+                FormatArg::Text => {
+                    let line = |id: &str| format!("{id}  {}", set.get(id).map_or("", |m| m.message));
+                    print!("{}", crate::plan::draw::text(set.graph(), line));
+                }
+                FormatArg::Json => {
+                    let nodes: Vec<serde_json::Value> = set
+                        .graph()
+                        .revisions()
+                        .iter()
+                        .map(|id| {
+                            json!({
+                                "revision": id,
+                                "parents": set.graph().parents_of(id),
+                                "message": set.get(id).map(|m| m.message),
+                            })
+                        })
+                        .collect();
+                    output::json(&json!({ "revisions": nodes, "heads": set.graph().heads() }));
+                }
+            }
         }
         Command::History { graph: true, .. } => {
             let set = manager.migrations();
@@ -957,7 +1001,7 @@ mod tests {
     #[test]
     fn the_commands_nest_under_an_applications_subcommand() {
         let args = db(&["myapp", "db", "--format", "json", "upgrade", "--revision", "+1"]);
-        assert_eq!(args.format, Format::Json);
+        assert_eq!(args.format, FormatArg::Json);
         assert!(
             matches!(args.command, Command::Upgrade { ref revision, sql: false, .. } if revision == "+1")
         );

@@ -12,11 +12,34 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+}
+
+/// `--format`: text or JSON for every command, and Graphviz dot or Mermaid for `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Tables and lines (tab-separated when piped).
+    Text,
+    /// One JSON document on stdout.
+    Json,
+    /// Graphviz dot (`graph` only).
+    Dot,
+    /// A Mermaid flowchart (`graph` only).
+    Mermaid,
+}
+
+impl FormatArg {
+    /// The format results and errors are printed in: JSON only when asked for.
+    pub fn output(self) -> Format {
+        match self {
+            FormatArg::Json => Format::Json,
+            _ => Format::Text,
+        }
+    }
 }
 
 const HEAD: Style = AnsiColor::Green.on_default().bold();
