@@ -122,3 +122,32 @@ fn the_session_lock_mode_names_the_pooler_when_it_sees_one() {
     assert!(detected > 0, "a lone session-mode run behind PgBouncer should notice the pooler");
     assert_eq!(advisory_locks(&db), Vec::<String>::new());
 }
+
+#[test]
+fn timeouts_behind_pgbouncer_bound_each_migration_and_stay_off_the_pooled_sessions() {
+    let db = fresh_database(DialectKind::Postgres);
+    let url = bounced(&db);
+    let staging: &[(&str, &str)] =
+        &[("STRATA_MIGRATION_LOCK", "transaction"), ("STRATA_ENV", "staging"), ("STRATA_LOCK_TIMEOUT", "1")];
+    let out = cli(&url, &["upgrade", "--revision", "ddcb1ae961ad"], staging).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    // Another session holds posts, which the next migration alters.
+    let mut blocker = connect(&db);
+    blocker.begin().unwrap();
+    blocker.execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").unwrap();
+    let started = Instant::now();
+    let out = cli(&url, &["upgrade", "--revision", "766dfe9292c9"], staging).output().expect("run");
+    let waited = started.elapsed();
+    blocker.rollback().unwrap();
+    assert_eq!(out.status.code(), Some(4), "the lock timeout stopped the migration: {}", text(&out));
+    assert!(text(&out).contains("lock timeout"), "{}", text(&out));
+    assert!(waited < Duration::from_secs(8), "bounded by the 1 s lock timeout, waited {waited:?}");
+    // Nothing of the run stayed on the pooled server connections other clients get.
+    for _ in 0..20 {
+        let mut other = strata::backend::connect(&url.parse::<DatabaseUrl>().unwrap()).expect("connect");
+        let setting = rows(other.as_mut(), "SHOW lock_timeout");
+        assert_eq!(setting, ["\"0\""], "a pooled session kept strata's lock_timeout");
+    }
+    let out = cli(&url, &["upgrade"], staging).output().expect("run");
+    assert!(out.status.success(), "once the table is free the rest applies: {}", text(&out));
+}

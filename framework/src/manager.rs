@@ -200,14 +200,14 @@ impl MigrationManager {
         let mut db = backend::connect_with(&self.settings.database_url, self.settings.tables.clone())?;
         let ms = |d: std::time::Duration| d.as_millis();
         match db.kind() {
-            crate::ops::DialectKind::Postgres => {
-                if let Some(t) = self.settings.lock_timeout {
-                    db.execute(&format!("SET lock_timeout = {}", ms(t)))?;
-                }
-                if let Some(t) = self.settings.statement_timeout {
-                    db.execute(&format!("SET statement_timeout = {}", ms(t)))?;
-                }
-            }
+            // Behind a transaction-pooling PgBouncer (lock mode `transaction`) a session
+            // setting would stay on a pooled server connection for other clients and miss the
+            // next transaction: each migration transaction sets its own.
+            crate::ops::DialectKind::Postgres => db.set_timeouts(
+                self.settings.lock_timeout,
+                self.settings.statement_timeout,
+                self.settings.migration_lock == runner::LockMode::Transaction,
+            )?,
             // SQLite's only lock is the whole database's, held by another writer: every wait for
             // it (the version read that a `BEGIN EXCLUSIVE` holder blocks, as much as `BEGIN
             // IMMEDIATE`) is a wait for another migrator, bounded by the migration lock timeout.

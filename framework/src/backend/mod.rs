@@ -333,6 +333,20 @@ pub trait Backend: Send {
         Ok(())
     }
 
+    /// Bounds how long a statement waits for a lock and how long it may run (`None`: no
+    /// bound). `per_transaction`: set them inside every migration transaction instead of on
+    /// the session, for connection poolers that give each transaction another session (and
+    /// would pass a session setting on to other clients). Engines without such settings do
+    /// nothing.
+    fn set_timeouts(
+        &mut self,
+        _lock: Option<Duration>,
+        _statement: Option<Duration>,
+        _per_transaction: bool,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// The version the bookkeeping of the open transaction must find (`Some(None)`: base;
     /// `None`: any). A backend that can check it in the bookkeeping statement itself fails
     /// that statement when the version differs, so the transaction never commits. Engines

@@ -41,6 +41,9 @@ pub struct PostgresBackend {
     /// The version the next bookkeeping must find (`Some(None)`: base), checked by the
     /// bookkeeping statement itself; `None`: not checked.
     expected: Option<Option<String>>,
+    /// `SET LOCAL` statements for the timeouts, sent in every migration transaction when a
+    /// pooler may give each transaction another session (lock mode `transaction`).
+    local_timeouts: String,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -162,6 +165,7 @@ impl PostgresBackend {
             prepared: false,
             tables_known: false,
             expected: None,
+            local_timeouts: String::new(),
         })
     }
 
@@ -507,9 +511,32 @@ impl Backend for PostgresBackend {
         let bookkeeping = lock::key(&identity, &self.tables, lock::Purpose::Bookkeeping);
         let client = self.conn.client().map_err(|e| statement_error("BEGIN", &e))?;
         lock::acquire_for_transaction(client, key, timeout, &self.target)?;
-        // After the run lock, as in session mode: the lock order is the same everywhere.
-        let sql = format!("SELECT pg_advisory_xact_lock({bookkeeping})");
+        // After the run lock, as in session mode: the lock order is the same everywhere. The
+        // timeouts travel with it: behind a pooler only this transaction's settings are ours.
+        let sql = format!("{}SELECT pg_advisory_xact_lock({bookkeeping})", self.local_timeouts);
         self.batch(&sql)
+    }
+
+    fn set_timeouts(
+        &mut self,
+        lock: Option<std::time::Duration>,
+        statement: Option<std::time::Duration>,
+        per_transaction: bool,
+    ) -> Result<(), BackendError> {
+        let settings: Vec<(&str, std::time::Duration)> =
+            [("lock_timeout", lock), ("statement_timeout", statement)]
+                .into_iter()
+                .filter_map(|(name, t)| t.map(|t| (name, t)))
+                .collect();
+        if per_transaction {
+            self.local_timeouts =
+                settings.iter().map(|(name, t)| format!("SET LOCAL {name} = {};\n", t.as_millis())).collect();
+            return Ok(());
+        }
+        for (name, t) in settings {
+            self.batch(&format!("SET {name} = {}", t.as_millis()))?;
+        }
+        Ok(())
     }
 
     fn expect_version(&mut self, version: Option<Option<&str>>) {
