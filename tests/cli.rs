@@ -29,21 +29,7 @@ fn run_in(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
 
 /// The same on a pseudo-terminal, typing `input`.
 fn run_on_terminal(dir: &Path, url: &str, env: &str, args: &[&str], input: &str) -> Output {
-    let command = std::iter::once(BIN.to_string())
-        .chain(args.iter().map(|a| format!("'{a}'")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("STRATA_ENV", env)
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("script(1) from util-linux");
+    let mut child = on_terminal(BIN, dir, url, env, args).spawn().expect("script(1) from util-linux");
     use std::io::Write;
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("type");
     child.wait_with_output().expect("wait")

@@ -232,22 +232,7 @@ fn answer_after(
 ) -> (String, i32) {
     use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
-    let command = std::iter::once(BIN.to_string())
-        .chain(args.iter().map(|a| format!("'{a}'")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("STRATA_ENV", env)
-        .env_remove("ENV")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("script(1) from util-linux");
+    let mut child = on_terminal(BIN, dir, url, env, args).spawn().expect("script(1) from util-linux");
     let shown = Arc::new(Mutex::new(String::new()));
     let mut out = child.stdout.take().expect("stdout");
     let reader = {

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     };
     match init::init(&Options { project: args.path, name: args.name, strata }) {
         Ok(report) => {
-            println!("{report}");
+            print_out(&format!("{report}\n"));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -86,9 +86,8 @@ fn heads(args: HeadsArgs) -> ExitCode {
     };
     match strata_tool::heads::heads(&dir) {
         Ok(heads) => {
-            for head in &heads {
-                println!("{head}");
-            }
+            let lines: String = heads.iter().map(|h| format!("{h}\n")).collect();
+            print_out(&lines);
             if heads.len() > 1 {
                 eprintln!(
                     "{} heads: the history branches, so the application does not build until they are merged",
@@ -102,4 +101,11 @@ fn heads(args: HeadsArgs) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Writes `text` to stdout; a reader that went away (`strata heads | head -1`) is not an
+/// error worth a panic, the work is done either way.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

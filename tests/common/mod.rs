@@ -66,3 +66,30 @@ pub fn exec(conn: &mut dyn Backend, sql: &str) {
     let kind = conn.kind();
     conn.execute(sql).unwrap_or_else(|e| panic!("[{kind}] {sql}: {e}"));
 }
+
+/// `bin args...` on a pseudo-terminal (script(1) from util-linux) in `dir`, against `url` in
+/// environment `env`, with stdin, stdout and stderr piped: for prompts a person answers.
+pub fn on_terminal(
+    bin: &str,
+    dir: &std::path::Path,
+    url: &str,
+    env: &str,
+    args: &[&str],
+) -> std::process::Command {
+    let command = std::iter::once(bin.to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("STRATA_ENV", env)
+        .env_remove("ENV")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    script
+}

@@ -225,15 +225,7 @@ impl PostgresBackend {
     /// [`Self::simple_rows`] with the driver's error, for callers that inspect its code.
     fn simple_rows_raw(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, postgres::Error> {
         let messages = self.conn.client().and_then(|c| c.simple_query(sql))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => {
-                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
-                }
-                _ => None,
-            })
-            .collect())
+        Ok(text_rows_of(&messages))
     }
 
     /// Whether `table` exists where unqualified statements find it; asked first so that a
@@ -327,6 +319,19 @@ impl PostgresBackend {
     fn corrupt(&self, table: &str, detail: String) -> BackendError {
         BackendError::CorruptVersionTable { table: table.to_string(), detail }
     }
+}
+
+/// The rows of a simple query's messages, as text (`None` for NULL).
+pub(super) fn text_rows_of(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => {
+                Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The message for a failed statement: the server's text plus its detail and hint, or the

@@ -304,6 +304,28 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The revisions as JSON, newest first, each with its parents and message, and whether it is
+/// applied in `state` when one is given.
+fn graph_nodes(set: &MigrationSet, state: Option<&crate::plan::State>) -> Vec<serde_json::Value> {
+    let graph = set.graph();
+    graph
+        .revisions()
+        .iter()
+        .rev()
+        .map(|id| {
+            let mut node = json!({
+                "revision": id,
+                "parents": graph.parents_of(id),
+                "message": set.get(id).map(|m| m.message),
+            });
+            if let Some(state) = state {
+                node["applied"] = json!(graph.is_applied(state, id));
+            }
+            node
+        })
+        .collect()
+}
+
 /// An "Examples:" block for `--help`, with `bin` as the program name.
 fn examples(bin: &str, examples: &[(&str, &str)]) -> String {
     let lines: Vec<String> = examples
@@ -746,31 +768,20 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                     let line = |id: &str| format!("{id}  {}", set.get(id).map_or("", |m| m.message));
                     print!("{}", crate::plan::draw::text(set.graph(), line));
                 }
-                FormatArg::Json => {
-                    let nodes: Vec<serde_json::Value> = set
-                        .graph()
-                        .revisions()
-                        .iter()
-                        .map(|id| {
-                            json!({
-                                "revision": id,
-                                "parents": set.graph().parents_of(id),
-                                "message": set.get(id).map(|m| m.message),
-                            })
-                        })
-                        .collect();
-                    output::json(&json!({ "revisions": nodes, "heads": set.graph().heads() }));
-                }
+                FormatArg::Json => output::json(
+                    &json!({ "revisions": graph_nodes(set, None), "heads": set.graph().heads() }),
+                ),
             }
         }
         Command::History { graph: true, .. } => {
             let set = manager.migrations();
             let current = manager.current_revision()?.map(|m| m.revision);
             let state = set.state_at(current).map_err(failure)?;
+            let heads = set.graph().heads();
             let label = |id: &str| {
                 let applied = if set.graph().is_applied(&state, id) { "[x]" } else { "[ ]" };
                 let message = set.get(id).map_or("", |m| m.message);
-                let marks = match (Some(id) == current, set.graph().heads().contains(&id)) {
+                let marks = match (Some(id) == current, heads.contains(&id)) {
                     (true, true) => " (current, head)",
                     (true, false) => " (current)",
                     (false, true) => " (head)",
@@ -779,23 +790,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                 format!("{applied} {id}  {message}{marks}")
             };
             match format {
-                Format::Json => {
-                    let nodes: Vec<serde_json::Value> = set
-                        .graph()
-                        .revisions()
-                        .iter()
-                        .rev()
-                        .map(|id| {
-                            json!({
-                                "revision": id,
-                                "parents": set.graph().parents_of(id),
-                                "message": set.get(id).map(|m| m.message),
-                                "applied": set.graph().is_applied(&state, id),
-                            })
-                        })
-                        .collect();
-                    output::json(&json!(nodes));
-                }
+                Format::Json => output::json(&json!(graph_nodes(set, Some(&state)))),
                 Format::Text if set.migrations().is_empty() => println!("no migrations yet: nothing to draw"),
                 Format::Text => print!("{}", crate::plan::draw::text(set.graph(), label)),
             }

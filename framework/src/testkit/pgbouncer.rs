@@ -7,7 +7,7 @@
 //! by an `atexit` handler and by a watchdog should the test process be killed. Without
 //! pgbouncer installed it fails loudly, never skips.
 
-use super::server::{path_str, register_cleanup, run, sh_quote, Server};
+use super::server::{encode_host, path_str, register_cleanup, run, sh_quote, Server};
 use crate::backend::DatabaseUrl;
 use postgres::config::Host;
 use std::path::{Path, PathBuf};
@@ -140,18 +140,4 @@ fn find_pgbouncer() -> Option<PathBuf> {
         return Some(fixed.to_path_buf());
     }
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("pgbouncer")).find(|p| p.is_file())
-}
-
-/// A socket directory as a URL host (percent-encoded, as the driver expects).
-fn encode_host(dir: &Path) -> String {
-    dir.to_string_lossy()
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

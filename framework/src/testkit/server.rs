@@ -206,18 +206,7 @@ impl Throwaway {
     /// The URL of the `postgres` database over the socket (host percent-encoded, as the
     /// driver expects a socket directory in the host part).
     fn url(&self) -> String {
-        let host: String = self
-            .dir
-            .to_string_lossy()
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
+        let host = encode_host(&self.dir);
         format!("postgres://postgres@{host}:{}/postgres", self.port)
     }
 }
@@ -356,6 +345,20 @@ pub(super) fn register_cleanup(script: String) {
     if let Err(e) = spawned {
         eprintln!("strata testkit: cannot start the watchdog for a test server: {e}");
     }
+}
+
+/// A socket directory as a URL host (percent-encoded, as the driver expects).
+pub(super) fn encode_host(dir: &Path) -> String {
+    dir.to_string_lossy()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use super::statement_error;
 use crate::backend::{BackendError, VersionTables, LOCK_POLL};
-use postgres::{Client, SimpleQueryMessage};
+use postgres::Client;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
@@ -68,15 +68,7 @@ pub(super) fn key(identity: &Identity, tables: &VersionTables, purpose: Purpose)
 /// Text rows of a simple query (no prepared statement, one round trip).
 fn text_rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
     let messages = client.simple_query(sql).map_err(|e| statement_error(sql, &e))?;
-    Ok(messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => {
-                Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
-            }
-            _ => None,
-        })
-        .collect())
+    Ok(super::text_rows_of(&messages))
 }
 
 fn first_bool(rows: &[Vec<Option<String>>]) -> bool {
