@@ -62,7 +62,7 @@ fn a_killed_migrators_transaction_finishes_before_the_next_migrator_looks() {
         .map(|r| r.revision)
         .collect();
     assert_eq!(ups.iter().filter(|r| *r == "766dfe9292c9").count(), 1, "applied exactly once: {ups:?}");
-    assert_eq!(runner.current(conn.as_mut()).unwrap().map(|m| m.revision), Some("766dfe9292c9"));
+    assert_eq!(runner.current(conn.as_mut()).unwrap().last().map(|m| m.revision), Some("766dfe9292c9"));
 }
 
 fn version_rows(conn: &mut dyn Backend) -> Vec<String> {
@@ -99,7 +99,7 @@ fn racing_stamps_behind_a_row_lock_leave_one_version_row() {
 
 static FIRST: Migration = Migration {
     revision: "m1",
-    parent: None,
+    parents: &[],
     message: "first",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -110,10 +110,11 @@ static FIRST: Migration = Migration {
     },
     file: "m1.rs",
     transactional: true,
+    replaces: &[],
 };
 static SECOND: Migration = Migration {
     revision: "m2",
-    parent: Some("m1"),
+    parents: &["m1"],
     message: "second",
     created: "2026-11-24T00:00:01Z",
     upgrade: |op| {
@@ -124,6 +125,7 @@ static SECOND: Migration = Migration {
     },
     file: "m2.rs",
     transactional: true,
+    replaces: &[],
 };
 
 /// Once the first migration committed, another writer (an older strata, a hand-made stamp)
@@ -220,7 +222,7 @@ fn racing_creates_from_models_build_the_schema_once() {
         let mut conn = connect(&db);
         let runner = app_runner();
         let head = runner.migrations().head().map(|m| m.revision);
-        assert_eq!(runner.current(conn.as_mut()).unwrap().map(|m| m.revision), head, "[{kind}]");
+        assert_eq!(runner.current(conn.as_mut()).unwrap().last().map(|m| m.revision), head, "[{kind}]");
         assert_eq!(runner.history(conn.as_mut()).unwrap().len(), 1, "[{kind}] one history row");
         assert_eq!(rows(conn.as_mut(), "SELECT count(*) FROM strata_version"), ["1"], "[{kind}]");
     }

@@ -32,7 +32,7 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
     let (ok, stderr) = cargo_build(dir.path());
     assert!(!ok, "the build should fail:\n{stderr}");
     assert!(
-        stderr.contains("more than one head (the chain branches): 0002bbbb (r0002bbbb_child.rs), 0003cccc (r0003cccc_branch.rs)"),
+        stderr.contains("more than one head (two branches were merged in git without joining them): 0002bbbb (r0002bbbb_child.rs), 0003cccc (r0003cccc_branch.rs)"),
         "{stderr}"
     );
     assert!(

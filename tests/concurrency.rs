@@ -59,7 +59,10 @@ fn sixteen_migrators_at_once_apply_each_migration_exactly_once() {
             log.iter().filter(|r| r.direction == Direction::Up).map(|r| r.revision.as_str()).collect();
         let expected: Vec<&str> = runner.migrations().migrations().iter().map(|m| m.revision).collect();
         assert_eq!(ups, expected, "[{kind}] every migration applied exactly once, in order");
-        assert_eq!(runner.current(conn.as_mut()).unwrap().map(|m| m.revision), expected.last().copied());
+        assert_eq!(
+            runner.current(conn.as_mut()).unwrap().last().map(|m| m.revision),
+            expected.last().copied()
+        );
     }
 }
 
@@ -128,7 +131,7 @@ fn a_held_lock_makes_a_migrator_wait_a_bounded_time_and_a_killed_holder_blocks_n
         }
         assert!(elapsed < Duration::from_secs(15), "[{kind}] the wait is bounded: {elapsed:?}");
         assert_eq!(
-            app_runner().current(connect(&db).as_mut()).unwrap().map(|m| m.revision),
+            app_runner().current(connect(&db).as_mut()).unwrap().last().map(|m| m.revision),
             None,
             "[{kind}]"
         );
@@ -202,7 +205,7 @@ fn a_migration_stuck_behind_a_busy_table_fails_fast_and_rolls_back() {
 
 static LONG_NAME: Migration = Migration {
     revision: "long1",
-    parent: None,
+    parents: &[],
     message: "a table whose name PostgreSQL would truncate",
     created: "2026-11-24T00:00:00Z",
     // 32 characters, 64 bytes: too long for PostgreSQL although it looks short.
@@ -217,10 +220,11 @@ static LONG_NAME: Migration = Migration {
     },
     file: "rlong1.rs",
     transactional: true,
+    replaces: &[],
 };
 static BEFORE_LONG: Migration = Migration {
     revision: "long0",
-    parent: None,
+    parents: &[],
     message: "an ordinary table",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -231,6 +235,7 @@ static BEFORE_LONG: Migration = Migration {
     },
     file: "rlong0.rs",
     transactional: true,
+    replaces: &[],
 };
 
 #[test]
@@ -238,7 +243,7 @@ fn an_identifier_over_63_bytes_is_rejected_before_anything_runs() {
     if !strata::testkit::postgres_available() {
         return;
     }
-    static LONG_AFTER: Migration = Migration { parent: Some("long0"), ..LONG_NAME };
+    static LONG_AFTER: Migration = Migration { parents: &["long0"], ..LONG_NAME };
     let db = fresh_database(DialectKind::Postgres);
     let runner = Runner::new(MigrationSet::new(vec![&BEFORE_LONG, &LONG_AFTER]).unwrap());
     let err = runner.upgrade(connect(&db).as_mut(), &Target::Head).unwrap_err();

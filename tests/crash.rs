@@ -92,7 +92,7 @@ fn trials(kind: DialectKind, count: usize) {
             }
         }
         let at = runner.current(conn.as_mut()).unwrap_or_else(|e| panic!("[{kind}] trial {trial}: {e}"));
-        let at = at.map(|m| m.revision.to_string());
+        let at = at.last().map(|m| m.revision.to_string());
         let live = schema(conn.as_mut());
         assert_eq!(
             &live, &expected[&at],

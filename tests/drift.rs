@@ -46,21 +46,22 @@ macro_rules! migration_static {
     ($name:ident, $rev:literal, $parent:expr, $up:expr, $down:expr) => {
         static $name: Migration = Migration {
             revision: $rev,
-            parent: $parent,
+            parents: $parent,
             message: concat!("migration ", $rev),
             created: "2026-11-24T00:00:00Z",
             upgrade: $up,
             downgrade: $down,
             file: concat!("r", $rev, ".rs"),
             transactional: true,
+            replaces: &[],
         };
     };
 }
 
-migration_static!(FIRST, "d1", None, create_t, drop_t);
-migration_static!(SECOND, "d2", Some("d1"), add_note, drop_note);
-migration_static!(SECOND_REFORMATTED, "d2", Some("d1"), add_note_reformatted, drop_note);
-migration_static!(SECOND_CHANGED, "d2", Some("d1"), add_note_longer, drop_note);
+migration_static!(FIRST, "d1", &[], create_t, drop_t);
+migration_static!(SECOND, "d2", &["d1"], add_note, drop_note);
+migration_static!(SECOND_REFORMATTED, "d2", &["d1"], add_note_reformatted, drop_note);
+migration_static!(SECOND_CHANGED, "d2", &["d1"], add_note_longer, drop_note);
 
 fn set(migrations: &[&'static Migration]) -> MigrationSet {
     MigrationSet::new(migrations.to_vec()).expect("chain")

@@ -16,7 +16,7 @@ use strata::validate::{validate, Status};
 
 static ITEMS: Migration = Migration {
     revision: "n1",
-    parent: None,
+    parents: &[],
     message: "create items",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -31,10 +31,11 @@ static ITEMS: Migration = Migration {
     },
     file: "rn1.rs",
     transactional: true,
+    replaces: &[],
 };
 static CONCURRENT_INDEX: Migration = Migration {
     revision: "n2",
-    parent: Some("n1"),
+    parents: &["n1"],
     message: "index items by name without locking writes",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -46,10 +47,11 @@ static CONCURRENT_INDEX: Migration = Migration {
     },
     file: "rn2.rs",
     transactional: false,
+    replaces: &[],
 };
 static HALF_DONE: Migration = Migration {
     revision: "n3",
-    parent: Some("n2"),
+    parents: &["n2"],
     message: "two statements, the second fails",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -61,6 +63,7 @@ static HALF_DONE: Migration = Migration {
     },
     file: "rn3.rs",
     transactional: false,
+    replaces: &[],
 };
 
 #[test]
@@ -74,7 +77,7 @@ fn a_non_transactional_migration_runs_outside_a_transaction_and_an_interrupted_o
 
         runner.upgrade(conn, &Target::Revision("n2".into())).unwrap_or_else(|e| panic!("[{kind}] {e}"));
         assert!(table(conn, "items").index("ix_items_name").is_some(), "[{kind}]");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("n2"), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some("n2"), "[{kind}]");
 
         let err = runner.upgrade(conn, &Target::Head).unwrap_err();
         let text = err.to_string();
@@ -95,8 +98,8 @@ fn a_non_transactional_migration_runs_outside_a_transaction_and_an_interrupted_o
         assert!(matches!(runner.resolve(conn, "n1", false), Err(Error::ResolveOther { .. })), "[{kind}]");
         // The operator undoes the half-applied statement, then settles it as rolled back.
         exec(conn, "DROP TABLE half");
-        assert_eq!(runner.resolve(conn, "n3", false).unwrap(), Some("n2"), "[{kind}]");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("n2"), "[{kind}]");
+        assert_eq!(runner.resolve(conn, "n3", false).unwrap().as_deref(), Some("n2"), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some("n2"), "[{kind}]");
         assert!(matches!(runner.resolve(conn, "n3", true), Err(Error::NotDirty)), "[{kind}]");
         let log = runner.history(conn).unwrap();
         let directions: Vec<String> = log.iter().map(|r| r.direction.to_string()).collect();

@@ -20,7 +20,7 @@ use strata::validate::{validate, Status};
 
 static PARENTS: Migration = Migration {
     revision: "o1",
-    parent: None,
+    parents: &[],
     message: "users and their sessions",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -42,11 +42,12 @@ static PARENTS: Migration = Migration {
     },
     file: "ro1.rs",
     transactional: true,
+    replaces: &[],
 };
 /// Rebuilds `users` on SQLite (the parent of a cascading foreign key).
 static REBUILD: Migration = Migration {
     revision: "o2",
-    parent: Some("o1"),
+    parents: &["o1"],
     message: "names are required and not blank",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -59,10 +60,11 @@ static REBUILD: Migration = Migration {
     },
     file: "ro2.rs",
     transactional: true,
+    replaces: &[],
 };
 static CONCURRENT: Migration = Migration {
     revision: "o3",
-    parent: Some("o2"),
+    parents: &["o2"],
     message: "index sessions by user without locking writes",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -77,10 +79,11 @@ static CONCURRENT: Migration = Migration {
     },
     file: "ro3.rs",
     transactional: false,
+    replaces: &[],
 };
 static DATA: Migration = Migration {
     revision: "o4",
-    parent: Some("o3"),
+    parents: &["o3"],
     message: "name the nameless",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -93,6 +96,7 @@ static DATA: Migration = Migration {
     },
     file: "ro4.rs",
     transactional: true,
+    replaces: &[],
 };
 
 fn set() -> MigrationSet {
@@ -172,7 +176,7 @@ fn an_offline_script_takes_a_fresh_database_to_head_and_back_like_an_online_run(
         let offline_db = fresh_database(kind);
         apply_script(&offline_db, &script(&set, kind, Direction::Up, Target::Base, Target::Head));
         let mut conn = connect(&offline_db);
-        assert_eq!(runner.current(conn.as_mut()).unwrap().map(|m| m.revision), Some("o3"), "[{kind}]");
+        assert_eq!(runner.current(conn.as_mut()).unwrap().last().map(|m| m.revision), Some("o3"), "[{kind}]");
         check_clean(kind, &set, &offline_db);
 
         let online_db = fresh_database(kind);
@@ -186,7 +190,7 @@ fn an_offline_script_takes_a_fresh_database_to_head_and_back_like_an_online_run(
         );
 
         apply_script(&offline_db, &script(&set, kind, Direction::Down, Target::Head, Target::Base));
-        assert!(runner.current(conn.as_mut()).unwrap().is_none(), "[{kind}] back at base");
+        assert!(runner.current(conn.as_mut()).unwrap().last().is_none(), "[{kind}] back at base");
         assert!(schema(conn.as_mut()).tables.is_empty(), "[{kind}] only the version tables are left");
         runner.downgrade(online.as_mut(), &Target::Base).unwrap();
         assert_eq!(
@@ -274,7 +278,7 @@ fn a_sqlite_rebuild_in_an_offline_script_keeps_child_rows() {
     assert!(stderr.contains("the migration leaves rows that break a foreign key"), "{stderr}");
     let mut conn = connect(&db);
     assert_eq!(
-        Runner::new(set).current(conn.as_mut()).unwrap().map(|m| m.revision),
+        Runner::new(set).current(conn.as_mut()).unwrap().last().map(|m| m.revision),
         Some("o2"),
         "nothing committed"
     );

@@ -105,7 +105,7 @@ fn a_failing_data_check_names_the_revision() {
 // A two-step history whose second downgrade forgets to drop the column it added.
 static CREATE_THINGS: Migration = Migration {
     revision: "a1",
-    parent: None,
+    parents: &[],
     message: "create things",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -116,10 +116,11 @@ static CREATE_THINGS: Migration = Migration {
     },
     file: "a1.rs",
     transactional: true,
+    replaces: &[],
 };
 static IRREVERSIBLE: Migration = Migration {
     revision: "a2",
-    parent: Some("a1"),
+    parents: &["a1"],
     message: "add things.label, forget it on the way down",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -128,6 +129,7 @@ static IRREVERSIBLE: Migration = Migration {
     downgrade: |_op| {},
     file: "a2.rs",
     transactional: true,
+    replaces: &[],
 };
 
 #[test]

@@ -32,7 +32,7 @@ fn the_example_history_goes_up_down_to_base_and_up_again() {
         let report = runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
         assert_eq!(report.applied.len(), count, "[{kind}]");
         assert_eq!((report.from, report.to.as_deref()), (None, Some(head)), "[{kind}]");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(head), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some(head), "[{kind}]");
         assert!(runner.pending(conn).unwrap().is_empty(), "[{kind}]");
         let at_head = schema(conn);
         let tables: Vec<&str> = at_head.tables.keys().map(String::as_str).collect();
@@ -68,19 +68,23 @@ fn targets_steps_prefixes_and_wrong_directions() {
         let (_db, mut conn) = open(kind);
         let conn = conn.as_mut();
         runner.upgrade(conn, &target("+2")).unwrap();
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[1]), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some(revs[1]), "[{kind}]");
         runner.upgrade(conn, &target(&revs[4][..6])).unwrap();
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[4]), "[{kind}] prefix");
+        assert_eq!(
+            runner.current(conn).unwrap().last().map(|m| m.revision),
+            Some(revs[4]),
+            "[{kind}] prefix"
+        );
         let err = runner.upgrade(conn, &target(revs[1])).unwrap_err();
         assert!(matches!(err, Error::WrongDirection { .. }), "[{kind}] {err}");
         runner.downgrade(conn, &target("-1")).unwrap();
         assert_eq!(
-            runner.current(conn).unwrap().map(|m| m.revision),
+            runner.current(conn).unwrap().last().map(|m| m.revision),
             Some(revs[3]),
             "[{kind}] one step down"
         );
         runner.downgrade(conn, &target(revs[1])).unwrap();
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some(revs[1]), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some(revs[1]), "[{kind}]");
         let err = runner.downgrade(conn, &target("-5")).unwrap_err().to_string();
         assert!(err.contains("goes past base"), "[{kind}] {err}");
         let err = runner.upgrade(conn, &target("zzz")).unwrap_err().to_string();
@@ -137,7 +141,7 @@ fn rows_survive_the_history_including_sqlite_rebuilds_and_data_migrations() {
 // A tiny history whose third migration fails half-way.
 static FIRST: Migration = Migration {
     revision: "f1",
-    parent: None,
+    parents: &[],
     message: "create a",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -148,10 +152,11 @@ static FIRST: Migration = Migration {
     },
     file: "f1.rs",
     transactional: true,
+    replaces: &[],
 };
 static SECOND: Migration = Migration {
     revision: "f2",
-    parent: Some("f1"),
+    parents: &["f1"],
     message: "create b",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -162,10 +167,11 @@ static SECOND: Migration = Migration {
     },
     file: "f2.rs",
     transactional: true,
+    replaces: &[],
 };
 static BROKEN: Migration = Migration {
     revision: "f3",
-    parent: Some("f2"),
+    parents: &["f2"],
     message: "create c then fail",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -177,6 +183,7 @@ static BROKEN: Migration = Migration {
     },
     file: "f3.rs",
     transactional: true,
+    replaces: &[],
 };
 
 fn failing_runner() -> Runner {
@@ -208,7 +215,11 @@ fn a_failing_migration_rolls_back_alone_and_names_revision_op_and_statement() {
 
         let tables: Vec<String> = schema(conn).tables.into_keys().collect();
         assert_eq!(tables, ["a", "b"], "[{kind}] c was rolled back, a and b stay");
-        assert_eq!(failing_runner().current(conn).unwrap().map(|m| m.revision), Some("f2"), "[{kind}]");
+        assert_eq!(
+            failing_runner().current(conn).unwrap().last().map(|m| m.revision),
+            Some("f2"),
+            "[{kind}]"
+        );
         assert_eq!(failing_runner().history(conn).unwrap().len(), 2, "[{kind}] no history row for f3");
     }
 }
@@ -222,13 +233,13 @@ fn grouped_mode_applies_all_or_nothing() {
             failing_runner().with_mode(TransactionMode::Grouped).upgrade(conn, &Target::Head).unwrap_err();
         assert!(err.to_string().contains("f3"), "[{kind}] {err}");
         assert!(schema(conn).tables.is_empty(), "[{kind}] nothing kept");
-        assert_eq!(failing_runner().current(conn).unwrap().map(|m| m.revision), None, "[{kind}]");
+        assert_eq!(failing_runner().current(conn).unwrap().last().map(|m| m.revision), None, "[{kind}]");
 
         let runner = app_runner().with_mode(TransactionMode::Grouped);
         let report = runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
         assert_eq!(report.applied.len(), runner.migrations().migrations().len(), "[{kind}]");
         assert_eq!(
-            runner.current(conn).unwrap().map(|m| m.revision),
+            runner.current(conn).unwrap().last().map(|m| m.revision),
             runner.migrations().head().map(|m| m.revision)
         );
         assert_eq!(runner.history(conn).unwrap().len(), report.applied.len(), "[{kind}] a history row each");
@@ -239,7 +250,7 @@ fn grouped_mode_applies_all_or_nothing() {
 /// and the commit in one round trip, so the comment must not swallow them.
 static COMMENTED: Migration = Migration {
     revision: "k1",
-    parent: None,
+    parents: &[],
     message: "one statement with a trailing comment",
     created: "2026-11-24T00:00:00Z",
     upgrade: |op| {
@@ -250,6 +261,7 @@ static COMMENTED: Migration = Migration {
     },
     file: "k1.rs",
     transactional: true,
+    replaces: &[],
 };
 
 #[test]
@@ -260,10 +272,10 @@ fn a_last_statement_sent_with_the_commit_keeps_its_bookkeeping() {
         let runner = Runner::new(MigrationSet::new(vec![&COMMENTED]).expect("chain"));
         runner.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("[{kind}] {e}"));
         assert!(schema(conn).tables.contains_key("k"), "[{kind}]");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("k1"), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some("k1"), "[{kind}]");
         runner.downgrade(conn, &Target::Base).unwrap_or_else(|e| panic!("[{kind}] {e}"));
         assert!(schema(conn).tables.is_empty(), "[{kind}]");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), None, "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), None, "[{kind}]");
         let directions: Vec<Direction> = runner.history(conn).unwrap().iter().map(|h| h.direction).collect();
         assert_eq!(directions, [Direction::Up, Direction::Down], "[{kind}]");
     }
@@ -301,7 +313,7 @@ fn a_failing_bookkeeping_write_is_not_blamed_on_the_migration() {
         }
         assert!(err.to_string().contains("history is closed"), "[{kind}] {err}");
         assert!(!schema(conn).tables.contains_key("b"), "[{kind}] f2 rolled back with its bookkeeping");
-        assert_eq!(runner.current(conn).unwrap().map(|m| m.revision), Some("f1"), "[{kind}]");
+        assert_eq!(runner.current(conn).unwrap().last().map(|m| m.revision), Some("f1"), "[{kind}]");
     }
 }
 
@@ -309,7 +321,7 @@ fn a_failing_bookkeeping_write_is_not_blamed_on_the_migration() {
 fn the_history_row_counts_the_last_statement_s_time() {
     static SLOW: Migration = Migration {
         revision: "s1",
-        parent: None,
+        parents: &[],
         message: "sleep",
         created: "2026-11-24T00:00:00Z",
         upgrade: |op| {
@@ -318,6 +330,7 @@ fn the_history_row_counts_the_last_statement_s_time() {
         downgrade: |_| {},
         file: "s1.rs",
         transactional: true,
+        replaces: &[],
     };
     let Some(kind) = engines().into_iter().find(|k| *k == strata::ops::DialectKind::Postgres) else {
         return;
@@ -351,7 +364,7 @@ fn a_rollback_bound_to_a_plan_runs_only_that_plan() {
             other => panic!("[{kind}] expected PlanChanged: {other}"),
         }
         assert_eq!(
-            runner.current(conn).unwrap().map(|m| m.revision),
+            runner.current(conn).unwrap().last().map(|m| m.revision),
             runner.migrations().head().map(|m| m.revision)
         );
         let shown = vec![all[all.len() - 1].clone()];

@@ -39,7 +39,7 @@ seq!(K in 0..500 {
 /// values (they must be `'static`, like inventory's); the bench calls it once per size.
 pub fn migrations(count: usize) -> Vec<&'static Migration> {
     assert!(count <= MAX, "the bench binary holds {MAX} generated migrations, not {count}");
-    let mut parent: Option<&'static str> = None;
+    let mut parent: &'static [&'static str] = &[];
     BODIES[..count]
         .iter()
         .enumerate()
@@ -52,15 +52,16 @@ pub fn migrations(count: usize) -> Vec<&'static Migration> {
             };
             let migration: &'static Migration = Box::leak(Box::new(Migration {
                 revision,
-                parent,
+                parents: parent,
                 message: message.leak(),
                 created: "2026-01-01T00:00:00Z",
                 upgrade,
                 downgrade,
                 file: file!(),
                 transactional: true,
+                replaces: &[],
             }));
-            parent = Some(revision);
+            parent = Box::leak(Box::new([revision]));
             migration
         })
         .collect()

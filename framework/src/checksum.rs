@@ -405,7 +405,7 @@ mod tests {
     /// A one-op migration whose recorded checksums the verdict tests vary.
     static M: Migration = Migration {
         revision: "m1",
-        parent: None,
+        parents: &[],
         message: "m",
         created: "2026-11-24T00:00:00Z",
         upgrade: |op| {
@@ -414,6 +414,7 @@ mod tests {
         downgrade: |_| {},
         file: "m1.rs",
         transactional: true,
+        replaces: &[],
     };
 
     #[test]

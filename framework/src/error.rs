@@ -224,7 +224,7 @@ impl BackendError {
             BackendError::CorruptVersionTable { table, detail } => {
                 crate::backend::corrupt_message(table, detail, word)
             }
-            BackendError::Dirty { revision, direction } => {
+            BackendError::Dirty { revision, direction, .. } => {
                 crate::backend::dirty_message(revision, *direction, word)
             }
             other => other.to_string(),
@@ -247,6 +247,7 @@ mod tests {
         let dirty = ManagerError::Run(runner::Error::Backend(BackendError::Dirty {
             revision: "abc".into(),
             direction: Direction::Up,
+            version: None,
         }));
         assert_eq!(dirty.exit_code(), 4);
         assert_eq!(ManagerError::NoModels.exit_code(), 2);
@@ -260,8 +261,11 @@ mod tests {
 
     #[test]
     fn remedies_are_apart_from_the_problem_and_worded_by_the_front_end() {
-        let dirty =
-            ManagerError::Backend(BackendError::Dirty { revision: "abc".into(), direction: Direction::Up });
+        let dirty = ManagerError::Backend(BackendError::Dirty {
+            revision: "abc".into(),
+            direction: Direction::Up,
+            version: None,
+        });
         assert_eq!(dirty.remedy(), Some(Remedy::Resolve { revision: "abc".into() }));
         assert!(!dirty.problem().contains("resolve"), "{}", dirty.problem());
         assert!(dirty.to_string().contains("resolve abc as applied"), "{dirty}");

@@ -56,7 +56,7 @@ pub enum ChainError {
     NoRoot,
     /// The chain branches (two branches merged without relinking one): strata keeps one line of
     /// history, so one head must be pointed at the other.
-    #[error("more than one head (the chain branches): {}; point all but one at another head as parent (`strata heads` lists them from the files while the build fails)", describe(.heads))]
+    #[error("more than one head (two branches were merged in git without joining them): {}; join them with a merge revision (`strata merge -m \"merge branches\"`) or make the history linear again (`strata rebase <one head> --onto <the other>`); `strata heads` lists them from the files while the build fails", describe(.heads))]
     MultipleHeads {
         /// (revision, file) of each head.
         heads: Vec<(String, String)>,
@@ -293,6 +293,20 @@ pub enum TargetError {
     /// The database is at a revision this build does not contain.
     #[error("the database is at revision {0}, which this code does not know: the database is ahead of this build or on an abandoned branch; deploy the code that contains it, or downgrade with that code (validate shows when it was applied)")]
     UnknownCurrent(String),
+    /// The database stands at a revision a squash checkpoint replaced, short of the squash
+    /// target: the checkpoint cannot continue from there.
+    #[error("the database is at revision {revision}, which the checkpoint {checkpoint} squashed: it stands between base and {target}, where the checkpoint starts. Upgrade it to {target} or later with a build from before the squash, then use this one")]
+    Squashed {
+        /// The revision the database is at.
+        revision: String,
+        /// The checkpoint that replaced it.
+        checkpoint: String,
+        /// The squash target, the last revision the checkpoint replaced.
+        target: String,
+    },
+    /// The version row names heads strata never writes together.
+    #[error("the version row is corrupt: {0}")]
+    CorruptVersion(String),
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {

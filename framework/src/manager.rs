@@ -115,7 +115,7 @@ fn describe_risks(risks: &[Risk]) -> String {
 ///
 /// assert_eq!(manager.pending_migrations()?.len(), 2);
 /// manager.run_migrations(&Target::Head, &mut Quiet)?;
-/// assert_eq!(manager.current_revision()?.map(|m| m.revision), Some("0002bbbb"));
+/// assert_eq!(manager.current_revision()?.last().map(|m| m.revision), Some("0002bbbb"));
 /// assert!(!manager.validate_migrations().is_error());
 ///
 /// // Dev needs no confirmation; staging and prod refuse without one.
@@ -268,7 +268,7 @@ impl MigrationManager {
     pub fn rollback_plan(&self, target: &Target) -> Result<(String, Vec<&'static Migration>), ManagerError> {
         let mut db = self.connect()?;
         let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
-        Ok((end.unwrap_or("base").to_string(), steps))
+        Ok((end.unwrap_or_else(|| "base".into()), steps))
     }
 
     /// The confirmation session for a rollback to `target` (see [`policy::RollbackSession`]):
@@ -295,18 +295,19 @@ impl MigrationManager {
         let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
         if let Some(shown) = &confirmation.shown_plan {
             if steps.iter().map(|m| m.revision).ne(shown.iter().map(String::as_str)) {
-                let current = self.runner().current(db.as_mut())?.map_or("base", |m| m.revision);
+                let current = db.current_revision()?.unwrap_or_else(|| "base".into());
                 return Err(runner::Error::PlanChanged {
                     shown: shown.clone(),
                     now: steps.iter().map(|m| m.revision.to_string()).collect(),
-                    current: current.to_string(),
+                    current,
                 }
                 .into());
             }
         }
-        policy::check_rollback(self.env(), confirmation, end.unwrap_or("base"))?;
+        let end = end.unwrap_or_else(|| "base".into());
+        policy::check_rollback(self.env(), confirmation, &end)?;
         if self.env() == Environment::Prod && !steps.is_empty() {
-            tracing::warn!(target = end.unwrap_or("base"), steps = steps.len(), "rolling back in production");
+            tracing::warn!(target = end, steps = steps.len(), "rolling back in production");
         }
         let runner = self.runner();
         Ok(match &confirmation.shown_plan {
@@ -315,8 +316,9 @@ impl MigrationManager {
         })
     }
 
-    /// The migration the database is at (`None` = base).
-    pub fn current_revision(&self) -> Result<Option<&'static Migration>, ManagerError> {
+    /// The heads of what the database has applied: one migration in a linear history, one
+    /// per branch while a branching history is partly applied, none at base.
+    pub fn current_revision(&self) -> Result<Vec<&'static Migration>, ManagerError> {
         Ok(self.runner().current(self.connect()?.as_mut())?)
     }
     /// The migrations not yet applied, in apply order.
@@ -346,7 +348,7 @@ impl MigrationManager {
     }
 
     /// Settles an interrupted non-transactional migration (see [`Runner::resolve`]).
-    pub fn resolve(&self, revision: &str, applied: bool) -> Result<Option<&'static str>, ManagerError> {
+    pub fn resolve(&self, revision: &str, applied: bool) -> Result<Option<String>, ManagerError> {
         Ok(self.runner().resolve(self.connect()?.as_mut(), revision, applied)?)
     }
 
@@ -372,6 +374,22 @@ impl MigrationManager {
         };
         let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
         Ok(offline::render(&self.set, kind, direction, from, to, &options)?)
+    }
+
+    /// [`MigrationManager::offline_sql`] from a database in the applied state `from`.
+    pub fn offline_sql_from(
+        &self,
+        direction: backend::Direction,
+        from: &crate::plan::State,
+        to: &Target,
+        allow_data_placeholders: bool,
+    ) -> Result<Vec<MigrationSql>, ManagerError> {
+        let kind = match self.database_url() {
+            DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
+            _ => crate::ops::DialectKind::Sqlite,
+        };
+        let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
+        Ok(offline::render_from(&self.set, kind, direction, from, to, &options)?)
     }
 
     /// Writes a new migration module into the versions folder: blank, or with `autogenerate`

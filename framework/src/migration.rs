@@ -2,18 +2,20 @@
 //! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
 //! unspecified) but from the parent links, checked by [`crate::graph`].
 
-use crate::graph::{self, Chain, ChainError, Node, Target, TargetError};
+use crate::graph::{ChainError, Target, TargetError};
 use crate::ops::{Op, Ops};
 use crate::plan;
+use std::collections::HashMap;
 
 /// One registered migration. Fields are `'static` data and plain function pointers because
 /// inventory needs const initialisers.
 #[derive(Debug)]
 pub struct Migration {
-    /// The revision id, unique in the chain (hexadecimal by convention, as `create` makes them).
+    /// The revision id, unique in the graph (hexadecimal by convention, as `create` makes them).
     pub revision: &'static str,
-    /// The revision it follows; `None` for the first migration.
-    pub parent: Option<&'static str>,
+    /// The revisions it follows: none for the first migration, one usually, several for a
+    /// merge revision (which joins two branches).
+    pub parents: &'static [&'static str],
     /// What it does, shown in history, logs and errors.
     pub message: &'static str,
     /// Creation time, RFC 3339 (checked by the build script).
@@ -28,6 +30,10 @@ pub struct Migration {
     /// `CREATE INDEX CONCURRENTLY`): it is marked started before it runs and completed after,
     /// and an interruption leaves a dirty state that `resolve` clears.
     pub transactional: bool,
+    /// A squash checkpoint's squashed revisions, in ancestry order, the squash target last:
+    /// a database that applied them is read as having applied the checkpoint (one at the
+    /// target), and their history rows stay known. Empty for every other migration.
+    pub replaces: &'static [&'static str],
 }
 
 inventory::collect!(Migration);
@@ -49,8 +55,9 @@ impl Migration {
     pub fn created_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         chrono::DateTime::parse_from_rfc3339(self.created).ok()
     }
-    fn node(&self) -> Node<'static> {
-        Node { revision: self.revision, parent: self.parent, source: self.file }
+    /// The first parent, for the one-parent form (`None` for the root).
+    pub fn parent(&self) -> Option<&'static str> {
+        self.parents.first().copied()
     }
 }
 
@@ -113,19 +120,48 @@ macro_rules! migration {
         message: $message:literal,
         created: $created:literal,
         $(transactional: $transactional:expr,)?
+        $(replaces: [$($replaced:literal),* $(,)?],)?
         upgrade: $upgrade:expr,
         downgrade: $downgrade:expr $(,)?
     ) => {
         $crate::inventory::submit! {
             $crate::Migration {
                 revision: $revision,
-                parent: $parent,
+                parents: match $parent {
+                    ::core::option::Option::Some(parent) => &[parent],
+                    ::core::option::Option::None => &[],
+                },
                 message: $message,
                 created: $created,
                 upgrade: $upgrade,
                 downgrade: $downgrade,
                 file: file!(),
                 transactional: $crate::__transactional!($($transactional)?),
+                replaces: &[$($($replaced),*)?],
+            }
+        }
+    };
+    (
+        revision: $revision:literal,
+        parents: [$($parents:literal),+ $(,)?],
+        message: $message:literal,
+        created: $created:literal,
+        $(transactional: $transactional:expr,)?
+        $(replaces: [$($replaced:literal),* $(,)?],)?
+        upgrade: $upgrade:expr,
+        downgrade: $downgrade:expr $(,)?
+    ) => {
+        $crate::inventory::submit! {
+            $crate::Migration {
+                revision: $revision,
+                parents: &[$($parents),+],
+                message: $message,
+                created: $created,
+                upgrade: $upgrade,
+                downgrade: $downgrade,
+                file: file!(),
+                transactional: $crate::__transactional!($($transactional)?),
+                replaces: &[$($($replaced),*)?],
             }
         }
     };
@@ -225,10 +261,14 @@ fn join_errors(errors: &[ChainError]) -> String {
 /// ```
 #[derive(Debug, Clone)]
 pub struct MigrationSet {
+    /// In the graph's canonical order (parents before children).
     ordered: Vec<&'static Migration>,
-    chain: Chain<'static>,
-    /// The same revisions as a DAG, for the planner ([`crate::plan`]).
+    /// The revisions as a DAG, for the planner ([`crate::plan`]).
     graph: plan::Graph<'static>,
+    by_revision: HashMap<&'static str, usize>,
+    /// Squashed revision -> the checkpoint that replaces it, with whether it was the squash
+    /// target (the one revision a database may stand at and be read as the checkpoint).
+    replaced: HashMap<&'static str, (&'static str, bool)>,
 }
 
 impl MigrationSet {
@@ -260,19 +300,31 @@ impl MigrationSet {
         Self::new(registered)
     }
 
-    /// An explicit list (tests, benchmarks), checked as a chain.
+    /// An explicit list (tests, benchmarks), checked as a revision graph with one head (two
+    /// branches must be joined by a merge revision or rebased first).
     pub fn new(migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
-        let nodes: Vec<Node<'static>> = migrations.iter().map(|m| m.node()).collect();
-        let chain = graph::check(&nodes).map_err(RegistryError::Chain)?;
-        let by_rev: std::collections::HashMap<&str, &'static Migration> =
-            migrations.iter().map(|m| (m.revision, *m)).collect();
-        let ordered: Vec<&'static Migration> = chain.revisions().iter().map(|r| by_rev[r]).collect();
-        let revisions: Vec<plan::Revision<'static>> = ordered
+        let revisions: Vec<plan::Revision<'static>> = migrations
             .iter()
-            .map(|m| plan::Revision { id: m.revision, parents: m.parent.as_slice(), source: m.file })
+            .map(|m| plan::Revision { id: m.revision, parents: m.parents, source: m.file })
             .collect();
         let graph = plan::Graph::new(&revisions).map_err(RegistryError::Chain)?;
-        Ok(MigrationSet { ordered, chain, graph })
+        let heads = graph.heads();
+        if heads.len() > 1 {
+            let heads = heads.iter().map(|h| (h.to_string(), graph.source_of(h).unwrap_or("").to_string()));
+            return Err(RegistryError::Chain(vec![ChainError::MultipleHeads { heads: heads.collect() }]));
+        }
+        let by_rev: HashMap<&str, &'static Migration> = migrations.iter().map(|m| (m.revision, *m)).collect();
+        let ordered: Vec<&'static Migration> =
+            graph.revisions().iter().filter_map(|r| by_rev.get(r).copied()).collect();
+        let by_revision = ordered.iter().enumerate().map(|(i, m)| (m.revision, i)).collect();
+        let mut replaced = HashMap::new();
+        for m in &ordered {
+            let last = m.replaces.len().saturating_sub(1);
+            for (i, r) in m.replaces.iter().enumerate() {
+                replaced.insert(*r, (m.revision, i == last));
+            }
+        }
+        Ok(MigrationSet { ordered, graph, by_revision, replaced })
     }
 
     /// The revisions as a DAG: what [`crate::plan::plan`] plans on.
@@ -280,13 +332,65 @@ impl MigrationSet {
         &self.graph
     }
 
-    /// The applied state of a database whose version is `version` (`None` = base).
+    /// The applied state of a database whose version row reads `version` (its heads joined
+    /// by spaces, [`plan::encode_heads`]; `None` = base). A head that a squash checkpoint
+    /// replaced reads as the checkpoint when it was the squash target; every other problem
+    /// (an unknown or squashed-over revision, a repeated head, a head that is an ancestor of
+    /// another) is refused: strata never writes such a row.
     pub fn state_at(&self, version: Option<&str>) -> Result<plan::State, TargetError> {
-        self.graph.state_from_heads(version.as_slice()).map_err(|e| match e {
+        let Some(version) = version else { return Ok(self.graph.base()) };
+        let mut heads: Vec<&str> = Vec::new();
+        for head in version.split(' ') {
+            let head = match self.replaced.get(head) {
+                Some((checkpoint, true)) => *checkpoint,
+                Some((checkpoint, false)) => {
+                    return Err(TargetError::Squashed {
+                        revision: head.to_string(),
+                        checkpoint: checkpoint.to_string(),
+                        target: self
+                            .get(checkpoint)
+                            .and_then(|c| c.replaces.last())
+                            .unwrap_or(&"")
+                            .to_string(),
+                    })
+                }
+                None => head,
+            };
+            if heads.contains(&head) {
+                return Err(TargetError::CorruptVersion(format!("{version:?} names {head} twice")));
+            }
+            heads.push(head);
+        }
+        let state = self.graph.state_from_heads(&heads).map_err(|e| match e {
             plan::StateError::Unknown(rev) | plan::StateError::ParentMissing { revision: rev, .. } => {
                 TargetError::UnknownCurrent(rev)
             }
-        })
+        })?;
+        if self.graph.heads_of(&state).len() != heads.len() {
+            return Err(TargetError::CorruptVersion(format!(
+                "{version:?} names a revision together with one of its descendants"
+            )));
+        }
+        Ok(state)
+    }
+
+    /// The state whose heads are `heads`, migrations of this set (as [`crate::runner::Runner::current`]
+    /// returns them).
+    pub fn state_with_heads(&self, heads: &[&'static Migration]) -> plan::State {
+        let ids: Vec<&str> = heads.iter().map(|m| m.revision).collect();
+        // Migrations of this set are in its graph, so this cannot fail; base if it did.
+        self.graph.state_from_heads(&ids).unwrap_or_else(|_| self.graph.base())
+    }
+
+    /// The version row for `state`: its heads, sorted and joined by spaces (`None` = base).
+    pub fn version_of(&self, state: &plan::State) -> Option<String> {
+        plan::encode_heads(&self.graph.heads_of(state))
+    }
+
+    /// The checkpoint that replaced `revision` in a squash, if one did: history rows of such
+    /// revisions are known, not strangers.
+    pub fn replaced_by(&self, revision: &str) -> Option<&'static Migration> {
+        self.replaced.get(revision).and_then(|(checkpoint, _)| self.get(checkpoint))
     }
 
     /// The migrations that take a database at `version` (`None` = base) to `target`, in run
@@ -302,20 +406,22 @@ impl MigrationSet {
         Ok((plan.direction, migrations))
     }
 
-    /// Migrations in apply order.
+    /// The migration a revision id or unique prefix names.
+    pub fn find(&self, prefix: &str) -> Result<&'static Migration, TargetError> {
+        let id = self.graph.find(prefix)?;
+        self.get(id).ok_or_else(|| TargetError::unknown(prefix, self.graph.revisions().iter().copied()))
+    }
+
+    /// Migrations in apply order: the graph's canonical topological order.
     pub fn migrations(&self) -> &[&'static Migration] {
         &self.ordered
     }
-    /// The checked revision chain, for resolving targets.
-    pub fn chain(&self) -> &Chain<'static> {
-        &self.chain
-    }
     /// The migration with exactly this revision id.
     pub fn get(&self, revision: &str) -> Option<&'static Migration> {
-        self.chain.index_of(revision).map(|i| self.ordered[i])
+        self.by_revision.get(revision).map(|&i| self.ordered[i])
     }
-    /// The last migration; `None` for an empty set.
+    /// The head: the one migration no other follows (`None` for an empty set).
     pub fn head(&self) -> Option<&'static Migration> {
-        self.ordered.last().copied()
+        self.graph.heads().first().and_then(|h| self.get(h))
     }
 }

@@ -11,9 +11,10 @@
 
 use crate::backend::{self, Backend, BackendError, Direction, VersionTables};
 use crate::dialect::{self, quote_ident, quote_str, RenderError};
-use crate::graph::{Position, Target, TargetError};
+use crate::graph::{Target, TargetError};
 use crate::migration::{Migration, MigrationSet};
 use crate::ops::{DialectKind, Op};
+use crate::plan;
 
 /// The SQL of one migration, in the order the script runs it: `before`, `statements`, `after`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -225,27 +226,46 @@ pub fn render(
     target: &Target,
     options: &Options,
 ) -> Result<Vec<MigrationSql>, OfflineError> {
-    let chain = set.chain();
-    let start = chain.resolve(from, Position::Base)?;
-    let end = chain.resolve(target, start)?;
-    let wrong = (direction == Direction::Up && end < start) || (direction == Direction::Down && end > start);
-    if wrong {
-        let name = |p| chain.revision_at(p).unwrap_or("base").to_string();
-        return Err(OfflineError::WrongDirection { direction, from: name(start), to: name(end) });
+    let graph = set.graph();
+    // Where the script starts: `from` planned from base (a revision, head, base or +N).
+    let base = graph.base();
+    let start = base.after_plan(graph, &plan::plan(graph, &base, from)?);
+    render_from(set, kind, direction, &start, target, options)
+}
+
+/// [`render`] from a database whose applied state is `start` (any state of a branching
+/// history, such as a merge revision's parents applied and nothing else).
+pub fn render_from(
+    set: &MigrationSet,
+    kind: DialectKind,
+    direction: Direction,
+    start: &plan::State,
+    target: &Target,
+    options: &Options,
+) -> Result<Vec<MigrationSql>, OfflineError> {
+    let graph = set.graph();
+    let start = start.clone();
+    let planned = plan::plan(graph, &start, target)?;
+    let way = match direction {
+        Direction::Down => plan::Direction::Down,
+        _ => plan::Direction::Up,
+    };
+    if planned.direction.is_some_and(|d| d != way) {
+        let end = start.after_plan(graph, &planned);
+        let name = |state: &plan::State| set.version_of(state).unwrap_or_else(|| "base".into());
+        return Err(OfflineError::WrongDirection { direction, from: name(&start), to: name(&end) });
     }
-    // The one planner, from the start to the absolute end.
-    let end_target = match chain.revision_at(end) {
-        None => Target::Base,
-        Some(revision) => Target::Revision(revision.to_string()),
-    };
-    let (_, planned) = set.plan(chain.revision_at(start), &end_target)?;
-    let steps: Vec<(&'static Migration, Vec<Op>, Option<&str>)> = match direction {
-        _ if start == end => Vec::new(),
-        Direction::Down => planned.into_iter().map(|m| (m, m.downgrade_ops(), m.parent)).collect(),
-        _ => planned.into_iter().map(|m| (m, m.upgrade_ops(), Some(m.revision))).collect(),
-    };
+    let mut state = start.clone();
+    let mut steps: Vec<(&'static Migration, Vec<Op>, Option<String>)> =
+        Vec::with_capacity(planned.steps.len());
+    for step in &planned.steps {
+        let Some(m) = set.get(step.revision) else { continue };
+        state = state.after(graph, step);
+        let ops = if way == plan::Direction::Down { m.downgrade_ops() } else { m.upgrade_ops() };
+        steps.push((m, ops, set.version_of(&state)));
+    }
     let mut scratch = match kind {
-        DialectKind::Sqlite => Some(scratch_at(set, start)?),
+        DialectKind::Sqlite => Some(scratch_at(set, &start)?),
         DialectKind::Postgres => None,
     };
     let dialect = dialect::for_kind(kind);
@@ -291,7 +311,7 @@ pub fn render(
             message: m.message.to_string(),
             direction,
             statements,
-            new_version: new_version.map(str::to_string),
+            new_version,
             transactional: m.transactional,
             checksum: crate::checksum::of(m),
             setup: Vec::new(),
@@ -311,29 +331,32 @@ pub fn render(
     Ok(out)
 }
 
-/// An in-memory SQLite database with the migrations up to `position` applied.
+/// An in-memory SQLite database with the migrations of `state` applied.
 #[cfg(feature = "sqlite")]
-fn scratch_at(set: &MigrationSet, position: Position) -> Result<Box<dyn Backend>, OfflineError> {
+fn scratch_at(set: &MigrationSet, state: &plan::State) -> Result<Box<dyn Backend>, OfflineError> {
     let mut db: Box<dyn Backend> = Box::new(crate::backend::sqlite::SqliteBackend::open(
         &crate::backend::DatabaseUrl::SqliteMemory,
         crate::backend::VersionTables::default(),
     )?);
-    if let Position::At(i) = position {
+    let applied = set.graph().applied_in(state);
+    if !applied.is_empty() {
         // Grouped is quicker, but a non-transactional migration cannot be grouped.
-        let mode = if set.migrations()[..=i].iter().all(|m| m.transactional) {
+        let mode = if applied.iter().filter_map(|r| set.get(r)).all(|m| m.transactional) {
             crate::runner::TransactionMode::Grouped
         } else {
             crate::runner::TransactionMode::PerMigration
         };
         let runner = crate::runner::Runner::new(set.clone()).with_mode(mode);
-        let target = Target::Revision(set.migrations()[i].revision.to_string());
-        runner.upgrade(db.as_mut(), &target).map_err(|e| OfflineError::Scratch(e.to_string()))?;
+        for head in set.graph().heads_of(state) {
+            let target = Target::Revision(head.to_string());
+            runner.upgrade(db.as_mut(), &target).map_err(|e| OfflineError::Scratch(e.to_string()))?;
+        }
     }
     Ok(db)
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn scratch_at(_set: &MigrationSet, _position: Position) -> Result<Box<dyn Backend>, OfflineError> {
+fn scratch_at(_set: &MigrationSet, _state: &plan::State) -> Result<Box<dyn Backend>, OfflineError> {
     Err(OfflineError::NoSqlite)
 }
 

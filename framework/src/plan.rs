@@ -438,6 +438,38 @@ pub fn plan<'a>(graph: &Graph<'a>, state: &State, target: &Target) -> Result<Pla
     })
 }
 
+/// The version row of a state whose heads are `heads`: sorted, joined by single spaces
+/// (revision ids hold no spaces); `None` for base, which is an empty version table.
+pub fn encode_heads(heads: &[&str]) -> Option<String> {
+    let mut heads = heads.to_vec();
+    heads.sort_unstable();
+    (!heads.is_empty()).then(|| heads.join(" "))
+}
+
+/// The steps that take `from` towards `to` in `direction` only: the revisions of `to` that
+/// `from` lacks (up, parents first), or those of `from` that `to` lacks (down, children
+/// first). A runner that resolved its target before waiting for the migration lock plans
+/// again with this to the same end, from wherever another migrator left the database.
+pub fn between<'a>(graph: &Graph<'a>, from: &State, to: &State, direction: Direction) -> Plan<'a> {
+    let n = graph.ids.len();
+    let revisions = match direction {
+        Direction::Up => {
+            (0..n).filter(|&i| to.applied[i] && !from.applied[i]).map(|i| graph.ids[i]).collect()
+        }
+        Direction::Down => {
+            (0..n).rev().filter(|&i| from.applied[i] && !to.applied[i]).map(|i| graph.ids[i]).collect()
+        }
+    };
+    Plan::new(direction, revisions)
+}
+
+impl State {
+    /// This state after every step of `plan`.
+    pub fn after_plan(&self, graph: &Graph<'_>, plan: &Plan<'_>) -> State {
+        plan.steps.iter().fold(self.clone(), |state, step| state.after(graph, step))
+    }
+}
+
 pub mod draw;
 
 #[cfg(test)]

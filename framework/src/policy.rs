@@ -342,13 +342,14 @@ mod tests {
         use Environment::*;
         let m: &'static Migration = Box::leak(Box::new(Migration {
             revision: "abc",
-            parent: None,
+            parents: &[],
             message: "m",
             created: "2026-01-01T00:00:00Z",
             file: "f.rs",
             upgrade: |_| {},
             downgrade: |_| {},
             transactional: true,
+            replaces: &[],
         }));
         let session =
             |env, force| RollbackSession::new(env, "base".into(), vec![m], said(force, false, false, None));

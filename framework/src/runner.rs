@@ -4,9 +4,10 @@
 
 use crate::backend::{Backend, BackendError, Direction, Finish, HistoryRow, Record, RunLock};
 use crate::dialect::RenderError;
-use crate::graph::{Chain, Position, Target, TargetError};
+use crate::graph::{Target, TargetError};
 use crate::migration::{Migration, MigrationSet, RegistryError};
 use crate::ops::Op;
+use crate::plan::{self, State};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -181,9 +182,10 @@ pub struct Applied {
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct Report {
-    /// The revision before the run (`None` = base).
+    /// The version before the run: its heads joined by spaces, one revision in a linear
+    /// history (`None` = base).
     pub from: Option<String>,
-    /// The revision after it.
+    /// The version after it.
     pub to: Option<String>,
     /// Each migration that ran, in order; empty when there was nothing to do.
     pub applied: Vec<Applied>,
@@ -262,7 +264,7 @@ impl Listener for Quiet {}
 /// assert!(runner.pending(&mut *db)?.is_empty());
 ///
 /// runner.downgrade(&mut *db, &Target::Relative(-1))?; // one step back
-/// assert_eq!(runner.current(&mut *db)?.map(|m| m.revision), Some("0001aaaa"));
+/// assert_eq!(runner.current(&mut *db)?.last().map(|m| m.revision), Some("0001aaaa"));
 ///
 /// // Test databases: everything pending in one transaction.
 /// runner.downgrade(&mut *db, &Target::Base)?;
@@ -312,7 +314,8 @@ struct Step<'a> {
     message: &'a str,
     direction: Direction,
     ops: Vec<Op>,
-    new_version: Option<&'a str>,
+    /// The version row once the step is done (heads joined by spaces; `None` = base).
+    new_version: Option<String>,
     /// Whether the step writes version and history rows (ad-hoc ops do not).
     record: bool,
     /// False: runs outside a transaction, marked started before and completed after.
@@ -320,7 +323,7 @@ struct Step<'a> {
     /// The migration's plan checksum, recorded with its history row.
     checksum: Option<String>,
     /// The version the database must be at for this step to run.
-    before: Option<&'a str>,
+    before: Option<String>,
 }
 
 impl Step<'_> {
@@ -330,7 +333,7 @@ impl Step<'_> {
             revision: self.revision.to_string(),
             message: self.message.to_string(),
             direction: self.direction,
-            new_version: self.new_version.map(str::to_string),
+            new_version: self.new_version.clone(),
             applied_at: chrono::Utc::now(),
             duration,
             checksum: self.checksum.clone(),
@@ -379,17 +382,16 @@ impl Step<'_> {
 }
 
 impl Step<'static> {
-    fn up(m: &'static Migration) -> Self {
-        Self::of(m, Direction::Up)
-    }
-    fn down(m: &'static Migration) -> Self {
-        Self::of(m, Direction::Down)
-    }
-    /// Migration `m` run in `direction`: what it expects the version to be, and leaves.
-    fn of(m: &'static Migration, direction: Direction) -> Self {
-        let (ops, before, new_version) = match direction {
-            Direction::Down => (m.downgrade_ops(), Some(m.revision), m.parent),
-            _ => (m.upgrade_ops(), m.parent, Some(m.revision)),
+    /// Migration `m` run in `direction` from the version `before` to `new_version`.
+    fn of(
+        m: &'static Migration,
+        direction: Direction,
+        before: Option<String>,
+        new_version: Option<String>,
+    ) -> Self {
+        let ops = match direction {
+            Direction::Down => m.downgrade_ops(),
+            _ => m.upgrade_ops(),
         };
         Step {
             revision: m.revision,
@@ -471,23 +473,35 @@ impl Runner {
         &self.set
     }
 
-    fn position(&self, backend: &mut dyn Backend) -> Result<Position, Error> {
-        let current = backend.current_revision()?;
-        Ok(self.set.chain().position_of(current.as_deref())?)
+    /// The database's version row and the applied state it stands for. A row strata never
+    /// writes (a repeated head, a head with its own descendant) is a corrupt version table.
+    fn state(&self, backend: &mut dyn Backend) -> Result<(Option<String>, State), Error> {
+        let version = backend.current_revision()?;
+        let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
+        Ok((version, state))
     }
 
-    /// The migration the database is at (`None` = base).
-    pub fn current(&self, backend: &mut dyn Backend) -> Result<Option<&'static Migration>, Error> {
-        Ok(match self.position(backend)? {
-            Position::Base => None,
-            Position::At(i) => Some(self.set.migrations()[i]),
+    /// The state a version row stands for; `table` names the version table in the error.
+    fn state_of(&self, table: &str, version: Option<&str>) -> Result<State, Error> {
+        self.set.state_at(version).map_err(|e| match e {
+            TargetError::CorruptVersion(detail) => {
+                Error::Backend(BackendError::CorruptVersionTable { table: table.to_string(), detail })
+            }
+            other => other.into(),
         })
+    }
+
+    /// The heads of what the database has applied: one migration in a linear history, one
+    /// per branch while a branching history is partly applied, none at base.
+    pub fn current(&self, backend: &mut dyn Backend) -> Result<Vec<&'static Migration>, Error> {
+        let (_, state) = self.state(backend)?;
+        Ok(self.set.graph().heads_of(&state).into_iter().filter_map(|r| self.set.get(r)).collect())
     }
 
     /// Migrations not yet applied, in apply order.
     pub fn pending(&self, backend: &mut dyn Backend) -> Result<Vec<&'static Migration>, Error> {
-        let current = backend.current_revision()?;
-        Ok(self.set.plan(current.as_deref(), &Target::Head)?.1)
+        let (_, state) = self.state(backend)?;
+        Ok(self.migrations_of(&plan::plan(self.set.graph(), &state, &Target::Head)?))
     }
 
     /// The history table, oldest first.
@@ -512,27 +526,51 @@ impl Runner {
         backend: &mut dyn Backend,
         target: &Target,
     ) -> Result<Vec<&'static Migration>, Error> {
-        let current = self.position(backend)?;
-        let wanted = self.set.chain().resolve(target, current)?;
-        if wanted < current {
-            return Err(self.wrong_direction(Direction::Up, target, current, "downgrade"));
-        }
-        self.between(current, wanted, true)
+        let (version, state) = self.state(backend)?;
+        let planned = self.planned(&state, version.as_deref(), target, Direction::Up)?;
+        Ok(self.migrations_of(&planned))
     }
 
-    /// The migrations a downgrade to `target` would revert, in revert order, and the revision
+    /// The migrations a downgrade to `target` would revert, in revert order, and the version
     /// it ends at (`None` = base), without running anything.
     pub fn plan_downgrade(
         &self,
         backend: &mut dyn Backend,
         target: &Target,
-    ) -> Result<(Vec<&'static Migration>, Option<&'static str>), Error> {
-        let current = self.position(backend)?;
-        let wanted = self.set.chain().resolve(target, current)?;
-        if wanted > current {
-            return Err(self.wrong_direction(Direction::Down, target, current, "upgrade"));
+    ) -> Result<(Vec<&'static Migration>, Option<String>), Error> {
+        let (version, state) = self.state(backend)?;
+        let planned = self.planned(&state, version.as_deref(), target, Direction::Down)?;
+        let end = self.set.version_of(&state.after_plan(self.set.graph(), &planned));
+        Ok((self.migrations_of(&planned), end))
+    }
+
+    /// The one planner's answer for `target`, refused when it goes the other way than
+    /// `direction`.
+    fn planned(
+        &self,
+        state: &State,
+        version: Option<&str>,
+        target: &Target,
+        direction: Direction,
+    ) -> Result<plan::Plan<'static>, Error> {
+        let planned = plan::plan(self.set.graph(), state, target)?;
+        let (way, hint) = match direction {
+            Direction::Down => (plan::Direction::Down, "upgrade"),
+            _ => (plan::Direction::Up, "downgrade"),
+        };
+        match planned.direction {
+            Some(d) if d != way => Err(Error::WrongDirection {
+                direction,
+                target: target.to_string(),
+                current: version.unwrap_or("base").to_string(),
+                hint,
+            }),
+            _ => Ok(planned),
         }
-        Ok((self.between(current, wanted, false)?, self.set.chain().revision_at(wanted)))
+    }
+
+    fn migrations_of(&self, planned: &plan::Plan<'_>) -> Vec<&'static Migration> {
+        planned.steps.iter().filter_map(|s| self.set.get(s.revision)).collect()
     }
 
     /// Builds a new, empty database from `ops` (the schema at head) and stamps it at head, in
@@ -551,7 +589,7 @@ impl Runner {
             message,
             direction: Direction::Up,
             ops,
-            new_version: head.map(|m| m.revision),
+            new_version: head.map(|m| m.revision.to_string()),
             record: head.is_some(),
             transactional: true,
             checksum: head.map(crate::checksum::of),
@@ -573,7 +611,7 @@ impl Runner {
             log_statements: self.log_statements,
             total: 1,
             index: 0,
-            recheck: lock.is_none().then_some(self.set.chain()),
+            recheck: lock.is_none().then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
         };
         let applied = run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx)?;
@@ -586,27 +624,45 @@ impl Runner {
         Ok(head)
     }
 
-    /// Sets the version to `target` without running anything, recording a `stamp` history row.
+    /// Sets the version to `target` without running anything, recording a `stamp` history
+    /// row: `head`, `base`, a revision (the database is then at exactly that revision and its
+    /// ancestors), or `+N`/`-N` planned from the version read under the lock. Returns the
+    /// stamped revision (the last head of the new state in the graph's order).
     pub fn stamp(
         &self,
         backend: &mut dyn Backend,
         target: &Target,
     ) -> Result<Option<&'static Migration>, Error> {
-        // A relative target counts from the version read under the lock.
+        let graph = self.set.graph();
         let stamped = self.record_event(backend, |current| {
-            let current = match current {
-                Ok(current) => self.set.chain().position_of(current.as_deref()).unwrap_or(Position::Base),
-                Err(_) => Position::Base,
+            let end = match target {
+                Target::Head => graph.all_applied(),
+                Target::Base => graph.base(),
+                Target::Revision(prefix) => {
+                    let id = graph.find(prefix)?;
+                    graph.state_from_heads(&[id]).map_err(|e| TargetError::UnknownCurrent(e.to_string()))?
+                }
+                Target::Relative(_) => {
+                    // A stamp is how a corrupt or unknown version is repaired: relative to it
+                    // is relative to base.
+                    let state = current.ok().and_then(|v| self.set.state_at(v.as_deref()).ok());
+                    let state = state.unwrap_or_else(|| graph.base());
+                    state.after_plan(graph, &plan::plan(graph, &state, target)?)
+                }
             };
-            let migration = match self.set.chain().resolve(target, current)? {
-                Position::Base => None,
-                Position::At(i) => Some(self.set.migrations()[i]),
+            let heads = graph.heads_of(&end);
+            let migration = heads.last().and_then(|h| self.set.get(h));
+            let version = self.set.version_of(&end);
+            let message = match (migration, heads.len()) {
+                (None, _) => "stamped at base".to_string(),
+                (Some(m), 1) => m.message.to_string(),
+                (Some(_), _) => format!("stamped at {}", version.as_deref().unwrap_or("base")),
             };
             let record = event(
                 migration.map_or("base", |m| m.revision),
-                migration.map_or("stamped at base", |m| m.message).to_string(),
+                message,
                 Direction::Stamp,
-                migration.map(|m| m.revision),
+                version,
                 migration.map(crate::checksum::of),
             );
             Ok((record, migration))
@@ -619,33 +675,40 @@ impl Runner {
     /// Records the current checksum of an applied migration after a reviewed edit, so that
     /// validation stops reporting it as drift. The version does not change.
     pub fn accept(&self, backend: &mut dyn Backend, revision: &str) -> Result<&'static Migration, Error> {
-        let index = self.set.chain().find(revision)?;
-        let migration = self.set.migrations()[index];
+        let migration = self.set.find(revision)?;
+        let table = backend.version_tables().version.clone();
         self.record_event(backend, |current| {
-            let current = self.set.chain().position_of(current?.as_deref())?;
-            if Position::At(index) > current {
+            let version = current?;
+            let state = self.state_of(&table, version.as_deref())?;
+            if !self.set.graph().is_applied(&state, migration.revision) {
                 return Err(Error::NotApplied(migration.revision.to_string()));
             }
-            let version = self.set.chain().revision_at(current);
             let checksum = Some(crate::checksum::of(migration));
-            let record =
-                event(migration.revision, migration.message.into(), Direction::Accept, version, checksum);
+            let record = event(
+                migration.revision,
+                migration.message.into(),
+                Direction::Accept,
+                self.set.version_of(&state),
+                checksum,
+            );
             Ok((record, migration))
         })
     }
 
     /// Settles an interrupted non-transactional migration after an operator checked the
     /// database: `applied` when it took effect, otherwise rolled back. Clears the dirty marker
-    /// and sets the version accordingly, recording a `resolve` history row.
+    /// and sets the version accordingly, recording a `resolve` history row. Returns the new
+    /// version (`None` = base).
     pub fn resolve(
         &self,
         backend: &mut dyn Backend,
         revision: &str,
         applied: bool,
-    ) -> Result<Option<&'static str>, Error> {
+    ) -> Result<Option<String>, Error> {
+        let table = backend.version_tables().version.clone();
         self.record_event(backend, |current| {
-            let (dirty, direction) = match current {
-                Err(BackendError::Dirty { revision, direction }) => (revision, direction),
+            let (dirty, direction, before) = match current {
+                Err(BackendError::Dirty { revision, direction, version }) => (revision, direction, version),
                 Ok(_) => return Err(Error::NotDirty),
                 Err(e) => return Err(e.into()),
             };
@@ -653,18 +716,27 @@ impl Runner {
                 .set
                 .get(&dirty)
                 .ok_or_else(|| TargetError::Unknown { given: dirty.clone(), suggestions: vec![] })?;
-            let given = self.set.migrations()[self.set.chain().find(revision)?];
+            let given = self.set.find(revision)?;
             if given.revision != migration.revision {
                 return Err(Error::ResolveOther { dirty, given: given.revision.to_string() });
             }
-            let version = match (direction, applied) {
-                (Direction::Up, true) | (Direction::Down, false) => Some(migration.revision),
-                _ => migration.parent,
+            let state = self.state_of(&table, before.as_deref())?;
+            let took_effect = match (direction, applied) {
+                (Direction::Up, true) => Some(plan::Direction::Up),
+                (Direction::Down, true) => Some(plan::Direction::Down),
+                _ => None,
             };
+            let state = match took_effect {
+                Some(direction) => {
+                    state.after(self.set.graph(), &plan::Step { revision: migration.revision, direction })
+                }
+                None => state,
+            };
+            let version = self.set.version_of(&state);
             let outcome = if applied { "applied" } else { "rolled back" };
             let message = format!("{direction} of {} resolved as {outcome}", migration.message);
             let checksum = Some(crate::checksum::of(migration));
-            Ok((event(migration.revision, message, Direction::Resolve, version, checksum), version))
+            Ok((event(migration.revision, message, Direction::Resolve, version.clone(), checksum), version))
         })
     }
 
@@ -742,75 +814,70 @@ impl Runner {
         expected: Option<&[String]>,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        let up = direction == Direction::Up;
-        // Whether the database at `at` still has to move to reach `wanted`.
-        let ahead = |at: Position, wanted: Position| if up { at < wanted } else { at > wanted };
-        let current = self.position(backend)?;
-        let wanted = self.set.chain().resolve(target, current)?;
-        if current != wanted && !ahead(current, wanted) {
-            let hint = if up { "downgrade" } else { "upgrade" };
-            return Err(self.wrong_direction(direction, target, current, hint));
-        }
-        if current == wanted && expected.is_none_or(<[String]>::is_empty) {
+        let graph = self.set.graph();
+        let way = if direction == Direction::Up { plan::Direction::Up } else { plan::Direction::Down };
+        let (version, state) = self.state(backend)?;
+        let planned = self.planned(&state, version.as_deref(), target, direction)?;
+        if planned.is_empty() && expected.is_none_or(<[String]>::is_empty) {
             // Nothing to do: no lock, so the start-up check stays one query.
-            return Ok(self.empty_report(current));
+            return Ok(Report { from: version.clone(), to: version, applied: Vec::new() });
         }
+        // Where the target leaves the database, fixed now: a relative target resolved before
+        // the lock keeps its end, wherever another migrator moves the database meanwhile.
+        let wanted = state.after_plan(graph, &planned);
         let lock = self.lock(backend)?;
-        // Another migrator may have moved the database while this one waited for the lock;
-        // the target stays the absolute position resolved above.
-        let current = if lock.is_some() { self.position(backend)? } else { current };
+        let (version, state) = if lock.is_some() { self.state(backend)? } else { (version, state) };
+        let planned = plan::between(graph, &state, &wanted, way);
         if let Some(expected) = expected {
-            let now = self.between(current, wanted, up)?;
-            if now.iter().map(|m| m.revision).ne(expected.iter().map(String::as_str)) {
+            if planned.steps.iter().map(|s| s.revision).ne(expected.iter().map(String::as_str)) {
                 return Err(Error::PlanChanged {
                     shown: expected.to_vec(),
-                    now: now.iter().map(|m| m.revision.to_string()).collect(),
-                    current: self.set.chain().revision_at(current).unwrap_or("base").to_string(),
+                    now: planned.revisions().iter().map(|r| r.to_string()).collect(),
+                    current: version.unwrap_or_else(|| "base".into()),
                 });
             }
         }
-        if !ahead(current, wanted) {
-            return Ok(self.empty_report(current));
+        if planned.is_empty() {
+            return Ok(Report { from: version.clone(), to: version, applied: Vec::new() });
         }
-        if up {
-            self.check_drift(backend, current)?;
+        if way == plan::Direction::Up {
+            self.check_drift(backend, &state)?;
         }
-        let step = if up { Step::up } else { Step::down };
-        let steps = self.between(current, wanted, up)?.into_iter().map(step).collect();
-        self.run(backend, current, steps, listener, lock.is_none())
+        let steps = self.steps(&state, &planned);
+        self.run(backend, version, steps, listener, lock.is_none())
     }
 
-    /// The migrations that moving from `current` to `wanted` runs, in run order (none when
-    /// `wanted` lies the other way): planned by the one planner, [`crate::plan::plan`], to the
-    /// absolute place `wanted`, so a relative target resolved before the lock keeps its end.
-    fn between(
-        &self,
-        current: Position,
-        wanted: Position,
-        up: bool,
-    ) -> Result<Vec<&'static Migration>, Error> {
-        let chain = self.set.chain();
-        let end = match chain.revision_at(wanted) {
-            None => Target::Base,
-            Some(revision) => Target::Revision(revision.to_string()),
-        };
-        let (direction, migrations) = self.set.plan(chain.revision_at(current), &end)?;
-        let way = if up { crate::plan::Direction::Up } else { crate::plan::Direction::Down };
-        Ok(if direction == Some(way) { migrations } else { Vec::new() })
+    /// The runner's steps for `planned` from `state`: each with the version it expects and
+    /// the version it leaves, the state moving one step at a time.
+    fn steps(&self, state: &State, planned: &plan::Plan<'static>) -> Vec<Step<'static>> {
+        let graph = self.set.graph();
+        let mut state = state.clone();
+        let mut before = self.set.version_of(&state);
+        let mut steps = Vec::with_capacity(planned.steps.len());
+        for step in &planned.steps {
+            let Some(m) = self.set.get(step.revision) else { continue };
+            state = state.after(graph, step);
+            let after = self.set.version_of(&state);
+            let direction = match step.direction {
+                plan::Direction::Up => Direction::Up,
+                plan::Direction::Down => Direction::Down,
+            };
+            steps.push(Step::of(m, direction, before, after.clone()));
+            before = after;
+        }
+        steps
     }
 
-    /// Before applying on top of the migrations up to `current`: warns about or refuses
+    /// Before applying on top of the migrations applied in `state`: warns about or refuses
     /// those that drifted. Only asked when something is pending, so the start-up check stays
     /// one query.
-    fn check_drift(&self, backend: &mut dyn Backend, current: Position) -> Result<(), Error> {
-        let state = self.set.state_at(self.set.chain().revision_at(current))?;
+    fn check_drift(&self, backend: &mut dyn Backend, state: &State) -> Result<(), Error> {
         let applied: Vec<&'static Migration> =
-            self.set.graph().applied_in(&state).into_iter().filter_map(|r| self.set.get(r)).collect();
-        let applied = applied.as_slice();
+            self.set.graph().applied_in(state).into_iter().filter_map(|r| self.set.get(r)).collect();
         if applied.is_empty() {
             return Ok(());
         }
-        let drifted = crate::validate::find_drift(applied, &backend.history()?);
+        let drifted = crate::validate::find_drift(&applied, &backend.history()?);
         if drifted.is_empty() {
             return Ok(());
         }
@@ -825,11 +892,6 @@ impl Runner {
         }
     }
 
-    fn empty_report(&self, at: Position) -> Report {
-        let at = self.set.chain().revision_at(at).map(str::to_string);
-        Report { from: at.clone(), to: at, applied: Vec::new() }
-    }
-
     /// The run lock, in session mode; `None` means each transaction re-checks the version.
     fn lock(&self, backend: &mut dyn Backend) -> Result<Option<RunLock>, Error> {
         match self.lock_mode {
@@ -838,34 +900,15 @@ impl Runner {
         }
     }
 
-    fn wrong_direction(
-        &self,
-        direction: Direction,
-        target: &Target,
-        current: Position,
-        hint: &'static str,
-    ) -> Error {
-        Error::WrongDirection {
-            direction,
-            target: target.to_string(),
-            current: self.set.chain().revision_at(current).unwrap_or("base").to_string(),
-            hint,
-        }
-    }
-
     fn run(
         &self,
         backend: &mut dyn Backend,
-        current: Position,
+        version: Option<String>,
         steps: Vec<Step<'static>>,
         listener: &mut dyn Listener,
         recheck: bool,
     ) -> Result<Report, Error> {
-        let mut report = Report {
-            from: self.set.chain().revision_at(current).map(str::to_string),
-            to: self.set.chain().revision_at(current).map(str::to_string),
-            applied: Vec::new(),
-        };
+        let mut report = Report { from: version.clone(), to: version, applied: Vec::new() };
         if steps.is_empty() {
             return Ok(report);
         }
@@ -876,7 +919,7 @@ impl Runner {
             log_statements: self.log_statements,
             total: steps.len(),
             index: 0,
-            recheck: recheck.then_some(self.set.chain()),
+            recheck: recheck.then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
         };
         match self.mode {
@@ -887,7 +930,7 @@ impl Runner {
                     } else {
                         run_outside_transaction(backend, step, &report.applied, &mut ctx)?
                     };
-                    report.to = step.new_version.map(str::to_string);
+                    report.to = step.new_version.clone();
                     report.applied.extend(applied);
                 }
             }
@@ -896,7 +939,7 @@ impl Runner {
                     return Err(Error::NotGroupable(step.revision.to_string()));
                 }
                 report.applied = run_in_transaction(backend, &steps, &[], &mut ctx)?;
-                report.to = steps.last().and_then(|s| s.new_version).map(str::to_string);
+                report.to = steps.last().and_then(|s| s.new_version.clone());
             }
         }
         Ok(report)
@@ -908,14 +951,14 @@ fn event(
     revision: &str,
     message: String,
     direction: Direction,
-    new_version: Option<&str>,
+    new_version: Option<String>,
     checksum: Option<String>,
 ) -> Record {
     Record {
         revision: revision.to_string(),
         message,
         direction,
-        new_version: new_version.map(str::to_string),
+        new_version,
         applied_at: chrono::Utc::now(),
         duration: Duration::ZERO,
         checksum,
@@ -949,24 +992,25 @@ struct RunContext<'l> {
     log_statements: bool,
     total: usize,
     index: usize,
-    /// Without a run lock: re-read the version inside each transaction against this chain.
-    recheck: Option<&'l Chain<'static>>,
+    /// Without a run lock: re-read the version inside each transaction against this set.
+    recheck: Option<&'l MigrationSet>,
     /// Take a transaction-scoped lock in each transaction, waiting at most this long.
     transaction_lock: Option<Duration>,
 }
 
 /// Whether `step` still has to run, read inside its transaction: another migrator may have
-/// run it while this one waited for the write lock.
-fn still_needed(backend: &mut dyn Backend, chain: &Chain<'static>, step: &Step<'_>) -> Result<bool, Error> {
+/// run it while this one waited for the write lock. Any other version is another migrator's
+/// move this run cannot build on.
+fn still_needed(backend: &mut dyn Backend, set: &MigrationSet, step: &Step<'_>) -> Result<bool, Error> {
     let current = backend.current_revision()?;
-    if current.as_deref() == step.before {
+    if current == step.before {
         return Ok(true);
     }
-    let at = chain.position_of(current.as_deref())?;
-    let this = chain.index_of(step.revision).map(Position::At);
-    let done = match (step.direction, this) {
-        (Direction::Up, Some(this)) => at >= this,
-        (Direction::Down, Some(this)) => at < this,
+    let state = set.state_at(current.as_deref())?;
+    let applied = set.graph().is_applied(&state, step.revision);
+    let done = match step.direction {
+        Direction::Up => applied,
+        Direction::Down => !applied && set.get(step.revision).is_some(),
         _ => false,
     };
     if done {
@@ -988,7 +1032,7 @@ fn moved_or(backend: &mut dyn Backend, step: Option<&Step<'_>>, error: Error) ->
         return error;
     }
     match backend.current_revision() {
-        Ok(current) if current.as_deref() != step.before => Error::Moved {
+        Ok(current) if current != step.before => Error::Moved {
             revision: step.revision.to_string(),
             current: current.unwrap_or_else(|| "base".into()),
         },
@@ -1020,10 +1064,10 @@ fn run_in_transaction(
             backend.lock_transaction(timeout)?;
         }
         if let Some(first) = steps.first().filter(|s| s.record) {
-            backend.expect_version(Some(first.before));
+            backend.expect_version(Some(first.before.as_deref()));
         }
-        if let (Some(chain), Some(first)) = (ctx.recheck, steps.first()) {
-            if !still_needed(backend, chain, first)? {
+        if let (Some(set), Some(first)) = (ctx.recheck, steps.first()) {
+            if !still_needed(backend, set, first)? {
                 if steps.len() > 1 {
                     return Err(Error::Moved {
                         revision: first.revision.to_string(),
@@ -1157,13 +1201,13 @@ fn run_outside_transaction(
     if let Some(timeout) = ctx.transaction_lock {
         backend.lock_transaction(timeout)?;
     }
-    if let Some(chain) = ctx.recheck {
-        if !still_needed(backend, chain, step)? {
+    if let Some(set) = ctx.recheck {
+        if !still_needed(backend, set, step)? {
             backend.rollback()?;
             return Ok(Vec::new());
         }
     }
-    backend.expect_version(Some(step.before));
+    backend.expect_version(Some(step.before.as_deref()));
     if let Err(e) = backend.mark_started(&step.record(Duration::ZERO)) {
         let _ = backend.rollback();
         return Err(moved_or(backend, Some(step), e.into()));
@@ -1178,7 +1222,7 @@ fn run_outside_transaction(
     })?;
     let duration = started.elapsed();
     backend.begin()?;
-    backend.expect_version(Some(step.before));
+    backend.expect_version(Some(step.before.as_deref()));
     backend.record_and_commit(&[step.record(duration)])?;
     let done = step.applied(duration);
     ctx.listener.finished(&done);

@@ -2,7 +2,7 @@
 //! render to for the configured database), for a front end to print.
 
 use crate::backend::Direction;
-use crate::graph::Target;
+use crate::graph::{Target, TargetError};
 use crate::manager::{ManagerError, MigrationManager};
 use crate::migration::Migration;
 use crate::offline::MigrationSql;
@@ -30,16 +30,17 @@ impl MigrationManager {
     /// not touched.
     pub fn show(&self, revision: &str) -> Result<MigrationDetail, ManagerError> {
         let set = self.migrations();
-        let index = set.chain().find(revision)?;
-        let m = set.migrations()[index];
+        let m = set.find(revision)?;
         let target = Target::Revision(m.revision.to_string());
-        let from = match m.parent {
-            Some(p) => Target::Revision(p.to_string()),
-            None => Target::Base,
-        };
+        let graph = set.graph();
+        // Its parents applied (a merge revision has several) and nothing else.
+        let parents =
+            graph.state_from_heads(m.parents).map_err(|e| TargetError::UnknownCurrent(e.to_string()))?;
+        let applied =
+            graph.state_from_heads(&[m.revision]).map_err(|e| TargetError::UnknownCurrent(e.to_string()))?;
         // Shown, not applied: a data op is a placeholder line.
-        let up = self.offline_sql(Direction::Up, &from, &target, true)?;
-        let down = self.offline_sql(Direction::Down, &target, &from, true)?;
+        let up = self.offline_sql_from(Direction::Up, &parents, &target, true)?;
+        let down = self.offline_sql_from(Direction::Down, &applied, &Target::Relative(-1), true)?;
         let ops = |ops: Vec<crate::ops::Op>| ops.iter().map(ToString::to_string).collect::<Vec<_>>();
         let file_name = Path::new(m.file)
             .file_name()

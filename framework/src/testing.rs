@@ -348,14 +348,15 @@ impl RoundTrip {
     }
 }
 
-/// Upgrades to `m` (`up`) or downgrades to its parent.
+/// Upgrades to `m` (`up`) or reverts `m` alone: the walk goes in apply order, so `m` is
+/// then the last applied migration, and one step back reverts exactly it (on a merge
+/// revision too, whose parents all stay applied).
 fn step(runner: &Runner, conn: &mut dyn Backend, m: &Migration, up: bool) -> Result<(), RoundTripError> {
     let backend = conn.kind();
     let result = if up {
         runner.upgrade(conn, &Target::Revision(m.revision.to_string()))
     } else {
-        let target = m.parent.map_or(Target::Base, |p| Target::Revision(p.to_string()));
-        runner.downgrade(conn, &target)
+        runner.downgrade(conn, &Target::Relative(-1))
     };
     result.map(|_| ()).map_err(|source| RoundTripError::Run {
         backend,

@@ -106,18 +106,26 @@ pub fn validate(
             return Validation::new(errors, warnings);
         }
     };
-    match current.as_deref() {
-        Some(rev) if set.get(rev).is_none() => errors.push(unknown_revision(db, rev)),
-        _ => {
-            let applied = current.as_deref().and_then(|r| set.chain().index_of(r)).map_or(0, |i| i + 1);
-            let pending = &set.migrations()[applied..];
+    match set.state_at(current.as_deref()) {
+        Err(crate::graph::TargetError::UnknownCurrent(rev)) => errors.push(unknown_revision(db, &rev)),
+        Err(e) => errors.push(format!("database: {e}")),
+        Ok(state) => {
+            let graph = set.graph();
+            let pending: Vec<&'static crate::Migration> = graph
+                .revisions()
+                .iter()
+                .filter(|r| !graph.is_applied(&state, r))
+                .filter_map(|r| set.get(r))
+                .collect();
             if !pending.is_empty() {
                 let revs: Vec<&str> = pending.iter().map(|m| m.revision).collect();
                 warnings.push(format!("{} pending migration(s): {}", pending.len(), revs.join(", ")));
             }
-            errors.extend(drift(&set.migrations()[..applied], db));
+            let applied: Vec<&'static crate::Migration> =
+                graph.applied_in(&state).into_iter().filter_map(|r| set.get(r)).collect();
+            errors.extend(drift(&applied, db));
             if env == Environment::Prod {
-                for risk in policy::risks(pending) {
+                for risk in policy::risks(&pending) {
                     warnings.push(format!(
                         "pending {} ({}) will not auto-apply at start-up in production: {} {}; apply it with an explicit upgrade",
                         risk.revision, risk.message, risk.op, risk.reason

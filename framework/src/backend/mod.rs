@@ -59,6 +59,9 @@ pub enum BackendError {
         revision: String,
         /// Which way it was running.
         direction: Direction,
+        /// The version row under the marker: the database's version before the migration
+        /// started (`None` = base).
+        version: Option<String>,
     },
     /// Another migrator held the migration lock for longer than the lock timeout.
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
@@ -371,9 +374,11 @@ pub(crate) fn started_row(record: &Record) -> Record {
 
 /// The error for a dirty marker read from the version table.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) fn dirty_error(table: &str, marker: &str) -> BackendError {
+pub(crate) fn dirty_error(table: &str, marker: &str, version: Option<String>) -> BackendError {
     match marker.split_once(':').and_then(|(d, r)| Some((Direction::parse(d)?, r))) {
-        Some((direction, revision)) => BackendError::Dirty { revision: revision.to_string(), direction },
+        Some((direction, revision)) => {
+            BackendError::Dirty { revision: revision.to_string(), direction, version }
+        }
         None => BackendError::CorruptVersionTable {
             table: table.to_string(),
             detail: format!("its dirty marker {marker:?} is not <direction>:<revision>"),

@@ -583,7 +583,7 @@ impl Backend for PostgresBackend {
         match rows.as_slice() {
             [] => Ok(None),
             [row] => match (row.first().cloned().flatten(), row.get(1).cloned().flatten()) {
-                (_, Some(marker)) => Err(super::dirty_error(&table, &marker)),
+                (version, Some(marker)) => Err(super::dirty_error(&table, &marker, version)),
                 (None, None) => Err(super::revisionless_row(&table)),
                 (revision, None) => Ok(revision),
             },

@@ -752,7 +752,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         }
         Command::Current => {
             let log = manager.migration_history()?;
-            output::current(format, manager.current_revision()?, manager.migrations().head(), &log);
+            output::current(format, &manager.current_revision()?, manager.migrations().head(), &log);
         }
         Command::Pending => {
             let head = manager.migrations().head().map(|m| m.revision);
@@ -775,13 +775,14 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         }
         Command::History { graph: true, .. } => {
             let set = manager.migrations();
-            let current = manager.current_revision()?.map(|m| m.revision);
-            let state = set.state_at(current).map_err(failure)?;
+            let heads = manager.current_revision()?;
+            let current: Vec<&str> = heads.iter().map(|m| m.revision).collect();
+            let state = set.state_with_heads(&heads);
             let heads = set.graph().heads();
             let label = |id: &str| {
                 let applied = if set.graph().is_applied(&state, id) { "[x]" } else { "[ ]" };
                 let message = set.get(id).map_or("", |m| m.message);
-                let marks = match (Some(id) == current, heads.contains(&id)) {
+                let marks = match (current.contains(&id), heads.contains(&id)) {
                     (true, true) => " (current, head)",
                     (true, false) => " (current)",
                     (false, true) => " (head)",
@@ -800,8 +801,9 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             if log {
                 output::history_log(format, &rows);
             } else {
-                let current = manager.current_revision()?.map(|m| m.revision);
-                output::history(format, manager.migrations().migrations(), current, &rows);
+                let set = manager.migrations();
+                let state = set.state_with_heads(&manager.current_revision()?);
+                output::history(format, set, &state, &rows);
             }
         }
         Command::Check => {
@@ -835,7 +837,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         Command::Show { revision } => show(&manager, format, &revision)?,
         Command::Resolve { revision, applied, .. } => {
             let version = manager.resolve(&revision, applied)?;
-            let at = version.unwrap_or("base");
+            let at = version.as_deref().unwrap_or("base");
             match format {
                 Format::Json => output::json(&json!({ "database": database, "revision": version })),
                 Format::Text => {
@@ -939,7 +941,8 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
     match format {
         Format::Json => output::json(&json!({
             "revision": m.revision,
-            "parent": m.parent,
+            "parent": m.parent(),
+            "parents": m.parents,
             "message": m.message,
             "created": m.created,
             "file": detail.file_name,
@@ -950,9 +953,10 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
         })),
         Format::Text => {
             println!(
-                "revision {}\nparent   {}\nmessage  {}\ncreated  {}\nfile     {}",
+                "revision {}\n{}  {}\nmessage  {}\ncreated  {}\nfile     {}",
                 m.revision,
-                m.parent.unwrap_or("(none)"),
+                if m.parents.len() > 1 { "parents" } else { "parent " },
+                if m.parents.is_empty() { "(none)".to_string() } else { m.parents.join(", ") },
                 m.message,
                 m.created,
                 // The file name only: the build machine's absolute path means nothing here.

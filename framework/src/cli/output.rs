@@ -372,32 +372,40 @@ fn last_applied(log: &[HistoryRow], revision: &str) -> Option<chrono::DateTime<c
 /// `current`.
 pub fn current(
     format: Format,
-    current: Option<&'static Migration>,
+    current: &[&'static Migration],
     head: Option<&'static Migration>,
     log: &[HistoryRow],
 ) {
-    let is_head = current.map(|m| m.revision) == head.map(|m| m.revision);
-    let applied_at = current.and_then(|m| last_applied(log, m.revision));
+    let is_head = matches!(current, [m] if Some(m.revision) == head.map(|h| h.revision));
+    let applied_at = |m: &Migration| last_applied(log, m.revision);
+    let revisions: Vec<&str> = current.iter().map(|m| m.revision).collect();
     match format {
         Format::Json => json(&json!({
-            "revision": current.map(|m| m.revision),
-            "message": current.map(|m| m.message),
-            "created": current.map(|m| m.created),
-            "applied_at": applied_at.map(|t| t.to_rfc3339()),
+            // The version row: one revision, or one head per partly applied branch.
+            "revision": (!revisions.is_empty()).then(|| revisions.join(" ")),
+            "heads": revisions,
+            "message": match current { [m] => Some(m.message), _ => None },
+            "created": match current { [m] => Some(m.created), _ => None },
+            "applied_at": match current { [m] => applied_at(m).map(|t| t.to_rfc3339()), _ => None },
             "head": head.map(|m| m.revision),
             "is_head": is_head,
         })),
         Format::Text => match current {
             // Base is never also marked head: with no migrations at all, say that instead.
-            None if head.is_none() => {
+            [] if head.is_none() => {
                 println!("base (no migrations applied; the chain has no migrations yet)")
             }
-            None => println!("base (no migrations applied)"),
-            Some(m) => {
-                let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
-                let applied = applied_at
-                    .map_or_else(String::new, |t| format!(", applied {}", t.format("%Y-%m-%d %H:%M:%S")));
-                println!("{}{marker}  {}  (created {}{applied})", m.revision, m.message, created(m));
+            [] => println!("base (no migrations applied)"),
+            heads => {
+                if heads.len() > 1 {
+                    println!("{} branches partly applied; their applied heads:", heads.len());
+                }
+                for m in heads {
+                    let marker = if is_head { format!(" {HEAD}(head){HEAD:#}") } else { String::new() };
+                    let applied = applied_at(m)
+                        .map_or_else(String::new, |t| format!(", applied {}", t.format("%Y-%m-%d %H:%M:%S")));
+                    println!("{}{marker}  {}  (created {}{applied})", m.revision, m.message, created(m));
+                }
             }
         },
     }
@@ -428,50 +436,56 @@ pub fn pending(format: Format, pending: &[&'static Migration], head: Option<&str
     }
 }
 
-/// `history`: every migration of the chain, marked applied or not, with when it last ran up.
-pub fn history(format: Format, chain: &[&'static Migration], current: Option<&str>, log: &[HistoryRow]) {
-    let applied_upto = current.and_then(|c| chain.iter().position(|m| m.revision == c)).map_or(0, |i| i + 1);
+/// `history`: every migration of the graph in apply order, marked applied or not (`state`),
+/// with when it last ran up.
+pub fn history(format: Format, set: &crate::MigrationSet, state: &crate::plan::State, log: &[HistoryRow]) {
+    let graph = set.graph();
+    let migrations = set.migrations();
+    let applied = |m: &Migration| graph.is_applied(state, m.revision);
+    let current = graph.heads_of(state);
     let applied_at = |rev: &str| last_applied(log, rev);
-    let head = chain.last().map(|m| m.revision);
+    let head = set.head().map(|m| m.revision);
     match format {
         Format::Json => json(&Value::Array(
-            chain
+            migrations
                 .iter()
-                .enumerate()
-                .map(|(i, m)| {
+                .map(|m| {
                     json!({
                         "revision": m.revision,
-                        "parent": m.parent,
+                        "parent": m.parent(),
+                        "parents": m.parents,
                         "message": m.message,
                         "created": m.created,
-                        "applied": i < applied_upto,
-                        "applied_at": (i < applied_upto).then(|| applied_at(m.revision)).flatten().map(|t| t.to_rfc3339()),
+                        "applied": applied(m),
+                        "applied_at": applied(m).then(|| applied_at(m.revision)).flatten().map(|t| t.to_rfc3339()),
                         "is_head": Some(m.revision) == head,
-                        "is_current": Some(m.revision) == current,
+                        "is_current": current.contains(&m.revision),
                     })
                 })
                 .collect(),
         )),
-        Format::Text if chain.is_empty() => {
+        Format::Text if migrations.is_empty() => {
             println!("no migrations yet: `create \"message\"` writes the first one")
         }
         Format::Text => table(
             &["", "revision", "message", "created", "applied at", ""],
-            chain
+            migrations
                 .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    let mark = if i < applied_upto { "[x]" } else { "[ ]" };
-                    let at = (i < applied_upto)
+                .map(|m| {
+                    let mark = if applied(m) { "[x]" } else { "[ ]" };
+                    let at = applied(m)
                         .then(|| applied_at(m.revision))
                         .flatten()
                         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
                     let mut markers = Vec::new();
-                    if Some(m.revision) == current {
+                    if current.contains(&m.revision) {
                         markers.push("(current)");
                     }
                     if Some(m.revision) == head {
                         markers.push("(head)");
+                    }
+                    if m.parents.len() > 1 {
+                        markers.push("(merge)");
                     }
                     vec![mark.into(), m.revision.into(), m.message.into(), created(m), at, markers.join(" ")]
                 })

@@ -419,7 +419,7 @@ impl SqliteBackend {
             return Err(corrupt(&self.tables.version, "it holds more than one row"));
         }
         match rows.pop() {
-            Some((_, Some(marker))) => Err(super::dirty_error(&self.tables.version, &marker)),
+            Some((version, Some(marker))) => Err(super::dirty_error(&self.tables.version, &marker, version)),
             Some((None, None)) => Err(super::revisionless_row(&self.tables.version)),
             Some((revision, None)) => Ok(revision),
             None => Ok(None),
