@@ -302,7 +302,11 @@ impl MigrationSet {
 
     /// An explicit list (tests, benchmarks), checked as a revision graph with one head (two
     /// branches must be joined by a merge revision or rebased first).
-    pub fn new(migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
+    pub fn new(mut migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
+        // Registration order is unspecified (inventory's), so the canonical order breaks ties
+        // between branches by creation time, then revision id: every binary built from the
+        // same files plans the same steps in the same order.
+        migrations.sort_by(|a, b| (a.created, a.revision).cmp(&(b.created, b.revision)));
         let revisions: Vec<plan::Revision<'static>> = migrations
             .iter()
             .map(|m| plan::Revision { id: m.revision, parents: m.parents, source: m.file })

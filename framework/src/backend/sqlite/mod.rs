@@ -393,6 +393,11 @@ impl SqliteBackend {
     /// Runs once per migration inside its transaction, so the usual case is one cached
     /// statement; whether the table exists is only asked when reading it fails.
     fn read_version(&mut self) -> Result<Option<String>, BackendError> {
+        self.read_version_once(true)
+    }
+
+    /// [`Self::read_version`]; `retry`: read once more when the table appeared meanwhile.
+    fn read_version_once(&mut self, retry: bool) -> Result<Option<String>, BackendError> {
         let read = self.rows(&self.sql.select_version, [], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
         });
@@ -406,11 +411,16 @@ impl SqliteBackend {
                     // with rows and no version table is corrupt, unless another migrator
                     // created both (and migrated) between these reads: then it is there now.
                     if self.table_exists(&self.tables.version)? {
-                        return self.read_version();
+                        return self.read_version_once(false);
                     }
                     return Err(super::version_table_missing(&self.tables));
                 }
                 return Ok(None);
+            }
+            // Missing when read, there now: another migrator created it in between (a race
+            // sixteen migrators meet), so read it again.
+            Err(e) if retry && e.to_string().contains("no such table") => {
+                return self.read_version_once(false)
             }
             // The table exists, so a failing read means it is not the table strata made.
             Err(e) => return Err(corrupt(&self.tables.version, format!("its format is unknown ({e})"))),
