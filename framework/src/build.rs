@@ -1,13 +1,57 @@
 //! What a build script calls: scan the versions folder, read each migration's header without
-//! running its code, check the chain with [`crate::graph`], and write the module list and the
-//! expected revision ids to `OUT_DIR`. [`check`] returns findings and prints nothing; only
-//! [`BuildScript::run`], the build-script adapter, talks to cargo.
+//! running its code, check the revision graph with [`crate::plan::Graph`], and write the module
+//! list and the expected revision ids to `OUT_DIR`. [`check`] returns findings and prints
+//! nothing; only [`BuildScript::run`], the build-script adapter, talks to cargo.
 
-use crate::graph::{self, ChainError, Node};
+use crate::graph::ChainError;
+use crate::plan::{Graph, Revision};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+/// The `parent:` or `parents:` field of a header, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Parents {
+    /// Neither `parent:` nor `parents:`.
+    #[default]
+    Missing,
+    /// `parent: None`: the root.
+    Root,
+    /// `parent: Some("a")`: the common form.
+    One(String),
+    /// `parents: ["a", "b"]`, as written: a merge revision (the check wants two or more
+    /// distinct revisions).
+    Many(Vec<String>),
+    /// The field (`parent` or `parents`) is there but is not a literal the build can read
+    /// without running code.
+    Unreadable(&'static str),
+    /// Both `parent:` and `parents:` are given.
+    Both,
+}
+
+impl Parents {
+    /// The parents the graph takes (each once, as written), or `None` when the field cannot
+    /// place the revision in the graph (missing, unreadable, both fields, an empty list).
+    pub fn ids(&self) -> Option<Vec<&str>> {
+        match self {
+            Parents::Root => Some(Vec::new()),
+            Parents::One(p) => Some(vec![p.as_str()]),
+            Parents::Many(list) if !list.is_empty() => {
+                let mut ids: Vec<&str> = Vec::with_capacity(list.len());
+                for p in list {
+                    if !ids.contains(&p.as_str()) {
+                        ids.push(p);
+                    }
+                }
+                Some(ids)
+            }
+            _ => None,
+        }
+    }
+}
 
 /// What the build script read from one migration file.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -18,8 +62,15 @@ pub struct Header {
     pub file_name: String,
     /// The `revision:` literal, if there is one.
     pub revision: Option<String>,
-    /// `None`: no `parent:` field; `Some(None)`: `parent: None`.
-    pub parent: Option<Option<String>>,
+    /// The `parent:` or `parents:` field.
+    pub parents: Parents,
+    /// Where the string literal of `parent: Some("...")` is in the file (byte offsets, quotes
+    /// included): what a rebase rewrites, leaving every other byte as it is.
+    pub parent_span: Option<Range<usize>>,
+    /// The `replaces:` list of a squash checkpoint (empty when there is none).
+    pub replaces: Vec<String>,
+    /// `replaces:` is there but is not a list of string literals.
+    pub replaces_unreadable: bool,
     /// The `message:` literal.
     pub message: Option<String>,
     /// The `created:` literal (RFC 3339).
@@ -30,6 +81,13 @@ pub struct Header {
     pub has_downgrade: bool,
     /// The file has no `migration!` invocation at all.
     pub no_macro: bool,
+}
+
+impl Header {
+    /// The parents the graph takes; see [`Parents::ids`].
+    pub fn parent_ids(&self) -> Option<Vec<&str>> {
+        self.parents.ids()
+    }
 }
 
 /// A problem that fails the build.
@@ -51,12 +109,39 @@ pub enum Finding {
         field: &'static str,
     },
     /// A header field is not a literal the build can read without running code.
-    #[error("{file}: `{field}:` is not a plain string literal or Some(\"...\")/None")]
+    #[error("{file}: `{field}:` is not {}", expected_literal(.field))]
     Unreadable {
         /// The file.
         file: String,
         /// The field.
         field: &'static str,
+    },
+    /// `parent:` and `parents:` together: which one holds?
+    #[error(
+        "{file}: the migration declares both `parent:` and `parents:`: keep `parents: [\"a\", \"b\"]` for a \
+         merge revision (two or more parents), or `parent:` alone for one parent or the root"
+    )]
+    BothParentFields {
+        /// The file.
+        file: String,
+    },
+    /// `parents:` with fewer than two revisions: not a merge revision.
+    #[error("{file}: {}", too_few_parents(.parents))]
+    TooFewParents {
+        /// The file.
+        file: String,
+        /// The list as written.
+        parents: Vec<String>,
+    },
+    /// The same revision twice in `parents:`.
+    #[error("{file}: revision {revision} lists parent {parent} twice in `parents:`; name each parent once")]
+    DuplicateParent {
+        /// The file.
+        file: String,
+        /// Its revision.
+        revision: String,
+        /// The parent named twice.
+        parent: String,
     },
     /// No `upgrade` or no `downgrade`: every migration must say how to undo itself.
     #[error("{file}: revision {revision} declares no {which} function")]
@@ -96,9 +181,99 @@ pub enum Finding {
         /// What it says.
         created: String,
     },
-    /// The revisions do not form one chain.
+    /// A squash checkpoint that is not the root.
+    #[error(
+        "{file}: revision {revision} replaces other revisions (a squash checkpoint), so it starts the \
+         history: write `parent: None`"
+    )]
+    CheckpointParent {
+        /// The file.
+        file: String,
+        /// The checkpoint's revision.
+        revision: String,
+    },
+    /// A revision a checkpoint replaces is still declared by a file.
+    #[error(
+        "{file}: revision {revision} is replaced by the squash checkpoint {checkpoint} ({checkpoint_file}) \
+         but is still declared here: delete {file} (the checkpoint holds its work), or take {revision} out \
+         of the checkpoint's `replaces:`"
+    )]
+    ReplacedStillPresent {
+        /// The file that still declares it.
+        file: String,
+        /// The replaced revision.
+        revision: String,
+        /// The checkpoint that replaces it.
+        checkpoint: String,
+        /// The checkpoint's file.
+        checkpoint_file: String,
+    },
+    /// A migration still follows a revision a squash checkpoint replaced.
+    #[error(
+        "{file}: revision {revision} names parent {parent}, which the squash checkpoint {checkpoint} \
+         ({checkpoint_file}) replaces: write `parent: Some(\"{checkpoint}\")`"
+    )]
+    ParentReplaced {
+        /// The file.
+        file: String,
+        /// Its revision.
+        revision: String,
+        /// The replaced parent it names.
+        parent: String,
+        /// The checkpoint that replaces the parent.
+        checkpoint: String,
+        /// The checkpoint's file.
+        checkpoint_file: String,
+    },
+    /// The history branches: two or more revisions are heads. The message gives the commands
+    /// that join them.
+    #[error("{}", multiple_heads(.heads))]
+    MultipleHeads {
+        /// (revision, file) of each head, in the graph's order.
+        heads: Vec<(String, String)>,
+    },
+    /// The revisions do not form one graph (duplicates, unknown parents, cycles, roots).
     #[error("{0}")]
     Chain(ChainError),
+}
+
+fn expected_literal(field: &str) -> &'static str {
+    match field {
+        "parents" => "a list of string literals such as [\"a1b2\", \"c3d4\"]",
+        "replaces" => "a list of string literals such as [\"r1\", \"r2\"]",
+        _ => "a plain string literal or Some(\"...\")/None",
+    }
+}
+
+fn too_few_parents(parents: &[String]) -> String {
+    match parents {
+        [] => "`parents: []` names no revision: a merge revision has two or more parents; the root writes \
+               `parent: None`"
+            .to_string(),
+        [one] => format!(
+            "`parents: [{one:?}]` names one revision: a merge revision has two or more parents; for one \
+             parent write `parent: Some({one:?})`"
+        ),
+        _ => String::new(),
+    }
+}
+
+fn multiple_heads(heads: &[(String, String)]) -> String {
+    let ids: Vec<&str> = heads.iter().map(|(rev, _)| rev.as_str()).collect();
+    let listed: Vec<String> = heads.iter().map(|(rev, file)| format!("{rev} ({file})")).collect();
+    format!(
+        "more than one head: {}; strata applies one history, so join them in the files: `{}` writes a merge \
+         revision whose parents are the heads, or {} re-parents a branch onto the other head for a linear \
+         history (refused while the database has applied that branch); `strata heads` lists the heads \
+         while the build fails",
+        listed.join(", "),
+        crate::source::merge_command(&ids),
+        crate::source::rebase_commands(&ids)
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(" then "),
+    )
 }
 
 /// Reads every `*.rs` file in `dir` (not `mod.rs`), sorted by name.
@@ -121,7 +296,7 @@ pub fn scan(dir: &Path) -> io::Result<Vec<Header>> {
 pub fn parse_header(path: &Path, text: &str) -> Header {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut header = Header { path: path.to_path_buf(), file_name, ..Header::default() };
-    let tokens = lex(text);
+    let (tokens, spans) = lex(text);
     let Some(start) = tokens.windows(3).position(|w| {
         w[0] == Token::Ident("migration".into())
             && w[1] == Token::Punct('!')
@@ -130,13 +305,15 @@ pub fn parse_header(path: &Path, text: &str) -> Header {
         header.no_macro = true;
         return header;
     };
+    // Which of `parent` / `parents` was read first, to tell both fields from one.
+    let mut parent_key: Option<&'static str> = None;
     let mut depth = 0usize;
     let mut i = start + 2;
     while i < tokens.len() {
         match &tokens[i] {
             Token::Punct('{' | '(' | '[') => depth += 1,
             Token::Punct('}' | ')' | ']') => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
                     break;
                 }
@@ -147,7 +324,26 @@ pub fn parse_header(path: &Path, text: &str) -> Header {
                     "revision" => header.revision = string_at(value),
                     "message" => header.message = string_at(value),
                     "created" => header.created = string_at(value),
-                    "parent" => header.parent = Some(parent_at(value)),
+                    "parent" | "parents" => {
+                        let key = if key == "parent" { "parent" } else { "parents" };
+                        let read = if key == "parent" { parent_at(value) } else { parents_at(value) };
+                        header.parent_span = None;
+                        header.parents = match parent_key {
+                            Some(first) if first != key => Parents::Both,
+                            _ => {
+                                if matches!(read, Parents::One(_)) {
+                                    // `Some` `(` then the literal.
+                                    header.parent_span = spans.get(i + 4).cloned();
+                                }
+                                read
+                            }
+                        };
+                        parent_key.get_or_insert(key);
+                    }
+                    "replaces" => match list_at(value) {
+                        Some(list) => header.replaces = list,
+                        None => header.replaces_unreadable = true,
+                    },
                     "upgrade" => header.has_upgrade = true,
                     "downgrade" => header.has_downgrade = true,
                     _ => {}
@@ -168,14 +364,43 @@ fn string_at(tokens: &[Token]) -> Option<String> {
     }
 }
 
-/// `None` → `None`; `Some("x")` → `Some("x")`; anything else → a NUL marker (unreadable).
-fn parent_at(tokens: &[Token]) -> Option<String> {
+/// `None`, `Some("x")`, or unreadable.
+fn parent_at(tokens: &[Token]) -> Parents {
     match tokens {
-        [Token::Ident(none), ..] if none == "None" => None,
+        [Token::Ident(none), ..] if none == "None" => Parents::Root,
         [Token::Ident(some), Token::Punct('('), Token::Str(s), Token::Punct(')'), ..] if some == "Some" => {
-            Some(s.clone())
+            Parents::One(s.clone())
         }
-        _ => Some("\u{0}".into()),
+        _ => Parents::Unreadable("parent"),
+    }
+}
+
+/// `["a", "b"]`, as written, or unreadable.
+fn parents_at(tokens: &[Token]) -> Parents {
+    list_at(tokens).map_or(Parents::Unreadable("parents"), Parents::Many)
+}
+
+/// A list of string literals, `["a", "b"]` (a trailing comma allowed), or `None` when the
+/// value is anything else.
+fn list_at(tokens: &[Token]) -> Option<Vec<String>> {
+    let mut rest = match tokens {
+        [Token::Punct('['), rest @ ..] => rest,
+        _ => return None,
+    };
+    let mut items = Vec::new();
+    loop {
+        match rest {
+            [Token::Punct(']'), ..] => return Some(items),
+            [Token::Str(s), Token::Punct(','), tail @ ..] => {
+                items.push(s.clone());
+                rest = tail;
+            }
+            [Token::Str(s), Token::Punct(']'), ..] => {
+                items.push(s.clone());
+                return Some(items);
+            }
+            _ => return None,
+        }
     }
 }
 
@@ -187,10 +412,15 @@ enum Token {
 }
 
 /// A small Rust lexer: enough to find `key: value` pairs at the macro's top level, skipping
-/// comments, strings (raw ones included) and char literals.
-fn lex(text: &str) -> Vec<Token> {
+/// comments, strings (raw ones included) and char literals. Each token comes with its byte
+/// range in `text`.
+fn lex(text: &str) -> (Vec<Token>, Vec<Range<usize>>) {
     let chars: Vec<char> = text.chars().collect();
+    // The byte offset of each char, and of the end.
+    let offsets: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+    let span = |from: usize, to: usize| offsets[from.min(chars.len())]..offsets[to.min(chars.len())];
     let mut tokens = Vec::new();
+    let mut spans = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -219,12 +449,14 @@ fn lex(text: &str) -> Vec<Token> {
         } else if c == '"' {
             let (s, next) = lex_string(&chars, i + 1);
             tokens.push(Token::Str(s));
+            spans.push(span(i, next));
             i = next;
         } else if c == 'r' && matches!(chars.get(i + 1), Some('"' | '#')) {
             let hashes = chars[i + 1..].iter().take_while(|&&c| c == '#').count();
             let open = i + 1 + hashes;
             if chars.get(open) != Some(&'"') {
                 tokens.push(Token::Ident("r".into()));
+                spans.push(span(i, i + 1));
                 i += 1;
                 continue;
             }
@@ -241,6 +473,7 @@ fn lex(text: &str) -> Vec<Token> {
                 j += 1;
             }
             tokens.push(Token::Str(s));
+            spans.push(span(i, j));
             i = j;
         } else if c == '\'' {
             // A char literal ('x', '\n') or a lifetime ('a).
@@ -261,12 +494,14 @@ fn lex(text: &str) -> Vec<Token> {
                 i += 1;
             }
             tokens.push(Token::Ident(chars[start..i].iter().collect()));
+            spans.push(span(start, i));
         } else {
             tokens.push(Token::Punct(c));
+            spans.push(span(i, i + 1));
             i += 1;
         }
     }
-    tokens
+    (tokens, spans)
 }
 
 fn lex_string(chars: &[char], mut i: usize) -> (String, usize) {
@@ -332,11 +567,24 @@ pub fn module_name(file_name: &str) -> String {
     }
 }
 
-/// Checks every header and the chain they form; returns every problem, in file order.
+/// Checks every header and the revision graph they form; returns every problem, in file
+/// order, then the graph's. A problem already reported for a file is not reported again as
+/// its consequence (the children of a revision whose parents could not be read are no
+/// orphans, a revision whose parents could not be read is no second root).
 pub fn check(headers: &[Header]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut nodes = Vec::new();
-    let mut unplaced = Vec::new();
+    // The revisions squash checkpoints replace: replaced -> (checkpoint, its file).
+    let mut replaced: HashMap<&str, (&str, &str)> = HashMap::new();
+    for h in headers {
+        if let Some(revision) = h.revision.as_deref().filter(|r| valid_revision(r)) {
+            for r in &h.replaces {
+                replaced.entry(r.as_str()).or_insert((revision, h.file_name.as_str()));
+            }
+        }
+    }
+    // (revision, parents, file) of each revision the graph can place.
+    let mut placed: Vec<(&str, Vec<&str>, &str)> = Vec::new();
+    let mut unplaced: HashSet<&str> = HashSet::new();
     for h in headers {
         let file = h.file_name.clone();
         if h.no_macro {
@@ -349,6 +597,7 @@ pub fn check(headers: &[Header]) -> Vec<Finding> {
         };
         if !valid_revision(revision) {
             findings.push(Finding::BadRevision { file, revision: revision.clone() });
+            unplaced.insert(revision);
             continue;
         }
         let stem = without_time_prefix(h.file_name.trim_end_matches(".rs"));
@@ -356,12 +605,33 @@ pub fn check(headers: &[Header]) -> Vec<Finding> {
         if stem != expected && !stem.strip_prefix(&expected).is_some_and(|rest| rest.starts_with('_')) {
             findings.push(Finding::FileName { file: file.clone(), revision: revision.clone() });
         }
-        match &h.parent {
-            None => findings.push(Finding::MissingField { file: file.clone(), field: "parent" }),
-            Some(Some(p)) if p == "\u{0}" => {
-                findings.push(Finding::Unreadable { file: file.clone(), field: "parent" })
+        match &h.parents {
+            Parents::Missing => findings.push(Finding::MissingField { file: file.clone(), field: "parent" }),
+            Parents::Unreadable(field) => findings.push(Finding::Unreadable { file: file.clone(), field }),
+            Parents::Both => findings.push(Finding::BothParentFields { file: file.clone() }),
+            Parents::Many(list) if list.len() < 2 => {
+                findings.push(Finding::TooFewParents { file: file.clone(), parents: list.clone() })
             }
-            _ => {}
+            Parents::Many(list) => {
+                let mut seen = HashSet::new();
+                let mut reported = HashSet::new();
+                for p in list {
+                    if !seen.insert(p) && reported.insert(p) {
+                        findings.push(Finding::DuplicateParent {
+                            file: file.clone(),
+                            revision: revision.clone(),
+                            parent: p.clone(),
+                        });
+                    }
+                }
+            }
+            Parents::Root | Parents::One(_) => {}
+        }
+        if h.replaces_unreadable {
+            findings.push(Finding::Unreadable { file: file.clone(), field: "replaces" });
+        }
+        if !h.replaces.is_empty() && h.parents != Parents::Root {
+            findings.push(Finding::CheckpointParent { file: file.clone(), revision: revision.clone() });
         }
         if h.message.is_none() {
             findings.push(Finding::MissingField { file: file.clone(), field: "message" });
@@ -378,17 +648,65 @@ pub fn check(headers: &[Header]) -> Vec<Finding> {
                 findings.push(Finding::MissingBody { file: file.clone(), revision: revision.clone(), which });
             }
         }
-        match &h.parent {
-            // Already reported: a missing or unreadable parent is no second root.
-            None => unplaced.push(revision.as_str()),
-            Some(Some(p)) if p == "\u{0}" => unplaced.push(revision.as_str()),
-            Some(parent) => nodes.push(Node { revision, parent: parent.as_deref(), source: &h.file_name }),
+        if let Some(&(checkpoint, checkpoint_file)) = replaced.get(revision.as_str()) {
+            findings.push(Finding::ReplacedStillPresent {
+                file: file.clone(),
+                revision: revision.clone(),
+                checkpoint: checkpoint.to_string(),
+                checkpoint_file: checkpoint_file.to_string(),
+            });
+            // Reported: the old revisions are no second root, nor orphans.
+            unplaced.insert(revision);
+            continue;
+        }
+        match h.parent_ids() {
+            Some(parents) => placed.push((revision, parents, &h.file_name)),
+            // Already reported: a revision whose parents cannot be read is no second root.
+            None => {
+                unplaced.insert(revision);
+            }
         }
     }
-    if let Err(errors) = graph::check(&nodes) {
-        // Nor are the children of a migration whose parent could not be read orphans.
-        let placed = |e: &ChainError| !matches!(e, ChainError::UnknownParent { parent, .. } if unplaced.contains(&parent.as_str()));
-        findings.extend(errors.into_iter().filter(placed).map(Finding::Chain));
+    let revisions: Vec<Revision<'_>> =
+        placed.iter().map(|(id, parents, source)| Revision { id, parents, source }).collect();
+    match Graph::new(&revisions) {
+        Ok(graph) => {
+            let heads = graph.heads();
+            if heads.len() > 1 {
+                let heads = heads
+                    .iter()
+                    .map(|id| (id.to_string(), graph.source_of(id).unwrap_or_default().to_string()))
+                    .collect();
+                findings.push(Finding::MultipleHeads { heads });
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                match e {
+                    // Nor are the children of a revision whose parents could not be read orphans.
+                    ChainError::UnknownParent { parent, .. } if unplaced.contains(parent.as_str()) => {}
+                    // The root may well be one of the revisions left out.
+                    ChainError::NoRoot if !unplaced.is_empty() => {}
+                    ChainError::UnknownParent { revision, parent, file } => {
+                        match replaced.get(parent.as_str()) {
+                            Some(&(checkpoint, checkpoint_file)) => findings.push(Finding::ParentReplaced {
+                                file,
+                                revision,
+                                parent,
+                                checkpoint: checkpoint.to_string(),
+                                checkpoint_file: checkpoint_file.to_string(),
+                            }),
+                            None => findings.push(Finding::Chain(ChainError::UnknownParent {
+                                revision,
+                                parent,
+                                file,
+                            })),
+                        }
+                    }
+                    other => findings.push(Finding::Chain(other)),
+                }
+            }
+        }
     }
     findings
 }
@@ -583,11 +901,14 @@ mod tests {
     fn reads_a_header_without_running_code() {
         let h = header("rabc_add_things.rs", &migration("abc", "Some(\"p1\")"));
         assert_eq!(h.revision.as_deref(), Some("abc"));
-        assert_eq!(h.parent, Some(Some("p1".into())));
+        assert_eq!(h.parents, Parents::One("p1".into()));
+        let text = migration("abc", "Some(\"p1\")");
+        assert_eq!(&text[h.parent_span.clone().unwrap()], "\"p1\"", "the literal's bytes");
         assert_eq!(h.message.as_deref(), Some("add \"things\", {braces}"));
         assert!(h.has_upgrade && h.has_downgrade && !h.no_macro);
         let root = header("rabc.rs", &migration("abc", "None"));
-        assert_eq!(root.parent, Some(None));
+        assert_eq!(root.parents, Parents::Root);
+        assert_eq!(root.parent_span, None);
     }
 
     #[test]
@@ -704,5 +1025,129 @@ mod tests {
         let hs = scan(&dir).unwrap();
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(hs.iter().map(|h| h.file_name.as_str()).collect::<Vec<_>>(), ["ra1.rs", "rb2.rs"]);
+    }
+
+    /// A migration whose `parent: None` line is replaced by `field` (e.g. a `parents:` list).
+    fn with(rev: &str, field: &str) -> String {
+        migration(rev, "None").replace("parent: None,", field)
+    }
+
+    fn texts(headers: &[Header]) -> Vec<String> {
+        check(headers).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_merge_revision_parses_and_passes() {
+        let merge = with("m4", "parents: [\"b2\", r#\"c3\"#,],\n    replaces: [],");
+        let h = header("rm4_merge.rs", &merge);
+        assert_eq!(h.parents, Parents::Many(vec!["b2".into(), "c3".into()]));
+        assert_eq!(h.parent_ids(), Some(vec!["b2", "c3"]));
+        assert_eq!(
+            (h.parent_span.clone(), h.replaces.is_empty(), h.replaces_unreadable),
+            (None, true, false)
+        );
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rb2.rs", &migration("b2", "Some(\"a1\")")),
+            header("rc3.rs", &migration("c3", "Some(\"a1\")")),
+            h,
+        ];
+        assert_eq!(check(&hs), vec![]);
+    }
+
+    #[test]
+    fn two_heads_are_a_finding_that_gives_the_commands_that_join_them() {
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rb2_mine.rs", &migration("b2", "Some(\"a1\")")),
+            header("rc3_theirs.rs", &migration("c3", "Some(\"a1\")")),
+        ];
+        let found = check(&hs);
+        let [Finding::MultipleHeads { heads }] = found.as_slice() else { panic!("{found:?}") };
+        assert_eq!(heads, &[("b2".into(), "rb2_mine.rs".into()), ("c3".into(), "rc3_theirs.rs".into())]);
+        let text = found[0].to_string();
+        for needle in [
+            "more than one head: b2 (rb2_mine.rs), c3 (rc3_theirs.rs)",
+            "`strata merge -m \"merge b2 and c3\"` writes a merge revision",
+            "`strata rebase c3 --onto b2` re-parents a branch",
+            "`strata heads` lists the heads",
+        ] {
+            assert!(text.contains(needle), "{needle}: {text}");
+        }
+        // Three heads: one merge, or two rebases in turn.
+        let mut three = hs.to_vec();
+        three.push(header("rd4.rs", &migration("d4", "Some(\"a1\")")));
+        let text = texts(&three).join("\n");
+        assert!(text.contains("`strata merge -m \"merge b2, c3 and d4\"`"), "{text}");
+        assert!(text.contains("`strata rebase c3 --onto b2` then `strata rebase d4 --onto c3`"), "{text}");
+    }
+
+    #[test]
+    fn parents_fields_that_do_not_make_a_merge_are_findings() {
+        let hs = [
+            header("ra1.rs", &migration("a1", "None")),
+            header("rb2.rs", &migration("b2", "Some(\"a1\")")),
+            header("rc3.rs", &with("c3", "parent: Some(\"a1\"),\n    parents: [\"a1\", \"b2\"],")),
+            header("rd4.rs", &with("d4", "parents: [],")),
+            header("re5.rs", &with("e5", "parents: [\"b2\"],")),
+            header("rf6.rs", &with("f6", "parents: [\"e5\", \"b2\", \"e5\"],")),
+            header("rg7.rs", &with("g7", "parents: [\"f6\", other()],")),
+            header("rh8.rs", &migration("h8", "Some(\"c3\")")),
+            header("ri9.rs", &migration("i9", "Some(\"d4\")")),
+            header("rj0.rs", &migration("j0", "Some(\"g7\")")),
+        ];
+        assert_eq!(
+            texts(&hs),
+            [
+                "rc3.rs: the migration declares both `parent:` and `parents:`: keep `parents: [\"a\", \"b\"]` for \
+                 a merge revision (two or more parents), or `parent:` alone for one parent or the root",
+                "rd4.rs: `parents: []` names no revision: a merge revision has two or more parents; the root \
+                 writes `parent: None`",
+                "re5.rs: `parents: [\"b2\"]` names one revision: a merge revision has two or more parents; for \
+                 one parent write `parent: Some(\"b2\")`",
+                "rf6.rs: revision f6 lists parent e5 twice in `parents:`; name each parent once",
+                "rg7.rs: `parents:` is not a list of string literals such as [\"a1b2\", \"c3d4\"]",
+            ],
+            "each once; the children of c3, d4 and g7 are no orphans, d4 no second root, e5 and f6 placed"
+        );
+    }
+
+    #[test]
+    fn squash_checkpoints_start_the_history_and_replace_their_revisions() {
+        let checkpoint =
+            |parent: &str| with("c0", &format!("parent: {parent},\n    replaces: [\"r1\", \"r2\"],"));
+        let good =
+            [header("rc0.rs", &checkpoint("None")), header("rd1.rs", &migration("d1", "Some(\"c0\")"))];
+        assert_eq!(good[0].replaces, ["r1", "r2"]);
+        assert_eq!(check(&good), vec![]);
+
+        let bad = [
+            header("rc0.rs", &checkpoint("Some(\"r1\")")),
+            header("rr1.rs", &migration("r1", "None")),
+            header("rd1.rs", &migration("d1", "Some(\"r2\")")),
+            header("re1.rs", &with("e1", "parent: Some(\"d1\"),\n    replaces: [r1],")),
+        ];
+        assert_eq!(
+            texts(&bad),
+            [
+                "rc0.rs: revision c0 replaces other revisions (a squash checkpoint), so it starts the history: \
+                 write `parent: None`",
+                "rr1.rs: revision r1 is replaced by the squash checkpoint c0 (rc0.rs) but is still declared \
+                 here: delete rr1.rs (the checkpoint holds its work), or take r1 out of the checkpoint's \
+                 `replaces:`",
+                "re1.rs: `replaces:` is not a list of string literals such as [\"r1\", \"r2\"]",
+                "rd1.rs: revision d1 names parent r2, which the squash checkpoint c0 (rc0.rs) replaces: write \
+                 `parent: Some(\"c0\")`",
+            ],
+            "r1 is left out of the graph, so c0 following it is no orphan, nor is the graph rootless"
+        );
+    }
+
+    #[test]
+    fn the_parent_span_is_the_literal_even_after_multibyte_text() {
+        let text = migration("abc", "Some( r\"p1\" )").replace("use strata", "// é ü 日本\nuse strata");
+        let h = header("rabc.rs", &text);
+        assert_eq!(&text[h.parent_span.clone().unwrap()], "r\"p1\"");
+        assert!(matches!(h.parents, Parents::One(ref p) if p == "p1"));
     }
 }

@@ -3,7 +3,6 @@
 //! created, never overwritten.
 
 use crate::build;
-use crate::graph;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashSet;
 use std::fmt;
@@ -186,7 +185,8 @@ pub fn vague_message_warning(message: &str) -> Option<String> {
     })
 }
 
-fn check_message(message: &str) -> Result<(), ScaffoldError> {
+/// Refuses an empty message and one with control characters or line breaks.
+pub(crate) fn check_message(message: &str) -> Result<(), ScaffoldError> {
     if message.trim().is_empty() {
         return Err(ScaffoldError::EmptyMessage);
     }
@@ -268,15 +268,10 @@ pub fn folder_head(versions_dir: &Path) -> Result<(Option<String>, HashSet<Strin
         let problems = findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         return Err(ScaffoldError::BrokenChain { dir: versions_dir.display().to_string(), problems });
     }
-    let nodes: Vec<graph::Node> = headers
-        .iter()
-        .filter_map(|h| {
-            let parent = h.parent.as_ref()?.as_deref();
-            Some(graph::Node { revision: h.revision.as_deref()?, parent, source: &h.file_name })
-        })
-        .collect();
-    let head = graph::check(&nodes).ok().and_then(|chain| chain.head().map(str::to_string));
-    let taken = headers.iter().filter_map(|h| h.revision.clone()).collect();
+    // The check passed: one head, or none in an empty folder.
+    let head = crate::source::heads(&headers).ok().and_then(|h| h.into_iter().next()).map(|h| h.revision);
+    // Nor may a new revision take the id of one a squash checkpoint replaced.
+    let taken = headers.iter().flat_map(|h| h.revision.iter().chain(&h.replaces)).cloned().collect();
     Ok((head, taken))
 }
 

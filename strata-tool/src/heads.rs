@@ -1,96 +1,15 @@
 //! `strata heads`: the heads of the revision graph, read from the migration files rather than
 //! the compiled set, so it works exactly when the application does not build (two developers'
-//! branches each added a migration: two heads fail the build).
+//! branches each added a migration: two heads fail the build). The work is
+//! [`strata::source::heads_in`]'s; this module finds the folder.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use strata::build::{self, Header};
-use strata::plan::{Graph, Revision};
-
-/// A head: a revision no other migration names as its parent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    /// The revision id.
-    pub revision: String,
-    /// Its message, when the header has one.
-    pub message: Option<String>,
-    /// Its file name.
-    pub file: String,
-}
-
-/// Why the heads could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum HeadsError {
-    /// The versions folder cannot be read.
-    #[error("cannot read the migrations folder {}: {source}", .dir.display())]
-    Folder {
-        /// The folder.
-        dir: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The files do not form a graph (duplicates, unknown parents, cycles): heads would mean
-    /// nothing until those are fixed.
-    #[error("the migration files do not form a revision graph: {}", .0.join("; "))]
-    Broken(Vec<String>),
-}
-
-impl HeadsError {
-    /// The exit code: 1 for a broken graph (a validation failure), 2 for a folder that is not
-    /// there (a usage error).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            HeadsError::Folder { .. } => 2,
-            HeadsError::Broken(_) => 1,
-        }
-    }
-}
-
-impl fmt::Display for Head {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}  {}  ({})", self.revision, self.message.as_deref().unwrap_or(""), self.file)
-    }
-}
+pub use strata::source::{Head, SourceError};
 
 /// The heads of the migrations in `dir`, in the graph's order. Files whose header cannot be
 /// read are reported as the build reports them.
-pub fn heads(dir: &Path) -> Result<Vec<Head>, HeadsError> {
-    let headers = build::scan(dir).map_err(|source| HeadsError::Folder { dir: dir.to_path_buf(), source })?;
-    let unreadable: Vec<String> = headers
-        .iter()
-        .filter(|h| h.revision.is_none() || h.parent.is_none())
-        .map(|h| format!("{}: no readable revision or parent", h.file_name))
-        .collect();
-    if !unreadable.is_empty() {
-        return Err(HeadsError::Broken(unreadable));
-    }
-    // Parent lists as the graph wants them: borrowed from the headers.
-    let parents: Vec<Vec<&str>> =
-        headers.iter().map(|h| h.parent.as_ref().and_then(|p| p.as_deref()).into_iter().collect()).collect();
-    let revisions: Vec<Revision<'_>> = headers
-        .iter()
-        .zip(&parents)
-        .map(|(h, ps)| Revision {
-            id: h.revision.as_deref().unwrap_or_default(),
-            parents: ps,
-            source: &h.file_name,
-        })
-        .collect();
-    let graph = Graph::new(&revisions)
-        .map_err(|e| HeadsError::Broken(e.iter().map(ToString::to_string).collect()))?;
-    let by_id = |id: &str| headers.iter().find(|h: &&Header| h.revision.as_deref() == Some(id));
-    Ok(graph
-        .heads()
-        .into_iter()
-        .map(|id| {
-            let header = by_id(id);
-            Head {
-                revision: id.to_string(),
-                message: header.and_then(|h| h.message.clone()),
-                file: header.map(|h| h.file_name.clone()).unwrap_or_default(),
-            }
-        })
-        .collect())
+pub fn heads(dir: &Path) -> Result<Vec<Head>, SourceError> {
+    strata::source::heads_in(dir)
 }
 
 /// The versions folder of the project in `project`: `versions_dir` from its `strata.toml`

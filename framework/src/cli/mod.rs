@@ -200,6 +200,27 @@ enum Command {
     },
     /// Start the application: migrate under the environment's rules, as at every launch
     Start,
+    /// List the heads of the revision graph, read from the migration files
+    Heads,
+    /// Write a merge revision whose parents are the heads (read from the migration files)
+    Merge {
+        /// The merge revision's message [default: "merge <a> and <b>"]
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// Re-parent the branch that ends at BRANCH_HEAD onto the head --onto (a linear history
+    /// again); refused while the database has applied the branch or cannot be read
+    Rebase {
+        /// The head of the branch to move (an id or a unique prefix)
+        #[arg(value_name = "BRANCH_HEAD")]
+        branch: String,
+        /// The head it should follow
+        #[arg(long, value_name = "HEAD")]
+        onto: String,
+        /// Rewrite without checking what the database has applied
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a shell completion script on stdout (bash, zsh, fish, powershell or elvish)
     Completions {
         /// The shell to complete in
@@ -293,6 +314,21 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("show", &[("show eda7", "header, ops and upgrade SQL of one migration")]),
+    ("heads", &[("heads", "the heads, read from the migration files")]),
+    (
+        "merge",
+        &[
+            ("merge", "a merge revision for the heads (\"merge <a> and <b>\")"),
+            ("merge -m \"merge the billing branch\"", "the same with your message"),
+        ],
+    ),
+    (
+        "rebase",
+        &[
+            ("rebase 3c4d --onto 1a2b", "3c4d's branch now follows 1a2b, if the database has not applied it"),
+            ("rebase 3c4d --onto 1a2b --force", "without the database check"),
+        ],
+    ),
     ("start", &[("start", "migrate under the environment's rules, then \"application ready\"")]),
     (
         "completions",
@@ -642,6 +678,10 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     if let Command::Template { list: true, .. } = cli.command {
         return Ok(list_templates(cli.format.output()));
     }
+    if let Command::Heads | Command::Merge { .. } | Command::Rebase { .. } = cli.command {
+        // The files, not the compiled set: these work when the set is refused.
+        return edit_graph(cli.command, cli.format.output(), &settings);
+    }
     let set = match app.set {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
@@ -856,6 +896,8 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         }
         // Printed before the settings are loaded, above.
         Command::Completions { .. } => {}
+        // Run from the files before the set is needed, above.
+        Command::Heads | Command::Merge { .. } | Command::Rebase { .. } => {}
         Command::Start => {
             let started = Instant::now();
             let mut progress = Progress::new(format, cli.quiet);
@@ -866,6 +908,75 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
                 if format == Format::Text {
                     println!("application ready ({} environment)", manager.env());
                 }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `heads`, `merge` and `rebase`: the revision graph read and edited in the migration files
+/// ([`crate::source`]).
+fn edit_graph(command: Command, format: Format, settings: &Settings) -> Result<u8, Failure> {
+    use crate::source::{self, Applied, SourceError};
+    let fail = |e: SourceError| Failure {
+        kind: if e.exit_code() == 2 { ErrorKind::Usage } else { ErrorKind::Validation },
+        message: e.to_string(),
+        problem: e.to_string(),
+        remedy: None,
+    };
+    let Some(dir) = settings.versions_dir.as_deref() else {
+        return Err(Failure {
+            kind: ErrorKind::Usage,
+            message: "no migrations folder: set versions_dir in strata.toml or STRATA_VERSIONS_DIR".into(),
+            problem: "no migrations folder".into(),
+            remedy: Some("set versions_dir in strata.toml or STRATA_VERSIONS_DIR".into()),
+        });
+    };
+    match command {
+        Command::Merge { message } => {
+            let merge = source::merge(dir, message.as_deref()).map_err(fail)?;
+            match format {
+                Format::Json => output::json(&json!(merge)),
+                Format::Text => {
+                    println!("created {}", merge.path.display());
+                    println!("  merge revision {} (parents {})", merge.revision, merge.parents.join(", "));
+                }
+            }
+        }
+        Command::Rebase { branch, onto, force } => {
+            let database = settings.database_url.to_string();
+            let url = source::read_only(&settings.database_url);
+            let applied = if force {
+                Applied::Unchecked
+            } else {
+                match crate::backend::connect_with(&url, settings.tables.clone())
+                    .and_then(|mut db| db.current_revision())
+                {
+                    Ok(version) => Applied::Version { database, version },
+                    Err(e) => Applied::Unknown { reason: e.to_string() },
+                }
+            };
+            let rebase = source::rebase(dir, &branch, &onto, &applied).map_err(fail)?;
+            match format {
+                Format::Json => output::json(&json!(rebase)),
+                Format::Text => {
+                    for r in &rebase.reparented {
+                        println!("rewrote {}: parent {} -> {}", r.path.display(), r.from, r.to);
+                    }
+                    println!(
+                        "the branch of {} ({}) now follows {}",
+                        rebase.branch,
+                        rebase.moved.join(", "),
+                        rebase.onto
+                    );
+                }
+            }
+        }
+        _ => {
+            let heads = source::heads_in(dir).map_err(fail)?;
+            match format {
+                Format::Json => output::json(&json!(heads)),
+                Format::Text => heads.iter().for_each(|h| println!("{h}")),
             }
         }
     }
@@ -1113,5 +1224,37 @@ mod tests {
             "rolling back in staging needs confirmation: answer y at the prompt, or pass --force"
         );
         assert_eq!(refused.problem, "rolling back in staging needs confirmation");
+    }
+
+    #[test]
+    fn heads_merge_and_rebase_work_from_the_files() {
+        let dir = std::env::temp_dir().join(format!(
+            "strata-cli-graph-{}",
+            crate::scaffold::new_revision(&std::collections::HashSet::new())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (rev, parent) in [("a0", "None"), ("b1", "Some(\"a0\")"), ("c1", "Some(\"a0\")")] {
+            let text = format!(
+                "migration! {{\n    revision: \"{rev}\",\n    parent: {parent},\n    message: \"m {rev}\",\n    \
+                 created: \"2026-12-01T10:00:00Z\",\n    upgrade: |_op| {{}},\n    downgrade: |_op| {{}},\n}}\n"
+            );
+            std::fs::write(dir.join(format!("r{rev}.rs")), text).unwrap();
+        }
+        let run = |args: &[&str]| {
+            // The set is refused (the build would fail): these commands read the files.
+            let app = App::new(Err(RegistryError::Chain(vec![]))).name("myapp").versions_dir(&dir);
+            let argv = ["myapp", "--database-url", "sqlite::memory:", "--env", "dev"].iter().chain(args);
+            output::tests::capture(|| app.run_from(argv))
+        };
+        let (code, out) = run(&["heads"]);
+        assert_eq!((code, out.as_str()), (ExitCode::SUCCESS, "b1  m b1  (rb1.rs)\nc1  m c1  (rc1.rs)\n"));
+        let (code, out) = run(&["rebase", "c1", "--onto", "b"]);
+        assert_eq!(code, ExitCode::SUCCESS, "{out}");
+        assert!(out.contains("rc1.rs: parent a0 -> b1"), "{out}");
+        let (code, out) = run(&["merge"]);
+        assert_eq!(code, ExitCode::from(1), "{out}");
+        assert!(out.contains("nothing to merge: the history has one head, c1 (rc1.rs)"), "{out}");
+        assert_eq!(crate::build::check(&crate::build::scan(&dir).unwrap()), vec![]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
