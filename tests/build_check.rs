@@ -32,9 +32,12 @@ fn a_broken_chain_fails_the_build_naming_the_files() {
     let (ok, stderr) = cargo_build(dir.path());
     assert!(!ok, "the build should fail:\n{stderr}");
     assert!(
-        stderr.contains("more than one head (two branches were merged in git without joining them): 0002bbbb (r0002bbbb_child.rs), 0003cccc (r0003cccc_branch.rs)"),
+        stderr.contains("more than one head: 0002bbbb (r0002bbbb_child.rs), 0003cccc (r0003cccc_branch.rs)"),
         "{stderr}"
     );
+    // The exact command lines that join the branches, while the application cannot build.
+    assert!(stderr.contains("`strata merge -m \"merge 0002bbbb and 0003cccc\"`"), "{stderr}");
+    assert!(stderr.contains("`strata rebase 0003cccc --onto 0002bbbb`"), "{stderr}");
     assert!(
         stderr.contains(
             "revision 0004dddd (r0004dddd_orphan.rs) names parent ffff0000, which no migration declares"

@@ -706,9 +706,35 @@ pub fn check(headers: &[Header]) -> Vec<Finding> {
                     other => findings.push(Finding::Chain(other)),
                 }
             }
+            // The branches are worth telling about in the same build: the heads of what does
+            // form a graph once the orphans (and their descendants) and copies are left out.
+            if let Some(heads) = heads_of_the_sound_part(&revisions) {
+                findings.push(Finding::MultipleHeads { heads });
+            }
         }
     }
     findings
+}
+
+/// The heads, when several, of `revisions` without duplicates' copies and without the
+/// revisions whose ancestry leaves the set; `None` when that part has one head or is itself
+/// broken (a cycle).
+fn heads_of_the_sound_part(revisions: &[Revision<'_>]) -> Option<Vec<(String, String)>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut sound: Vec<Revision<'_>> = revisions.iter().filter(|r| seen.insert(r.id)).copied().collect();
+    loop {
+        let ids: std::collections::HashSet<&str> = sound.iter().map(|r| r.id).collect();
+        let before = sound.len();
+        sound.retain(|r| r.parents.iter().all(|p| ids.contains(p)));
+        if sound.len() == before {
+            break;
+        }
+    }
+    let graph = Graph::new(&sound).ok()?;
+    let heads = graph.heads();
+    (heads.len() > 1).then(|| {
+        heads.iter().map(|id| (id.to_string(), graph.source_of(id).unwrap_or_default().to_string())).collect()
+    })
 }
 
 /// The generated `mod` declarations, one per file, with absolute `#[path]`s.

@@ -1,21 +1,10 @@
-//! The revision chain: every chain error as its own variant, ordering, and target resolution
-//! (`head`, `base`, `+N`, `-N`, a revision id or a unique prefix of one). Pure: no I/O, so the
-//! build script and the runner share exactly one checker.
+//! The words of the revision graph shared by the build check, the planner and the command
+//! line: every problem of a broken graph as its own variant ([`ChainError`]), targets (`head`,
+//! `base`, `+N`, `-N`, a revision id or a unique prefix of one) and why one names nothing
+//! ([`TargetError`], with did-you-mean suggestions). The graph itself is [`crate::plan::Graph`].
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-
-/// One migration as the chain sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Node<'a> {
-    /// The revision id.
-    pub revision: &'a str,
-    /// The revision it follows; `None` for the root.
-    pub parent: Option<&'a str>,
-    /// Where it was declared (a file path), named in every error about it.
-    pub source: &'a str,
-}
 
 /// A problem with the revision chain. Each names the revisions and the files involved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,125 +62,6 @@ fn describe_cycle(cycle: &[(String, String)]) -> String {
         parts.push(first);
     }
     parts.join(" -> ")
-}
-
-/// A checked, linear chain: revisions from the first (base + 1) to head.
-#[derive(Debug, Clone)]
-pub struct Chain<'a> {
-    order: Vec<&'a str>,
-    position: HashMap<&'a str, usize>,
-}
-
-/// Checks the nodes and returns the ordered chain, or every problem found.
-pub fn check<'a>(nodes: &[Node<'a>]) -> Result<Chain<'a>, Vec<ChainError>> {
-    let mut errors = Vec::new();
-    let mut by_revision: HashMap<&str, Vec<usize>> = HashMap::with_capacity(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        by_revision.entry(node.revision).or_default().push(i);
-    }
-    let mut duplicates: Vec<ChainError> = by_revision
-        .iter()
-        .filter(|(_, idx)| idx.len() > 1)
-        .map(|(rev, idx)| ChainError::Duplicate {
-            revision: rev.to_string(),
-            files: idx.iter().map(|&i| nodes[i].source.to_string()).collect(),
-        })
-        .collect();
-    duplicates.sort_by_key(ToString::to_string);
-    errors.extend(duplicates);
-
-    let pair = |n: &Node| (n.revision.to_string(), n.source.to_string());
-    let mut roots = Vec::new();
-    let mut children: HashMap<&str, Vec<usize>> = HashMap::with_capacity(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
-        // A duplicate is reported once, as such: its later copies are no second root, head
-        // or orphan.
-        if by_revision[node.revision][0] != i {
-            continue;
-        }
-        match node.parent {
-            None => roots.push(i),
-            Some(parent) if by_revision.contains_key(parent) => children.entry(parent).or_default().push(i),
-            Some(parent) => errors.push(ChainError::UnknownParent {
-                revision: node.revision.to_string(),
-                parent: parent.to_string(),
-                file: node.source.to_string(),
-            }),
-        }
-    }
-    errors.extend(find_cycles(nodes, &by_revision));
-    if roots.len() > 1 {
-        errors.push(ChainError::MultipleRoots { roots: roots.iter().map(|&i| pair(&nodes[i])).collect() });
-    } else if roots.is_empty() && !nodes.is_empty() {
-        errors.push(ChainError::NoRoot);
-    }
-    // Heads are counted from the single root only: an orphan (unknown parent, cycle) is
-    // already reported as such, and two roots necessarily mean two heads.
-    let mut heads = Vec::new();
-    if let [root] = roots.as_slice() {
-        let mut stack = vec![*root];
-        let mut seen = vec![false; nodes.len()];
-        while let Some(i) = stack.pop() {
-            if std::mem::replace(&mut seen[i], true) {
-                continue;
-            }
-            match children.get(nodes[i].revision) {
-                Some(kids) => stack.extend(kids),
-                None => heads.push(i),
-            }
-        }
-        heads.sort_unstable();
-    }
-    if heads.len() > 1 {
-        errors.push(ChainError::MultipleHeads { heads: heads.iter().map(|&i| pair(&nodes[i])).collect() });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut order = Vec::with_capacity(nodes.len());
-    let mut next = roots.first().copied();
-    while let Some(i) = next {
-        order.push(nodes[i].revision);
-        next = children.get(nodes[i].revision).and_then(|c| c.first().copied());
-    }
-    let position = order.iter().enumerate().map(|(i, rev)| (*rev, i)).collect();
-    Ok(Chain { order, position })
-}
-
-/// Follows parent links from every node; a walk that meets itself is a cycle.
-fn find_cycles(nodes: &[Node], by_revision: &HashMap<&str, Vec<usize>>) -> Vec<ChainError> {
-    // 0 = unvisited, 1 = on the current walk, 2 = done
-    let mut state = vec![0u8; nodes.len()];
-    let mut cycles = Vec::new();
-    for start in 0..nodes.len() {
-        let mut walk = Vec::new();
-        let mut cur = Some(start);
-        while let Some(i) = cur {
-            match state[i] {
-                2 => break,
-                1 => {
-                    let from = walk.iter().position(|&w| w == i).unwrap_or(0);
-                    let mut cycle: Vec<(String, String)> = walk[from..]
-                        .iter()
-                        .map(|&w: &usize| (nodes[w].revision.to_string(), nodes[w].source.to_string()))
-                        .collect();
-                    cycle.reverse();
-                    cycles.push(ChainError::Cycle { cycle });
-                    break;
-                }
-                _ => {
-                    state[i] = 1;
-                    walk.push(i);
-                    cur =
-                        nodes[i].parent.and_then(|p| by_revision.get(p)).and_then(|idx| idx.first().copied());
-                }
-            }
-        }
-        for w in walk {
-            state[w] = 2;
-        }
-    }
-    cycles
 }
 
 /// Where to migrate to.
@@ -371,156 +241,32 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     }
     d[a.len()][b.len()]
 }
-
-/// A place in the chain: `Base` before the first migration, or after the migration at `At(i)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Position {
-    /// Nothing applied.
-    Base,
-    /// After the migration at this index of the chain.
-    At(usize),
-}
-
-impl<'a> Chain<'a> {
-    /// Revisions in apply order.
-    pub fn revisions(&self) -> &[&'a str] {
-        &self.order
-    }
-    /// How many migrations the chain holds.
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-    /// The last revision.
-    pub fn head(&self) -> Option<&'a str> {
-        self.order.last().copied()
-    }
-    /// The index of an exact revision id in apply order.
-    pub fn index_of(&self, revision: &str) -> Option<usize> {
-        self.position.get(revision).copied()
-    }
-    /// The position of a database's current revision (`None` = nothing applied).
-    pub fn position_of(&self, current: Option<&str>) -> Result<Position, TargetError> {
-        match current {
-            None => Ok(Position::Base),
-            Some(rev) => self
-                .index_of(rev)
-                .map(Position::At)
-                .ok_or_else(|| TargetError::UnknownCurrent(rev.to_string())),
-        }
-    }
-    /// The revision at a position (`None` for base).
-    pub fn revision_at(&self, pos: Position) -> Option<&'a str> {
-        match pos {
-            Position::Base => None,
-            Position::At(i) => Some(self.order[i]),
-        }
-    }
-
-    /// Resolves a revision id or unique prefix to its index in the chain.
-    pub fn find(&self, prefix: &str) -> Result<usize, TargetError> {
-        if let Some(i) = self.index_of(prefix) {
-            return Ok(i);
-        }
-        let matches: Vec<usize> =
-            (0..self.order.len()).filter(|&i| self.order[i].starts_with(prefix)).collect();
-        match matches.as_slice() {
-            [i] => Ok(*i),
-            [] => Err(TargetError::unknown(prefix, self.order.iter().copied())),
-            _ => Err(TargetError::Ambiguous {
-                prefix: prefix.to_string(),
-                candidates: matches.iter().map(|&i| self.order[i].to_string()).collect(),
-            }),
-        }
-    }
-
-    /// Resolves `target` to a position, given the current position.
-    pub fn resolve(&self, target: &Target, current: Position) -> Result<Position, TargetError> {
-        match target {
-            Target::Head => {
-                Ok(if self.order.is_empty() { Position::Base } else { Position::At(self.order.len() - 1) })
-            }
-            Target::Base => Ok(Position::Base),
-            Target::Revision(r) => self.find(r).map(Position::At),
-            Target::Relative(steps) => {
-                let applied = match current {
-                    Position::Base => 0,
-                    Position::At(i) => i + 1,
-                };
-                let from = self.revision_at(current).unwrap_or("base").to_string();
-                let wanted = (applied as i64).saturating_add(*steps);
-                if wanted < 0 {
-                    Err(TargetError::OutOfRange { steps: *steps, from, limit: "base", available: applied })
-                } else if wanted as usize > self.order.len() {
-                    Err(TargetError::OutOfRange {
-                        steps: *steps,
-                        from,
-                        limit: "head",
-                        available: self.order.len() - applied,
-                    })
-                } else if wanted == 0 {
-                    Ok(Position::Base)
-                } else {
-                    Ok(Position::At(wanted as usize - 1))
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{Graph, Revision};
 
-    fn n<'a>(revision: &'a str, parent: Option<&'a str>) -> Node<'a> {
-        let source: &'static str = Box::leak(format!("r{revision}.rs").into_boxed_str());
-        Node { revision, parent, source }
-    }
-
-    fn errs(nodes: &[Node]) -> Vec<ChainError> {
-        check(nodes).expect_err("chain should be rejected")
-    }
-
-    #[test]
-    fn orders_a_linear_chain_whatever_the_input_order() {
-        let nodes = [n("c", Some("b")), n("a", None), n("b", Some("a"))];
-        let chain = check(&nodes).unwrap();
-        assert_eq!(chain.revisions(), ["a", "b", "c"]);
-        assert_eq!(chain.head(), Some("c"));
+    fn errs(revisions: &[(&'static str, &'static [&'static str], &'static str)]) -> Vec<ChainError> {
+        let revisions: Vec<Revision<'static>> =
+            revisions.iter().map(|&(id, parents, source)| Revision { id, parents, source }).collect();
+        Graph::new(&revisions).expect_err("the graph should be rejected")
     }
 
     #[test]
-    fn empty_chain_is_fine() {
-        let chain = check(&[]).unwrap();
-        assert!(chain.is_empty());
-        assert_eq!(chain.resolve(&Target::Head, Position::Base), Ok(Position::Base));
-    }
-
-    #[test]
-    fn duplicate_names_both_files() {
-        let e = errs(&[n("a", None), Node { revision: "a", parent: None, source: "other.rs" }]);
-        assert!(e.iter().any(
-            |e| matches!(e, ChainError::Duplicate { revision, files } if revision == "a" && files.len() == 2)
-        ));
-        assert!(e[0].to_string().contains("ra.rs") && e[0].to_string().contains("other.rs"));
-    }
-
-    #[test]
-    fn a_duplicate_is_reported_once_not_also_as_two_roots_or_heads() {
-        let copy = |parent| Node { revision: "b", parent, source: "copy.rs" };
-        let e = errs(&[n("a", None), n("b", Some("a")), copy(Some("a"))]);
+    fn a_duplicate_names_both_files_once_not_also_as_two_roots() {
+        let e = errs(&[("a", &[], "ra.rs"), ("b", &["a"], "rb.rs"), ("b", &["a"], "copy.rs")]);
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(matches!(&e[0], ChainError::Duplicate { revision, .. } if revision == "b"));
-        let e = errs(&[n("b", None), copy(None)]);
+        assert!(
+            matches!(&e[0], ChainError::Duplicate { revision, files } if revision == "b" && files.len() == 2)
+        );
+        assert!(e[0].to_string().contains("rb.rs") && e[0].to_string().contains("copy.rs"));
+        let e = errs(&[("b", &[], "rb.rs"), ("b", &[], "copy.rs")]);
         assert_eq!(e.len(), 1, "{e:?}");
     }
 
     #[test]
-    fn unknown_parent() {
-        let e = errs(&[n("a", None), n("b", Some("zz"))]);
+    fn unknown_parents_and_cycles_name_their_files() {
+        let e = errs(&[("a", &[], "ra.rs"), ("b", &["zz"], "rb.rs")]);
         assert_eq!(
             e,
             vec![ChainError::UnknownParent {
@@ -529,57 +275,32 @@ mod tests {
                 file: "rb.rs".into()
             }]
         );
-        assert!(e[0].to_string().contains("rb.rs"));
-    }
-
-    #[test]
-    fn cycle_is_reported_with_files() {
-        let e = errs(&[n("a", None), n("b", Some("c")), n("c", Some("b"))]);
-        let cycle = e.iter().find(|e| matches!(e, ChainError::Cycle { .. })).expect("cycle");
-        let text = cycle.to_string();
-        assert!(text.contains("b (rb.rs)") && text.contains("c (rc.rs)"), "{text}");
-    }
-
-    #[test]
-    fn a_cycle_with_no_root() {
-        let e = errs(&[n("a", Some("b")), n("b", Some("a"))]);
+        let e = errs(&[("a", &[], "ra.rs"), ("b", &["b"], "rb.rs")]);
+        assert!(e.iter().any(|e| matches!(e, ChainError::Cycle { cycle } if cycle.len() == 1)), "{e:?}");
+        let e = errs(&[("a", &["b"], "ra.rs"), ("b", &["a"], "rb.rs")]);
         assert!(e.contains(&ChainError::NoRoot));
         assert_eq!(e.iter().filter(|e| matches!(e, ChainError::Cycle { .. })).count(), 1);
     }
 
     #[test]
-    fn self_parent_is_a_cycle() {
-        let e = errs(&[n("a", None), n("b", Some("b"))]);
-        assert!(e.iter().any(|e| matches!(e, ChainError::Cycle { cycle } if cycle.len() == 1)));
-    }
-
-    #[test]
-    fn two_roots() {
-        let e = errs(&[n("a", None), n("b", None)]);
-        assert!(e.iter().any(|e| matches!(e, ChainError::MultipleRoots { roots } if roots.len() == 2)));
-    }
-
-    #[test]
-    fn two_heads() {
-        let e = errs(&[n("a", None), n("b", Some("a")), n("c", Some("a"))]);
-        assert_eq!(e.len(), 1);
-        let text = e[0].to_string();
+    fn several_heads_name_the_commands_that_join_them() {
+        let heads = ChainError::MultipleHeads {
+            heads: vec![("b".into(), "rb.rs".into()), ("c".into(), "rc.rs".into())],
+        };
+        let text = heads.to_string();
         assert!(text.contains("b (rb.rs)") && text.contains("c (rc.rs)"), "{text}");
-    }
-
-    fn chain3() -> Chain<'static> {
-        check(&[n("a1", None), n("b2", Some("a1")), n("b3", Some("b2"))]).unwrap()
+        assert!(text.contains("strata merge") && text.contains("strata rebase"), "{text}");
     }
 
     #[test]
     fn a_mistyped_revision_suggests_the_closest() {
-        let c = check(&[
-            n("b02594172f4c", None),
-            n("8298645ff74b", Some("b02594172f4c")),
-            n("eda71479153d", Some("8298645ff74b")),
-        ])
-        .unwrap();
-        let err = c.find("b0259471").unwrap_err(); // a transposition in a prefix
+        let revisions = [
+            Revision { id: "b02594172f4c", parents: &[], source: "r1.rs" },
+            Revision { id: "8298645ff74b", parents: &["b02594172f4c"], source: "r2.rs" },
+            Revision { id: "eda71479153d", parents: &["8298645ff74b"], source: "r3.rs" },
+        ];
+        let g = Graph::new(&revisions).unwrap();
+        let err = g.find("b0259471").unwrap_err(); // a transposition in a prefix
         assert_eq!(
             err,
             TargetError::Unknown { given: "b0259471".into(), suggestions: vec!["b02594172f4c".into()] }
@@ -589,16 +310,16 @@ mod tests {
             "no revision matches \"b0259471\" (did you mean b02594172f4c?): expected a revision id or a \
              unique prefix of one (see history)"
         );
-        assert_eq!(suggest("eda8", c.revisions().iter().copied()), ["eda71479153d"]);
-        assert_eq!(suggest("8298645ff7b4", c.revisions().iter().copied()), ["8298645ff74b"]);
-        assert_eq!(suggest("EDB7", c.revisions().iter().copied()), ["eda71479153d"], "any case");
+        let known = || g.revisions().iter().copied();
+        assert_eq!(suggest("eda8", known()), ["eda71479153d"]);
+        assert_eq!(suggest("8298645ff7b4", known()), ["8298645ff74b"]);
+        assert_eq!(suggest("EDB7", known()), ["eda71479153d"], "any case");
         // Too far from everything: no guess.
-        assert!(suggest("users", c.revisions().iter().copied()).is_empty());
-        assert!(suggest("ffff", c.revisions().iter().copied()).is_empty());
+        assert!(suggest("users", known()).is_empty());
+        assert!(suggest("ffff", known()).is_empty());
         // Equally close ones are all offered.
-        let two = suggest("ab", ["aa1", "bb2", "zz3"]);
-        assert_eq!(two, ["aa1", "bb2"]);
-        assert!(!c.find("ffff").unwrap_err().to_string().contains("did you mean"));
+        assert_eq!(suggest("ab", ["aa1", "bb2", "zz3"]), ["aa1", "bb2"]);
+        assert!(!g.find("ffff").unwrap_err().to_string().contains("did you mean"));
     }
 
     #[test]
@@ -617,35 +338,5 @@ mod tests {
         assert!(err.to_string().contains("more steps than any chain holds"), "{err}");
         assert!(matches!("a b".parse::<Target>(), Err(TargetError::Malformed(_))));
         assert!("nope;".parse::<Target>().unwrap_err().to_string().contains("expected a revision id"));
-    }
-
-    #[test]
-    fn resolves_prefixes_and_relatives() {
-        let c = chain3();
-        assert_eq!(c.resolve(&Target::Revision("a".into()), Position::Base), Ok(Position::At(0)));
-        assert!(matches!(
-            c.resolve(&Target::Revision("b".into()), Position::Base),
-            Err(TargetError::Ambiguous { candidates, .. }) if candidates.len() == 2
-        ));
-        assert!(
-            matches!(c.find("zz"), Err(TargetError::Unknown { suggestions, .. }) if suggestions.is_empty())
-        );
-        assert_eq!(c.resolve(&Target::Relative(2), Position::Base), Ok(Position::At(1)));
-        for huge in [i64::MAX, i64::MIN + 1] {
-            let err = c.resolve(&Target::Relative(huge), Position::At(1)).unwrap_err();
-            assert!(matches!(err, TargetError::OutOfRange { .. }), "{err}");
-        }
-        assert_eq!(c.resolve(&Target::Relative(-1), Position::At(0)), Ok(Position::Base));
-        assert_eq!(c.resolve(&Target::Relative(-2), Position::At(2)), Ok(Position::At(0)));
-        assert!(matches!(
-            c.resolve(&Target::Relative(-1), Position::Base),
-            Err(TargetError::OutOfRange { .. })
-        ));
-        assert!(matches!(
-            c.resolve(&Target::Relative(4), Position::Base),
-            Err(TargetError::OutOfRange { .. })
-        ));
-        assert_eq!(c.resolve(&Target::Head, Position::Base), Ok(Position::At(2)));
-        assert!(matches!(c.position_of(Some("zz")), Err(TargetError::UnknownCurrent(_))));
     }
 }
