@@ -38,6 +38,7 @@ pub mod data;
 pub mod dialect;
 pub mod diff;
 pub mod error;
+pub(crate) mod execute;
 pub mod graph;
 pub mod manager;
 pub mod migration;

@@ -15,6 +15,7 @@ use crate::graph::{Target, TargetError};
 use crate::migration::{Migration, MigrationSet};
 use crate::ops::{DialectKind, Op};
 use crate::plan;
+use crate::schema::TableSnapshot;
 
 /// The SQL of one migration, in the order the script runs it: `before`, `statements`, `after`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -271,41 +272,10 @@ pub fn render_from(
     let dialect = dialect::for_kind(kind);
     let mut out = Vec::with_capacity(steps.len());
     for (m, ops, new_version) in steps {
-        let mut statements = Vec::new();
-        for op in &ops {
-            if let Op::Data { label, run } = op {
-                if !options.allow_data_placeholders {
-                    return Err(OfflineError::DataOp {
-                        revision: m.revision.to_string(),
-                        label: label.to_string(),
-                    });
-                }
-                statements.push(format!(
-                    "{DATA_PLACEHOLDER} {label:?}: Rust code run against the live connection; it has no SQL \
-                     form: do its work here by hand before going on"
-                ));
-                if let Some(db) = scratch.as_mut() {
-                    // Keeps the scratch schema in step; it has no rows, so this is cheap.
-                    let _ = run(db.data());
-                }
-                continue;
-            }
-            let snapshot = match (dialect.needs_snapshot(op), scratch.as_mut()) {
-                (Some(table), Some(db)) => db.snapshot_table(&table)?,
-                _ => None,
-            };
-            let rendered = dialect.render(op, snapshot.as_ref()).map_err(|source| OfflineError::Render {
-                revision: m.revision.to_string(),
-                op: op.to_string(),
-                source,
-            })?;
-            if let Some(db) = scratch.as_mut() {
-                for statement in &rendered {
-                    db.execute(statement)?;
-                }
-            }
-            statements.extend(rendered);
-        }
+        let mut sink =
+            ScriptSink { revision: m.revision, options, scratch: &mut scratch, statements: Vec::new() };
+        crate::execute::execute(dialect, &ops, &mut sink)?;
+        let statements = sink.statements;
         let mut sql = MigrationSql {
             revision: m.revision.to_string(),
             message: m.message.to_string(),
@@ -329,6 +299,68 @@ pub fn render_from(
         out.push(sql);
     }
     Ok(out)
+}
+
+/// Offline SQL's [`crate::execute::Sink`]: keeps the statements, and runs them on the scratch
+/// database (SQLite) so the next rebuild's snapshot sees the schema as it will be.
+struct ScriptSink<'a> {
+    revision: &'a str,
+    options: &'a Options,
+    scratch: &'a mut Option<Box<dyn Backend>>,
+    statements: Vec<String>,
+}
+
+impl crate::execute::Sink for ScriptSink<'_> {
+    type Error = OfflineError;
+
+    fn snapshot(
+        &mut self,
+        _index: usize,
+        _op: &Op,
+        table: &str,
+    ) -> Result<Option<TableSnapshot>, OfflineError> {
+        match self.scratch.as_mut() {
+            Some(db) => Ok(db.snapshot_table(table)?),
+            None => Ok(None),
+        }
+    }
+
+    fn render_failed(&mut self, _index: usize, op: &Op, source: RenderError) -> OfflineError {
+        OfflineError::Render { revision: self.revision.to_string(), op: op.to_string(), source }
+    }
+
+    fn data(&mut self, _index: usize, op: &Op) -> Result<(), OfflineError> {
+        let Op::Data { label, run } = op else { return Ok(()) };
+        if !self.options.allow_data_placeholders {
+            return Err(OfflineError::DataOp {
+                revision: self.revision.to_string(),
+                label: label.to_string(),
+            });
+        }
+        self.statements.push(format!(
+            "{DATA_PLACEHOLDER} {label:?}: Rust code run against the live connection; it has no SQL \
+             form: do its work here by hand before going on"
+        ));
+        if let Some(db) = self.scratch.as_mut() {
+            // Keeps the scratch schema in step; it has no rows, so this is cheap.
+            let _ = run(db.data());
+        }
+        Ok(())
+    }
+
+    fn statement(
+        &mut self,
+        _index: usize,
+        _op: &Op,
+        statement: String,
+        _last: bool,
+    ) -> Result<(), OfflineError> {
+        if let Some(db) = self.scratch.as_mut() {
+            db.execute(&statement)?;
+        }
+        self.statements.push(statement);
+        Ok(())
+    }
 }
 
 /// An in-memory SQLite database with the migrations of `state` applied.

@@ -1236,9 +1236,9 @@ struct Held<'a> {
     statement: String,
 }
 
-/// Renders and executes one step's ops, naming the op and statement on failure. With
-/// `hold_last`, the step's last statement is returned instead of executed when the step
-/// ends with one (not with a data op).
+/// Renders and executes one step's ops through the one executor ([`crate::execute`]),
+/// naming the op and statement on failure. With `hold_last`, the step's last statement is
+/// returned instead of executed when the step ends with one (not with a data op).
 fn run_ops<'s>(
     backend: &mut dyn Backend,
     step: &'s Step<'_>,
@@ -1246,40 +1246,72 @@ fn run_ops<'s>(
     hold_last: bool,
 ) -> Result<Option<Held<'s>>, Box<MigrationFailure>> {
     let dialect = backend.dialect();
-    let last_op = step.ops.len().checked_sub(1);
-    for (index, op) in step.ops.iter().enumerate() {
-        tracing::debug!(op = %op, "op");
-        if let Op::Data { run, .. } = op {
-            run(backend.data()).map_err(|e| step.failure(index, op, None, e.to_string()))?;
-            continue;
-        }
-        let snapshot = match dialect.needs_snapshot(op) {
-            Some(table) => Some(
-                backend
-                    .snapshot_table(&table)
-                    .map_err(|e| step.failure(index, op, e.statement().map(str::to_string), e.to_string()))?
-                    .ok_or_else(|| {
-                        step.failure(index, op, None, RenderError::NoSuchTable(table.clone()).to_string())
-                    })?,
-            ),
-            None => None,
-        };
-        let mut statements = dialect
-            .render(op, snapshot.as_ref())
-            .map_err(|e| step.failure(index, op, None, e.to_string()))?;
-        let held = if hold_last && Some(index) == last_op { statements.pop() } else { None };
-        for statement in statements {
-            log_statement(&statement, log_statements);
-            backend
-                .execute(&statement)
-                .map_err(|e| step.failure(index, op, Some(statement.clone()), e.to_string()))?;
-        }
-        if let Some(statement) = held {
-            log_statement(&statement, log_statements);
-            return Ok(Some(Held { index, op, statement }));
+    let mut sink = LiveSink { backend, step, log_statements, hold_last, held: None };
+    crate::execute::execute(dialect, &step.ops, &mut sink)?;
+    Ok(sink.held)
+}
+
+/// The runner's [`crate::execute::Sink`]: the live connection.
+struct LiveSink<'b, 's, 'm> {
+    backend: &'b mut dyn Backend,
+    step: &'s Step<'m>,
+    log_statements: bool,
+    hold_last: bool,
+    held: Option<Held<'s>>,
+}
+
+impl<'s> LiveSink<'_, 's, '_> {
+    /// The step's op at `index`, borrowed for as long as the step (what [`Held`] keeps).
+    fn op(&self, index: usize) -> &'s Op {
+        &self.step.ops[index]
+    }
+}
+
+impl crate::execute::Sink for LiveSink<'_, '_, '_> {
+    type Error = Box<MigrationFailure>;
+
+    fn snapshot(
+        &mut self,
+        index: usize,
+        op: &Op,
+        table: &str,
+    ) -> Result<Option<crate::schema::TableSnapshot>, Self::Error> {
+        let found = self
+            .backend
+            .snapshot_table(table)
+            .map_err(|e| self.step.failure(index, op, e.statement().map(str::to_string), e.to_string()))?;
+        match found {
+            Some(snapshot) => Ok(Some(snapshot)),
+            None => Err(self.step.failure(
+                index,
+                op,
+                None,
+                RenderError::NoSuchTable(table.to_string()).to_string(),
+            )),
         }
     }
-    Ok(None)
+
+    fn render_failed(&mut self, index: usize, op: &Op, error: RenderError) -> Self::Error {
+        self.step.failure(index, op, None, error.to_string())
+    }
+
+    fn data(&mut self, index: usize, op: &Op) -> Result<(), Self::Error> {
+        if let Op::Data { run, .. } = op {
+            run(self.backend.data()).map_err(|e| self.step.failure(index, op, None, e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self, index: usize, op: &Op, statement: String, last: bool) -> Result<(), Self::Error> {
+        log_statement(&statement, self.log_statements);
+        if last && self.hold_last {
+            self.held = Some(Held { index, op: self.op(index), statement });
+            return Ok(());
+        }
+        self.backend
+            .execute(&statement)
+            .map_err(|e| self.step.failure(index, op, Some(statement), e.to_string()))
+    }
 }
 
 fn log_statement(statement: &str, at_info: bool) {

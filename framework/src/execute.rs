@@ -1,0 +1,117 @@
+//! The one loop that turns a migration's ops into statements: for each op, the table snapshot
+//! it needs (SQLite rebuilds), the dialect's rendering, and each statement handed to a
+//! [`Sink`]. The runner's sink executes them on the live connection; offline SQL's sink keeps
+//! them and runs them on a scratch database. Rules that rewrite a plan for an engine belong
+//! here, in one place, so that apply, offline SQL and `show` stay the same plan.
+
+use crate::dialect::{Dialect, RenderError};
+use crate::ops::Op;
+use crate::schema::TableSnapshot;
+
+/// Where an op's statements go, and where the snapshots come from.
+pub(crate) trait Sink {
+    /// What stops the loop.
+    type Error;
+    /// The table `op` (at `index`) rebuilds, as the database holds it now; `None` when the
+    /// sink has no database to ask (offline PostgreSQL, which never rebuilds).
+    fn snapshot(&mut self, index: usize, op: &Op, table: &str) -> Result<Option<TableSnapshot>, Self::Error>;
+    /// `op` (at `index`) could not be rendered for the dialect.
+    fn render_failed(&mut self, index: usize, op: &Op, error: RenderError) -> Self::Error;
+    /// A data op, which has no SQL form.
+    fn data(&mut self, index: usize, op: &Op) -> Result<(), Self::Error>;
+    /// One statement of `op` (at `index`); `last`: the last statement of the whole list of
+    /// ops (a sink may hold it back, to send it with the bookkeeping and the commit).
+    fn statement(&mut self, index: usize, op: &Op, statement: String, last: bool) -> Result<(), Self::Error>;
+}
+
+/// Renders `ops` for `dialect` in order and hands every statement to `sink`.
+pub(crate) fn execute<S: Sink>(dialect: &dyn Dialect, ops: &[Op], sink: &mut S) -> Result<(), S::Error> {
+    let last_op = ops.len().checked_sub(1);
+    for (index, op) in ops.iter().enumerate() {
+        tracing::debug!(op = %op, "op");
+        if let Op::Data { .. } = op {
+            sink.data(index, op)?;
+            continue;
+        }
+        let snapshot = match dialect.needs_snapshot(op) {
+            Some(table) => sink.snapshot(index, op, &table)?,
+            None => None,
+        };
+        let statements =
+            dialect.render(op, snapshot.as_ref()).map_err(|e| sink.render_failed(index, op, e))?;
+        let count = statements.len();
+        for (k, statement) in statements.into_iter().enumerate() {
+            let last = Some(index) == last_op && k + 1 == count;
+            sink.statement(index, op, statement, last)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{Column, DialectKind, Ops, Table};
+    use crate::types::Type;
+
+    /// Keeps what it is handed, in order.
+    #[derive(Default)]
+    struct Recorder {
+        seen: Vec<String>,
+    }
+
+    impl Sink for Recorder {
+        type Error = String;
+        fn snapshot(&mut self, index: usize, _op: &Op, table: &str) -> Result<Option<TableSnapshot>, String> {
+            self.seen.push(format!("{index}: snapshot {table}"));
+            Err(format!("no table {table}"))
+        }
+        fn render_failed(&mut self, index: usize, _op: &Op, error: RenderError) -> String {
+            format!("{index}: {error}")
+        }
+        fn data(&mut self, index: usize, _op: &Op) -> Result<(), String> {
+            self.seen.push(format!("{index}: data"));
+            Ok(())
+        }
+        fn statement(&mut self, index: usize, _op: &Op, statement: String, last: bool) -> Result<(), String> {
+            self.seen.push(format!("{index}: {statement}{}", if last { " (last)" } else { "" }));
+            Ok(())
+        }
+    }
+
+    fn ops(record: impl FnOnce(&mut Ops)) -> Vec<Op> {
+        let mut ops = Ops::new();
+        record(&mut ops);
+        ops.into_ops()
+    }
+
+    #[test]
+    fn statements_come_in_order_and_only_the_very_last_is_marked() {
+        let ops = ops(|op| {
+            op.create_table(Table::new("t").column(Column::new("id", Type::BigInt).autoincrement()));
+            op.run_data("backfill", |_| Ok(()));
+            op.create_index(crate::ops::Index::new("ix_t_id", "t", ["id"]));
+        });
+        let mut sink = Recorder::default();
+        execute(crate::dialect::for_kind(DialectKind::Postgres), &ops, &mut sink).unwrap();
+        assert_eq!(sink.seen.len(), 3, "{:?}", sink.seen);
+        assert!(sink.seen[0].starts_with("0: CREATE TABLE \"t\"") && !sink.seen[0].ends_with("(last)"));
+        assert_eq!(sink.seen[1], "1: data");
+        assert!(
+            sink.seen[2].starts_with("2: CREATE INDEX") && sink.seen[2].ends_with("(last)"),
+            "{:?}",
+            sink.seen
+        );
+    }
+
+    #[test]
+    fn a_rebuild_asks_the_sink_for_its_snapshot_and_stops_on_its_error() {
+        let ops = ops(|op| {
+            op.drop_column("t", "note");
+        });
+        let mut sink = Recorder::default();
+        let err = execute(crate::dialect::for_kind(DialectKind::Sqlite), &ops, &mut sink).unwrap_err();
+        assert_eq!(err, "no table t");
+        assert_eq!(sink.seen, ["0: snapshot t"]);
+    }
+}
