@@ -111,12 +111,11 @@ pub fn validate(
         Err(e) => errors.push(format!("database: {e}")),
         Ok(state) => {
             let graph = set.graph();
-            let pending: Vec<&'static crate::Migration> = graph
-                .revisions()
-                .iter()
-                .filter(|r| !graph.is_applied(&state, r))
-                .filter_map(|r| set.get(r))
-                .collect();
+            // The one planner's answer, as `upgrade` would run them.
+            let pending: Vec<&'static crate::Migration> =
+                crate::plan::plan(graph, &state, &crate::graph::Target::Head)
+                    .map(|plan| plan.steps.iter().filter_map(|s| set.get(s.revision)).collect())
+                    .unwrap_or_default();
             if !pending.is_empty() {
                 let revs: Vec<&str> = pending.iter().map(|m| m.revision).collect();
                 warnings.push(format!("{} pending migration(s): {}", pending.len(), revs.join(", ")));
