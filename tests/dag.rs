@@ -273,3 +273,29 @@ fn sixteen_racing_migrators_apply_a_dag_exactly_once() {
         }
     }
 }
+
+#[test]
+fn the_round_trip_api_and_drift_work_on_a_dag() {
+    for kind in engines() {
+        // Every migration up, down and up again in the graph's order; the merge revision
+        // included, its parents staying applied while it is reverted.
+        strata::testing::RoundTrip::new(set(), kind).try_run().unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        strata::testing::up_down_consistency(&set(), kind).unwrap_or_else(|e| panic!("[{kind}] {e}"));
+        // A history row that no longer vouches for a migration of the other branch is drift.
+        let (db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        runner().upgrade(conn, &Target::Head).unwrap();
+        let history = conn.version_tables().history.clone();
+        conn.execute(&format!(
+            "UPDATE {history} SET checksum = 'v1:{}' WHERE revision = 'b1'",
+            "0".repeat(64)
+        ))
+        .unwrap();
+        let validation =
+            strata::validate::validate(Ok(&set()), strata::config::Environment::Dev, &db.url, Ok(conn));
+        assert!(validation.is_error(), "[{kind}] {validation:?}");
+        // A merge revision with no ops is how merges are written: no warning about it.
+        assert!(validation.warnings.iter().all(|w| !w.starts_with("merge ")), "[{kind}] {validation:?}");
+        assert!(validation.errors.iter().any(|e| e.starts_with("b1 ")), "[{kind}] {validation:?}");
+    }
+}
