@@ -51,6 +51,7 @@ pub mod scaffold;
 pub mod schema;
 pub mod scratch;
 pub mod show;
+pub mod squash;
 #[cfg(feature = "testkit")]
 pub mod testing;
 #[cfg(feature = "testkit")]

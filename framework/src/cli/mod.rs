@@ -17,6 +17,7 @@
 
 mod output;
 mod prompt;
+mod squash;
 
 use self::output::{print, println, Format, FormatArg, Progress};
 use crate::backend::Direction;
@@ -198,6 +199,16 @@ enum Command {
         /// A revision id or unique prefix
         revision: String,
     },
+    /// Replace the migrations from base to REV with one generated checkpoint migration
+    #[command(long_about = squash::HELP)]
+    Squash {
+        /// The last revision to fold in: a revision id, a unique prefix of one, or head
+        #[arg(long, value_name = "REV")]
+        to: String,
+        /// The checkpoint's message (default: "squash of N migrations up to REV")
+        #[arg(long, short, value_name = "M")]
+        message: Option<String>,
+    },
     /// Start the application: migrate under the environment's rules, as at every launch
     Start,
     /// Print a shell completion script on stdout (bash, zsh, fish, powershell or elvish)
@@ -293,6 +304,13 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("show", &[("show eda7", "header, ops and upgrade SQL of one migration")]),
+    (
+        "squash",
+        &[
+            ("squash --to da51", "one checkpoint migration in place of base..da51; then rebuild"),
+            ("squash --to da51 -m \"schema as of v2\"", "the same with the checkpoint's own message"),
+        ],
+    ),
     ("start", &[("start", "migrate under the environment's rules, then \"application ready\"")]),
     (
         "completions",
@@ -833,6 +851,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             }
         }
         Command::Show { revision } => show(&manager, format, &revision)?,
+        Command::Squash { to, message } => squash::run(&manager, format, &to, message.as_deref())?,
         Command::Resolve { revision, applied, .. } => {
             let version = manager.resolve(&revision, applied)?;
             let at = version.unwrap_or("base");
