@@ -5,7 +5,7 @@
 //! cargo bench --bench migrations                     # everything, full repetitions
 //! cargo bench --bench migrations -- --quick          # 200 migrations, one run each
 //! cargo bench --bench migrations -- --calibrate      # raw against raw: the method's own bias
-//! cargo bench --bench migrations -- --only sqlite    # or postgres, or build
+//! cargo bench --bench migrations -- --only sqlite    # or postgres, build, plan or squash
 //! ```
 //!
 //! It prints a table of absolute times, ratios and targets, and writes the same table as
@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan]]";
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan|squash]]";
 
 /// What the command line asked for.
 struct Options {
@@ -46,6 +46,8 @@ enum Section {
     Postgres,
     Build,
     Plan,
+    /// `squash --to` the 900th of 1,000 migrations: clean build and chain check before and after.
+    Squash,
 }
 
 impl Options {
@@ -64,7 +66,7 @@ impl Options {
                 }
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
-                "--only" => args.next().ok_or("--only needs sqlite, postgres, build or plan")?,
+                "--only" => args.next().ok_or("--only needs sqlite, postgres, build, plan or squash")?,
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
                     None => return Err(format!("unknown argument {other:?}")),
@@ -75,7 +77,10 @@ impl Options {
                 "postgres" => Section::Postgres,
                 "build" => Section::Build,
                 "plan" => Section::Plan,
-                other => return Err(format!("--only {other:?}: expected sqlite, postgres, build or plan")),
+                "squash" => Section::Squash,
+                other => {
+                    return Err(format!("--only {other:?}: expected sqlite, postgres, build, plan or squash"))
+                }
             });
         }
         Ok(options)
@@ -202,6 +207,20 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
         };
         if let Err(e) = bench.run(report) {
             fail(report, "build", e);
+        }
+    }
+    if options.wants(Section::Squash) {
+        println!("Squash (strata::squash at 900 of 1,000 generated migration files)");
+        let bench = build_time::SquashBench {
+            workspace: workspace(),
+            out: output_dir(),
+            migrations: generated::MAX,
+            at: 900,
+            build_runs: if options.quick { 1 } else { 5 },
+            check_runs: if options.quick { 5 } else { 20 },
+        };
+        if let Err(e) = bench.run(report) {
+            fail(report, "squash", e);
         }
     }
     failed

@@ -53,7 +53,7 @@ impl BuildBench {
             Goal::AtMost(Duration::from_secs(2)),
             runs(self.build_runs),
         ));
-        let check = self.chain_check(&crate_dir.join("src/versions"))?;
+        let check = chain_check(&crate_dir.join("src/versions"), self.migrations, self.check_runs)?;
         report.push(Row::alone(
             &section,
             "chain check alone (build::scan + build::check, in-process)",
@@ -66,14 +66,7 @@ impl BuildBench {
 
     /// Median of clean builds of the migrations crate alone (its build script included).
     fn clean_builds(&self, cargo: &Cargo) -> Result<Duration, String> {
-        let mut samples = Vec::new();
-        for _ in 0..self.build_runs {
-            cargo.run(&["clean", "--offline", "--quiet", "-p", PACKAGE])?;
-            let (result, took) = timed(|| cargo.build());
-            result?;
-            samples.push(took);
-        }
-        Ok(median(&samples))
+        clean_builds(cargo, self.build_runs)
     }
 
     /// Median of incremental rebuilds after adding a child of the head; each run removes its
@@ -94,24 +87,123 @@ impl BuildBench {
         }
         Ok(median(&samples))
     }
+}
 
-    /// Median of what the build script does before it writes anything: read and check.
-    fn chain_check(&self, versions: &Path) -> Result<Duration, String> {
-        let mut samples = Vec::new();
-        for _ in 0..self.check_runs {
-            let (findings, took) = timed(|| {
-                strata::build::scan(versions).map(|headers| (headers.len(), strata::build::check(&headers)))
-            });
-            let (count, findings) =
-                findings.map_err(|e| format!("cannot scan {}: {e}", versions.display()))?;
-            if count != self.migrations || !findings.is_empty() {
-                return Err(format!(
-                    "the generated chain is not sound: {count} files, findings {findings:?}"
+/// Median of `runs` clean builds of the migrations crate alone (its build script included).
+fn clean_builds(cargo: &Cargo, runs: usize) -> Result<Duration, String> {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        cargo.run(&["clean", "--offline", "--quiet", "-p", PACKAGE])?;
+        let (result, took) = timed(|| cargo.build());
+        result?;
+        samples.push(took);
+    }
+    Ok(median(&samples))
+}
+
+/// Median of what the build script does before it writes anything: read and check; the
+/// folder must hold `expected` files forming one sound chain.
+fn chain_check(versions: &Path, expected: usize, runs: usize) -> Result<Duration, String> {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let (findings, took) = timed(|| {
+            strata::build::scan(versions).map(|headers| (headers.len(), strata::build::check(&headers)))
+        });
+        let (count, findings) = findings.map_err(|e| format!("cannot scan {}: {e}", versions.display()))?;
+        if count != expected || !findings.is_empty() {
+            return Err(format!("the generated chain is not sound: {count} files, findings {findings:?}"));
+        }
+        samples.push(took);
+    }
+    Ok(median(&samples))
+}
+
+/// `squash --to` the 900th of 1,000 generated migrations through the library
+/// (`strata::squash`), with the clean build and the build script's chain check measured
+/// before and after (the issue: a squash cuts both).
+pub struct SquashBench {
+    /// The workspace root.
+    pub workspace: PathBuf,
+    /// `target/strata-bench`.
+    pub out: PathBuf,
+    pub migrations: usize,
+    /// How many of them the checkpoint replaces (REV is the `at`-th).
+    pub at: usize,
+    pub build_runs: usize,
+    pub check_runs: usize,
+}
+
+impl SquashBench {
+    pub fn run(&self, report: &mut Report) -> Result<(), String> {
+        let section = format!("squash at {} of {}", thousands(self.at), thousands(self.migrations));
+        let crate_dir = self.out.join(format!("gen-squash-{}", self.migrations));
+        let versions = crate_dir.join("src/versions");
+        let target_dir = self.out.join("gen-target");
+        write_crate(&self.workspace, &crate_dir, self.migrations)
+            .map_err(|e| format!("cannot write the generated crate in {}: {e}", crate_dir.display()))?;
+        println!("  generated {} (warming dependencies)", crate_dir.display());
+        let cargo = Cargo { crate_dir: crate_dir.clone(), target_dir };
+        cargo.build()?;
+        let clean_before = clean_builds(&cargo, self.build_runs)?;
+        let check_before = chain_check(&versions, self.migrations, self.check_runs)?;
+
+        let set = strata::MigrationSet::new(crate::generated::file_migrations(self.migrations))
+            .map_err(|e| format!("the generated chain is broken: {e}"))?;
+        let target = revision_id(self.at - 1);
+        let request = strata::squash::Request { to: &target, message: None, database: None };
+        let (squashed, took) = timed(|| -> Result<usize, String> {
+            let squash =
+                strata::squash::prepare(&set, &versions, &request, &mut strata::scratch::SqliteMemory)
+                    .map_err(|e| e.to_string())?;
+            let written = squash.write().map_err(|e| e.to_string())?;
+            Ok(written.removed.len())
+        });
+        let removed = squashed?;
+        if removed != self.at {
+            return Err(format!("the squash removed {removed} files, expected {}", self.at));
+        }
+        report.push(Row::alone(
+            &section,
+            "squash --to REV (replay, checkpoint, self-check, atomic file swap)",
+            took,
+            Goal::AtMost(Duration::from_secs(10)),
+            runs(1),
+        ));
+        let remaining = self.migrations - self.at + 1;
+        let check_after = chain_check(&versions, remaining, self.check_runs)?;
+        report.push(Row::against(
+            &section,
+            &format!("chain check after ({} files; before: {})", remaining, thousands(self.migrations)),
+            check_after,
+            ("before", check_before),
+            Goal::Ratio(1.0),
+            runs(self.check_runs),
+        ));
+        match clean_builds(&cargo, self.build_runs) {
+            Ok(clean_after) => report.push(Row::against(
+                &section,
+                &format!("clean build after ({} files; before: {})", remaining, thousands(self.migrations)),
+                clean_after,
+                ("before", clean_before),
+                Goal::Ratio(1.0),
+                runs(self.build_runs),
+            )),
+            Err(e) => {
+                report.push(Row::alone(
+                    &section,
+                    "clean build before (the build after failed: see the notes)",
+                    clean_before,
+                    Goal::AtMost(Duration::from_secs(10)),
+                    runs(self.build_runs),
+                ));
+                report.note(format!(
+                    "the squashed crate did not build (before the DAG core, `migration!` has no `replaces:` \
+                     field): {}",
+                    e.lines().find(|l| l.contains("error")).unwrap_or(&e)
                 ));
             }
-            samples.push(took);
         }
-        Ok(median(&samples))
+        Ok(())
     }
 }
 

@@ -26,6 +26,18 @@ seq!(K in 0..500 {
     }
 });
 
+// The ops of the files the build bench writes (`build_time::migration_file`), for the squash
+// bench: it replays the compiled migrations of the folder it squashes.
+seq!(K in 0..500 {
+    fn create_named_t~K(op: &mut Ops) {
+        op.create_table(
+            Table::new(concat!("t_", K))
+                .column(Column::new("id", Type::BigInt).autoincrement())
+                .column(Column::new("name", Type::String(100))),
+        );
+    }
+});
+
 /// (upgrade, downgrade) of every generated migration, in chain order.
 type Bodies = [(fn(&mut Ops), fn(&mut Ops)); MAX];
 
@@ -33,14 +45,28 @@ seq!(K in 0..500 {
     static BODIES: Bodies = [
         #( (create_t~K, drop_t~K), (add_note~K, drop_note~K), )*
     ];
+    static FILE_BODIES: Bodies = [
+        #( (create_named_t~K, drop_t~K), (add_note~K, drop_note~K), )*
+    ];
 });
 
 /// The first `count` generated migrations as one chain. Each call leaks its `Migration`
 /// values (they must be `'static`, like inventory's); the bench calls it once per size.
 pub fn migrations(count: usize) -> Vec<&'static Migration> {
+    chain(&BODIES, count)
+}
+
+/// The first `count` migrations of the files the build bench writes, compiled in: the same
+/// revisions, parents and ops.
+#[allow(dead_code)] // only with --only squash
+pub fn file_migrations(count: usize) -> Vec<&'static Migration> {
+    chain(&FILE_BODIES, count)
+}
+
+fn chain(bodies: &'static Bodies, count: usize) -> Vec<&'static Migration> {
     assert!(count <= MAX, "the bench binary holds {MAX} generated migrations, not {count}");
     let mut parent: &'static [&'static str] = &[];
-    BODIES[..count]
+    bodies[..count]
         .iter()
         .enumerate()
         .map(|(index, &(upgrade, downgrade))| {

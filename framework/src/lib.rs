@@ -53,6 +53,7 @@ pub mod schema;
 pub mod scratch;
 pub mod show;
 pub mod source;
+pub mod squash;
 #[cfg(feature = "testkit")]
 pub mod testing;
 #[cfg(feature = "testkit")]

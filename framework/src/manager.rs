@@ -151,16 +151,7 @@ impl MigrationManager {
     /// Where the comparisons run: a private in-memory SQLite for SQLite, throwaway schemas on
     /// the configured server for PostgreSQL. Never the user's own schema.
     fn scratch(&self) -> Box<dyn crate::scratch::Scratch> {
-        match self.database_url() {
-            #[cfg(feature = "postgres")]
-            url @ DatabaseUrl::Postgres { .. } => Box::new(crate::scratch::PostgresSchemas::new(url)),
-            #[cfg(feature = "sqlite")]
-            _ => Box::new(crate::scratch::SqliteMemory),
-            #[cfg(not(feature = "sqlite"))]
-            _ => Box::new(|| -> Result<Box<dyn Backend>, BackendError> {
-                Err(BackendError::NotCompiled("sqlite"))
-            }),
-        }
+        crate::scratch::for_url(self.database_url())
     }
 
     /// With settings from the environment, `.env` and `strata.toml` in the working directory.

@@ -843,16 +843,23 @@ impl Runner {
         if way == plan::Direction::Up {
             self.check_drift(backend, &state)?;
         }
-        let steps = self.steps(&state, &planned);
+        let steps = self.steps(version.clone(), &state, &planned);
         self.run(backend, version, steps, listener, lock.is_none())
     }
 
-    /// The runner's steps for `planned` from `state`: each with the version it expects and
-    /// the version it leaves, the state moving one step at a time.
-    fn steps(&self, state: &State, planned: &plan::Plan<'static>) -> Vec<Step<'static>> {
+    /// The runner's steps for `planned` from `state`, whose version row reads `version`:
+    /// each with the version it expects and the version it leaves, the state moving one step
+    /// at a time. The first expects the row as read (a squash target reads as its checkpoint,
+    /// and is written as the checkpoint once the first step is done).
+    fn steps(
+        &self,
+        version: Option<String>,
+        state: &State,
+        planned: &plan::Plan<'static>,
+    ) -> Vec<Step<'static>> {
         let graph = self.set.graph();
         let mut state = state.clone();
-        let mut before = self.set.version_of(&state);
+        let mut before = version;
         let mut steps = Vec::with_capacity(planned.steps.len());
         for step in &planned.steps {
             let Some(m) = self.set.get(step.revision) else { continue };

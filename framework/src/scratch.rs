@@ -21,6 +21,22 @@ impl<F: FnMut() -> Result<Box<dyn Backend>, BackendError>> Scratch for F {
     }
 }
 
+/// The scratch databases for an application on `url`'s engine: a private in-memory SQLite
+/// for SQLite, throwaway schemas on the configured server for PostgreSQL
+/// ([`PostgresSchemas`]); never the user's own schema.
+pub fn for_url(url: &crate::backend::DatabaseUrl) -> Box<dyn Scratch> {
+    match url {
+        #[cfg(feature = "postgres")]
+        url @ crate::backend::DatabaseUrl::Postgres { .. } => Box::new(PostgresSchemas::new(url)),
+        #[cfg(feature = "sqlite")]
+        _ => Box::new(SqliteMemory),
+        #[cfg(not(feature = "sqlite"))]
+        _ => Box::new(|| -> Result<Box<dyn Backend>, BackendError> {
+            Err(BackendError::NotCompiled("sqlite"))
+        }),
+    }
+}
+
 /// A private in-memory SQLite database per [`Scratch::open`]: the default for SQLite
 /// applications, and needs no server.
 #[cfg(feature = "sqlite")]

@@ -17,6 +17,7 @@
 
 mod output;
 mod prompt;
+mod squash;
 
 use self::output::{print, println, Format, FormatArg, Progress};
 use crate::backend::Direction;
@@ -198,6 +199,16 @@ enum Command {
         /// A revision id or unique prefix
         revision: String,
     },
+    /// Replace the migrations from base to REV with one generated checkpoint migration
+    #[command(long_about = squash::HELP)]
+    Squash {
+        /// The last revision to fold in: a revision id, a unique prefix of one, or head
+        #[arg(long, value_name = "REV")]
+        to: String,
+        /// The checkpoint's message (default: "squash of N migrations up to REV")
+        #[arg(long, short, value_name = "M")]
+        message: Option<String>,
+    },
     /// Start the application: migrate under the environment's rules, as at every launch
     Start,
     /// List the heads of the revision graph, read from the migration files
@@ -327,6 +338,13 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("rebase 3c4d --onto 1a2b", "3c4d's branch now follows 1a2b, if the database has not applied it"),
             ("rebase 3c4d --onto 1a2b --force", "without the database check"),
+        ],
+    ),
+    (
+        "squash",
+        &[
+            ("squash --to da51", "one checkpoint migration in place of base..da51; then rebuild"),
+            ("squash --to da51 -m \"schema as of v2\"", "the same with the checkpoint's own message"),
         ],
     ),
     ("start", &[("start", "migrate under the environment's rules, then \"application ready\"")]),
@@ -875,6 +893,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             }
         }
         Command::Show { revision } => show(&manager, format, &revision)?,
+        Command::Squash { to, message } => squash::run(&manager, format, &to, message.as_deref())?,
         Command::Resolve { revision, applied, .. } => {
             let version = manager.resolve(&revision, applied)?;
             let at = version.as_deref().unwrap_or("base");
