@@ -493,6 +493,7 @@ fn declared_checks_follow_the_range_and_drop_out_on_column_renames() {
     assert_eq!(checks[&("articles".to_string(), "ck_posts_status".to_string())], "status <> ''");
 }
 
+#[cfg(feature = "testkit")]
 fn pg_function(op: &mut Ops) {
     op.execute_on(DialectKind::Postgres, "CREATE FUNCTION one() RETURNS integer LANGUAGE sql AS 'SELECT 1'");
 }
