@@ -549,9 +549,18 @@ impl App {
     {
         let args: Vec<String> = args.into_iter().map(|a| a.into().to_string_lossy().into_owned()).collect();
         protect(&args, self.name.as_deref().unwrap_or(&program_name()));
-        let cli = match self.command().try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m)) {
+        // The bare command parses every valid command line; the full one (name, examples on
+        // every subcommand: a tenth of a nothing-pending start-up's instructions) is built only
+        // to print help, the version or an error, which then read exactly as always.
+        let parse = |command: clap::Command| {
+            command.try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m))
+        };
+        let cli = match parse(Cli::command()) {
             Ok(cli) => cli,
-            Err(e) => return clap_error(&e, &args),
+            Err(_) => match parse(self.command()) {
+                Ok(cli) => cli,
+                Err(e) => return clap_error(&e, &args),
+            },
         };
         self.execute(cli.db)
     }
