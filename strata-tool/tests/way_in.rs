@@ -3,109 +3,15 @@
 //! test, PostgreSQL), then init's idempotence and its refusals of bad input.
 //!
 //! New projects live in temporary folders; they are built with `CARGO_TARGET_DIR` under this
-//! crate's target tmpdir, shared across runs so only the first build is cold, offline with
-//! this repo's `Cargo.lock`.
+//! crate's target tmpdir, shared across runs (and with the other end-to-end tests) so only the
+//! first build is cold, offline with this repo's `Cargo.lock` (see `common`).
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::*;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::time::Instant;
-
-const STRATA: &str = env!("CARGO_BIN_EXE_strata");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the repo").to_path_buf()
-}
-
-fn framework() -> PathBuf {
-    repo().join("framework")
-}
-
-fn cargo() -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    // The new project's own settings, not this test run's.
-    for var in ["DATABASE_URL", "ENV", "STRATA_ENV", "STRATA_VERSIONS_DIR", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// `cargo new NAME` in `dir`: the project's folder.
-fn cargo_new(dir: &Path, name: &str) -> PathBuf {
-    let output =
-        cargo().args(["new", "--quiet", "--vcs", "none", name]).current_dir(dir).output().expect("cargo");
-    assert!(output.status.success(), "cargo new: {}", text(&output));
-    dir.join(name)
-}
-
-/// `strata init ARGS` in `dir`.
-fn strata_init(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(STRATA);
-    cmd.arg("init").args(args).current_dir(dir);
-    if !args.contains(&"--strata-path") {
-        cmd.arg("--strata-path").arg(framework());
-    }
-    cmd.output().expect("run strata")
-}
-
-/// Every file under `dir` and its bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in fs::read_dir(dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files.insert(path.strip_prefix(root).unwrap().join(""), Vec::new());
-                walk(root, &path, files);
-            } else {
-                files.insert(path.strip_prefix(root).unwrap().to_path_buf(), fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(dir, dir, &mut files);
-    files
-}
-
-/// `cargo ARGS` in the new project, offline, in the shared target folder.
-fn in_project(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("way-in-target");
-    let started = Instant::now();
-    let output = cargo()
-        .args([args[0], "--offline", "--quiet"])
-        .args(&args[1..])
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", target)
-        .envs(envs.iter().copied())
-        .output()
-        .expect("run cargo");
-    eprintln!("way in: cargo {} took {:.1} s", args.join(" "), started.elapsed().as_secs_f64());
-    assert!(output.status.success(), "cargo {}: {}", args.join(" "), text(&output));
-    output
-}
-
-fn new_files(before: &BTreeMap<PathBuf, Vec<u8>>, dir: &Path) -> Vec<PathBuf> {
-    tree(dir).into_keys().filter(|p| !before.contains_key(p)).map(|p| dir.join(p)).collect()
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = fs::read_to_string(path).expect("read");
-    assert!(text.contains(from), "{} has no {from:?}:\n{text}", path.display());
-    fs::write(path, text.replacen(from, to, 1)).expect("write");
-}
 
 /// The README's three commands (`cargo new`, `strata init`, `cargo run -- upgrade`), then
 /// what a newcomer does next: a migration from a template, one from a change of the models,

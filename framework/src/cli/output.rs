@@ -381,8 +381,9 @@ pub fn current(
     let revisions: Vec<&str> = current.iter().map(|m| m.revision).collect();
     match format {
         Format::Json => json(&json!({
-            // The version row: one revision, or one head per partly applied branch.
-            "revision": (!revisions.is_empty()).then(|| revisions.join(" ")),
+            // The version row: one revision, or one head per partly applied branch, sorted as
+            // the row holds them; "heads" keeps the graph's order.
+            "revision": crate::plan::encode_heads(&revisions),
             "heads": revisions,
             "message": match current { [m] => Some(m.message), _ => None },
             "created": match current { [m] => Some(m.created), _ => None },
@@ -579,6 +580,31 @@ pub(crate) mod tests {
         for (duration, text) in cases {
             assert_eq!(super::human(duration), text, "{duration:?}");
         }
+    }
+
+    /// Two branches partly applied, in the graph's order (`z1` was created first): the JSON
+    /// "revision" is the version row, sorted; "heads" keeps the graph's order.
+    #[test]
+    fn current_as_json_gives_the_version_row_sorted() {
+        use crate::migration::Migration;
+        let branch = |revision: &'static str, created: &'static str| Migration {
+            revision,
+            parents: &["r0"],
+            message: "a branch",
+            created,
+            upgrade: |_| {},
+            downgrade: |_| {},
+            file: "r.rs",
+            transactional: true,
+            replaces: &[],
+        };
+        let z1: &'static Migration = Box::leak(Box::new(branch("z1", "2026-12-01T00:00:00Z")));
+        let a2: &'static Migration = Box::leak(Box::new(branch("a2", "2026-12-02T00:00:00Z")));
+        let ((), out) = capture(|| super::current(super::Format::Json, &[z1, a2], None, &[]));
+        let value: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(value["revision"], "a2 z1", "{out}");
+        assert_eq!(value["heads"], serde_json::json!(["z1", "a2"]), "{out}");
+        assert_eq!(value["is_head"], false, "{out}");
     }
 
     #[test]
