@@ -265,7 +265,6 @@ pub struct MigrationSet {
     ordered: Vec<&'static Migration>,
     /// The revisions as a DAG, for the planner ([`crate::plan`]).
     graph: plan::Graph<'static>,
-    by_revision: HashMap<&'static str, usize>,
     /// Squashed revision -> the checkpoint that replaces it, with whether it was the squash
     /// target (the one revision a database may stand at and be read as the checkpoint).
     replaced: HashMap<&'static str, (&'static str, bool)>,
@@ -317,10 +316,13 @@ impl MigrationSet {
             let heads = heads.iter().map(|h| (h.to_string(), graph.source_of(h).unwrap_or("").to_string()));
             return Err(RegistryError::Chain(vec![ChainError::MultipleHeads { heads: heads.collect() }]));
         }
-        let by_rev: HashMap<&str, &'static Migration> = migrations.iter().map(|m| (m.revision, *m)).collect();
-        let ordered: Vec<&'static Migration> =
-            graph.revisions().iter().filter_map(|r| by_rev.get(r).copied()).collect();
-        let by_revision = ordered.iter().enumerate().map(|(i, m)| (m.revision, i)).collect();
+        // In the graph's order, placed by the graph's own index: no second map of ids.
+        let mut ordered: Vec<&'static Migration> = migrations.clone();
+        for m in &migrations {
+            if let Some(at) = graph.position(m.revision) {
+                ordered[at] = m;
+            }
+        }
         let mut replaced = HashMap::new();
         for m in &ordered {
             let last = m.replaces.len().saturating_sub(1);
@@ -328,7 +330,7 @@ impl MigrationSet {
                 replaced.insert(*r, (m.revision, i == last));
             }
         }
-        Ok(MigrationSet { ordered, graph, by_revision, replaced })
+        Ok(MigrationSet { ordered, graph, replaced })
     }
 
     /// The revisions as a DAG: what [`crate::plan::plan`] plans on.
@@ -422,7 +424,7 @@ impl MigrationSet {
     }
     /// The migration with exactly this revision id.
     pub fn get(&self, revision: &str) -> Option<&'static Migration> {
-        self.by_revision.get(revision).map(|&i| self.ordered[i])
+        self.graph.position(revision).map(|i| self.ordered[i])
     }
     /// The head: the one migration no other follows (`None` for an empty set).
     pub fn head(&self) -> Option<&'static Migration> {

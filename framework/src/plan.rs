@@ -32,42 +32,102 @@ pub struct Graph<'a> {
     /// the order the revisions were given).
     ids: Vec<&'a str>,
     sources: Vec<&'a str>,
-    parents: Vec<Vec<usize>>,
-    children: Vec<Vec<usize>>,
+    parents: Edges,
+    children: Edges,
     index: HashMap<&'a str, usize>,
+}
+
+/// Adjacency lists in one allocation (compressed rows): the graph is built at every
+/// start-up, and a `Vec` per revision and direction cost more than the rest of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Edges {
+    /// `to[start[i]..start[i + 1]]` are the targets of node `i`.
+    start: Vec<usize>,
+    to: Vec<usize>,
+}
+
+impl Edges {
+    /// The lists of `n` nodes from `(from, to)` pairs; each list keeps the pairs' order.
+    fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Self {
+        let mut start = vec![0usize; n + 1];
+        for &(from, _) in pairs {
+            start[from + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut to = vec![0usize; pairs.len()];
+        for &(from, target) in pairs {
+            to[next[from]] = target;
+            next[from] += 1;
+        }
+        Edges { start, to }
+    }
+
+    /// How many nodes.
+    pub(crate) fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Every node's list, in node order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        (0..self.len()).map(|i| &self[i])
+    }
+}
+
+impl std::ops::Index<usize> for Edges {
+    type Output = [usize];
+    fn index(&self, i: usize) -> &[usize] {
+        &self.to[self.start[i]..self.start[i + 1]]
+    }
 }
 
 impl<'a> Graph<'a> {
     /// Checks `revisions` and builds the graph, or returns every problem found: duplicates,
     /// unknown parents, cycles, no root or several roots. Several heads are not an error here.
     pub fn new(revisions: &[Revision<'a>]) -> Result<Self, Vec<ChainError>> {
+        // Indexed vectors and one map: this runs at every start-up, on every revision.
         let mut errors = Vec::new();
         let mut first: HashMap<&'a str, usize> = HashMap::with_capacity(revisions.len());
-        let mut files: HashMap<&'a str, Vec<String>> = HashMap::new();
+        let mut copies: Vec<usize> = Vec::new();
         for (i, r) in revisions.iter().enumerate() {
-            files.entry(r.id).or_default().push(r.source.to_string());
-            first.entry(r.id).or_insert(i);
+            match first.entry(r.id) {
+                std::collections::hash_map::Entry::Occupied(_) => copies.push(i),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
         }
-        let mut duplicates: Vec<ChainError> = files
-            .into_iter()
-            .filter(|(_, f)| f.len() > 1)
-            .map(|(id, files)| ChainError::Duplicate { revision: id.to_string(), files })
-            .collect();
-        duplicates.sort_by_key(ToString::to_string);
-        errors.extend(duplicates);
+        if !copies.is_empty() {
+            let mut files: HashMap<&'a str, Vec<String>> = HashMap::new();
+            for &i in &copies {
+                let id = revisions[i].id;
+                files.entry(id).or_insert_with(|| vec![revisions[first[id]].source.to_string()]);
+                if let Some(list) = files.get_mut(id) {
+                    list.push(revisions[i].source.to_string());
+                }
+            }
+            let mut duplicates: Vec<ChainError> = files
+                .into_iter()
+                .map(|(id, files)| ChainError::Duplicate { revision: id.to_string(), files })
+                .collect();
+            duplicates.sort_by_key(ToString::to_string);
+            errors.extend(duplicates);
+        }
         // Only the first declaration of a duplicate takes part in the graph.
         let given: Vec<usize> = (0..revisions.len()).filter(|&i| first[revisions[i].id] == i).collect();
-        let mut in_degree: HashMap<usize, usize> = HashMap::with_capacity(given.len());
-        let mut kids: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut in_degree = vec![0usize; revisions.len()];
+        // (child, parent) in the given order, parents as declared.
+        let mut links: Vec<(usize, usize)> = Vec::with_capacity(revisions.len());
         let mut roots = Vec::new();
         for &i in &given {
             let r = &revisions[i];
-            let mut known = 0;
             for parent in r.parents {
                 match first.get(parent) {
                     Some(&p) => {
-                        kids.entry(p).or_default().push(i);
-                        known += 1;
+                        links.push((i, p));
+                        in_degree[i] += 1;
                     }
                     None => errors.push(ChainError::UnknownParent {
                         revision: r.id.to_string(),
@@ -79,21 +139,19 @@ impl<'a> Graph<'a> {
             if r.parents.is_empty() {
                 roots.push(i);
             }
-            in_degree.insert(i, known);
         }
+        let kids =
+            Edges::from_pairs(revisions.len(), &links.iter().map(|&(c, p)| (p, c)).collect::<Vec<_>>());
         // Kahn's algorithm; ties go to the revision given first, so the order is stable.
         let mut ready: BinaryHeap<Reverse<usize>> =
-            given.iter().copied().filter(|i| in_degree[i] == 0).map(Reverse).collect();
+            given.iter().copied().filter(|&i| in_degree[i] == 0).map(Reverse).collect();
         let mut order = Vec::with_capacity(given.len());
         while let Some(Reverse(i)) = ready.pop() {
             order.push(i);
-            for &k in kids.get(&i).map(Vec::as_slice).unwrap_or_default() {
-                // Every child is a given revision, so it has an in-degree.
-                if let Some(d) = in_degree.get_mut(&k) {
-                    *d -= 1;
-                    if *d == 0 {
-                        ready.push(Reverse(k));
-                    }
+            for &k in &kids[i] {
+                in_degree[k] -= 1;
+                if in_degree[k] == 0 {
+                    ready.push(Reverse(k));
                 }
             }
         }
@@ -109,20 +167,30 @@ impl<'a> Graph<'a> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let position: HashMap<usize, usize> = order.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
+        let mut position = vec![0usize; revisions.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            position[i] = pos;
+        }
         let ids: Vec<&'a str> = order.iter().map(|&i| revisions[i].id).collect();
         let sources = order.iter().map(|&i| revisions[i].source).collect();
-        let parents: Vec<Vec<usize>> = order
-            .iter()
-            .map(|&i| revisions[i].parents.iter().map(|p| position[&first[p]]).collect())
-            .collect();
-        let mut children = vec![Vec::new(); ids.len()];
-        for (child, ps) in parents.iter().enumerate() {
-            for &p in ps {
-                children[p].push(child);
-            }
+        let n = ids.len();
+        // `links` is in the given order, each child's parents as declared: counted into
+        // positions, every parent list keeps the declared order.
+        let by_position: Vec<(usize, usize)> =
+            links.iter().map(|&(c, p)| (position[c], position[p])).collect();
+        let parents = Edges::from_pairs(n, &by_position);
+        // Children in ascending position, as the drawing expects.
+        let mut down: Vec<(usize, usize)> = Vec::with_capacity(by_position.len());
+        for child in 0..n {
+            down.extend(parents[child].iter().map(|&p| (p, child)));
         }
-        let index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let children = Edges::from_pairs(n, &down);
+        // Without errors there are no duplicates: `first` holds exactly the ids, so it becomes
+        // the index by position without hashing them again.
+        let mut index = first;
+        for at in index.values_mut() {
+            *at = position[*at];
+        }
         Ok(Graph { ids, sources, parents, children, index })
     }
 
@@ -149,6 +217,10 @@ impl<'a> Graph<'a> {
     /// The revisions no other revision names as parent, in topological order.
     pub fn heads(&self) -> Vec<&'a str> {
         (0..self.ids.len()).filter(|&i| self.children[i].is_empty()).map(|i| self.ids[i]).collect()
+    }
+    /// The place of `id` in [`Graph::revisions`].
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
     }
     /// Where `id` was declared.
     pub fn source_of(&self, id: &str) -> Option<&'a str> {
@@ -243,12 +315,12 @@ impl<'a> Graph<'a> {
 }
 
 /// Position `i` and every position reachable from it along `edges`.
-fn reach(i: usize, edges: &[Vec<usize>]) -> Vec<bool> {
+fn reach(i: usize, edges: &Edges) -> Vec<bool> {
     let mut seen = vec![false; edges.len()];
     let mut stack = vec![i];
     while let Some(j) = stack.pop() {
         if !std::mem::replace(&mut seen[j], true) {
-            stack.extend(&edges[j]);
+            stack.extend_from_slice(&edges[j]);
         }
     }
     seen
