@@ -538,8 +538,13 @@ impl Backend for PostgresBackend {
                 settings.iter().map(|(name, t)| format!("SET LOCAL {name} = {};\n", t.as_millis())).collect();
             return Ok(());
         }
-        for (name, t) in settings {
-            self.batch(&format!("SET {name} = {}", t.as_millis()))?;
+        // One round trip for both. Not deferred to travel with the next statement: a simple
+        // query of several statements is one implicit transaction, and the next statement
+        // failing (the version table not there yet) would undo the settings.
+        let sql: String =
+            settings.iter().map(|(name, t)| format!("SET {name} = {};\n", t.as_millis())).collect();
+        if !sql.is_empty() {
+            self.batch(&sql)?;
         }
         Ok(())
     }
