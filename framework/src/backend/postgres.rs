@@ -154,6 +154,7 @@ impl PostgresBackend {
         };
         let mut config = config;
         config.options(&options);
+        tls::skip_for_unix_sockets(&mut config);
         let client = config.connect(tls.clone()).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
         Ok(PostgresBackend {
             conn: DataClient::new(client),

@@ -166,7 +166,8 @@ impl Throwaway {
     }
 
     /// A self-signed certificate for localhost and a pg_hba.conf that accepts TCP only with
-    /// TLS; returns the server options that switch TLS on.
+    /// TLS (and a role `strata_scram`, if a test creates it, only with a SCRAM password, for
+    /// the channel binding test); returns the server options that switch TLS on.
     fn enable_tls(tools: &Tools, dir: &Path, data: &Path) -> Result<String, String> {
         let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
         run(
@@ -186,7 +187,8 @@ impl Throwaway {
         )?;
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
+            "local all all trust\nhostssl all strata_scram 127.0.0.1/32 scram-sha-256\n\
+             hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
         )
         .map_err(|e| format!("strata testkit: cannot write pg_hba.conf: {e}"))?;
         if tools.as_postgres {

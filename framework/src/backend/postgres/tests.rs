@@ -90,10 +90,50 @@ fn sslmodes_behave_like_libpq() {
     assert!(encrypted(&mut over_tls(&format!("sslmode=verify-ca&sslrootcert={root}")).expect("verify-ca")));
     // verify-full without a root that knows this certificate: refused, and says why.
     let err = over_tls("sslmode=verify-full").expect_err("refused").to_string();
-    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(
+        err.contains(
+            "the server's certificate is not trusted (sslmode=verify-full): it is self-signed, and \
+             not in the system's root certificates"
+        ),
+        "{err}"
+    );
+    // The certificate names localhost: by address, verify-ca accepts it, verify-full does not.
+    let server = testkit::tls_server().unwrap();
+    let by_address = |params: &str| {
+        let url = format!("{}?{params}", server.url.replacen("@localhost:", "@127.0.0.1:", 1));
+        PostgresBackend::connect(&DatabaseUrl::Postgres { url }, VersionTables::default())
+    };
+    assert!(encrypted(&mut by_address(&format!("sslmode=verify-ca&sslrootcert={root}")).expect("verify-ca")));
+    let err =
+        by_address(&format!("sslmode=verify-full&sslrootcert={root}")).expect_err("refused").to_string();
+    assert!(err.contains("it is not issued for the host name 127.0.0.1 (it is for localhost)"), "{err}");
     // The run lock's own connection uses the same TLS settings.
     let mut backend = over_tls("sslmode=require").unwrap();
     assert!(backend.lock_for_run(Duration::from_secs(5)).unwrap().is_some());
+}
+
+#[test]
+fn scram_over_tls_binds_the_channel_to_the_certificate() {
+    if fresh().is_none() {
+        return;
+    }
+    let mut admin = over_tls("sslmode=require").expect("require");
+    admin
+        .execute(
+            "DO $$ BEGIN CREATE ROLE strata_scram LOGIN PASSWORD 'bound-secret'; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        )
+        .unwrap();
+    let server = testkit::tls_server().unwrap();
+    let as_scram = |password: &str| {
+        let url = server.url.replacen("postgres@", &format!("strata_scram:{password}@"), 1);
+        let url = format!("{url}?sslmode=require&channel_binding=require");
+        PostgresBackend::connect(&DatabaseUrl::Postgres { url }, VersionTables::default())
+    };
+    // SCRAM-SHA-256-PLUS: the server checks the hash of its certificate that the client sends.
+    assert!(encrypted(&mut as_scram("bound-secret").expect("channel binding")));
+    let err = as_scram("wrong-secret").expect_err("refused").to_string();
+    assert!(err.contains("password authentication failed") && !err.contains("wrong-secret"), "{err}");
 }
 
 #[test]
@@ -107,6 +147,45 @@ fn tls_is_set_up_only_for_a_server_that_offers_it() {
     // The TLS server does offer it: built once, shared with the run lock's connection.
     let mut backend = over_tls("").expect("prefer");
     assert!(encrypted(&mut backend) && backend.tls.is_built());
+    assert!(backend.lock_for_run(Duration::from_secs(5)).unwrap().is_some());
+}
+
+/// libpq never negotiates TLS over a Unix socket, whatever sslmode says; the driver would
+/// send an SSLRequest first (a round trip for prefer, a failure for require).
+#[cfg(unix)]
+#[test]
+fn no_tls_is_asked_for_over_a_unix_socket() {
+    use std::io::Read;
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::Builder::new().prefix("strata-sock-").tempdir_in("/tmp").unwrap();
+    let listener = UnixListener::bind(dir.path().join(".s.PGSQL.5432")).unwrap();
+    let host = dir.path().display().to_string().replace('/', "%2F");
+    for mode in ["prefer", "require", "verify-full"] {
+        let listener = listener.try_clone().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut first = [0u8; 8];
+            stream.read_exact(&mut first).map(|()| first)
+        });
+        let _ = connect_error(&format!("postgres://u@{host}:5432/db?sslmode={mode}&connect_timeout=5"));
+        let first = server.join().unwrap().unwrap();
+        // A startup message for protocol 3.0, not an SSLRequest (code 80877103).
+        assert_eq!(first[4..], [0, 3, 0, 0], "sslmode={mode}: {first:?}");
+    }
+}
+
+#[test]
+fn sslmode_require_over_a_unix_socket_connects_without_tls() {
+    let Some(db) = fresh() else { return };
+    let DatabaseUrl::Postgres { url } = &db.url else { unreachable!() };
+    if !url.contains("@%2F") {
+        return; // TEST_DATABASE_URL names a server over TCP
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}sslmode=require");
+    let mut backend = PostgresBackend::connect(&DatabaseUrl::Postgres { url }, VersionTables::default())
+        .expect("libpq connects without TLS over a socket");
+    assert!(!encrypted(&mut backend) && !backend.tls.is_built());
     assert!(backend.lock_for_run(Duration::from_secs(5)).unwrap().is_some());
 }
 

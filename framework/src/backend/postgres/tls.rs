@@ -1,16 +1,33 @@
 //! TLS the way libpq's `sslmode` means it: `disable` never, `allow`/`prefer` when the server
 //! offers it, `require` always but without checking the certificate, `verify-ca` checking it
-//! against `sslrootcert` (or the system's roots), `verify-full` checking the host name too.
-//! The driver knows only disable/prefer/require, so the URL it sees is rewritten and the
-//! connector carries the verification.
+//! against `sslrootcert` (only its certificates, as in libpq) or the system's roots,
+//! `verify-full` checking the host name too. The driver knows only disable/prefer/require, so
+//! the URL it sees is rewritten and the connector carries the verification. Over a Unix
+//! socket there is no TLS at all, as in libpq.
+//!
+//! The TLS is rustls with the ring provider: pure Rust, linked into the binary, so a
+//! program that never opens a TLS connection pays nothing for it at start-up (OpenSSL's
+//! shared libraries cost most of a short run in the dynamic loader).
+
+mod x509;
 
 use crate::backend::BackendError;
-use native_tls::{Certificate, TlsConnector};
-use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::config::{Host, SslMode};
+use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 use postgres::Socket;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_rustls::TlsConnector;
 
 /// What the URL asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +37,18 @@ enum Mode {
     Require,
     VerifyCa,
     VerifyFull,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Disable => "disable",
+            Mode::Prefer => "prefer",
+            Mode::Require => "require",
+            Mode::VerifyCa => "verify-ca",
+            Mode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// The URL for the driver and the connector for the mode the original URL asked for.
@@ -64,25 +93,54 @@ pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), Ba
         _ => "sslmode=require",
     });
     let driver_url = format!("{base}?{}", kept.join("&"));
-    // The certificate is read now, so a bad path is reported before any connection is tried.
-    let root = match &root_cert {
-        Some(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| fail(format!("cannot read sslrootcert {path}: {e}")))?;
-            Some(
-                Certificate::from_pem(&pem)
-                    .map_err(|e| fail(format!("sslrootcert {path} is not a PEM certificate: {e}")))?,
-            )
-        }
+    // The certificates are read now, so a bad path is reported before any connection is tried.
+    let root = match root_cert {
+        Some(path) => Some(Roots::read(path).map_err(fail)?),
         None => None,
     };
     Ok((driver_url, LazyTls { settings: Arc::new(Settings { mode, root, built: Mutex::new(None) }) }))
 }
 
+/// libpq never negotiates TLS over a Unix socket, whatever `sslmode` says (the server would
+/// refuse, and a local socket needs none); the driver would still ask, a round trip for
+/// `prefer` and a failure for `require`. With only socket hosts, it is told not to. (A list
+/// mixing socket and TCP hosts keeps the mode: the driver has one for all.)
+pub(super) fn skip_for_unix_sockets(config: &mut postgres::Config) {
+    let hosts = config.get_hosts();
+    let only_sockets = !hosts.is_empty() && hosts.iter().all(|host| !matches!(host, Host::Tcp(_)));
+    if only_sockets && config.get_hostaddrs().is_empty() {
+        config.ssl_mode(SslMode::Disable);
+    }
+}
+
+/// The certificates of `sslrootcert`: with them, only they are trusted, as in libpq.
+struct Roots {
+    path: String,
+    certificates: Vec<CertificateDer<'static>>,
+    store: Arc<RootCertStore>,
+}
+
+impl Roots {
+    fn read(path: String) -> Result<Roots, String> {
+        let pem = std::fs::read(&path).map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+        let not_pem = |e: &dyn std::fmt::Display| format!("sslrootcert {path} is not a PEM certificate: {e}");
+        let certificates =
+            CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| not_pem(&e))?;
+        if certificates.is_empty() {
+            return Err(not_pem(&"it holds no BEGIN CERTIFICATE section"));
+        }
+        let mut store = RootCertStore::empty();
+        for certificate in &certificates {
+            store.add(certificate.clone()).map_err(|e| not_pem(&e))?;
+        }
+        Ok(Roots { path, certificates, store: Arc::new(store) })
+    }
+}
+
 /// The driver's TLS connector, built only when a server agrees to TLS: building one loads
-/// the system's root certificates, about 40 ms, which the start-up check of an application
-/// talking to a server without TLS (`sslmode=prefer`, the default) must not pay. Clones
-/// share the connector once built (the run lock's connection reuses it).
+/// the system's root certificates, which the start-up check of an application talking to a
+/// server without TLS (`sslmode=prefer`, the default) must not pay. Clones share the
+/// connector once built (the run lock's connection reuses it).
 #[derive(Clone)]
 pub(super) struct LazyTls {
     settings: Arc<Settings>,
@@ -90,33 +148,257 @@ pub(super) struct LazyTls {
 
 struct Settings {
     mode: Mode,
-    root: Option<Certificate>,
+    root: Option<Roots>,
     built: Mutex<Option<TlsConnector>>,
 }
 
 impl Settings {
-    fn connector(&self) -> Result<TlsConnector, native_tls::Error> {
+    fn connector(&self) -> Result<TlsConnector, TlsError> {
         let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(connector) = built.as_ref() {
             return Ok(connector.clone());
         }
-        let mut builder = TlsConnector::builder();
-        match self.mode {
-            Mode::Disable | Mode::Prefer | Mode::Require => {
-                // Encrypted, not authenticated: what libpq does for these modes.
-                builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let algorithms = provider.signature_verification_algorithms;
+        let verifier: Arc<dyn ServerCertVerifier> = match self.mode {
+            // Encrypted, not authenticated: what libpq does for these modes.
+            Mode::Disable | Mode::Prefer | Mode::Require => Arc::new(Unauthenticated { algorithms }),
+            Mode::VerifyCa | Mode::VerifyFull => {
+                let (roots, pinned) = match &self.root {
+                    Some(root) => (Arc::clone(&root.store), root.certificates.clone()),
+                    None => system_roots()?,
+                };
+                Arc::new(Verified { roots, pinned, check_host: self.mode == Mode::VerifyFull, algorithms })
             }
-            Mode::VerifyCa => {
-                builder.danger_accept_invalid_hostnames(true);
-            }
-            Mode::VerifyFull => {}
-        }
-        if let Some(root) = &self.root {
-            builder.add_root_certificate(root.clone());
-        }
-        let connector = builder.build()?;
+        };
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Setup(format!("cannot set up TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        // As libpq 17 does: PostgreSQL 17 requires it for direct TLS (`sslnegotiation=direct`).
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
+        let connector = TlsConnector::from(Arc::new(config));
         *built = Some(connector.clone());
         Ok(connector)
+    }
+
+    /// Where the trusted roots come from, for messages.
+    fn roots(&self) -> String {
+        match &self.root {
+            Some(root) => format!("sslrootcert {}", root.path),
+            None => "the system's root certificates".to_string(),
+        }
+    }
+}
+
+/// The system's roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`, as OpenSSL does), and
+/// their certificates; an unreadable one among many is skipped, none at all is an error.
+fn system_roots() -> Result<(Arc<RootCertStore>, Vec<CertificateDer<'static>>), TlsError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut store = RootCertStore::empty();
+    let mut certificates = Vec::with_capacity(found.certs.len());
+    for certificate in found.certs {
+        if store.add(certificate.clone()).is_ok() {
+            certificates.push(certificate);
+        }
+    }
+    if store.is_empty() {
+        let why = found.errors.first().map(|e| format!(" ({e})")).unwrap_or_default();
+        return Err(TlsError::Setup(format!(
+            "no root certificates found on this system{why}: install the system's CA certificates \
+             or name the server's root with sslrootcert=PATH"
+        )));
+    }
+    Ok((Arc::new(store), certificates))
+}
+
+/// `require` (and `prefer`): any certificate, but the handshake must still be signed by its
+/// key, so the session is encrypted to whoever holds it.
+#[derive(Debug)]
+struct Unauthenticated {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Unauthenticated {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca` (the chain to a trusted root) and `verify-full` (the host name too), with
+/// libpq's (OpenSSL's) leniencies that webpki does not have: a self-signed server
+/// certificate among the roots (given as `sslrootcert`, say) is trusted as itself even when
+/// it says it is a CA (as `openssl req -x509` makes it, the recipe of PostgreSQL's manual),
+/// and a certificate without a DNS subjectAltName is checked against its subject's common
+/// name.
+#[derive(Debug)]
+struct Verified {
+    roots: Arc<RootCertStore>,
+    /// The roots' certificates.
+    pinned: Vec<CertificateDer<'static>>,
+    check_host: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verified {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let certificate = ParsedCertificate::try_from(end_entity)?;
+        if self.pinned.iter().any(|pinned| pinned == end_entity) {
+            check_validity(end_entity, now)?;
+        } else if let Err(error) = rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &certificate,
+            &self.roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        ) {
+            // webpki says "unknown issuer" or "CA used as end entity"; the reason is simpler.
+            let self_signed = x509::Certificate::parse(end_entity).is_some_and(|c| c.self_issued());
+            return Err(match error {
+                rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer | CertificateError::Other(_),
+                ) if self_signed => CertificateError::Other(rustls::OtherError(Arc::new(SelfSigned))).into(),
+                error => error,
+            });
+        }
+        if self.check_host {
+            check_host(&certificate, end_entity, server_name)?;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A self-signed certificate that is not among the roots.
+#[derive(Debug)]
+struct SelfSigned;
+
+impl std::fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("self-signed")
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
+/// The validity period of a certificate trusted as itself.
+fn check_validity(der: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let certificate = x509::Certificate::parse(der).ok_or(CertificateError::BadEncoding)?;
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let at =
+        |secs: i64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs.max(0).unsigned_abs()));
+    if now_secs < certificate.not_before {
+        return Err(CertificateError::NotValidYetContext {
+            time: now,
+            not_before: at(certificate.not_before),
+        }
+        .into());
+    }
+    if now_secs > certificate.not_after {
+        return Err(
+            CertificateError::ExpiredContext { time: now, not_after: at(certificate.not_after) }.into()
+        );
+    }
+    Ok(())
+}
+
+/// The host name against the subjectAltNames, or, when there is none of the host's kind,
+/// against the subject's common names (libpq's rule; a `*.` wildcard matches one label).
+fn check_host(
+    certificate: &ParsedCertificate<'_>,
+    der: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+) -> Result<(), rustls::Error> {
+    let refused = match rustls::client::verify_server_name(certificate, server_name) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let names = x509::Certificate::parse(der).map(|c| c.names()).unwrap_or_default();
+    let matched = match server_name {
+        ServerName::DnsName(host) if !names.has_dns_san => {
+            names.common_names.iter().any(|name| name_matches(name, host.as_ref()))
+        }
+        ServerName::IpAddress(ip) if !names.has_ip_san => {
+            let ip = std::net::IpAddr::from(*ip);
+            names.common_names.iter().any(|name| name.parse() == Ok(ip))
+        }
+        _ => false,
+    };
+    if matched {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+/// libpq's match of a certificate name against a host name: equal ignoring ASCII case, or
+/// `*.rest` matching one label followed by `.rest`.
+fn name_matches(name: &str, host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    match name.strip_prefix("*.") {
+        Some(rest) => host
+            .split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail.eq_ignore_ascii_case(rest)),
+        None => name.eq_ignore_ascii_case(host),
     }
 }
 
@@ -129,7 +411,7 @@ impl LazyTls {
 }
 
 impl MakeTlsConnect<Socket> for LazyTls {
-    type Stream = postgres_native_tls::TlsStream<Socket>;
+    type Stream = TlsStream;
     type TlsConnect = LazyConnect;
     type Error = std::convert::Infallible;
 
@@ -145,15 +427,195 @@ pub(super) struct LazyConnect {
 }
 
 impl TlsConnect<Socket> for LazyConnect {
-    type Stream = postgres_native_tls::TlsStream<Socket>;
-    type Error = native_tls::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Stream, native_tls::Error>> + Send>>;
+    type Stream = TlsStream;
+    type Error = TlsError;
+    type Future = Pin<Box<dyn Future<Output = Result<TlsStream, TlsError>> + Send>>;
 
     fn connect(self, stream: Socket) -> Self::Future {
-        match self.settings.connector() {
-            Ok(connector) => postgres_native_tls::TlsConnector::new(connector, &self.domain).connect(stream),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
+        Box::pin(async move {
+            let LazyConnect { settings, domain } = self;
+            let connector = settings.connector()?;
+            let name = match ServerName::try_from(domain.as_str()) {
+                Ok(name) => name.to_owned(),
+                Err(_) if settings.mode == Mode::VerifyFull => return Err(TlsError::HostName(domain)),
+                // Nothing to check the name against: sent without SNI, as for an address.
+                Err(_) => ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            };
+            match connector.connect(name, stream).await {
+                Ok(stream) => Ok(TlsStream(stream)),
+                Err(error) => Err(TlsError::handshake(&settings, domain, error)),
+            }
+        })
+    }
+}
+
+/// Why a TLS connection could not be made. Never holds a secret: the host, the mode and the
+/// path of `sslrootcert` at most.
+#[derive(Debug)]
+pub(super) enum TlsError {
+    /// The client side could not be set up (no root certificates).
+    Setup(String),
+    /// `verify-full` with a host that is neither a DNS name nor an address.
+    HostName(String),
+    /// The server's certificate was refused.
+    Certificate { host: String, mode: &'static str, roots: String, error: CertificateError },
+    /// The handshake failed otherwise (the server's alert, a protocol error, I/O).
+    Handshake { host: String, error: io::Error },
+}
+
+impl TlsError {
+    fn handshake(settings: &Settings, host: String, error: io::Error) -> TlsError {
+        let certificate =
+            error.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).and_then(|e| match e {
+                rustls::Error::InvalidCertificate(certificate) => Some(certificate.clone()),
+                _ => None,
+            });
+        match certificate {
+            Some(error) => {
+                TlsError::Certificate { host, mode: settings.mode.name(), roots: settings.roots(), error }
+            }
+            None => TlsError::Handshake { host, error },
         }
+    }
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsError::Setup(message) => f.write_str(message),
+            TlsError::HostName(host) => {
+                write!(
+                    f,
+                    "sslmode=verify-full: {host} is not a host name a certificate can be checked against"
+                )
+            }
+            TlsError::Certificate { host, mode, roots, error } => {
+                write!(f, "the server's certificate is not trusted (sslmode={mode}): ")?;
+                describe_certificate_error(f, error, host, roots)
+            }
+            TlsError::Handshake { host, error } => write!(f, "the TLS handshake with {host} failed: {error}"),
+        }
+    }
+}
+
+fn describe_certificate_error(
+    f: &mut std::fmt::Formatter<'_>,
+    error: &CertificateError,
+    host: &str,
+    roots: &str,
+) -> std::fmt::Result {
+    let date = |time: &UnixTime| {
+        i64::try_from(time.as_secs())
+            .ok()
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+            .map_or_else(
+                || format!("{} (Unix time)", time.as_secs()),
+                |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            )
+    };
+    match error {
+        CertificateError::UnknownIssuer => {
+            write!(f, "it is not signed by a certificate authority in {roots}")
+        }
+        CertificateError::NotValidForName => write!(f, "it is not issued for the host name {host}"),
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            write!(f, "it is not issued for the host name {host}")?;
+            // webpki shows a name as `DnsName("db.example.com")`.
+            let names: Vec<&str> = presented
+                .iter()
+                .map(|name| {
+                    name.split_once('(').map_or(name.as_str(), |(_, rest)| rest.trim_end_matches(')'))
+                })
+                .map(|name| name.trim_matches('"'))
+                .collect();
+            match names.as_slice() {
+                [] => write!(f, " (it names no host in its subjectAltName)"),
+                names => write!(f, " (it is for {})", names.join(", ")),
+            }
+        }
+        CertificateError::Expired => write!(f, "it has expired"),
+        CertificateError::ExpiredContext { not_after, .. } => write!(f, "it expired on {}", date(not_after)),
+        CertificateError::NotValidYet => write!(f, "it is not valid yet"),
+        CertificateError::NotValidYetContext { not_before, .. } => {
+            write!(f, "it is not valid before {}", date(not_before))
+        }
+        CertificateError::BadSignature => write!(f, "its signature does not verify"),
+        CertificateError::BadEncoding => write!(f, "it is not a well-formed certificate"),
+        CertificateError::Revoked => write!(f, "it has been revoked"),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            write!(f, "it is not meant for a server (its extended key usage)")
+        }
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            write!(f, "it is signed with an algorithm this client does not support")
+        }
+        CertificateError::Other(other) if other.0.downcast_ref::<SelfSigned>().is_some() => {
+            write!(f, "it is self-signed, and not in {roots}")
+        }
+        CertificateError::Other(other) => write!(f, "it is refused ({})", other.0),
+        other => write!(f, "{other}"),
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Handshake { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A TLS connection to the server, with the channel binding SCRAM-SHA-256-PLUS asks for.
+pub(super) struct TlsStream(tokio_rustls::client::TlsStream<Socket>);
+
+impl postgres::tls::TlsStream for TlsStream {
+    /// `tls-server-end-point` (RFC 5929): the hash of the server's certificate.
+    fn channel_binding(&self) -> ChannelBinding {
+        let (_, session) = self.0.get_ref();
+        let Some(certificate) = session.peer_certificates().and_then(|c| c.first()) else {
+            return ChannelBinding::none();
+        };
+        match x509::Certificate::parse(certificate).and_then(|c| c.signature_hash()) {
+            Some(hash) => ChannelBinding::tls_server_end_point(hash.digest(certificate)),
+            None => ChannelBinding::none(),
+        }
+    }
+}
+
+impl AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -181,6 +643,7 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_driver_sees_only_the_modes_it_knows() {
@@ -204,5 +667,244 @@ mod tests {
         assert_eq!(url, "postgres://u:pa?ss@h/db?sslmode=disable");
         let config: postgres::Config = url.parse().unwrap();
         assert_eq!((config.get_password(), config.get_dbname()), (Some(&b"pa?ss"[..]), Some("db")));
+    }
+
+    #[test]
+    fn a_root_file_must_hold_certificates() {
+        let dir = Scratch::new("roots");
+        std::fs::write(dir.0.join("empty.pem"), "nothing here\n").unwrap();
+        let url = format!("postgres://u@h/db?sslmode=verify-ca&sslrootcert={}", dir.path("empty.pem"));
+        let err = configure(&url, "t").err().expect("refused").to_string();
+        assert!(err.contains("is not a PEM certificate: it holds no BEGIN CERTIFICATE section"), "{err}");
+        // Every certificate of the file is a root (libpq reads them all).
+        dir.self_signed("a", "/CN=a", None);
+        dir.self_signed("b", "/CN=b", None);
+        let both = [std::fs::read(dir.0.join("a.crt")).unwrap(), std::fs::read(dir.0.join("b.crt")).unwrap()]
+            .concat();
+        std::fs::write(dir.0.join("both.pem"), both).unwrap();
+        let roots = Roots::read(dir.path("both.pem")).unwrap();
+        assert_eq!((roots.certificates.len(), roots.store.len()), (2, 2));
+    }
+
+    #[test]
+    fn verify_ca_checks_the_chain_and_verify_full_the_name_too() {
+        let dir = Scratch::new("chain");
+        dir.self_signed("ca", "/CN=Test CA", None);
+        dir.signed_by_ca("server", "/CN=db.example.test", "subjectAltName=DNS:db.example.test");
+        let (ca, server) = (dir.der("ca.crt"), dir.der("server.crt"));
+        let full = verifier(&ca, true);
+        assert!(check(&full, &server, "db.example.test").is_ok());
+        assert!(check(&full, &server, "DB.Example.Test").is_ok(), "host names ignore case");
+        let err = check(&full, &server, "other.example.test").expect_err("another host");
+        assert_eq!(
+            message(err, "other.example.test"),
+            "the server's certificate is not trusted (sslmode=verify-full): it is not issued for the host \
+             name other.example.test (it is for db.example.test)"
+        );
+        // verify-ca: any host name, but only this root's certificates.
+        let ca_only = verifier(&ca, false);
+        assert!(check(&ca_only, &server, "other.example.test").is_ok());
+        dir.self_signed("stranger", "/CN=Another CA", None);
+        let err = check(&verifier(&dir.der("stranger.crt"), false), &server, "db.example.test").unwrap_err();
+        assert_eq!(
+            message(err, "db.example.test"),
+            "the server's certificate is not trusted (sslmode=verify-full): it is not signed by a certificate \
+             authority in sslrootcert root.crt"
+        );
+        // A certificate past its end is refused with the date.
+        let later = UnixTime::since_unix_epoch(Duration::from_secs(UnixTime::now().as_secs() + 3 * 86_400));
+        let err = full.verify_server_cert(&server, &[], &name("db.example.test"), &[], later).unwrap_err();
+        let err = message(err, "db.example.test");
+        assert!(err.contains("(sslmode=verify-full): it expired on 20"), "{err}");
+    }
+
+    #[test]
+    fn a_self_signed_certificate_given_as_root_is_trusted_as_itself() {
+        // `openssl req -x509`, PostgreSQL's manual's recipe, marks the certificate as a CA:
+        // webpki would refuse it as a server's certificate, OpenSSL (libpq) trusts it.
+        let dir = Scratch::new("pinned");
+        dir.self_signed("server", "/CN=localhost", Some("subjectAltName=DNS:localhost"));
+        let server = dir.der("server.crt");
+        assert!(check(&verifier(&server, true), &server, "localhost").is_ok());
+        assert!(check(&verifier(&server, false), &server, "elsewhere").is_ok());
+        let err = check(&verifier(&server, true), &server, "elsewhere").unwrap_err();
+        assert!(message(err, "elsewhere").contains("not issued for the host name elsewhere"));
+        // Only that very certificate: the same name and key in another certificate is not it.
+        let mut unpinned = verifier(&server, true);
+        unpinned.pinned.clear();
+        assert!(check(&unpinned, &server, "localhost").is_err(), "webpki accepted a CA as the server");
+        dir.self_signed("stranger", "/CN=localhost", Some("subjectAltName=DNS:localhost"));
+        let err = check(&verifier(&dir.der("stranger.crt"), true), &server, "localhost").unwrap_err();
+        assert_eq!(
+            message(err, "localhost"),
+            "the server's certificate is not trusted (sslmode=verify-full): it is self-signed, and not in \
+             sslrootcert root.crt"
+        );
+        // Its validity period still counts.
+        let later = UnixTime::since_unix_epoch(Duration::from_secs(UnixTime::now().as_secs() + 3 * 86_400));
+        let pinned = verifier(&server, true);
+        let err = pinned.verify_server_cert(&server, &[], &name("localhost"), &[], later).unwrap_err();
+        assert!(message(err, "localhost").contains("it expired on"));
+        let earlier = UnixTime::since_unix_epoch(Duration::from_secs(UnixTime::now().as_secs() - 86_400));
+        let err = pinned.verify_server_cert(&server, &[], &name("localhost"), &[], earlier).unwrap_err();
+        assert!(message(err, "localhost").contains("it is not valid before"));
+    }
+
+    #[test]
+    fn the_common_name_counts_only_without_an_alt_name_of_the_hosts_kind() {
+        let dir = Scratch::new("cn");
+        dir.self_signed("ca", "/CN=Test CA", None);
+        dir.signed_by_ca("cn", "/CN=db.example.test", "basicConstraints=CA:FALSE");
+        dir.signed_by_ca("wild", "/CN=*.example.test", "basicConstraints=CA:FALSE");
+        dir.signed_by_ca("ip", "/CN=127.0.0.1", "basicConstraints=CA:FALSE");
+        dir.signed_by_ca("san", "/CN=cn.example.test", "subjectAltName=DNS:san.example.test");
+        let full = verifier(&dir.der("ca.crt"), true);
+        let cn = dir.der("cn.crt");
+        assert!(check(&full, &cn, "db.example.test").is_ok());
+        assert!(check(&full, &cn, "other.example.test").is_err());
+        let wild = dir.der("wild.crt");
+        assert!(check(&full, &wild, "db.example.test").is_ok());
+        assert!(check(&full, &wild, "a.db.example.test").is_err(), "a wildcard is one label");
+        assert!(check(&full, &wild, "example.test").is_err());
+        assert!(check(&full, &dir.der("ip.crt"), "127.0.0.1").is_ok());
+        let san = dir.der("san.crt");
+        assert!(check(&full, &san, "san.example.test").is_ok());
+        assert!(check(&full, &san, "cn.example.test").is_err(), "a DNS alt name hides the common name");
+        let names = x509::Certificate::parse(&san).unwrap().names();
+        assert_eq!(
+            names,
+            x509::Names {
+                has_dns_san: true,
+                has_ip_san: false,
+                common_names: vec!["cn.example.test".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn channel_binding_hashes_with_the_signatures_hash() {
+        let dir = Scratch::new("binding");
+        let make = |key: &[&str], name: &str| {
+            let (subject, key_file, crt) =
+                (format!("/CN={name}"), format!("{name}.key"), format!("{name}.crt"));
+            let mut args = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", &subject];
+            args.extend_from_slice(key);
+            args.extend(["-keyout", &key_file, "-out", &crt]);
+            dir.output(&args);
+        };
+        make(&["-newkey", "rsa:2048"], "r");
+        make(&["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-sha384"], "e");
+        make(&["-newkey", "ed25519"], "d");
+        let hash = |file: &str| x509::Certificate::parse(&dir.der(file)).and_then(|c| c.signature_hash());
+        assert_eq!(hash("r.crt"), Some(x509::Hash::Sha256));
+        assert_eq!(hash("e.crt"), Some(x509::Hash::Sha384));
+        assert_eq!(hash("d.crt"), None, "Ed25519 has no hash of its own: no binding");
+        let der = dir.der("r.crt");
+        let fingerprint = dir.output(&["x509", "-in", "r.crt", "-noout", "-fingerprint", "-sha256"]);
+        let expected: String = fingerprint.trim().rsplit('=').next().unwrap().replace(':', "").to_lowercase();
+        let digest: String = x509::Hash::Sha256.digest(&der).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest, expected);
+    }
+
+    #[test]
+    fn names_match_like_libpq() {
+        assert!(name_matches("db.example.test", "DB.example.test."));
+        assert!(name_matches("*.example.test", "db.EXAMPLE.test"));
+        assert!(!name_matches("*.example.test", "example.test"));
+        assert!(!name_matches("*.example.test", ".example.test"));
+        assert!(!name_matches("*.example.test", "a.b.example.test"));
+        assert!(!name_matches("db*.example.test", "db1.example.test"));
+    }
+
+    fn name(host: &str) -> ServerName<'static> {
+        ServerName::try_from(host.to_string()).unwrap()
+    }
+
+    /// A verify-full (`check_host`) or verify-ca verifier trusting `root`, as for
+    /// `sslrootcert`.
+    fn verifier(root: &CertificateDer<'static>, check_host: bool) -> Verified {
+        let mut store = RootCertStore::empty();
+        store.add(root.clone()).unwrap();
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        Verified { roots: Arc::new(store), pinned: vec![root.clone()], check_host, algorithms }
+    }
+
+    fn check(verifier: &Verified, certificate: &CertificateDer<'_>, host: &str) -> Result<(), rustls::Error> {
+        verifier.verify_server_cert(certificate, &[], &name(host), &[], UnixTime::now()).map(|_| ())
+    }
+
+    /// The connection error's sentence for a refused certificate.
+    fn message(error: rustls::Error, host: &str) -> String {
+        let rustls::Error::InvalidCertificate(error) = error else { panic!("{error:?}") };
+        let roots = "sslrootcert root.crt".to_string();
+        TlsError::Certificate { host: host.to_string(), mode: "verify-full", roots, error }.to_string()
+    }
+
+    /// A scratch directory of certificates made with the `openssl` command, as the testkit's
+    /// TLS server makes its own.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("strata-tls-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self, file: &str) -> String {
+            self.0.join(file).display().to_string()
+        }
+
+        fn output(&self, args: &[&str]) -> String {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&self.0)
+                .output()
+                .expect("the openssl command (the TLS tests make their certificates with it)");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        /// `NAME.crt`, self-signed (and so a CA, as `openssl req -x509` makes it).
+        fn self_signed(&self, name: &str, subject: &str, extension: Option<&str>) {
+            let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+            let mut args =
+                vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+            args.extend(["-days", "2", "-subj", subject, "-keyout", &key, "-out", &crt]);
+            if let Some(extension) = extension {
+                args.extend(["-addext", extension]);
+            }
+            self.output(&args);
+        }
+
+        /// `NAME.crt`, signed by `ca.crt`, with the extensions in `extensions`.
+        fn signed_by_ca(&self, name: &str, subject: &str, extensions: &str) {
+            let (key, csr, crt, ext) =
+                (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"), format!("{name}.ext"));
+            std::fs::write(self.0.join(&ext), format!("{extensions}\n")).unwrap();
+            self.output(
+                &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+                    .into_iter()
+                    .chain(["-subj", subject, "-keyout", &key, "-out", &csr])
+                    .collect::<Vec<_>>(),
+            );
+            self.output(
+                &["x509", "-req", "-in", &csr, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"]
+                    .into_iter()
+                    .chain(["-days", "2", "-extfile", &ext, "-out", &crt])
+                    .collect::<Vec<_>>(),
+            );
+        }
+
+        fn der(&self, file: &str) -> CertificateDer<'static> {
+            CertificateDer::from_pem_file(self.0.join(file)).unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
