@@ -411,7 +411,7 @@ impl Step<'static> {
 /// foreign key switching, error reporting) but records nothing in the version tables. For
 /// tests and scratch databases.
 pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result<(), Error> {
-    let step = Step {
+    let mut step = Step {
         revision: label,
         message: "ad-hoc ops",
         direction: Direction::Up,
@@ -431,7 +431,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         recheck: None,
         transaction_lock: None,
     };
-    run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx).map(|_| ())
+    run_in_transaction(backend, std::slice::from_mut(&mut step), &[], &mut ctx).map(|_| ())
 }
 
 impl Runner {
@@ -584,7 +584,7 @@ impl Runner {
         message: &'static str,
     ) -> Result<Option<&'static Migration>, Error> {
         let head = self.set.head();
-        let step = Step {
+        let mut step = Step {
             revision: head.map_or("base", |m| m.revision),
             message,
             direction: Direction::Up,
@@ -614,7 +614,7 @@ impl Runner {
             recheck: lock.is_none().then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
         };
-        let applied = run_in_transaction(backend, std::slice::from_ref(&step), &[], &mut ctx)?;
+        let applied = run_in_transaction(backend, std::slice::from_mut(&mut step), &[], &mut ctx)?;
         drop(lock);
         if applied.is_empty() && head.is_some() {
             // Without a run lock the transaction re-read the version: another process won.
@@ -911,7 +911,7 @@ impl Runner {
         &self,
         backend: &mut dyn Backend,
         version: Option<String>,
-        steps: Vec<Step<'static>>,
+        mut steps: Vec<Step<'static>>,
         listener: &mut dyn Listener,
         recheck: bool,
     ) -> Result<Report, Error> {
@@ -931,9 +931,9 @@ impl Runner {
         };
         match self.mode {
             TransactionMode::PerMigration => {
-                for step in &steps {
+                for step in &mut steps {
                     let applied = if step.transactional {
-                        run_in_transaction(backend, std::slice::from_ref(step), &report.applied, &mut ctx)?
+                        run_in_transaction(backend, std::slice::from_mut(step), &report.applied, &mut ctx)?
                     } else {
                         run_outside_transaction(backend, step, &report.applied, &mut ctx)?
                     };
@@ -945,7 +945,7 @@ impl Runner {
                 if let Some(step) = steps.iter().find(|s| !s.transactional) {
                     return Err(Error::NotGroupable(step.revision.to_string()));
                 }
-                report.applied = run_in_transaction(backend, &steps, &[], &mut ctx)?;
+                report.applied = run_in_transaction(backend, &mut steps, &[], &mut ctx)?;
                 report.to = steps.last().and_then(|s| s.new_version.clone());
             }
         }
@@ -1006,28 +1006,51 @@ struct RunContext<'l> {
 }
 
 /// Whether `step` still has to run, read inside its transaction: another migrator may have
-/// run it while this one waited for the write lock. Any other version is another migrator's
-/// move this run cannot build on.
-fn still_needed(backend: &mut dyn Backend, set: &MigrationSet, step: &Step<'_>) -> Result<bool, Error> {
+/// run it while this one waited for the write lock. Another migrator on another plan (a
+/// branch first, say) may have left the database elsewhere: when `step` can still run there
+/// (its parents applied, or for a downgrade no child applied) and may be moved (`adjust`: it
+/// runs alone in its transaction), it runs from there, its versions updated. Anything else is
+/// a move this run cannot build on.
+fn still_needed(
+    backend: &mut dyn Backend,
+    set: &MigrationSet,
+    step: &mut Step<'_>,
+    adjust: bool,
+) -> Result<bool, Error> {
     let current = backend.current_revision()?;
     if current == step.before {
         return Ok(true);
     }
     let state = set.state_at(current.as_deref())?;
-    let applied = set.graph().is_applied(&state, step.revision);
-    let done = match step.direction {
-        Direction::Up => applied,
-        Direction::Down => !applied && set.get(step.revision).is_some(),
-        _ => false,
+    let graph = set.graph();
+    let applied = graph.is_applied(&state, step.revision);
+    let (done, runnable, direction) = match step.direction {
+        Direction::Up => (
+            applied,
+            !applied && graph.parents_of(step.revision).iter().all(|p| graph.is_applied(&state, p)),
+            plan::Direction::Up,
+        ),
+        Direction::Down => (
+            !applied && set.get(step.revision).is_some(),
+            graph.heads_of(&state).contains(&step.revision),
+            plan::Direction::Down,
+        ),
+        _ => (false, false, plan::Direction::Up),
     };
     if done {
-        Ok(false)
-    } else {
-        Err(Error::Moved {
-            revision: step.revision.to_string(),
-            current: current.unwrap_or_else(|| "base".into()),
-        })
+        return Ok(false);
     }
+    if runnable && adjust && step.record {
+        step.new_version =
+            set.version_of(&state.after(graph, &plan::Step { revision: step.revision, direction }));
+        step.before = current;
+        backend.expect_version(Some(step.before.as_deref()));
+        return Ok(true);
+    }
+    Err(Error::Moved {
+        revision: step.revision.to_string(),
+        current: current.unwrap_or_else(|| "base".into()),
+    })
 }
 
 /// A failed transaction of `step`, told apart from a version that moved under it: a killed
@@ -1057,7 +1080,7 @@ pub(crate) fn needs_foreign_keys_off(dialect: &dyn crate::dialect::Dialect, ops:
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
 fn run_in_transaction(
     backend: &mut dyn Backend,
-    steps: &[Step<'_>],
+    steps: &mut [Step<'_>],
     completed: &[Applied],
     ctx: &mut RunContext<'_>,
 ) -> Result<Vec<Applied>, Error> {
@@ -1073,9 +1096,10 @@ fn run_in_transaction(
         if let Some(first) = steps.first().filter(|s| s.record) {
             backend.expect_version(Some(first.before.as_deref()));
         }
-        if let (Some(set), Some(first)) = (ctx.recheck, steps.first()) {
-            if !still_needed(backend, set, first)? {
-                if steps.len() > 1 {
+        let alone = steps.len() == 1;
+        if let (Some(set), Some(first)) = (ctx.recheck, steps.first_mut()) {
+            if !still_needed(backend, set, first, alone)? {
+                if !alone {
                     return Err(Error::Moved {
                         revision: first.revision.to_string(),
                         current: "a later revision".into(),
@@ -1091,7 +1115,7 @@ fn run_in_transaction(
         // A lone migration's last statement goes with its bookkeeping and commit (one round
         // trip fewer on PostgreSQL), unless a foreign key check must run between them.
         let fold = steps.len() == 1 && !fk_were_on;
-        for step in steps {
+        for step in steps.iter() {
             let span =
                 tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
             let _guard = span.enter();
@@ -1200,7 +1224,7 @@ fn commit_failure(step: &Step<'_>, error: BackendError, completed: &[Applied]) -
 /// the dirty marker, which blocks every run until an operator `resolve`s it.
 fn run_outside_transaction(
     backend: &mut dyn Backend,
-    step: &Step<'_>,
+    step: &mut Step<'_>,
     completed: &[Applied],
     ctx: &mut RunContext<'_>,
 ) -> Result<Vec<Applied>, Error> {
@@ -1209,7 +1233,7 @@ fn run_outside_transaction(
         backend.lock_transaction(timeout)?;
     }
     if let Some(set) = ctx.recheck {
-        if !still_needed(backend, set, step)? {
+        if !still_needed(backend, set, step, true)? {
             backend.rollback()?;
             return Ok(Vec::new());
         }
