@@ -1,0 +1,215 @@
+//! The report: one Markdown table of medians and ratios (rows = workload × engine × size,
+//! columns = the floors, the peers, strata, and strata's ratios), the targets
+//! checked, and a detail table with the spread of every cell.
+
+use crate::tools::{Cell, Engine, Tool, Workload};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RowKey {
+    pub workload: Workload,
+    pub engine: Engine,
+    pub n: usize,
+}
+
+impl RowKey {
+    pub fn label(&self) -> String {
+        format!("{} · {} · {}", self.workload.label(), self.engine.label(), thousands(self.n))
+    }
+
+    pub fn slug(&self) -> String {
+        format!("{}-{}-{}", self.workload.slug(), self.engine.slug(), self.n)
+    }
+}
+
+/// Every timed run, by row and column.
+#[derive(Debug, Default)]
+pub struct Results {
+    cells: BTreeMap<(RowKey, Tool), Vec<f64>>,
+}
+
+impl Results {
+    /// Adds runs (seconds) to a cell.
+    pub fn add(&mut self, row: RowKey, tool: Tool, times: &[f64]) {
+        self.cells.entry((row, tool)).or_default().extend_from_slice(times);
+    }
+
+    fn median(&self, row: RowKey, tool: Tool) -> Option<f64> {
+        self.cells.get(&(row, tool)).map(|times| median(times))
+    }
+
+    /// The main table, in Markdown.
+    pub fn table(&self, rows: &[RowKey]) -> String {
+        let mut out = String::new();
+        let headers: Vec<&str> = Tool::ALL.iter().map(|t| t.header()).collect();
+        let _ = writeln!(
+            out,
+            "| workload · engine · migrations | {} | strata / floor | strata / best peer | targets |",
+            headers.join(" | ")
+        );
+        let _ = writeln!(out, "|---|{}---|---|", "---:|".repeat(Tool::ALL.len() + 1));
+        for &row in rows {
+            let cells: Vec<String> = Tool::ALL
+                .iter()
+                .map(|&tool| match tool.command(row.workload) {
+                    Cell::Runs(_) => self.median(row, tool).map_or("?".into(), human),
+                    Cell::Unsupported => "n/a".into(),
+                    Cell::Absent => "—".into(),
+                })
+                .collect();
+            let (versus_floor, versus_peer, targets) = self.verdict(row);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {versus_floor} | {versus_peer} | {targets} |",
+                row.label(),
+                cells.join(" | ")
+            );
+        }
+        out
+    }
+
+    /// strata against the floor, against the best peer, and the targets for `row`.
+    fn verdict(&self, row: RowKey) -> (String, String, String) {
+        let floor_tool = row.workload.floor();
+        let (Some(strata), Some(floor)) = (self.median(row, Tool::Strata), self.median(row, floor_tool))
+        else {
+            return ("?".into(), "?".into(), "?".into());
+        };
+        let mut missed = Vec::new();
+        let versus_floor = match row.workload {
+            Workload::Upgrade | Workload::Downgrade => {
+                let ratio = strata / floor;
+                if ratio > 1.1 {
+                    missed.push(format!("{ratio:.2}x floor > 1.1x"));
+                }
+                format!("{ratio:.2}x")
+            }
+            Workload::Pending | Workload::Current => {
+                let extra = (strata - floor) * 1e3;
+                if extra > 1.0 {
+                    missed.push(format!("+{extra:.2} ms > +1 ms"));
+                }
+                format!("{extra:+.2} ms ({:.2}x)", strata / floor)
+            }
+        };
+        let best = Tool::ALL
+            .iter()
+            .filter(|t| t.is_peer())
+            .filter_map(|&t| Some((t, self.median(row, t)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let versus_peer = match best {
+            Some((peer, time)) => {
+                let ratio = strata / time;
+                if ratio >= 1.0 {
+                    missed.push(format!("behind {}", peer.header()));
+                }
+                format!("{ratio:.2}x ({})", peer.header())
+            }
+            None => "—".into(),
+        };
+        let targets =
+            if missed.is_empty() { "met".to_string() } else { format!("missed: {}", missed.join("; ")) };
+        (versus_floor, versus_peer, targets)
+    }
+
+    /// Every cell's spread, in Markdown.
+    pub fn details(&self) -> String {
+        let mut out =
+            String::from("| cell | runs | median | mean ± σ | min | max |\n|---|---:|---:|---:|---:|---:|\n");
+        for ((row, tool), times) in &self.cells {
+            let mean = times.iter().sum::<f64>() / times.len() as f64;
+            let sigma = (times.iter().map(|t| (t - mean).powi(2)).sum::<f64>()
+                / times.len().max(2).saturating_sub(1) as f64)
+                .sqrt();
+            let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = times.iter().copied().fold(0.0, f64::max);
+            let _ = writeln!(
+                out,
+                "| {} · {} | {} | {} | {} ± {} | {} | {} |",
+                row.label(),
+                tool.header(),
+                times.len(),
+                human(median(times)),
+                human(mean),
+                human(sigma),
+                human(min),
+                human(max)
+            );
+        }
+        out
+    }
+}
+
+/// The median of `times` (not empty).
+pub fn median(times: &[f64]) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.is_empty() {
+        f64::NAN
+    } else if !sorted.len().is_multiple_of(2) {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// Seconds as a person reads them: `0.94 ms`, `8.31 ms`, `812 ms`, `2.47 s`.
+pub fn human(seconds: f64) -> String {
+    let ms = seconds * 1e3;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{seconds:.2} s")
+    }
+}
+
+/// `1000` → `1,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_and_targets() {
+        let mut results = Results::default();
+        let up = RowKey { workload: Workload::Upgrade, engine: Engine::Sqlite, n: 100 };
+        results.add(up, Tool::RawPerStatement, &[1.0, 1.2, 0.9]);
+        results.add(up, Tool::Strata, &[1.05]);
+        results.add(up, Tool::Sqlx, &[2.0]);
+        results.add(up, Tool::Refinery, &[1.5]);
+        let current = RowKey { workload: Workload::Current, engine: Engine::Postgres, n: 1000 };
+        results.add(current, Tool::Select1, &[0.002]);
+        results.add(current, Tool::Strata, &[0.0035]);
+        results.add(current, Tool::Sqlx, &[0.003]);
+        let table = results.table(&[up, current]);
+        assert!(table.contains("| upgrade · SQLite · 100 | ? | 1.00 s | — | 2.00 s | 1.50 s | 1.05 s | 1.05x | 0.70x (refinery) | met |"), "{table}");
+        assert!(table.contains("| — | — | 2.00 ms | 3.00 ms | ? | 3.50 ms | +1.50 ms (1.75x) | 1.17x (sqlx) | missed: +1.50 ms > +1 ms; behind sqlx |"), "{table}");
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
+        assert_eq!(human(0.00094), "0.94 ms");
+        assert_eq!(human(0.8123), "812 ms");
+        assert_eq!(human(2.4712), "2.47 s");
+        assert_eq!(thousands(1000), "1,000");
+    }
+}

@@ -1,0 +1,260 @@
+//! What is measured: the four apps, the columns of the table (a tool, or raw in one of its
+//! modes) and the workloads (the rows), and which command each column runs for each row.
+
+use std::fmt;
+
+/// One of the benchmark's cargo projects under `benches/peers/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum App {
+    Raw,
+    Sqlx,
+    Refinery,
+    Strata,
+}
+
+impl App {
+    pub const ALL: [App; 4] = [App::Raw, App::Sqlx, App::Refinery, App::Strata];
+
+    /// The project's folder under `benches/peers/`, which is also its package and binary name.
+    pub fn project(self) -> &'static str {
+        match self {
+            App::Raw => "raw-app",
+            App::Sqlx => "sqlx-app",
+            App::Refinery => "refinery-app",
+            App::Strata => "strata-app",
+        }
+    }
+
+    /// The arguments that upgrade base → head (to build the databases runs start from).
+    pub fn upgrade_args(self) -> &'static [&'static str] {
+        match self {
+            App::Raw => &["up-one-txn"],
+            App::Sqlx | App::Refinery => &["up"],
+            App::Strata => &["upgrade"],
+        }
+    }
+
+    /// Whether the app has a `durability` command (strata's command line is strata's own).
+    pub fn reports_durability(self) -> bool {
+        self != App::Strata
+    }
+}
+
+impl fmt::Display for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.project())
+    }
+}
+
+/// A column of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tool {
+    /// Raw SQL, every statement in one transaction.
+    RawOneTxn,
+    /// Raw SQL, a transaction per statement: the floor of upgrade and downgrade.
+    RawPerStatement,
+    /// Connect and `SELECT 1`: the floor of the nothing-pending check and `current`.
+    Select1,
+    Sqlx,
+    Refinery,
+    Strata,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 6] =
+        [Tool::RawOneTxn, Tool::RawPerStatement, Tool::Select1, Tool::Sqlx, Tool::Refinery, Tool::Strata];
+
+    /// The app whose binary runs this column.
+    pub fn app(self) -> App {
+        match self {
+            Tool::RawOneTxn | Tool::RawPerStatement | Tool::Select1 => App::Raw,
+            Tool::Sqlx => App::Sqlx,
+            Tool::Refinery => App::Refinery,
+            Tool::Strata => App::Strata,
+        }
+    }
+
+    /// The column header.
+    pub fn header(self) -> &'static str {
+        match self {
+            Tool::RawOneTxn => "raw, one txn",
+            Tool::RawPerStatement => "raw, txn per stmt",
+            Tool::Select1 => "connect + SELECT 1",
+            Tool::Sqlx => "sqlx",
+            Tool::Refinery => "refinery",
+            Tool::Strata => "strata",
+        }
+    }
+
+    /// A name without spaces, for file names.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tool::RawOneTxn => "raw-one-txn",
+            Tool::RawPerStatement => "raw-per-statement",
+            Tool::Select1 => "select1",
+            Tool::Sqlx => "sqlx",
+            Tool::Refinery => "refinery",
+            Tool::Strata => "strata",
+        }
+    }
+
+    /// Whether this column is a migration tool (compared with strata) rather than raw.
+    pub fn is_peer(self) -> bool {
+        matches!(self, Tool::Sqlx | Tool::Refinery)
+    }
+
+    /// What this column runs for `workload`: its arguments, or why it has no cell.
+    pub fn command(self, workload: Workload) -> Cell {
+        use Cell::{Absent, Runs, Unsupported};
+        use Workload::*;
+        match (self, workload) {
+            (Tool::RawOneTxn, Upgrade) => Runs(&["up-one-txn"]),
+            (Tool::RawPerStatement, Upgrade) => Runs(&["up-per-statement"]),
+            (Tool::RawPerStatement, Downgrade) => Runs(&["down-per-statement"]),
+            (Tool::Select1, Pending | Current) => Runs(&["select1"]),
+            (Tool::RawOneTxn | Tool::RawPerStatement | Tool::Select1, _) => Absent,
+            (Tool::Sqlx, Upgrade | Pending) => Runs(&["up"]),
+            (Tool::Sqlx, Downgrade) => Runs(&["down"]),
+            (Tool::Sqlx, Current) => Runs(&["current"]),
+            (Tool::Refinery, Upgrade | Pending) => Runs(&["up"]),
+            // refinery has no down migrations.
+            (Tool::Refinery, Downgrade) => Unsupported,
+            (Tool::Refinery, Current) => Runs(&["current"]),
+            (Tool::Strata, Upgrade | Pending) => Runs(&["upgrade"]),
+            (Tool::Strata, Downgrade) => Runs(&["downgrade", "--revision", "base"]),
+            (Tool::Strata, Current) => Runs(&["current"]),
+        }
+    }
+}
+
+/// What a column does in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// Runs the column's binary with these arguments.
+    Runs(&'static [&'static str]),
+    /// The tool cannot do this (refinery's downgrade): "n/a".
+    Unsupported,
+    /// The column is not a measurement of this row (raw one txn on `current`): "—".
+    Absent,
+}
+
+/// A row kind: what the timed command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Workload {
+    /// base → head on a fresh, empty database.
+    Upgrade,
+    /// head → base on a fresh database at head.
+    Downgrade,
+    /// The upgrade command on a fresh database at head: nothing to do.
+    Pending,
+    /// The tool's "which revision is this database at" on a fresh database at head.
+    Current,
+}
+
+impl Workload {
+    pub const ALL: [Workload; 4] =
+        [Workload::Upgrade, Workload::Downgrade, Workload::Pending, Workload::Current];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Workload::Upgrade => "upgrade",
+            Workload::Downgrade => "downgrade",
+            Workload::Pending => "nothing pending",
+            Workload::Current => "current",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Workload::Upgrade => "upgrade",
+            Workload::Downgrade => "downgrade",
+            Workload::Pending => "pending",
+            Workload::Current => "current",
+        }
+    }
+
+    /// Whether a run starts from a database at head (built by the same app) rather than empty.
+    pub fn starts_at_head(self) -> bool {
+        self != Workload::Upgrade
+    }
+
+    /// Where a run must leave the database.
+    pub fn ends_at(self) -> Expect {
+        if self == Workload::Downgrade {
+            Expect::Base
+        } else {
+            Expect::Head
+        }
+    }
+
+    /// The column strata is held against (the floor) in this row.
+    pub fn floor(self) -> Tool {
+        match self {
+            Workload::Upgrade | Workload::Downgrade => Tool::RawPerStatement,
+            Workload::Pending | Workload::Current => Tool::Select1,
+        }
+    }
+}
+
+/// The state a database must be in after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// `n/2` tables `t_*` and `n/2` columns `extra_*`.
+    Head,
+    /// No table `t_*`.
+    Base,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Head => "head",
+            Expect::Base => "base",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Expect, String> {
+        match text {
+            "head" => Ok(Expect::Head),
+            "base" => Ok(Expect::Base),
+            other => Err(format!("expected head or base, not {other:?}")),
+        }
+    }
+}
+
+/// The database engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_has_its_floor_and_strata() {
+        for workload in Workload::ALL {
+            assert!(matches!(workload.floor().command(workload), Cell::Runs(_)), "{workload:?}");
+            assert!(matches!(Tool::Strata.command(workload), Cell::Runs(_)), "{workload:?}");
+            assert!(Tool::ALL.iter().any(|t| t.is_peer() && matches!(t.command(workload), Cell::Runs(_))));
+        }
+    }
+}
