@@ -296,3 +296,21 @@ fn the_round_trip_api_and_drift_work_on_a_dag() {
         assert!(validation.errors.iter().any(|e| e.starts_with("b1 ")), "[{kind}] {validation:?}");
     }
 }
+
+#[test]
+fn the_history_of_some_revisions_is_the_history_filtered() {
+    for kind in engines() {
+        let (_db, mut conn) = open(kind);
+        let conn = conn.as_mut();
+        assert!(conn.history_of(&["a1"]).unwrap().is_empty(), "[{kind}] no table yet: no rows");
+        runner().upgrade(conn, &Target::Head).unwrap();
+        runner().downgrade(conn, &revision("a2")).unwrap();
+        runner().upgrade(conn, &Target::Head).unwrap();
+        let all = conn.history().unwrap();
+        for wanted in [&["merge"][..], &["a1", "b1"], &["nope"], &["it's"]] {
+            let expected: Vec<_> =
+                all.iter().filter(|r| wanted.contains(&r.revision.as_str())).cloned().collect();
+            assert_eq!(conn.history_of(wanted).unwrap(), expected, "[{kind}] {wanted:?}");
+        }
+    }
+}

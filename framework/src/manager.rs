@@ -312,6 +312,18 @@ impl MigrationManager {
     pub fn current_revision(&self) -> Result<Vec<&'static Migration>, ManagerError> {
         Ok(self.runner().current(self.connect()?.as_mut())?)
     }
+    /// [`MigrationManager::current_revision`] and the history rows of those heads, on one
+    /// connection (what `current` shows: one connect and two short queries).
+    pub fn current_with_history(&self) -> Result<(Vec<&'static Migration>, Vec<HistoryRow>), ManagerError> {
+        let mut db = self.connect()?;
+        let heads = self.runner().current(db.as_mut())?;
+        if heads.is_empty() {
+            return Ok((heads, Vec::new()));
+        }
+        let revisions: Vec<&str> = heads.iter().map(|m| m.revision).collect();
+        let rows = db.history_of(&revisions)?;
+        Ok((heads, rows))
+    }
     /// The migrations not yet applied, in apply order.
     pub fn pending_migrations(&self) -> Result<Vec<&'static Migration>, ManagerError> {
         Ok(self.runner().pending(self.connect()?.as_mut())?)

@@ -322,6 +322,11 @@ pub trait Backend: Send {
     }
     /// Every history row, oldest first (empty when the table does not exist yet).
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError>;
+    /// The history rows of `revisions` only, oldest first: what `current` shows of its heads,
+    /// without reading a long history. Engines answer it in one query.
+    fn history_of(&mut self, revisions: &[&str]) -> Result<Vec<HistoryRow>, BackendError> {
+        Ok(self.history()?.into_iter().filter(|r| revisions.contains(&r.revision.as_str())).collect())
+    }
 
     /// Takes the migration lock for a whole run, on a connection of its own, waiting at most
     /// `timeout`. `Ok(None)` where the engine serializes migrators per transaction instead

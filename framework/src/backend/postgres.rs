@@ -661,12 +661,30 @@ impl Backend for PostgresBackend {
     }
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+        self.read_history(None)
+    }
+
+    fn history_of(&mut self, revisions: &[&str]) -> Result<Vec<HistoryRow>, BackendError> {
+        self.read_history(Some(revisions))
+    }
+}
+
+impl PostgresBackend {
+    /// Every history row, or those of `only`.
+    fn read_history(&mut self, only: Option<&[&str]>) -> Result<Vec<HistoryRow>, BackendError> {
         let table = self.tables.history.clone();
         if !self.table_exists(&table)? {
             return Ok(Vec::new());
         }
+        let filter = match only {
+            None => String::new(),
+            Some(revisions) => {
+                let list: Vec<String> = revisions.iter().map(|r| quote_str(r)).collect();
+                format!(" WHERE revision IN ({})", list.join(", "))
+            }
+        };
         let sql = format!(
-            "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {} ORDER BY id",
+            "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {}{filter} ORDER BY id",
             quote_ident(&table)
         );
         // An unnamed statement (parse, bind, execute in one round trip): a named one would

@@ -818,8 +818,8 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             }
         }
         Command::Current => {
-            let log = manager.migration_history()?;
-            output::current(format, &manager.current_revision()?, manager.migrations().head(), &log);
+            let (heads, log) = manager.current_with_history()?;
+            output::current(format, &heads, manager.migrations().head(), &log);
         }
         Command::Pending => {
             let head = manager.migrations().head().map(|m| m.revision);

@@ -343,7 +343,12 @@ impl Backend for SqliteBackend {
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
         let started = Instant::now();
-        self.read_history().map_err(self.locked(started))
+        self.read_history(None).map_err(self.locked(started))
+    }
+
+    fn history_of(&mut self, revisions: &[&str]) -> Result<Vec<HistoryRow>, BackendError> {
+        let started = Instant::now();
+        self.read_history(Some(revisions)).map_err(self.locked(started))
     }
 }
 
@@ -472,12 +477,21 @@ impl SqliteBackend {
         self.run_cached("COMMIT")
     }
 
-    fn read_history(&mut self) -> Result<Vec<HistoryRow>, BackendError> {
+    fn read_history(&mut self, only: Option<&[&str]>) -> Result<Vec<HistoryRow>, BackendError> {
         if !self.table_exists(&self.tables.history)? {
             return Ok(Vec::new());
         }
         type Raw = (i64, String, String, String, String, f64, Option<String>);
-        let raw: Vec<Raw> = self.rows(&self.sql.select_history, [], |r| {
+        let sql = match only {
+            None => self.sql.select_history.clone(),
+            Some(revisions) => {
+                let list: Vec<String> = revisions.iter().map(|r| crate::dialect::quote_str(r)).collect();
+                self.sql
+                    .select_history
+                    .replace(" ORDER BY id", &format!(" WHERE revision IN ({}) ORDER BY id", list.join(", ")))
+            }
+        };
+        let raw: Vec<Raw> = self.rows(&sql, [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         })?;
         raw.into_iter()
