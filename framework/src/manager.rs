@@ -371,12 +371,7 @@ impl MigrationManager {
         to: &Target,
         allow_data_placeholders: bool,
     ) -> Result<Vec<MigrationSql>, ManagerError> {
-        let kind = match self.database_url() {
-            DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
-            _ => crate::ops::DialectKind::Sqlite,
-        };
-        let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
-        Ok(offline::render(&self.set, kind, direction, from, to, &options)?)
+        self.offline_sql_from(direction, &offline::start_of(&self.set, from)?, to, allow_data_placeholders)
     }
 
     /// [`MigrationManager::offline_sql`] from a database in the applied state `from`.

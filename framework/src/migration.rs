@@ -124,21 +124,13 @@ macro_rules! migration {
         upgrade: $upgrade:expr,
         downgrade: $downgrade:expr $(,)?
     ) => {
-        $crate::inventory::submit! {
-            $crate::Migration {
-                revision: $revision,
-                parents: match $parent {
-                    ::core::option::Option::Some(parent) => &[parent],
-                    ::core::option::Option::None => &[],
-                },
-                message: $message,
-                created: $created,
-                upgrade: $upgrade,
-                downgrade: $downgrade,
-                file: file!(),
-                transactional: $crate::__transactional!($($transactional)?),
-                replaces: &[$($($replaced),*)?],
-            }
+        $crate::__submit_migration! {
+            $revision,
+            match $parent {
+                ::core::option::Option::Some(parent) => &[parent],
+                ::core::option::Option::None => &[],
+            },
+            $message, $created, [$($transactional)?], [$($($replaced),*)?], $upgrade, $downgrade
         }
     };
     (
@@ -151,17 +143,32 @@ macro_rules! migration {
         upgrade: $upgrade:expr,
         downgrade: $downgrade:expr $(,)?
     ) => {
+        $crate::__submit_migration! {
+            $revision, &[$($parents),+], $message, $created, [$($transactional)?], [$($($replaced),*)?],
+            $upgrade, $downgrade
+        }
+    };
+}
+
+/// The registration both forms of [`migration!`](crate::migration!) expand to.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __submit_migration {
+    (
+        $revision:literal, $parents:expr, $message:literal, $created:literal,
+        [$($transactional:expr)?], [$($replaced:literal),*], $upgrade:expr, $downgrade:expr
+    ) => {
         $crate::inventory::submit! {
             $crate::Migration {
                 revision: $revision,
-                parents: &[$($parents),+],
+                parents: $parents,
                 message: $message,
                 created: $created,
                 upgrade: $upgrade,
                 downgrade: $downgrade,
                 file: file!(),
                 transactional: $crate::__transactional!($($transactional)?),
-                replaces: &[$($($replaced),*)?],
+                replaces: &[$($replaced),*],
             }
         }
     };

@@ -227,11 +227,15 @@ pub fn render(
     target: &Target,
     options: &Options,
 ) -> Result<Vec<MigrationSql>, OfflineError> {
+    render_from(set, kind, direction, &start_of(set, from)?, target, options)
+}
+
+/// Where a script from `from` starts: `from` planned from base (a revision, head, base or
+/// +N), as an applied state.
+pub fn start_of(set: &MigrationSet, from: &Target) -> Result<plan::State, OfflineError> {
     let graph = set.graph();
-    // Where the script starts: `from` planned from base (a revision, head, base or +N).
     let base = graph.base();
-    let start = base.after_plan(graph, &plan::plan(graph, &base, from)?);
-    render_from(set, kind, direction, &start, target, options)
+    Ok(base.after_plan(graph, &plan::plan(graph, &base, from)?))
 }
 
 /// [`render`] from a database whose applied state is `start` (any state of a branching
