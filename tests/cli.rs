@@ -938,3 +938,89 @@ fn graph_exports_dot_and_mermaid_without_a_database() {
     assert_eq!(code(&elsewhere), 2, "{}", text(&elsewhere));
     assert!(text(&elsewhere).contains("are for `graph`"), "{}", text(&elsewhere));
 }
+
+#[test]
+fn lint_reports_stable_codes_and_fails_on_errors() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // Offline: no server is contacted.
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    let out = run_in(dir, url, "dev", &["lint"]);
+    assert_eq!(code(&out), 1, "the example has error findings: {}", text(&out));
+    let printed = text(&out);
+    assert!(
+        printed.contains("S013 error   da51e7982e60 op 2 (create_index ux_users_email on users)"),
+        "{printed}"
+    );
+    assert!(printed.contains("for PostgreSQL 11"), "{printed}");
+
+    let out = run_in(dir, url, "dev", &["--format", "json", "lint", "--pg-version", "16"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let first = &findings.as_array().expect("an array")[0];
+    for key in ["code", "severity", "revision", "op", "message", "remedy"] {
+        assert!(first[key].is_string(), "{key}: {first}");
+    }
+    // On 16, the slug's SET NOT NULL is still a scan (no check proves it), 11's remedy differs.
+    let set_not_null = findings.as_array().unwrap().iter().find(|f| f["code"] == "S008").expect("S008");
+    assert!(
+        set_not_null["remedy"].as_str().unwrap().contains("PostgreSQL 16 skip the scan"),
+        "{set_not_null}"
+    );
+
+    // Declared empty, the tables' lock findings go; renames and drops stay.
+    let out =
+        run_in(dir, url, "dev", &["lint", "--empty", "users", "--empty", "posts", "--empty", "comments"]);
+    let printed = text(&out);
+    assert!(!printed.contains("S013"), "{printed}");
+    assert!(printed.contains("S009"), "{printed}");
+
+    let out = run_in(dir, url, "dev", &["lint", "--pg-version", "sixteen"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("\"sixteen\" is not a PostgreSQL major version"), "{}", text(&out));
+    let out = run_in(dir, url, "dev", &["lint", "--pg-version", "9"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("older than strata's lock facts cover"), "{}", text(&out));
+
+    // The script shows the facts for the version asked for.
+    let script = ok(run_in(dir, url, "dev", &["--pg-version", "16", "show", "eda7"]));
+    assert!(
+        script.contains("-- locks posts: SHARE; rewrites: no; scans: yes\nCREATE UNIQUE INDEX"),
+        "{script}"
+    );
+    assert!(script.contains("on PostgreSQL 16"), "{script}");
+}
+
+#[test]
+fn validate_on_postgresql_warns_of_the_lint_errors_of_pending_migrations() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // The server's own version is read: a supported one is what the installed server runs.
+    let mut conn = connect(&db);
+    let num = conn.server_version_num().expect("SHOW server_version_num").expect("a number");
+    let major = strata::locks::PgMajor::from_server_version_num(num).expect("a supported server");
+    ok(run_in(dir, &url, "dev", &["upgrade", "--revision", "766dfe9292c9"]));
+    let out = run_in(dir, &url, "dev", &["--format", "json", "validate"]);
+    let validation: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let warnings: Vec<&str> =
+        validation["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("pending da51e7982e60: lint S013 error da51e7982e60 op 2")),
+        "{warnings:?}"
+    );
+    // Only errors: the renames (warnings) of pending migrations are lint's to show.
+    assert!(!warnings.iter().any(|w| w.contains("lint S009")), "{warnings:?}");
+    // Judged for the server's version: PostgreSQL 12 and later name their own scan-free remedy.
+    if major.get() >= 12 {
+        let s008 = warnings.iter().find(|w| w.contains("lint S008")).expect("S008");
+        assert!(s008.contains(&format!("PostgreSQL {major} skip the scan")), "{s008}");
+    }
+    ok(run_in(dir, &url, "dev", &["upgrade"]));
+    let out = ok(run_in(dir, &url, "dev", &["validate"]));
+    assert!(!out.contains("lint"), "nothing pending, nothing linted: {out}");
+}

@@ -40,6 +40,8 @@ pub mod diff;
 pub mod error;
 pub(crate) mod execute;
 pub mod graph;
+pub mod lint;
+pub mod locks;
 pub mod manager;
 pub mod migration;
 pub mod models;

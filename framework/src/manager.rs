@@ -129,12 +129,40 @@ pub struct MigrationManager {
     set: MigrationSet,
     settings: Settings,
     models: Option<crate::models::Models>,
+    pg_major: crate::locks::PgMajor,
 }
 
 impl MigrationManager {
     /// A manager with explicit settings (tests, or settings resolved by the caller).
     pub fn new(set: MigrationSet, settings: Settings) -> Self {
-        MigrationManager { set, settings, models: None }
+        MigrationManager { set, settings, models: None, pg_major: crate::locks::PgMajor::OLDEST }
+    }
+
+    /// The PostgreSQL major version offline SQL and `show` state lock facts for (default:
+    /// [`crate::locks::PgMajor::OLDEST`], the worst case).
+    pub fn with_pg_major(mut self, major: crate::locks::PgMajor) -> Self {
+        self.pg_major = major;
+        self
+    }
+
+    /// The PostgreSQL major version offline lock facts are stated for.
+    pub fn pg_major(&self) -> crate::locks::PgMajor {
+        self.pg_major
+    }
+
+    /// What [`crate::lint`] assumes for these settings: the PostgreSQL version of
+    /// [`MigrationManager::with_pg_major`], and in staging and prod (where migrations run
+    /// with timeouts unless told otherwise) the configured timeouts, so a timeout turned off
+    /// is reported. Dev runs without timeouts by design, so there they are not judged.
+    pub fn lint_options(&self) -> crate::lint::LintOptions {
+        let options = crate::lint::LintOptions::for_version(self.pg_major);
+        match self.env() {
+            Environment::Dev => options,
+            Environment::Staging | Environment::Prod => options.with_timeouts(crate::lint::Timeouts {
+                lock: self.settings.lock_timeout,
+                statement: self.settings.statement_timeout,
+            }),
+        }
     }
 
     /// The application's models: the target schema that `create --auto`, `check` and a fresh
@@ -386,7 +414,11 @@ impl MigrationManager {
             DatabaseUrl::Postgres { .. } => crate::ops::DialectKind::Postgres,
             _ => crate::ops::DialectKind::Sqlite,
         };
-        let options = offline::Options { tables: self.settings.tables.clone(), allow_data_placeholders };
+        let options = offline::Options {
+            tables: self.settings.tables.clone(),
+            allow_data_placeholders,
+            lock_facts: Some(self.pg_major),
+        };
         Ok(offline::render_from(&self.set, kind, direction, from, to, &options)?)
     }
 

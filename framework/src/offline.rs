@@ -12,6 +12,7 @@
 use crate::backend::{self, Backend, BackendError, Direction, VersionTables};
 use crate::dialect::{self, quote_ident, quote_str, RenderError};
 use crate::graph::{Target, TargetError};
+use crate::locks::{Known, PgMajor, StatementEffect};
 use crate::migration::{Migration, MigrationSet};
 use crate::ops::{DialectKind, Op};
 use crate::plan;
@@ -43,6 +44,10 @@ pub struct MigrationSql {
     pub before: Vec<String>,
     /// What closes it: the foreign key check, the version and history rows, `COMMIT`.
     pub after: Vec<String>,
+    /// PostgreSQL with [`Options::lock_facts`]: what each of `statements` locks, rewrites and
+    /// scans (`None` for a data op's placeholder); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Option<StatementEffect>>,
 }
 
 /// How offline SQL is rendered.
@@ -53,6 +58,9 @@ pub struct Options {
     /// Leave a marked placeholder for each data op (which the operator must replace by hand)
     /// instead of refusing the migration.
     pub allow_data_placeholders: bool,
+    /// On PostgreSQL, the major version whose lock facts ([`crate::locks`]) the script shows
+    /// as a comment above each statement; `None`: no such comments.
+    pub lock_facts: Option<PgMajor>,
 }
 
 /// Why offline SQL could not be produced.
@@ -274,12 +282,25 @@ pub fn render_from(
         DialectKind::Postgres => None,
     };
     let dialect = dialect::for_kind(kind);
+    // The schema the lock facts start from: the migrations applied in `start`, in plan order.
+    let mut facts = match (kind, options.lock_facts) {
+        (DialectKind::Postgres, Some(major)) => {
+            Some((major, Known::after(graph.applied_in(&start).into_iter().filter_map(|r| set.get(r)))))
+        }
+        _ => None,
+    };
     let mut out = Vec::with_capacity(steps.len());
     for (m, ops, new_version) in steps {
         let mut sink =
             ScriptSink { revision: m.revision, options, scratch: &mut scratch, statements: Vec::new() };
         crate::execute::execute(dialect, &ops, &mut sink)?;
         let statements = sink.statements;
+        let effects = match facts.as_mut() {
+            Some((major, known)) => {
+                align_effects(&statements, crate::locks::plan_effects(&ops, *major, known))
+            }
+            None => Vec::new(),
+        };
         let mut sql = MigrationSql {
             revision: m.revision.to_string(),
             message: m.message.to_string(),
@@ -291,9 +312,15 @@ pub fn render_from(
             setup: Vec::new(),
             before: Vec::new(),
             after: Vec::new(),
+            effects,
         };
         if out.is_empty() {
             sql.setup.push(how_to_apply(kind).to_string());
+            if let Some((major, _)) = &facts {
+                sql.setup.push(format!(
+                    "-- each \"-- locks\" line: what the statement below locks, rewrites and scans on PostgreSQL {major}"
+                ));
+            }
             sql.setup.extend(backend::version_tables_ddl(kind, &options.tables));
             sql.setup.push(backend::one_row_index_ddl(kind, &options.tables));
         }
@@ -303,6 +330,19 @@ pub fn render_from(
         out.push(sql);
     }
     Ok(out)
+}
+
+/// Pairs each rendered statement with its effect (the ops' effects, in order); a data op's
+/// placeholder has none.
+fn align_effects(statements: &[String], per_op: Vec<Vec<StatementEffect>>) -> Vec<Option<StatementEffect>> {
+    let mut effects = per_op.into_iter().flatten().peekable();
+    statements
+        .iter()
+        .map(|statement| match effects.peek() {
+            Some(e) if e.sql == *statement => effects.next(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Offline SQL's [`crate::execute::Sink`]: keeps the statements, and runs them on the scratch
@@ -414,7 +454,17 @@ pub fn script(migrations: &[MigrationSql]) -> String {
             out.push('\n');
         }
         out.push_str(&format!("-- {} {}: {}\n", m.direction, m.revision, m.message));
-        for statement in m.before.iter().chain(&m.statements).chain(&m.after) {
+        for statement in &m.before {
+            line(&mut out, statement);
+        }
+        for (k, statement) in m.statements.iter().enumerate() {
+            if let Some(Some(effect)) = m.effects.get(k) {
+                out.push_str(&effect.comment());
+                out.push('\n');
+            }
+            line(&mut out, statement);
+        }
+        for statement in &m.after {
             line(&mut out, statement);
         }
         out.push('\n');

@@ -125,6 +125,9 @@ pub fn validate(
             let applied: Vec<&'static crate::Migration> =
                 graph.applied_in(&state).into_iter().filter_map(|r| set.get(r)).collect();
             errors.extend(drift(&applied, db));
+            if db.kind() == crate::ops::DialectKind::Postgres {
+                warnings.extend(lint_warnings(db, &applied, &pending));
+            }
             if env == Environment::Prod {
                 for risk in policy::risks(&pending) {
                     warnings.push(format!(
@@ -136,6 +139,40 @@ pub fn validate(
         }
     }
     Validation::new(errors, warnings)
+}
+
+/// The lint's error findings in the pending migrations, as warnings for now (whether they may
+/// run is the environment's call, which the lint does not make yet), judged for the server's
+/// major version (the oldest supported when it cannot be read or is not supported).
+fn lint_warnings(
+    db: &mut dyn Backend,
+    applied: &[&'static crate::Migration],
+    pending: &[&'static crate::Migration],
+) -> Vec<String> {
+    use crate::lint::{self, LintOptions, Severity};
+    use crate::locks::{Known, PgMajor};
+    let mut out = Vec::new();
+    let major = match db.server_version_num() {
+        Ok(Some(num)) => match PgMajor::from_server_version_num(num) {
+            Ok(major) => major,
+            Err(e) => {
+                let major =
+                    if num / 10_000 > PgMajor::NEWEST.get() { PgMajor::NEWEST } else { PgMajor::OLDEST };
+                out.push(format!("lint: {e}; the pending migrations are checked against {major}"));
+                major
+            }
+        },
+        _ => PgMajor::OLDEST,
+    };
+    let known = Known::after(applied.iter().copied());
+    let findings = lint::lint_migrations(pending, known, &LintOptions::for_version(major));
+    out.extend(
+        findings
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("pending {}: lint {f}", f.revision)),
+    );
+    out
 }
 
 /// Applied migrations whose operations changed since they ran, or whose recorded checksum

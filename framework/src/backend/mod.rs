@@ -355,6 +355,12 @@ pub trait Backend: Send {
         Ok(())
     }
 
+    /// The server's version as `server_version_num` gives it (`150004` for 15.4), for the lock
+    /// facts of [`crate::locks`]; `None` for engines without one.
+    fn server_version_num(&mut self) -> Result<Option<u32>, BackendError> {
+        Ok(None)
+    }
+
     /// The version the bookkeeping of the open transaction must find (`Some(None)`: base;
     /// `None`: any). A backend that can check it in the bookkeeping statement itself fails
     /// that statement when the version differs, so the transaction never commits. Engines

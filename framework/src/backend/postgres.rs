@@ -376,6 +376,16 @@ impl Backend for PostgresBackend {
         DialectKind::Postgres
     }
 
+    fn server_version_num(&mut self) -> Result<Option<u32>, BackendError> {
+        let sql = "SHOW server_version_num";
+        let rows = self.simple_rows(sql)?;
+        let text = rows.first().and_then(|r| r.first()).cloned().flatten().unwrap_or_default();
+        text.trim().parse().map(Some).map_err(|_| BackendError::Statement {
+            statement: sql.into(),
+            message: format!("the server answered {text:?}, not a version number"),
+        })
+    }
+
     fn version_tables(&self) -> &VersionTables {
         &self.tables
     }

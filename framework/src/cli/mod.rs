@@ -15,6 +15,7 @@
 //! error (bad flag, URL, revision, template, environment); 3 a confirmation was refused or
 //! missing; 4 database error (unreachable, a migration failed and was rolled back).
 
+mod lint;
 mod output;
 mod prompt;
 mod squash;
@@ -63,6 +64,10 @@ pub struct DbArgs {
     /// Only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// PostgreSQL major version for the lock facts of `lint`, `show` and --sql (default: 11,
+    /// the oldest supported and the worst case)
+    #[arg(long, global = true, value_name = "N", value_parser = |v: &str| v.parse::<crate::locks::PgMajor>())]
+    pg_version: Option<crate::locks::PgMajor>,
     #[command(subcommand)]
     command: Command,
 }
@@ -155,6 +160,13 @@ enum Command {
     Pending,
     /// Compare the models with the migrations at head (exit 1 and print the difference)
     Check,
+    /// Check each migration for statements that lock, rewrite or break running code on
+    /// PostgreSQL (exit 1 on an error finding)
+    Lint {
+        /// A table known to be empty (a new deployment): exempt from the lock rules; repeatable
+        #[arg(long, value_name = "TABLE")]
+        empty: Vec<String>,
+    },
     /// Check the chain, the database and the environment (exit 1 on error)
     Validate {
         /// Treat warnings as errors
@@ -295,6 +307,13 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("pending", &[("pending", "the migrations not yet applied")]),
     ("check", &[("check", "exit 1 when the models and the migrations at head differ (CI)")]),
+    (
+        "lint",
+        &[
+            ("lint", "findings with codes for PostgreSQL 11, exit 1 on an error"),
+            ("lint --pg-version 16 --format json", "for the server's version, as JSON (CI)"),
+        ],
+    ),
     (
         "validate",
         &[
@@ -722,6 +741,9 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     if let Some(models) = app.models {
         manager = manager.with_models(models);
     }
+    if let Some(major) = cli.pg_version {
+        manager = manager.with_pg_major(major);
+    }
     let format = cli.format.output();
     let database = manager.database_url().to_string();
     if matches!(cli.format, FormatArg::Dot | FormatArg::Mermaid) && !matches!(cli.command, Command::Graph) {
@@ -888,6 +910,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             }
             return Ok(if difference.is_some() { ErrorKind::Validation.exit_code() } else { 0 });
         }
+        Command::Lint { empty } => return Ok(lint::run(&manager, format, &empty)),
         Command::Validate { strict } => {
             return Ok(print_validation(format, &manager.validate_migrations(), strict));
         }
@@ -1077,8 +1100,12 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
     let detail = manager.show(revision)?;
     let m = detail.migration;
     let statements = |sql: &Option<crate::offline::MigrationSql>| sql.as_ref().map(|s| s.statements.clone());
+    let effects = |sql: &Option<crate::offline::MigrationSql>| {
+        sql.as_ref().map_or_else(Vec::new, |s| s.effects.clone())
+    };
     match format {
-        Format::Json => output::json(&json!({
+        Format::Json => {
+            let mut shown = json!({
             "revision": m.revision,
             "parent": m.parent(),
             "parents": m.parents,
@@ -1089,7 +1116,18 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
             "downgrade": detail.downgrade,
             "upgrade_sql": statements(&detail.upgrade_sql),
             "downgrade_sql": statements(&detail.downgrade_sql),
-        })),
+            });
+            // PostgreSQL: what each statement locks (a data op's placeholder: null).
+            for (key, sql) in
+                [("upgrade_effects", &detail.upgrade_sql), ("downgrade_effects", &detail.downgrade_sql)]
+            {
+                let effects = effects(sql);
+                if !effects.is_empty() {
+                    shown[key] = json!(effects);
+                }
+            }
+            output::json(&shown)
+        }
         Format::Text => {
             println!(
                 "revision {}\n{}  {}\nmessage  {}\ncreated  {}\nfile     {}",

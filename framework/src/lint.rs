@@ -1,0 +1,252 @@
+//! `lint`: rules run over each migration's upgrade plan for PostgreSQL, where locks matter
+//! (SQLite locks the whole database for every write, so there is nothing to choose). Pure: no
+//! I/O; the facts each rule judges by are [`crate::locks`]' claims for the PostgreSQL major
+//! version given.
+//!
+//! The rules know the history: the migrations are walked in plan order with a model of the
+//! schema ([`Known`]: column types, checks, indexes, foreign keys), and within a migration a
+//! table created by an earlier op of the same migration is exempt from the lock and rewrite
+//! rules (nobody else can see it before the migration commits), as is a table the caller
+//! declares empty ([`LintOptions::empty_tables`]). Nothing else is assumed empty: a table an
+//! earlier migration created may hold rows by now.
+//!
+//! Every [`Finding`] has a stable code (`S001`...: see [`rules::ALL`] and docs/safety.md; a code
+//! is never reused for another rule), a [`Severity`], the revision and op, a sentence saying
+//! what happens and a remedy. Raw `execute` SQL is parsed (PostgreSQL grammar, `sqlparser`)
+//! and the same rules apply to its statements; SQL that cannot be parsed is a finding of its
+//! own, never silence. `execute_safe` does not skip the lint: it only tells production
+//! start-up that the SQL keeps data ([`crate::policy`]).
+
+pub mod rules;
+
+use crate::locks::{self, Known, PgMajor};
+use crate::migration::{Migration, MigrationSet};
+use crate::ops::Op;
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing: a type that is hard to change later.
+    Info,
+    /// A risk to weigh: code still running breaks, data goes, a lock waits unbounded.
+    Warning,
+    /// Blocks reads or writes of a table for as long as the table is large, or fails outright.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning`, `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// One rule's verdict on one op.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// The rule's stable code (`S013`).
+    pub code: &'static str,
+    /// The rule's name (`require-concurrent-index-creation`, squawk's where squawk has the rule).
+    pub rule: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The migration.
+    pub revision: String,
+    /// The op's position in the migration's upgrade, from 0.
+    pub op_index: usize,
+    /// The op (`create_index ix_users_email on users`).
+    pub op: String,
+    /// What happens, one sentence.
+    pub message: String,
+    /// What to do instead, one sentence.
+    pub remedy: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} op {} ({}): {}. Remedy: {}.",
+            self.code,
+            self.severity,
+            self.revision,
+            self.op_index + 1,
+            self.op,
+            self.message,
+            self.remedy
+        )
+    }
+}
+
+/// The timeouts migrations run with (`None`: off), as [`crate::config::Settings`] resolves them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    /// `lock_timeout`: how long a statement waits for a lock.
+    pub lock: Option<Duration>,
+    /// `statement_timeout`: how long a statement may run.
+    pub statement: Option<Duration>,
+}
+
+/// What the lint assumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LintOptions {
+    /// The PostgreSQL major version the migrations will run on ([`PgMajor::OLDEST`], the worst
+    /// case, when not known).
+    pub pg_major: PgMajor,
+    /// Tables the caller knows to be empty (a new deployment): exempt from the lock and
+    /// rewrite rules, as a table created in the same migration is.
+    pub empty_tables: BTreeSet<String>,
+    /// The timeouts the migrations will run with; `None` when not known, and then only SQL
+    /// that turns a timeout off is reported.
+    pub timeouts: Option<Timeouts>,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions { pg_major: PgMajor::OLDEST, empty_tables: BTreeSet::new(), timeouts: None }
+    }
+}
+
+impl LintOptions {
+    /// The defaults for PostgreSQL `major`.
+    pub fn for_version(major: PgMajor) -> Self {
+        LintOptions { pg_major: major, ..LintOptions::default() }
+    }
+
+    /// Declares `table` empty.
+    pub fn empty_table(mut self, table: impl Into<String>) -> Self {
+        self.empty_tables.insert(table.into());
+        self
+    }
+
+    /// The timeouts the migrations will run with.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+}
+
+/// Whether any finding is an error (`lint` exits 1 then).
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// Lints every migration of the set, in plan order.
+pub fn lint(set: &MigrationSet, options: &LintOptions) -> Vec<Finding> {
+    lint_migrations(set.migrations(), Known::new(), options)
+}
+
+/// Lints `migrations` (in plan order) on a schema that `known` describes (the migrations
+/// applied before them: [`Known::after`]).
+pub fn lint_migrations(migrations: &[&Migration], mut known: Known, options: &LintOptions) -> Vec<Finding> {
+    migrations.iter().flat_map(|m| lint_migration(m, &mut known, options)).collect()
+}
+
+/// Lints one migration's upgrade on a schema that `known` describes, and follows `known` past it.
+pub fn lint_migration(m: &Migration, known: &mut Known, options: &LintOptions) -> Vec<Finding> {
+    lint_ops(m.revision, m.transactional, &m.upgrade_ops(), known, options)
+}
+
+/// Lints a plan of ops (a migration's upgrade): `revision` names it in the findings,
+/// `transactional` is whether it runs in one transaction. `known` is followed past the ops.
+pub fn lint_ops(
+    revision: &str,
+    transactional: bool,
+    ops: &[Op],
+    known: &mut Known,
+    options: &LintOptions,
+) -> Vec<Finding> {
+    let mut ctx = Ctx {
+        revision,
+        transactional,
+        options,
+        created: HashSet::new(),
+        lock_timeout_reported: false,
+        statement_timeout_reported: false,
+        findings: Vec::new(),
+    };
+    for (index, op) in ops.iter().enumerate() {
+        let effects = locks::effect(op, options.pg_major, known);
+        rules::check_op(&mut ctx, index, op, known, &effects);
+        known.follow(op);
+    }
+    ctx.findings
+}
+
+/// Where the rules are: the migration, what it has created so far, what was reported.
+pub(crate) struct Ctx<'a> {
+    pub(crate) revision: &'a str,
+    #[cfg_attr(not(feature = "sql-lint"), allow(dead_code))]
+    pub(crate) transactional: bool,
+    pub(crate) options: &'a LintOptions,
+    /// Tables created by earlier ops of this migration (under their current names).
+    pub(crate) created: HashSet<String>,
+    pub(crate) lock_timeout_reported: bool,
+    pub(crate) statement_timeout_reported: bool,
+    pub(crate) findings: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    /// Exempt from the lock and rewrite rules: created earlier in this migration, or empty.
+    pub(crate) fn exempt(&self, table: &str) -> bool {
+        self.created.contains(table) || self.options.empty_tables.contains(table)
+    }
+
+    /// Created earlier in this migration (nobody's code can use it yet).
+    pub(crate) fn new_here(&self, table: &str) -> bool {
+        self.created.contains(table)
+    }
+
+    pub(crate) fn created(&mut self, table: &str) {
+        self.created.insert(table.to_string());
+    }
+
+    pub(crate) fn renamed(&mut self, from: &str, to: &str) {
+        if self.created.remove(from) {
+            self.created.insert(to.to_string());
+        }
+    }
+
+    pub(crate) fn dropped(&mut self, table: &str) {
+        self.created.remove(table);
+    }
+
+    pub(crate) fn report(
+        &mut self,
+        rule: &rules::Rule,
+        index: usize,
+        op: &Op,
+        message: String,
+        remedy: String,
+    ) {
+        self.findings.push(Finding {
+            code: rule.code,
+            rule: rule.name,
+            severity: rule.severity,
+            revision: self.revision.to_string(),
+            op_index: index,
+            op: op.to_string(),
+            message,
+            remedy,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
