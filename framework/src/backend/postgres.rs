@@ -683,7 +683,9 @@ impl PostgresBackend {
     /// Every history row, or those of `only`.
     fn read_history(&mut self, only: Option<&[&str]>) -> Result<Vec<HistoryRow>, BackendError> {
         let table = self.tables.history.clone();
-        if !self.table_exists(&table)? {
+        // Inside a transaction an error would abort it, so the table is looked for first;
+        // outside one a missing table is simply the error's code (one round trip fewer).
+        if self.conn.in_transaction && !self.table_exists(&table)? {
             return Ok(Vec::new());
         }
         let filter = match only {
@@ -700,11 +702,11 @@ impl PostgresBackend {
         // An unnamed statement (parse, bind, execute in one round trip): a named one would
         // be prepared and used in two transactions, which a transaction pooler may serve
         // from two server connections.
-        let rows = self
-            .conn
-            .client()
-            .and_then(|c| c.query_typed(sql.as_str(), &[]))
-            .map_err(|e| statement_error(&sql, &e))?;
+        let rows = match self.conn.client().and_then(|c| c.query_typed(sql.as_str(), &[])) {
+            Ok(rows) => rows,
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) => return Err(statement_error(&sql, &e)),
+        };
         rows.iter()
             .map(|row| {
                 let read = |e: postgres::Error| self.corrupt(&table, e.to_string());
