@@ -162,13 +162,14 @@ impl Settings {
         let algorithms = provider.signature_verification_algorithms;
         let verifier: Arc<dyn ServerCertVerifier> = match self.mode {
             // Encrypted, not authenticated: what libpq does for these modes.
-            Mode::Disable | Mode::Prefer | Mode::Require => Arc::new(Unauthenticated { algorithms }),
+            Mode::Disable | Mode::Prefer | Mode::Require => Arc::new(Verifier { trust: None, algorithms }),
             Mode::VerifyCa | Mode::VerifyFull => {
                 let (roots, pinned) = match &self.root {
                     Some(root) => (Arc::clone(&root.store), root.certificates.clone()),
                     None => system_roots()?,
                 };
-                Arc::new(Verified { roots, pinned, check_host: self.mode == Mode::VerifyFull, algorithms })
+                let trust = Trust { roots, pinned, check_host: self.mode == Mode::VerifyFull };
+                Arc::new(Verifier { trust: Some(trust), algorithms })
             }
         };
         let mut config = ClientConfig::builder_with_provider(provider)
@@ -214,64 +215,30 @@ fn system_roots() -> Result<(Arc<RootCertStore>, Vec<CertificateDer<'static>>), 
     Ok((Arc::new(store), certificates))
 }
 
-/// `require` (and `prefer`): any certificate, but the handshake must still be signed by its
-/// key, so the session is encrypted to whoever holds it.
+/// The server's certificate as libpq checks it. Without `trust` (`require`, `prefer`): any
+/// certificate, but the handshake must still be signed by its key, so the session is
+/// encrypted to whoever holds it. With it, `verify-ca` (the chain to a trusted root) or
+/// `verify-full` (the host name too), with libpq's (OpenSSL's) leniencies that webpki does not
+/// have: a self-signed server certificate among the roots (given as `sslrootcert`, say) is
+/// trusted as itself even when it says it is a CA (as `openssl req -x509` makes it, the recipe
+/// of PostgreSQL's manual), and a certificate without a DNS subjectAltName is checked against
+/// its subject's common name.
 #[derive(Debug)]
-struct Unauthenticated {
+struct Verifier {
+    trust: Option<Trust>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Unauthenticated {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca` (the chain to a trusted root) and `verify-full` (the host name too), with
-/// libpq's (OpenSSL's) leniencies that webpki does not have: a self-signed server
-/// certificate among the roots (given as `sslrootcert`, say) is trusted as itself even when
-/// it says it is a CA (as `openssl req -x509` makes it, the recipe of PostgreSQL's manual),
-/// and a certificate without a DNS subjectAltName is checked against its subject's common
-/// name.
+/// What `verify-ca` and `verify-full` trust.
 #[derive(Debug)]
-struct Verified {
+struct Trust {
     roots: Arc<RootCertStore>,
     /// The roots' certificates.
     pinned: Vec<CertificateDer<'static>>,
     check_host: bool,
-    algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Verified {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -280,12 +247,13 @@ impl ServerCertVerifier for Verified {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(trust) = &self.trust else { return Ok(ServerCertVerified::assertion()) };
         let certificate = ParsedCertificate::try_from(end_entity)?;
-        if self.pinned.iter().any(|pinned| pinned == end_entity) {
+        if trust.pinned.iter().any(|pinned| pinned == end_entity) {
             check_validity(end_entity, now)?;
         } else if let Err(error) = rustls::client::verify_server_cert_signed_by_trust_anchor(
             &certificate,
-            &self.roots,
+            &trust.roots,
             intermediates,
             now,
             self.algorithms.all,
@@ -299,7 +267,7 @@ impl ServerCertVerifier for Verified {
                 error => error,
             });
         }
-        if self.check_host {
+        if trust.check_host {
             check_host(&certificate, end_entity, server_name)?;
         }
         Ok(ServerCertVerified::assertion())
@@ -731,7 +699,9 @@ mod tests {
         assert!(message(err, "elsewhere").contains("not issued for the host name elsewhere"));
         // Only that very certificate: the same name and key in another certificate is not it.
         let mut unpinned = verifier(&server, true);
-        unpinned.pinned.clear();
+        if let Some(trust) = unpinned.trust.as_mut() {
+            trust.pinned.clear();
+        }
         assert!(check(&unpinned, &server, "localhost").is_err(), "webpki accepted a CA as the server");
         dir.self_signed("stranger", "/CN=localhost", Some("subjectAltName=DNS:localhost"));
         let err = check(&verifier(&dir.der("stranger.crt"), true), &server, "localhost").unwrap_err();
@@ -822,14 +792,15 @@ mod tests {
 
     /// A verify-full (`check_host`) or verify-ca verifier trusting `root`, as for
     /// `sslrootcert`.
-    fn verifier(root: &CertificateDer<'static>, check_host: bool) -> Verified {
+    fn verifier(root: &CertificateDer<'static>, check_host: bool) -> Verifier {
         let mut store = RootCertStore::empty();
         store.add(root.clone()).unwrap();
         let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
-        Verified { roots: Arc::new(store), pinned: vec![root.clone()], check_host, algorithms }
+        let trust = Trust { roots: Arc::new(store), pinned: vec![root.clone()], check_host };
+        Verifier { trust: Some(trust), algorithms }
     }
 
-    fn check(verifier: &Verified, certificate: &CertificateDer<'_>, host: &str) -> Result<(), rustls::Error> {
+    fn check(verifier: &Verifier, certificate: &CertificateDer<'_>, host: &str) -> Result<(), rustls::Error> {
         verifier.verify_server_cert(certificate, &[], &name(host), &[], UnixTime::now()).map(|_| ())
     }
 
