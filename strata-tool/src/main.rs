@@ -139,8 +139,8 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             match e.exit_code() {
-                2 => eprintln!("error: {e}\nnothing was written"),
-                _ => eprintln!("error: {e}"),
+                2 => print_err(&format!("error: {e}\nnothing was written\n")),
+                _ => print_err(&format!("error: {e}\n")),
             }
             ExitCode::from(e.exit_code())
         }
@@ -152,8 +152,8 @@ fn main() -> ExitCode {
 fn versions(given: Option<PathBuf>) -> Option<PathBuf> {
     let dir = given.or_else(|| strata_tool::heads::versions_dir_of(Path::new(".")));
     if dir.is_none() {
-        eprintln!(
-            "error: no migrations folder: pass --versions DIR, or run where strata.toml names versions_dir"
+        print_err(
+            "error: no migrations folder: pass --versions DIR, or run where strata.toml names versions_dir\n",
         );
     }
     dir
@@ -161,7 +161,7 @@ fn versions(given: Option<PathBuf>) -> Option<PathBuf> {
 
 /// Prints a refusal or failure and returns its exit code (1 refused, 2 usage).
 fn failed(e: &SourceError) -> ExitCode {
-    eprintln!("error: {e}");
+    print_err(&format!("error: {e}\n"));
     ExitCode::from(e.exit_code())
 }
 
@@ -227,13 +227,13 @@ fn heads(args: HeadsArgs) -> ExitCode {
             print_out(&lines);
             if heads.len() > 1 {
                 let ids: Vec<&str> = heads.iter().map(|h| h.revision.as_str()).collect();
-                eprintln!(
+                print_err(&format!(
                     "{} heads: the history branches, so the application does not build until they are joined: \
-                     `{}`, or `{}`",
+                     `{}`, or `{}`\n",
                     heads.len(),
                     source::merge_command(&ids),
                     source::rebase_commands(&ids).join("` then `")
-                );
+                ));
             }
             ExitCode::SUCCESS
         }
@@ -246,4 +246,10 @@ fn heads(args: HeadsArgs) -> ExitCode {
 fn print_out(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes `text` to stderr, likewise: a closed stderr never turns a refusal into a panic.
+fn print_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
