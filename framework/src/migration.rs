@@ -272,6 +272,8 @@ pub struct MigrationSet {
     ordered: Vec<&'static Migration>,
     /// The revisions as a DAG, for the planner ([`crate::plan`]).
     graph: plan::Graph<'static>,
+    /// The one head's place in `ordered` (`None`: no migrations), found once.
+    head: Option<usize>,
     /// Squashed revision -> the checkpoint that replaces it, with whether it was the squash
     /// target (the one revision a database may stand at and be read as the checkpoint).
     replaced: HashMap<&'static str, (&'static str, bool)>,
@@ -337,7 +339,8 @@ impl MigrationSet {
                 replaced.insert(*r, (m.revision, i == last));
             }
         }
-        Ok(MigrationSet { ordered, graph, replaced })
+        let head = heads.first().and_then(|h| graph.position(h));
+        Ok(MigrationSet { ordered, graph, head, replaced })
     }
 
     /// The revisions as a DAG: what [`crate::plan::plan`] plans on.
@@ -435,6 +438,6 @@ impl MigrationSet {
     }
     /// The head: the one migration no other follows (`None` for an empty set).
     pub fn head(&self) -> Option<&'static Migration> {
-        self.graph.heads().first().and_then(|h| self.get(h))
+        self.head.map(|i| self.ordered[i])
     }
 }
