@@ -5,7 +5,7 @@
 //! cargo bench --bench migrations                     # everything, full repetitions
 //! cargo bench --bench migrations -- --quick          # 200 migrations, one run each
 //! cargo bench --bench migrations -- --calibrate      # raw against raw: the method's own bias
-//! cargo bench --bench migrations -- --only sqlite    # or postgres, build, plan or squash
+//! cargo bench --bench migrations -- --only sqlite    # or postgres, build, plan, lint or squash
 //! ```
 //!
 //! It prints a table of absolute times, ratios and targets, and writes the same table as
@@ -16,6 +16,8 @@
 mod build_time;
 #[path = "migrations/generated.rs"]
 mod generated;
+#[path = "migrations/linting.rs"]
+mod linting;
 #[path = "migrations/planning.rs"]
 mod planning;
 #[path = "migrations/profile.rs"]
@@ -30,7 +32,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan|squash]]";
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan|lint|squash]]";
 
 /// What the command line asked for.
 struct Options {
@@ -46,6 +48,8 @@ enum Section {
     Postgres,
     Build,
     Plan,
+    /// The lint over 1,000 migrations.
+    Lint,
     /// `squash --to` the 900th of 1,000 migrations: clean build and chain check before and after.
     Squash,
 }
@@ -66,7 +70,9 @@ impl Options {
                 }
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
-                "--only" => args.next().ok_or("--only needs sqlite, postgres, build, plan or squash")?,
+                "--only" => {
+                    args.next().ok_or("--only needs sqlite, postgres, build, plan, lint or squash")?
+                }
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
                     None => return Err(format!("unknown argument {other:?}")),
@@ -77,9 +83,12 @@ impl Options {
                 "postgres" => Section::Postgres,
                 "build" => Section::Build,
                 "plan" => Section::Plan,
+                "lint" => Section::Lint,
                 "squash" => Section::Squash,
                 other => {
-                    return Err(format!("--only {other:?}: expected sqlite, postgres, build, plan or squash"))
+                    return Err(format!(
+                        "--only {other:?}: expected sqlite, postgres, build, plan, lint or squash"
+                    ))
                 }
             });
         }
@@ -194,6 +203,12 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
         println!("Planning (in process, no database)");
         if let Err(e) = planning::run(report, if options.quick { 5 } else { 50 }) {
             fail(report, "planning", e);
+        }
+    }
+    if options.only.is_none() || options.wants(Section::Lint) {
+        println!("Lint (in process, no database)");
+        if let Err(e) = linting::run(report, if options.quick { 5 } else { 50 }) {
+            fail(report, "lint", e);
         }
     }
     if options.wants(Section::Build) {
