@@ -125,7 +125,9 @@ pub fn validate(
             let applied: Vec<&'static crate::Migration> =
                 graph.applied_in(&state).into_iter().filter_map(|r| set.get(r)).collect();
             errors.extend(drift(&applied, db));
-            if db.kind() == crate::ops::DialectKind::Postgres {
+            // Nothing pending, nothing to lint: the nothing-pending start-up asks the server
+            // for its version only when it has something to judge.
+            if db.kind() == crate::ops::DialectKind::Postgres && !pending.is_empty() {
                 warnings.extend(lint_warnings(db, &applied, &pending));
             }
             if env == Environment::Prod {
