@@ -10,13 +10,17 @@
 #[cfg(feature = "postgres")]
 mod database;
 #[cfg(feature = "postgres")]
+mod dist;
+#[cfg(feature = "postgres")]
 mod pgbouncer;
 #[cfg(feature = "postgres")]
 mod server;
 #[cfg(feature = "postgres")]
+pub use dist::PG_DIST;
+#[cfg(feature = "postgres")]
 pub use pgbouncer::{pgbouncer, PgBouncer};
 #[cfg(feature = "postgres")]
-pub use server::{tls_server, TlsServer};
+pub use server::{server_of_major, tls_server, TlsServer, VersionedServer};
 
 use crate::backend::DatabaseUrl;
 use crate::ops::DialectKind;
