@@ -197,7 +197,7 @@ fn column_references(def: &ColumnDef) -> Vec<String> {
 }
 
 /// What adding the column does: (rewrites, scans, why uncertain).
-fn add_column_claim(def: &ColumnDef, major: PgMajor) -> (bool, bool, Option<String>) {
+fn add_column_claim(def: &ColumnDef) -> (bool, bool, Option<String>) {
     let mut rewrites = is_serial(&def.data_type);
     let mut doubt = None;
     let mut not_null = false;
@@ -228,7 +228,7 @@ fn add_column_claim(def: &ColumnDef, major: PgMajor) -> (bool, bool, Option<Stri
             _ => {}
         }
     }
-    if not_null && (!default || rewrites || major < PgMajor(12)) {
+    if not_null && (!default || rewrites) {
         scans = true;
     }
     (rewrites, scans || rewrites, doubt)
@@ -241,7 +241,7 @@ fn alter_table(at: &AlterTable, major: PgMajor, known: &Known, claim: &mut Claim
         match operation {
             AlterTableOperation::AddColumn { column_def, .. } => {
                 claim.lock(&table, AccessExclusive);
-                let (rewrites, scans, doubt) = add_column_claim(column_def, major);
+                let (rewrites, scans, doubt) = add_column_claim(column_def);
                 claim.rewrites |= rewrites;
                 claim.scans |= scans;
                 for referenced in column_references(column_def) {

