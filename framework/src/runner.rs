@@ -322,6 +322,8 @@ struct Step<'a> {
     transactional: bool,
     /// The migration's plan checksum, recorded with its history row.
     checksum: Option<String>,
+    /// The upgrade's lint acknowledgements, recorded with its history row.
+    acknowledged: Option<String>,
     /// The version the database must be at for this step to run.
     before: Option<String>,
 }
@@ -337,6 +339,7 @@ impl Step<'_> {
             applied_at: chrono::Utc::now(),
             duration,
             checksum: self.checksum.clone(),
+            acknowledged: self.acknowledged.clone(),
         }
     }
 
@@ -389,9 +392,12 @@ impl Step<'static> {
         before: Option<String>,
         new_version: Option<String>,
     ) -> Self {
-        let ops = match direction {
-            Direction::Down => m.downgrade_ops(),
-            _ => m.upgrade_ops(),
+        let (ops, acknowledged) = match direction {
+            Direction::Down => (m.downgrade_ops(), None),
+            _ => {
+                let (ops, acknowledgements) = m.upgrade_plan().into_parts();
+                (ops, crate::backend::acknowledged_text(&acknowledgements))
+            }
         };
         Step {
             revision: m.revision,
@@ -402,6 +408,7 @@ impl Step<'static> {
             record: true,
             transactional: m.transactional,
             checksum: Some(crate::checksum::of(m)),
+            acknowledged,
             before,
         }
     }
@@ -420,6 +427,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         record: false,
         transactional: true,
         checksum: None,
+        acknowledged: None,
         before: None,
     };
     check_identifiers(backend, std::slice::from_ref(&step))?;
@@ -593,6 +601,8 @@ impl Runner {
             record: head.is_some(),
             transactional: true,
             checksum: head.map(crate::checksum::of),
+            // Stamped from the models: nothing of head's upgrade ran.
+            acknowledged: None,
             before: None,
         };
         check_identifiers(backend, std::slice::from_ref(&step))?;
@@ -969,6 +979,7 @@ fn event(
         applied_at: chrono::Utc::now(),
         duration: Duration::ZERO,
         checksum,
+        acknowledged: None,
     }
 }
 
