@@ -218,6 +218,26 @@ pub trait Listener {
     /// A migration ran and its transaction committed (in grouped mode: the group's
     /// transaction, so every migration of the group is reported after the one commit).
     fn finished(&mut self, _applied: &Applied) {}
+    /// A lint finding of a migration about to be applied, which the environment lets through
+    /// ([`crate::MigrationManager`] enforces: dev and staging warn, production refuses an
+    /// unacknowledged error on PostgreSQL). By default a tracing warning; a front end may show
+    /// it louder (the CLI prints every one on stderr in staging).
+    fn lint_finding(&mut self, env: crate::config::Environment, finding: &crate::lint::Finding) {
+        warn_lint_finding(env, finding);
+    }
+}
+
+/// The default report of a lint finding let through: a tracing warning naming the
+/// environment, and in staging that production would refuse it unless acknowledged.
+pub fn warn_lint_finding(env: crate::config::Environment, finding: &crate::lint::Finding) {
+    if finding.blocks() && env != crate::config::Environment::Prod {
+        tracing::warn!(
+            "lint ({env}): {finding} Production refuses this unless the migration acknowledges it: {}",
+            finding.how_to_acknowledge()
+        );
+    } else {
+        tracing::warn!("lint ({env}): {finding}");
+    }
 }
 
 /// A listener that ignores everything.
@@ -537,6 +557,20 @@ impl Runner {
         let (version, state) = self.state(backend)?;
         let planned = self.planned(&state, version.as_deref(), target, Direction::Up)?;
         Ok(self.migrations_of(&planned))
+    }
+
+    /// [`Runner::plan_upgrade`], with the migrations applied already (in plan order), from one
+    /// read of the version: what the lint judges the upgrade on.
+    pub fn plan_upgrade_after(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<(Vec<&'static Migration>, Vec<&'static Migration>), Error> {
+        let (version, state) = self.state(backend)?;
+        let planned = self.planned(&state, version.as_deref(), target, Direction::Up)?;
+        let applied =
+            self.set.graph().applied_in(&state).into_iter().filter_map(|r| self.set.get(r)).collect();
+        Ok((applied, self.migrations_of(&planned)))
     }
 
     /// The migrations a downgrade to `target` would revert, in revert order, and the version
