@@ -204,7 +204,8 @@ impl MigrationManager {
     /// The environment's rule for the lint `findings` of the migrations about to run on a
     /// `kind` database: production on PostgreSQL refuses an unacknowledged error
     /// ([`ManagerError::LintRefused`]); otherwise `listener` hears of them (dev: the
-    /// unacknowledged errors and warnings; staging and production: every finding). SQLite
+    /// unacknowledged errors, which production would refuse; staging and production: every
+    /// finding, info and acknowledged ones included). SQLite
     /// databases are linted as PostgreSQL (the code runs there in production) but only warn:
     /// SQLite takes its one lock whatever the op.
     fn enforce(
@@ -220,7 +221,7 @@ impl MigrationManager {
         }
         for f in findings {
             let shown = match env {
-                Environment::Dev => f.acknowledged.is_none() && f.severity >= crate::lint::Severity::Warning,
+                Environment::Dev => f.blocks(),
                 Environment::Staging | Environment::Prod => true,
             };
             if shown {
@@ -620,16 +621,16 @@ impl MigrationManager {
         if validation.has_other_errors() {
             return Err(ManagerError::Invalid(validation));
         }
-        self.enforce(db.kind(), &validation.findings, listener)?;
-        if validation.is_error() {
-            return Err(ManagerError::Invalid(validation));
-        }
         let runner = self.runner();
         if self.env() == Environment::Prod {
             let risks = policy::risks(&runner.pending(db.as_mut())?);
             if !risks.is_empty() {
                 return Err(ManagerError::StartupBlocked(risks));
             }
+        }
+        self.enforce(db.kind(), &validation.findings, listener)?;
+        if validation.is_error() {
+            return Err(ManagerError::Invalid(validation));
         }
         Ok(runner.upgrade_with(db.as_mut(), &Target::Head, listener)?)
     }
