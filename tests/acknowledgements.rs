@@ -251,3 +251,104 @@ fn an_acknowledgement_of_an_unknown_rule_is_refused_everywhere() {
         assert_eq!(state(&db), before);
     }
 }
+
+/// A proxy in front of the test server's Unix socket that counts the round trips clients
+/// make (each simple query, each Sync of the extended protocol), and the URL through it.
+fn counting_proxy(url: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>, tempfile::TempDir) {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let rest = url.strip_prefix("postgres://postgres@").expect("a testkit URL");
+    let (host, rest) = rest.rsplit_once(':').expect("host:port");
+    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let mut dir = String::new();
+    let bytes = host.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            dir.push(u8::from_str_radix(&host[i + 1..i + 3], 16).unwrap() as char);
+            i += 3;
+        } else {
+            dir.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    let server = format!("{dir}/.s.PGSQL.{port}");
+    let here = tempfile::tempdir().unwrap();
+    let listener = UnixListener::bind(here.path().join(format!(".s.PGSQL.{port}"))).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut upstream = UnixStream::connect(&server).unwrap();
+            let (mut down_from, mut down_to) = (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut down_from, &mut down_to));
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut read_exact = |n: usize| -> Option<Vec<u8>> {
+                    let mut buf = vec![0; n];
+                    client.read_exact(&mut buf).ok().map(|_| buf)
+                };
+                // The startup message: a length, no type byte.
+                let Some(len) = read_exact(4) else { return };
+                let n = u32::from_be_bytes(len[..4].try_into().unwrap()) as usize;
+                let Some(body) = read_exact(n - 4) else { return };
+                upstream.write_all(&[len, body].concat()).unwrap();
+                loop {
+                    let Some(head) = read_exact(5) else { return };
+                    if matches!(head[0], b'Q' | b'S') {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let n = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+                    let Some(body) = read_exact(n - 4) else { return };
+                    if upstream.write_all(&[head, body].concat()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let proxied = format!("postgres://postgres@{}:{rest}", strata_encode(here.path()));
+    (proxied, count, here)
+}
+
+fn strata_encode(dir: &std::path::Path) -> String {
+    dir.to_string_lossy()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_nothing_pending_start_up_costs_no_round_trip_more() {
+    use std::sync::atomic::Ordering;
+    let db = at_a1(DialectKind::Postgres);
+    manager(&B2_ALLOWED, Environment::Dev, &db).start_up(&mut Heard::default()).unwrap();
+    let (url, count, _dir) = counting_proxy(&db.url.connection_string());
+    for (env, expected) in [(Environment::Dev, 3), (Environment::Prod, 4)] {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            env: Some(env.as_str().into()),
+            database_url: Some(url.clone()),
+            ..Overrides::default()
+        };
+        let m = MigrationManager::new(set(&B2_ALLOWED), Settings::load(&overrides, dir.path()).unwrap());
+        count.store(0, Ordering::SeqCst);
+        drop(m.connect().unwrap());
+        let bare = count.swap(0, Ordering::SeqCst);
+        assert!(m.start_up(&mut Heard::default()).unwrap().applied.is_empty());
+        let start_up = count.swap(0, Ordering::SeqCst);
+        // The version and the history (validate: the server's version only when something
+        // is pending), the version again (the run); production also reads what is pending
+        // for its start-up rule.
+        assert_eq!(start_up - bare, expected, "{env}: start-up {start_up}, bare connect {bare}");
+    }
+}
