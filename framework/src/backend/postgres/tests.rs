@@ -672,7 +672,7 @@ fn acknowledgements_are_recorded_and_an_older_history_table_gets_the_column() {
         };
         // With the migration's last statement, in one batch (prepared bookkeeping or not).
         backend.begin().unwrap();
-        backend.execute_record_and_commit("SELECT 1", &[acknowledged.clone()]).unwrap();
+        backend.execute_record_and_commit("SELECT 1", std::slice::from_ref(&acknowledged)).unwrap();
         assert!(has_column(&mut backend));
         // A group, once the column exists.
         let again = Record { revision: "r3".into(), new_version: Some("r3".into()), ..acknowledged };
