@@ -16,6 +16,13 @@
 //! and the same rules apply to its statements; SQL that cannot be parsed is a finding of its
 //! own, never silence. `execute_safe` does not skip the lint: it only tells production
 //! start-up that the SQL keeps data ([`crate::policy`]).
+//!
+//! A migration acknowledges a rule's findings with [`crate::ops::Ops::allow`] (code and
+//! reason): [`lint_migration`] keeps them, marked [`Finding::acknowledged`], and
+//! [`has_errors`] / [`unacknowledged_errors`] skip them; [`check_acknowledgements`] refuses an
+//! unknown code or an empty reason. What each environment does with the findings is
+//! [`crate::MigrationManager`]'s call (dev warns, staging warns loudly, production refuses an
+//! unacknowledged error).
 
 pub mod rules;
 

@@ -644,7 +644,8 @@ impl MigrationManager {
 /// table, a database at an unknown revision: [`ManagerError::Invalid`]); then dev and staging
 /// apply everything pending, while production applies only migrations that neither drop nor
 /// rewrite data ([`ManagerError::StartupBlocked`] names the others, for an operator to apply
-/// with an explicit upgrade). Replicas starting together are safe: one
+/// with an explicit upgrade) and have no lint error they do not acknowledge
+/// ([`ManagerError::LintRefused`]; dev and staging warn of them instead). Replicas starting together are safe: one
 /// migrates, the others wait for the lock and find the database at head.
 ///
 /// ```

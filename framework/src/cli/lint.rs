@@ -12,18 +12,13 @@ pub(super) fn run(manager: &MigrationManager, format: Format, empty: &[String]) 
     let findings = lint::lint(manager.migrations(), &options);
     // Acknowledgements that cannot be honoured are errors of their own (and mark nothing).
     let bad = lint::acknowledgement_errors(manager.migrations().migrations());
+    // Reported on stderr in both formats, so that the JSON document keeps its one shape.
     match format {
-        Format::Json if bad.is_empty() => output::json(&json!(findings)),
-        Format::Json => output::json(&json!({
-            "findings": findings,
-            "acknowledgement_errors": bad.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        })),
-        Format::Text => {
-            print_text(&findings, manager, options.pg_major);
-            for e in &bad {
-                println!("error: {e}");
-            }
-        }
+        Format::Json => output::json(&json!(findings)),
+        Format::Text => print_text(&findings, manager, options.pg_major),
+    }
+    for e in &bad {
+        output::error(&e.to_string());
     }
     if lint::has_errors(&findings) || !bad.is_empty() {
         crate::error::ErrorKind::Validation.exit_code()
