@@ -28,7 +28,7 @@ fn index_items(op: &mut Ops) {
     op.create_index(Index::new("ix_items_name", "items", ["name"]));
 }
 
-static A1: Migration = Migration {
+const A1_FIELDS: Migration = Migration {
     revision: "a1",
     parents: &[],
     message: "create items",
@@ -41,6 +41,7 @@ static A1: Migration = Migration {
     transactional: true,
     replaces: &[],
 };
+static A1: Migration = A1_FIELDS;
 
 /// An index built without CONCURRENTLY on a table an earlier migration created: S013, an error.
 const B2_FIELDS: Migration = Migration {
@@ -190,6 +191,35 @@ fn the_acknowledged_migration_applies_in_production_and_the_history_says_why() {
     assert!(
         drifted.errors.iter().any(|e| e.contains("b2") && e.contains("changed since it was applied")),
         "{drifted:?}"
+    );
+}
+
+/// A1's table acknowledging S013, which its upgrade never triggers.
+static A1_NEEDLESS: Migration = Migration {
+    upgrade: |op| {
+        create_items(op);
+        op.allow("S013", "nothing to acknowledge");
+    },
+    ..A1_FIELDS
+};
+
+#[test]
+fn an_acknowledgement_nothing_needs_is_a_validate_warning() {
+    let db = fresh_database(DialectKind::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = Overrides { database_url: Some(db.url.connection_string()), ..Overrides::default() };
+    let settings = Settings::load(&overrides, dir.path()).unwrap();
+    let set = MigrationSet::new(vec![&A1_NEEDLESS, &B2]).unwrap();
+    let validation = MigrationManager::new(set, settings).validate_migrations();
+    assert!(!validation.is_error(), "{validation:?}");
+    let warning = validation
+        .warnings
+        .iter()
+        .find(|w| w.contains("pending a1 acknowledges S013"))
+        .unwrap_or_else(|| panic!("{validation:?}"));
+    assert!(
+        warning.contains("(require-concurrent-index-creation), but the lint finds nothing of that rule"),
+        "{warning}"
     );
 }
 

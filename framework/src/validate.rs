@@ -191,6 +191,7 @@ pub fn validate_with_lint(
                         warnings.push(text);
                     }
                 }
+                warnings.extend(unused_acknowledgements(&pending, &found));
                 findings = found;
             }
             if env == Environment::Prod {
@@ -204,6 +205,28 @@ pub fn validate_with_lint(
         }
     }
     Validation::with_findings(errors, warnings, findings, lint_errors)
+}
+
+/// Acknowledgements of pending migrations that no finding of theirs needs: an `op.allow` left
+/// behind after the op was made safe, or a code written for another rule. Cheap to drop
+/// before the migration is applied (afterwards that would be drift).
+fn unused_acknowledgements(
+    pending: &[&'static crate::Migration],
+    findings: &[crate::lint::Finding],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in pending {
+        for a in m.acknowledgements() {
+            let Some(rule) = crate::lint::rules::ALL.iter().find(|r| r.code == a.code) else { continue };
+            if !findings.iter().any(|f| f.revision == m.revision && f.code == a.code) {
+                out.push(format!(
+                    "pending {} acknowledges {} ({}), but the lint finds nothing of that rule in its upgrade: drop the op.allow before it is applied, or check the code",
+                    m.revision, a.code, rule.name
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The PostgreSQL major version the server runs, for the lint (one round trip, so asked only

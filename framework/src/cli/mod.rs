@@ -1117,6 +1117,11 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
             "upgrade_sql": statements(&detail.upgrade_sql),
             "downgrade_sql": statements(&detail.downgrade_sql),
             });
+            // Only when there are some, so that other migrations' documents stay as they were.
+            let acknowledgements = m.acknowledgements();
+            if !acknowledgements.is_empty() {
+                shown["acknowledged"] = json!(acknowledgements);
+            }
             // PostgreSQL: what each statement locks (a data op's placeholder: null).
             for (key, sql) in
                 [("upgrade_effects", &detail.upgrade_sql), ("downgrade_effects", &detail.downgrade_sql)]
@@ -1141,6 +1146,9 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
             );
             println!("\nupgrade:");
             detail.upgrade.iter().for_each(|o| println!("  {o}"));
+            for a in m.acknowledgements() {
+                println!("  allow {}: {}", a.code, a.reason);
+            }
             println!("downgrade:");
             detail.downgrade.iter().for_each(|o| println!("  {o}"));
             let up: Vec<_> = detail.upgrade_sql.into_iter().collect();
@@ -1388,6 +1396,19 @@ mod acknowledgement_tests {
         let findings: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(findings[0]["code"], "S013", "{json}");
         assert_eq!(findings[0]["acknowledged"], "items is tiny", "{json}");
+
+        let (_, shown) = run(&url, &["show", "b2"]);
+        assert!(
+            shown.contains("upgrade:\n  create_index ix_items_id on items\n  allow S013: items is tiny\n"),
+            "{shown}"
+        );
+        let (_, json) = run(&url, &["--format", "json", "show", "b2"]);
+        let shown: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            shown["acknowledged"],
+            serde_json::json!([{"code": "S013", "reason": "items is tiny"}]),
+            "{json}"
+        );
 
         let (code, out) = run(&url, &["upgrade"]);
         assert_eq!(code, ExitCode::SUCCESS, "{out}");
