@@ -240,7 +240,8 @@ pub fn warn_lint_finding(env: crate::config::Environment, finding: &crate::lint:
     }
 }
 
-/// A listener that ignores everything.
+/// A listener that ignores everything it hears, except that lint findings still reach the
+/// log ([`Listener::lint_finding`]'s default): a warning is never silenced by accident.
 pub struct Quiet;
 impl Listener for Quiet {}
 
