@@ -1332,3 +1332,29 @@ impl Ops {
         self.push(Op::Data { label: label.into(), run })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledgements_are_kept_beside_the_ops_in_order() {
+        let mut op = Ops::new();
+        op.allow("S013", "  the table is tiny\n")
+            .create_index(Index::new("ix_t_a", "t", ["a"]))
+            .allow("S020", "legacy width");
+        assert_eq!(op.ops().len(), 1, "an acknowledgement is no op");
+        let (ops, acknowledgements) = op.clone().into_parts();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].to_string(), op.ops()[0].to_string());
+        assert_eq!(
+            acknowledgements,
+            [
+                Acknowledgement { code: "S013".into(), reason: "the table is tiny".into() },
+                Acknowledgement { code: "S020".into(), reason: "legacy width".into() },
+            ]
+        );
+        assert_eq!(op.acknowledgements(), acknowledgements);
+        assert_eq!(op.into_ops().len(), 1, "into_ops is the ops alone");
+    }
+}
