@@ -382,3 +382,25 @@ fn the_nothing_pending_start_up_costs_no_round_trip_more() {
         assert_eq!(start_up - bare, expected, "{env}: start-up {start_up}, bare connect {bare}");
     }
 }
+
+#[test]
+fn an_offline_script_records_the_acknowledgements_as_an_online_run_does() {
+    let db = at_a1(DialectKind::Postgres);
+    let prod = manager(&B2_ALLOWED, Environment::Prod, &db);
+    let sql = prod
+        .offline_sql(strata::backend::Direction::Up, &"a1".parse().unwrap(), &Target::Head, false)
+        .unwrap();
+    let script = strata::offline::script(&sql);
+    assert!(script.contains("ADD COLUMN IF NOT EXISTS \"acknowledged\" TEXT"), "{script}");
+    connect(&db).execute(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
+    let history = prod.migration_history().unwrap();
+    let row = history.iter().rev().find(|r| r.revision == "b2").unwrap();
+    assert_eq!(row.acknowledgements(), [("S013", REASON)]);
+    assert!(!prod.validate_migrations().is_error(), "no drift: the same checksum as online");
+
+    // SQLite (dev) states them in a comment.
+    let dev = manager(&B2_ALLOWED, Environment::Dev, &fresh_database(DialectKind::Sqlite));
+    let sql = dev.offline_sql(strata::backend::Direction::Up, &Target::Base, &Target::Head, false).unwrap();
+    let script = strata::offline::script(&sql);
+    assert!(script.contains(&format!("-- acknowledged S013: {REASON} (")), "{script}");
+}
