@@ -205,9 +205,9 @@ impl MigrationManager {
     /// `kind` database: production on PostgreSQL refuses an unacknowledged error
     /// ([`ManagerError::LintRefused`]); otherwise `listener` hears of them (dev: the
     /// unacknowledged errors, which production would refuse; staging and production: every
-    /// finding, info and acknowledged ones included). SQLite
-    /// databases are linted as PostgreSQL (the code runs there in production) but only warn:
-    /// SQLite takes its one lock whatever the op.
+    /// finding, info and acknowledged ones included). SQLite databases are linted as
+    /// PostgreSQL (the code runs there in production) but only warn: SQLite takes its one
+    /// lock whatever the op.
     fn enforce(
         &self,
         kind: crate::ops::DialectKind,
