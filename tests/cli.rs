@@ -212,7 +212,31 @@ fn production_start_up_applies_only_safe_migrations() {
     let url = db.url.connection_string();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    ok(run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]));
+    // Migrations without lint errors apply in production; it logs every statement.
+    let clean = run_in(dir, &url, "prod", &["upgrade", "--revision", "766dfe9292c9"]);
+    assert!(clean.status.success(), "{}", text(&clean));
+    assert!(String::from_utf8_lossy(&clean.stderr).contains("CREATE TABLE"), "{}", text(&clean));
+    // An index built without CONCURRENTLY, not acknowledged: refused, nothing applied.
+    let refused = run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]);
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    let message = text(&refused);
+    for part in [
+        "unacknowledged lint errors",
+        "da51e7982e60 op 2 (create_index ux_users_email on users): S013",
+        "op.allow(\"S013\"",
+    ] {
+        assert!(message.contains(part), "{part:?}: {message}");
+    }
+    assert_eq!(current(dir, &url, "dev"), "766dfe9292c9", "nothing was applied");
+    // Staging applies them, every finding marked on stderr.
+    let staging = run_in(dir, &url, "staging", &["upgrade", "--revision", "eda71479153d"]);
+    assert!(staging.status.success(), "{}", text(&staging));
+    let stderr = String::from_utf8_lossy(&staging.stderr);
+    assert!(stderr.contains("STAGING LINT S013 error da51e7982e60 op 2"), "{stderr}");
+    assert!(
+        stderr.contains("production refuses this unless the migration acknowledges it: op.allow(\"S013\""),
+        "{stderr}"
+    );
     let blocked = run_in(dir, &url, "prod", &["start"]);
     assert_eq!(code(&blocked), 1, "{}", text(&blocked));
     let message = text(&blocked);
@@ -221,10 +245,16 @@ fn production_start_up_applies_only_safe_migrations() {
     assert!(!message.contains("34400ee0d24b"), "the view is marked safe: {message}");
     assert_eq!(current(dir, &url, "dev"), "eda71479153d", "nothing was applied");
 
-    // The operator applies them explicitly; production logs every statement.
+    // An operator's explicit upgrade still refuses their lint errors in production; they
+    // are applied where the lint only warns.
     let explicit = run_in(dir, &url, "prod", &["upgrade"]);
-    assert!(explicit.status.success(), "{}", text(&explicit));
-    assert!(String::from_utf8_lossy(&explicit.stderr).contains("ALTER TABLE"), "{}", text(&explicit));
+    assert_eq!(code(&explicit), 1, "{}", text(&explicit));
+    assert!(
+        text(&explicit).contains("b02594172f4c op 2 (add_foreign_key fk_users_invited_by on users): S004"),
+        "{}",
+        text(&explicit)
+    );
+    ok(run_in(dir, &url, "staging", &["upgrade"]));
     let again = ok(run_in(dir, &url, "prod", &["start"]));
     assert!(
         again.contains("nothing to do") && again.contains("application ready (prod environment)"),
@@ -645,7 +675,11 @@ fn a_closed_pipe_is_a_quiet_exit_not_a_panic() {
     let vars = [("DATABASE_URL", url.as_str()), ("STRATA_ENV", "dev")];
     // The work is done even though nobody reads what it prints.
     let out = run_into_closed_pipe(dir, &vars, &["upgrade"]);
-    assert_eq!((code(&out), String::from_utf8_lossy(&out.stderr).into_owned()), (0, String::new()));
+    // Dev logs the lint errors that production would refuse, and nothing else.
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let other: Vec<&str> =
+        stderr.lines().filter(|l| !l.contains("WARN strata::runner: lint (dev): ")).collect();
+    assert_eq!((code(&out), other), (0, Vec::<&str>::new()), "{stderr}");
     assert_eq!(current(dir, &url, "dev"), HEAD);
     for args in [
         &["show", "766d"][..],

@@ -4,9 +4,13 @@
 //! added) and is tagged with the algorithm's version: `1:<sha-256 hex>`. A later strata keeps
 //! computing version-1 checksums for rows recorded with version 1, so upgrading strata never
 //! turns unchanged migrations into false alarms (Flyway and Liquibase both did that).
+//!
+//! A migration's lint acknowledgements ([`crate::ops::Ops::allow`]) count too: they are
+//! appended to the canonical text only when there are any, so a migration without them keeps
+//! the checksum it always had, and adding, changing or removing one is drift.
 
 use crate::migration::Migration;
-use crate::ops::{Action, AlterColumn, Column, DefaultValue, ForeignKey, Op, Table, Unique};
+use crate::ops::{Acknowledgement, Action, AlterColumn, Column, DefaultValue, ForeignKey, Op, Table, Unique};
 use crate::value::Value;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -16,12 +20,18 @@ pub const VERSION: u32 = 1;
 
 /// The checksum of a migration's upgrade and downgrade plans.
 pub fn of(migration: &Migration) -> String {
-    compute(VERSION, &migration.upgrade_ops(), &migration.downgrade_ops()).unwrap_or_default()
+    let (upgrade, acknowledgements) = migration.upgrade_plan().into_parts();
+    compute(VERSION, &upgrade, &migration.downgrade_ops(), &acknowledgements).unwrap_or_default()
 }
 
 /// The checksum of a plan given as ops (what [`of`] computes from a migration's functions).
 pub fn of_plan(upgrade: &[Op], downgrade: &[Op]) -> String {
-    compute(VERSION, upgrade, downgrade).unwrap_or_default()
+    compute(VERSION, upgrade, downgrade, &[]).unwrap_or_default()
+}
+
+/// [`of_plan`] with the upgrade's acknowledgements ([`crate::ops::Ops::allow`]).
+pub fn of_plan_with(upgrade: &[Op], downgrade: &[Op], acknowledgements: &[Acknowledgement]) -> String {
+    compute(VERSION, upgrade, downgrade, acknowledgements).unwrap_or_default()
 }
 
 /// Whether `recorded` still matches `migration`: `Some(true)` or `Some(false)`, or `None` when
@@ -60,20 +70,31 @@ pub fn verify(recorded: Option<&str>, migration: &Migration) -> Verdict {
         well_formed.then(|| version.parse::<u32>().ok()).flatten()
     });
     let Some(version) = parsed else { return Verdict::Malformed(recorded.to_string()) };
-    match compute(version, &migration.upgrade_ops(), &migration.downgrade_ops()) {
+    let (upgrade, acknowledgements) = migration.upgrade_plan().into_parts();
+    match compute(version, &upgrade, &migration.downgrade_ops(), &acknowledgements) {
         Some(now) if now == recorded => Verdict::Unchanged,
         Some(_) => Verdict::Changed,
         None => Verdict::UnknownAlgorithm(version),
     }
 }
 
-fn compute(version: u32, upgrade: &[Op], downgrade: &[Op]) -> Option<String> {
+fn compute(
+    version: u32,
+    upgrade: &[Op],
+    downgrade: &[Op],
+    acknowledgements: &[Acknowledgement],
+) -> Option<String> {
     match version {
         1 => {
             let mut text = String::from("upgrade\n");
             upgrade.iter().for_each(|op| v1::op(&mut text, op));
             text.push_str("downgrade\n");
             downgrade.iter().for_each(|op| v1::op(&mut text, op));
+            // Only when there are some: the text of a migration without any is unchanged.
+            if !acknowledgements.is_empty() {
+                text.push_str("allow\n");
+                acknowledgements.iter().for_each(|a| v1::acknowledgement(&mut text, a));
+            }
             let digest = Sha256::digest(text.as_bytes());
             let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
             Some(format!("1:{hex}"))
@@ -233,6 +254,13 @@ mod v1 {
         }
     }
 
+    /// One line per acknowledgement: code and reason, length-prefixed.
+    pub(super) fn acknowledgement(out: &mut String, a: &Acknowledgement) {
+        s(out, &a.code);
+        s(out, &a.reason);
+        out.push('\n');
+    }
+
     pub(super) fn op(out: &mut String, op: &Op) {
         out.push_str(op.kind());
         out.push(' ');
@@ -349,7 +377,7 @@ mod tests {
     }
 
     fn sum(up: &[Op]) -> String {
-        compute(1, up, &[]).unwrap()
+        compute(1, up, &[], &[]).unwrap()
     }
 
     #[test]
@@ -437,6 +465,59 @@ mod tests {
         let upper = of(&M).to_uppercase();
         assert_eq!(verify(Some(&upper), &M), Verdict::Malformed(upper.clone()), "hex is lower case");
         assert_eq!(verify(Some(&of(&M)), &M), Verdict::Unchanged);
+    }
+
+    fn ack(code: &str, reason: &str) -> Acknowledgement {
+        Acknowledgement { code: code.into(), reason: reason.into() }
+    }
+
+    #[test]
+    fn acknowledgements_are_part_of_the_checksum_and_none_changes_nothing() {
+        let ops = plan(|op| {
+            op.create_index(crate::ops::Index::new("ix_t_n", "t", ["n"]));
+        });
+        let without = sum(&ops);
+        assert_eq!(compute(1, &ops, &[], &[]).unwrap(), without, "no acknowledgement: the old checksum");
+        let with = compute(1, &ops, &[], &[ack("S013", "t is tiny")]).unwrap();
+        assert_ne!(with, without, "adding one is drift");
+        for other in [
+            vec![ack("S013", "t is small")],
+            vec![ack("S014", "t is tiny")],
+            vec![ack("S013", "t is tiny"), ack("S020", "legacy")],
+            vec![ack("S01", "3t is tiny")],
+        ] {
+            assert_ne!(compute(1, &ops, &[], &other).unwrap(), with, "{other:?}");
+        }
+        // Recorded through `Ops::allow`, as a migration does.
+        let mut recorded = Ops::new();
+        recorded.create_index(crate::ops::Index::new("ix_t_n", "t", ["n"])).allow("S013", "  t is tiny ");
+        let (up, acks) = recorded.into_parts();
+        assert_eq!(of_plan_with(&up, &[], &acks), with, "the reason is trimmed");
+        assert_eq!(of_plan_with(&up, &[], &[]), of_plan(&up, &[]));
+    }
+
+    static ACKNOWLEDGED: Migration = Migration {
+        revision: "m2",
+        parents: &[],
+        message: "m",
+        created: "2026-11-24T00:00:00Z",
+        upgrade: |op| {
+            op.drop_table("t");
+            op.allow("S012", "t was never used");
+        },
+        downgrade: |_| {},
+        file: "m2.rs",
+        transactional: true,
+        replaces: &[],
+    };
+
+    #[test]
+    fn a_migration_s_acknowledgements_are_verified() {
+        let recorded = of(&ACKNOWLEDGED);
+        assert_eq!(verify(Some(&recorded), &ACKNOWLEDGED), Verdict::Unchanged);
+        // The same ops without the acknowledgement (M) have another checksum: drift.
+        assert_ne!(of(&M), recorded);
+        assert_eq!(verify(Some(&of(&M)), &ACKNOWLEDGED), Verdict::Changed);
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl ManagerError {
             ManagerError::Scaffold(_) => Validation,
             ManagerError::Refused(_) => Refused,
             ManagerError::Invalid(_) | ManagerError::StartupBlocked(_) => Validation,
+            ManagerError::LintRefused(_) | ManagerError::Acknowledgements(_) => Validation,
         }
     }
 

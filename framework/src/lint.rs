@@ -16,6 +16,13 @@
 //! and the same rules apply to its statements; SQL that cannot be parsed is a finding of its
 //! own, never silence. `execute_safe` does not skip the lint: it only tells production
 //! start-up that the SQL keeps data ([`crate::policy`]).
+//!
+//! A migration acknowledges a rule's findings with [`crate::ops::Ops::allow`] (code and
+//! reason): [`lint_migration`] keeps them, marked [`Finding::acknowledged`], and
+//! [`has_errors`] / [`unacknowledged_errors`] skip them; [`check_acknowledgements`] refuses an
+//! unknown code or an empty reason. What each environment does with the findings is
+//! [`crate::MigrationManager`]'s call (dev warns, staging warns loudly, production refuses an
+//! unacknowledged error).
 
 pub mod rules;
 
@@ -75,6 +82,22 @@ pub struct Finding {
     pub message: String,
     /// What to do instead, one sentence.
     pub remedy: String,
+    /// The reason the migration gave for accepting it ([`crate::ops::Ops::allow`] with this
+    /// code), `None` when it does not. An acknowledged finding is still reported, but does not
+    /// stop production.
+    pub acknowledged: Option<String>,
+}
+
+impl Finding {
+    /// Whether it stops production: an error the migration does not acknowledge.
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Error && self.acknowledged.is_none()
+    }
+
+    /// How to acknowledge it in the migration, for messages: `op.allow("S013", "<why ...>")`.
+    pub fn how_to_acknowledge(&self) -> String {
+        format!("op.allow(\"{}\", \"<why it is safe here>\") in the upgrade of {}", self.code, self.revision)
+    }
 }
 
 impl fmt::Display for Finding {
@@ -89,7 +112,11 @@ impl fmt::Display for Finding {
             self.op,
             self.message,
             self.remedy
-        )
+        )?;
+        match &self.acknowledged {
+            Some(reason) => write!(f, " Acknowledged: {reason}."),
+            None => Ok(()),
+        }
     }
 }
 
@@ -142,9 +169,105 @@ impl LintOptions {
     }
 }
 
-/// Whether any finding is an error (`lint` exits 1 then).
+/// Whether any finding is an error that its migration does not acknowledge (`lint` exits 1
+/// then, and production refuses to apply it).
 pub fn has_errors(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| f.severity == Severity::Error)
+    findings.iter().any(Finding::blocks)
+}
+
+/// The error findings that no acknowledgement covers: what production refuses on.
+pub fn unacknowledged_errors(findings: &[Finding]) -> Vec<&Finding> {
+    findings.iter().filter(|f| f.blocks()).collect()
+}
+
+/// An acknowledgement ([`crate::ops::Ops::allow`]) that cannot be honoured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcknowledgementError {
+    /// The code is no rule's.
+    #[error(
+        "migration {revision} acknowledges {code:?}, which is not a lint rule code{}; the codes are {} (docs/safety.md lists what each reports)",
+        .suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default(),
+        known_codes()
+    )]
+    UnknownCode {
+        /// The migration.
+        revision: String,
+        /// The code as written.
+        code: String,
+        /// The rule code it most likely means.
+        suggestion: Option<&'static str>,
+    },
+    /// The reason is empty.
+    #[error(
+        "migration {revision} acknowledges {code} without a reason: say why its findings are safe in this migration, as in op.allow(\"{code}\", \"the table holds 200 rows\")"
+    )]
+    EmptyReason {
+        /// The migration.
+        revision: String,
+        /// The code.
+        code: String,
+    },
+}
+
+fn known_codes() -> String {
+    let codes: Vec<&str> = rules::ALL.iter().map(|r| r.code).collect();
+    codes.join(", ")
+}
+
+/// The rule code `code` most likely means: a rule's name, or a code in another case or
+/// without its zeros (`s13`, `13`, `S13`).
+fn suggest(code: &str) -> Option<&'static str> {
+    let trimmed = code.trim();
+    if let Some(rule) = rules::ALL.iter().find(|r| r.name.eq_ignore_ascii_case(trimmed)) {
+        return Some(rule.code);
+    }
+    let digits = trimmed.strip_prefix(['S', 's']).unwrap_or(trimmed);
+    let n: u32 = digits.parse().ok()?;
+    let wanted = format!("S{n:03}");
+    rules::ALL.iter().find(|r| r.code == wanted).map(|r| r.code)
+}
+
+/// What is wrong with `revision`'s acknowledgements: codes that are no rule's, empty reasons.
+pub fn check_acknowledgements(
+    revision: &str,
+    acknowledgements: &[crate::ops::Acknowledgement],
+) -> Vec<AcknowledgementError> {
+    acknowledgements
+        .iter()
+        .filter_map(|a| {
+            if !rules::ALL.iter().any(|r| r.code == a.code) {
+                Some(AcknowledgementError::UnknownCode {
+                    revision: revision.to_string(),
+                    code: a.code.clone(),
+                    suggestion: suggest(&a.code),
+                })
+            } else if a.reason.trim().is_empty() {
+                Some(AcknowledgementError::EmptyReason {
+                    revision: revision.to_string(),
+                    code: a.code.clone(),
+                })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Every acknowledgement error of `migrations`, in order.
+pub fn acknowledgement_errors(migrations: &[&Migration]) -> Vec<AcknowledgementError> {
+    migrations.iter().flat_map(|m| check_acknowledgements(m.revision, &m.acknowledgements())).collect()
+}
+
+/// Marks the findings that `acknowledgements` cover with the reason (the first one given for
+/// the code). An acknowledgement with an unknown code or no reason marks nothing.
+pub fn acknowledge(findings: &mut [Finding], acknowledgements: &[crate::ops::Acknowledgement]) {
+    for f in findings.iter_mut() {
+        f.acknowledged = acknowledgements
+            .iter()
+            .find(|a| a.code == f.code && !a.reason.trim().is_empty())
+            .map(|a| a.reason.clone());
+    }
 }
 
 /// Lints every migration of the set, in plan order.
@@ -159,8 +282,12 @@ pub fn lint_migrations(migrations: &[&Migration], mut known: Known, options: &Li
 }
 
 /// Lints one migration's upgrade on a schema that `known` describes, and follows `known` past it.
+/// Findings the migration acknowledges ([`crate::ops::Ops::allow`]) are marked so.
 pub fn lint_migration(m: &Migration, known: &mut Known, options: &LintOptions) -> Vec<Finding> {
-    lint_ops(m.revision, m.transactional, &m.upgrade_ops(), known, options)
+    let (ops, acknowledgements) = m.upgrade_plan().into_parts();
+    let mut findings = lint_ops(m.revision, m.transactional, &ops, known, options);
+    acknowledge(&mut findings, &acknowledgements);
+    findings
 }
 
 /// Lints a plan of ops (a migration's upgrade): `revision` names it in the findings,
@@ -244,6 +371,7 @@ impl Ctx<'_> {
             op: op.to_string(),
             message,
             remedy,
+            acknowledged: None,
         });
     }
 }

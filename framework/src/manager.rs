@@ -41,6 +41,13 @@ pub enum ManagerError {
     /// Production validates before applying, and validation found errors.
     #[error("validation failed, nothing was applied: {}", .0.errors.join("; "))]
     Invalid(Validation),
+    /// Production refuses to apply migrations with lint errors they do not acknowledge
+    /// (PostgreSQL; see [`MigrationManager::start_up`]). Nothing was applied.
+    #[error("production refuses to apply migrations with unacknowledged lint errors, and nothing was applied: {}", describe_findings(.0))]
+    LintRefused(Vec<crate::lint::Finding>),
+    /// Migrations about to run acknowledge lint rules that do not exist, or give no reason.
+    #[error("{}; nothing was applied", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Acknowledgements(Vec<crate::lint::AcknowledgementError>),
     /// Production start-up found pending migrations that are not safe to apply unattended.
     #[error("production start-up applies only safe migrations; these need an explicit upgrade by an operator: {}", describe_risks(.0))]
     StartupBlocked(Vec<Risk>),
@@ -62,6 +69,25 @@ pub enum ManagerError {
         /// The head compiled into this binary.
         built: String,
     },
+}
+
+fn describe_findings(findings: &[crate::lint::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} op {} ({}): {} {}. Remedy: {}, or acknowledge it in the migration if it is safe here: {}",
+                f.revision,
+                f.op_index + 1,
+                f.op,
+                f.code,
+                f.message,
+                f.remedy,
+                f.how_to_acknowledge()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn describe_risks(risks: &[Risk]) -> String {
@@ -165,6 +191,70 @@ impl MigrationManager {
         }
     }
 
+    /// What `upgrade` and start-up lint the migrations about to run with, for PostgreSQL
+    /// `major` (the server's): [`MigrationManager::lint_options`] for that version. The one
+    /// place the enforcement's assumptions are made (lock-safe rewriting, when on, belongs
+    /// here too), so that `validate` and the runs judge alike.
+    pub fn enforcement_lint_options(&self, major: crate::locks::PgMajor) -> crate::lint::LintOptions {
+        let mut options = self.lint_options();
+        options.pg_major = major;
+        options
+    }
+
+    /// The environment's rule for the lint `findings` of the migrations about to run on a
+    /// `kind` database: production on PostgreSQL refuses an unacknowledged error
+    /// ([`ManagerError::LintRefused`]); otherwise `listener` hears of them (dev: the
+    /// unacknowledged errors, which production would refuse; staging and production: every
+    /// finding, info and acknowledged ones included). SQLite databases are linted as
+    /// PostgreSQL (the code runs there in production) but only warn: SQLite takes its one
+    /// lock whatever the op.
+    fn enforce(
+        &self,
+        kind: crate::ops::DialectKind,
+        findings: &[crate::lint::Finding],
+        listener: &mut dyn Listener,
+    ) -> Result<(), ManagerError> {
+        let env = self.env();
+        let blocking = crate::lint::unacknowledged_errors(findings);
+        if env == Environment::Prod && kind == crate::ops::DialectKind::Postgres && !blocking.is_empty() {
+            return Err(ManagerError::LintRefused(blocking.into_iter().cloned().collect()));
+        }
+        for f in findings {
+            let shown = match env {
+                Environment::Dev => f.blocks(),
+                Environment::Staging | Environment::Prod => true,
+            };
+            if shown {
+                listener.lint_finding(env, f);
+            }
+        }
+        Ok(())
+    }
+
+    /// The lint findings of the migrations an upgrade to `target` would apply, judged on what
+    /// is applied (reads the version; the server's version only when something would run).
+    /// Acknowledgements that cannot be honoured are an error.
+    fn planned_findings(
+        &self,
+        db: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<Vec<crate::lint::Finding>, ManagerError> {
+        let (applied, planned) = self.runner().plan_upgrade_after(db, target)?;
+        if planned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bad = crate::lint::acknowledgement_errors(&planned);
+        if !bad.is_empty() {
+            return Err(ManagerError::Acknowledgements(bad));
+        }
+        let (major, note) = validate::server_major(db);
+        if let Some(note) = note {
+            tracing::warn!("{note}");
+        }
+        let known = crate::locks::Known::after(applied.iter().copied());
+        Ok(crate::lint::lint_migrations(&planned, known, &self.enforcement_lint_options(major)))
+    }
+
     /// The application's models: the target schema that `create --auto`, `check` and a fresh
     /// database from models work from.
     pub fn with_models(mut self, models: crate::models::Models) -> Self {
@@ -256,7 +346,9 @@ impl MigrationManager {
     }
 
     /// Applies migrations up to `target`. In production, validates first and refuses on an
-    /// error.
+    /// error. The migrations it would apply are linted first: dev and staging warn
+    /// ([`Listener::lint_finding`]), production refuses an error finding the migration does not
+    /// acknowledge ([`ManagerError::LintRefused`], on PostgreSQL).
     pub fn run_migrations(
         &self,
         target: &Target,
@@ -275,10 +367,13 @@ impl MigrationManager {
         let mut db = self.connect()?;
         if self.env() == Environment::Prod {
             let validation = self.validate_with(db.as_mut());
-            if validation.is_error() {
+            // Its lint errors are judged below, for the migrations up to `target` only.
+            if validation.has_other_errors() {
                 return Err(ManagerError::Invalid(validation));
             }
         }
+        let findings = self.planned_findings(db.as_mut(), target)?;
+        self.enforce(db.kind(), &findings, listener)?;
         Ok(self.runner().with_mode(mode).upgrade_with(db.as_mut(), target, listener)?)
     }
 
@@ -365,12 +460,17 @@ impl MigrationManager {
     pub fn validate_migrations(&self) -> Validation {
         match self.connect() {
             Ok(mut db) => self.validate_with(db.as_mut()),
-            Err(e) => validate::validate(Ok(&self.set), self.env(), self.database_url(), Err(e.to_string())),
+            Err(e) => {
+                let options = |major| self.enforcement_lint_options(major);
+                let url = self.database_url();
+                validate::validate_with_lint(Ok(&self.set), self.env(), url, Err(e.to_string()), &options)
+            }
         }
     }
 
     fn validate_with(&self, db: &mut dyn Backend) -> Validation {
-        validate::validate(Ok(&self.set), self.env(), self.database_url(), Ok(db))
+        let options = |major| self.enforcement_lint_options(major);
+        validate::validate_with_lint(Ok(&self.set), self.env(), self.database_url(), Ok(db), &options)
     }
 
     /// Records the current checksum of an applied migration after a reviewed edit.
@@ -511,11 +611,14 @@ impl MigrationManager {
     }
 
     /// The start-up call: validates, then applies pending migrations under the environment's
-    /// rules (production: only when none of them drops or rewrites data).
+    /// rules (production: only when none of them drops or rewrites data, and none has a lint
+    /// error it does not acknowledge; dev and staging warn of the lint's findings, see
+    /// [`MigrationManager::run_migrations`]). The lint uses validation's findings, so a
+    /// start-up with nothing pending costs no query more than before.
     pub fn start_up(&self, listener: &mut dyn Listener) -> Result<Report, ManagerError> {
         let mut db = self.connect()?;
         let validation = self.validate_with(db.as_mut());
-        if validation.is_error() {
+        if validation.has_other_errors() {
             return Err(ManagerError::Invalid(validation));
         }
         let runner = self.runner();
@@ -524,6 +627,10 @@ impl MigrationManager {
             if !risks.is_empty() {
                 return Err(ManagerError::StartupBlocked(risks));
             }
+        }
+        self.enforce(db.kind(), &validation.findings, listener)?;
+        if validation.is_error() {
+            return Err(ManagerError::Invalid(validation));
         }
         Ok(runner.upgrade_with(db.as_mut(), &Target::Head, listener)?)
     }
@@ -537,7 +644,8 @@ impl MigrationManager {
 /// table, a database at an unknown revision: [`ManagerError::Invalid`]); then dev and staging
 /// apply everything pending, while production applies only migrations that neither drop nor
 /// rewrite data ([`ManagerError::StartupBlocked`] names the others, for an operator to apply
-/// with an explicit upgrade). Replicas starting together are safe: one
+/// with an explicit upgrade) and have no lint error they do not acknowledge
+/// ([`ManagerError::LintRefused`]; dev and staging warn of them instead). Replicas starting together are safe: one
 /// migrates, the others wait for the lock and find the database at head.
 ///
 /// ```

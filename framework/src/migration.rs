@@ -45,6 +45,17 @@ impl Migration {
         (self.upgrade)(&mut ops);
         ops.into_ops()
     }
+    /// What `upgrade` records: its ops and its acknowledgements ([`Ops::allow`]), from one
+    /// call.
+    pub fn upgrade_plan(&self) -> Ops {
+        let mut ops = Ops::new();
+        (self.upgrade)(&mut ops);
+        ops
+    }
+    /// The lint acknowledgements of the upgrade ([`Ops::allow`]): code and reason, in order.
+    pub fn acknowledgements(&self) -> Vec<crate::ops::Acknowledgement> {
+        self.upgrade_plan().into_parts().1
+    }
     /// The ops `downgrade` records.
     pub fn downgrade_ops(&self) -> Vec<Op> {
         let mut ops = Ops::new();

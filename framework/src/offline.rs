@@ -48,6 +48,10 @@ pub struct MigrationSql {
     /// scans (`None` for a data op's placeholder); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<Option<StatementEffect>>,
+    /// An upgrade's lint acknowledgements ([`crate::ops::Ops::allow`]) in the history's
+    /// `CODE: reason` lines, recorded with its history row as an online run records them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<String>,
 }
 
 /// How offline SQL is rendered.
@@ -160,6 +164,30 @@ fn history_row(
     )
 }
 
+/// The acknowledgements on the history row just written. PostgreSQL adds the column to a
+/// table made by an older strata (`IF NOT EXISTS`); SQLite has no conditional form of that, so
+/// a SQLite script (dev only) states them in a comment instead.
+fn record_acknowledged(kind: DialectKind, tables: &VersionTables, m: &MigrationSql) -> Vec<String> {
+    let Some(text) = &m.acknowledged else { return Vec::new() };
+    let history = quote_ident(&tables.history);
+    let column = quote_ident(backend::ACKNOWLEDGED_COLUMN);
+    match kind {
+        DialectKind::Postgres => vec![
+            format!("ALTER TABLE {history} ADD COLUMN IF NOT EXISTS {column} TEXT"),
+            format!(
+                "UPDATE {history} SET {column} = {} WHERE id = (SELECT max(id) FROM {history} WHERE revision = {} AND direction = {})",
+                quote_str(text),
+                quote_str(&m.revision),
+                quote_str(m.direction.as_str())
+            ),
+        ],
+        DialectKind::Sqlite => text
+            .lines()
+            .map(|l| format!("-- acknowledged {l} (a SQLite script cannot add the history column only where missing: online runs record it)"))
+            .collect(),
+    }
+}
+
 /// The version row replaced (none at base), clearing any dirty marker.
 fn set_version(tables: &VersionTables, version: Option<&str>) -> Vec<String> {
     let table = quote_ident(&tables.version);
@@ -199,6 +227,7 @@ fn choreograph(kind: DialectKind, tables: &VersionTables, m: &mut MigrationSql, 
     };
     let record = |m: &MigrationSql| {
         let mut out = vec![history_row(kind, tables, &m.revision, &m.message, m.direction, &m.checksum)];
+        out.extend(record_acknowledged(kind, tables, m));
         out.extend(set_version(tables, m.new_version.as_deref()));
         out
     };
@@ -313,6 +342,10 @@ pub fn render_from(
             before: Vec::new(),
             after: Vec::new(),
             effects,
+            acknowledged: match direction {
+                Direction::Up => backend::acknowledged_text(&m.acknowledgements()),
+                _ => None,
+            },
         };
         if out.is_empty() {
             sql.setup.push(how_to_apply(kind).to_string());

@@ -676,10 +676,21 @@ impl fmt::Debug for Op {
     }
 }
 
+/// A migration's acknowledgement of a lint rule ([`Ops::allow`]): the rule code and why its
+/// findings are safe in this migration. Kept beside the ops, not as an op: it renders no SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Acknowledgement {
+    /// The rule code (`S013`), as written; [`crate::lint::check_acknowledgements`] checks it.
+    pub code: String,
+    /// Why the findings are safe here, as written (trimmed).
+    pub reason: String,
+}
+
 /// The handle a migration's `upgrade` and `downgrade` functions record ops on.
 #[derive(Debug, Default, Clone)]
 pub struct Ops {
     ops: Vec<Op>,
+    acknowledgements: Vec<Acknowledgement>,
 }
 
 impl Ops {
@@ -699,6 +710,42 @@ impl Ops {
     pub fn push(&mut self, op: Op) -> &mut Self {
         self.ops.push(op);
         self
+    }
+
+    /// Acknowledges the lint findings of rule `code` (`"S013"`, see [`crate::lint::rules::ALL`]
+    /// and docs/safety.md) in this migration's upgrade, because of `reason`: production then
+    /// applies it although the rule reports an error. Migration-wide: every finding with that
+    /// code in the upgrade is acknowledged, whichever op it is on, and the findings stay
+    /// visible in `lint` and `validate`, marked acknowledged with the reason.
+    ///
+    /// The acknowledgements are part of the migration's checksum (adding, changing or
+    /// removing one after it ran is drift) and are recorded in its history row. A code that
+    /// is no rule's, or an empty reason, is an error that `validate`, `lint`, `upgrade` and
+    /// start-up report and refuse on. Only the upgrade's acknowledgements count: the lint
+    /// judges upgrades.
+    ///
+    /// ```
+    /// use strata::prelude::*;
+    ///
+    /// let mut op = Ops::new(); // in a migration, `op` is given: `upgrade: |op| { ... }`
+    /// op.create_index(Index::new("ix_countries_code", "countries", ["code"]));
+    /// op.allow("S013", "countries holds 250 rows: the index builds in milliseconds");
+    /// assert_eq!(op.acknowledgements()[0].code, "S013");
+    /// ```
+    pub fn allow(&mut self, code: impl Into<String>, reason: impl Into<String>) -> &mut Self {
+        let reason: String = reason.into();
+        self.acknowledgements.push(Acknowledgement { code: code.into(), reason: reason.trim().to_string() });
+        self
+    }
+
+    /// The acknowledgements recorded so far ([`Ops::allow`]), in order.
+    pub fn acknowledgements(&self) -> &[Acknowledgement] {
+        &self.acknowledgements
+    }
+
+    /// The recorded ops and acknowledgements.
+    pub fn into_parts(self) -> (Vec<Op>, Vec<Acknowledgement>) {
+        (self.ops, self.acknowledgements)
     }
 
     /// Creates a table with its columns, primary key and constraints in one statement. Names left
@@ -1283,5 +1330,31 @@ impl Ops {
     /// ```
     pub fn run_data(&mut self, label: impl Into<String>, run: DataFn) -> &mut Self {
         self.push(Op::Data { label: label.into(), run })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledgements_are_kept_beside_the_ops_in_order() {
+        let mut op = Ops::new();
+        op.allow("S013", "  the table is tiny\n")
+            .create_index(Index::new("ix_t_a", "t", ["a"]))
+            .allow("S020", "legacy width");
+        assert_eq!(op.ops().len(), 1, "an acknowledgement is no op");
+        let (ops, acknowledgements) = op.clone().into_parts();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].to_string(), op.ops()[0].to_string());
+        assert_eq!(
+            acknowledgements,
+            [
+                Acknowledgement { code: "S013".into(), reason: "the table is tiny".into() },
+                Acknowledgement { code: "S020".into(), reason: "legacy width".into() },
+            ]
+        );
+        assert_eq!(op.acknowledgements(), acknowledgements);
+        assert_eq!(op.into_ops().len(), 1, "into_ops is the ops alone");
     }
 }

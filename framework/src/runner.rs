@@ -218,9 +218,30 @@ pub trait Listener {
     /// A migration ran and its transaction committed (in grouped mode: the group's
     /// transaction, so every migration of the group is reported after the one commit).
     fn finished(&mut self, _applied: &Applied) {}
+    /// A lint finding of a migration about to be applied, which the environment lets through
+    /// ([`crate::MigrationManager`] enforces: dev and staging warn, production refuses an
+    /// unacknowledged error on PostgreSQL). By default a tracing warning; a front end may show
+    /// it louder (the CLI prints every one on stderr in staging).
+    fn lint_finding(&mut self, env: crate::config::Environment, finding: &crate::lint::Finding) {
+        warn_lint_finding(env, finding);
+    }
 }
 
-/// A listener that ignores everything.
+/// The default report of a lint finding let through: a tracing warning naming the
+/// environment, and in staging that production would refuse it unless acknowledged.
+pub fn warn_lint_finding(env: crate::config::Environment, finding: &crate::lint::Finding) {
+    if finding.blocks() && env != crate::config::Environment::Prod {
+        tracing::warn!(
+            "lint ({env}): {finding} Production refuses this unless the migration acknowledges it: {}",
+            finding.how_to_acknowledge()
+        );
+    } else {
+        tracing::warn!("lint ({env}): {finding}");
+    }
+}
+
+/// A listener that ignores everything it hears, except that lint findings still reach the
+/// log ([`Listener::lint_finding`]'s default): a warning is never silenced by accident.
 pub struct Quiet;
 impl Listener for Quiet {}
 
@@ -322,6 +343,8 @@ struct Step<'a> {
     transactional: bool,
     /// The migration's plan checksum, recorded with its history row.
     checksum: Option<String>,
+    /// The upgrade's lint acknowledgements, recorded with its history row.
+    acknowledged: Option<String>,
     /// The version the database must be at for this step to run.
     before: Option<String>,
 }
@@ -337,6 +360,7 @@ impl Step<'_> {
             applied_at: chrono::Utc::now(),
             duration,
             checksum: self.checksum.clone(),
+            acknowledged: self.acknowledged.clone(),
         }
     }
 
@@ -389,9 +413,12 @@ impl Step<'static> {
         before: Option<String>,
         new_version: Option<String>,
     ) -> Self {
-        let ops = match direction {
-            Direction::Down => m.downgrade_ops(),
-            _ => m.upgrade_ops(),
+        let (ops, acknowledged) = match direction {
+            Direction::Down => (m.downgrade_ops(), None),
+            _ => {
+                let (ops, acknowledgements) = m.upgrade_plan().into_parts();
+                (ops, crate::backend::acknowledged_text(&acknowledgements))
+            }
         };
         Step {
             revision: m.revision,
@@ -402,6 +429,7 @@ impl Step<'static> {
             record: true,
             transactional: m.transactional,
             checksum: Some(crate::checksum::of(m)),
+            acknowledged,
             before,
         }
     }
@@ -420,6 +448,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         record: false,
         transactional: true,
         checksum: None,
+        acknowledged: None,
         before: None,
     };
     check_identifiers(backend, std::slice::from_ref(&step))?;
@@ -531,6 +560,20 @@ impl Runner {
         Ok(self.migrations_of(&planned))
     }
 
+    /// [`Runner::plan_upgrade`], with the migrations applied already (in plan order), from one
+    /// read of the version: what the lint judges the upgrade on.
+    pub fn plan_upgrade_after(
+        &self,
+        backend: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<(Vec<&'static Migration>, Vec<&'static Migration>), Error> {
+        let (version, state) = self.state(backend)?;
+        let planned = self.planned(&state, version.as_deref(), target, Direction::Up)?;
+        let applied =
+            self.set.graph().applied_in(&state).into_iter().filter_map(|r| self.set.get(r)).collect();
+        Ok((applied, self.migrations_of(&planned)))
+    }
+
     /// The migrations a downgrade to `target` would revert, in revert order, and the version
     /// it ends at (`None` = base), without running anything.
     pub fn plan_downgrade(
@@ -593,6 +636,8 @@ impl Runner {
             record: head.is_some(),
             transactional: true,
             checksum: head.map(crate::checksum::of),
+            // Stamped from the models: nothing of head's upgrade ran.
+            acknowledged: None,
             before: None,
         };
         check_identifiers(backend, std::slice::from_ref(&step))?;
@@ -969,6 +1014,7 @@ fn event(
         applied_at: chrono::Utc::now(),
         duration: Duration::ZERO,
         checksum,
+        acknowledged: None,
     }
 }
 

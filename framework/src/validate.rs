@@ -5,6 +5,8 @@ use crate::backend::{Backend, DatabaseUrl, Direction, HistoryRow};
 use crate::checksum::Verdict;
 use crate::config::Environment;
 use crate::error::{plain, with_remedy, Remedy, Wording};
+use crate::lint::LintOptions;
+use crate::locks::PgMajor;
 use crate::migration::{MigrationSet, RegistryError};
 use crate::policy;
 use std::fmt;
@@ -31,10 +33,27 @@ pub struct Validation {
     pub errors: Vec<String>,
     /// Things worth knowing that do not fail it.
     pub warnings: Vec<String>,
+    /// The lint's findings in the pending migrations (every severity, acknowledged ones
+    /// marked), judged for the server's PostgreSQL major version (the oldest supported on
+    /// SQLite or when it cannot be read). The unacknowledged errors among them are also in
+    /// `errors` in production on PostgreSQL, and in `warnings` elsewhere.
+    pub findings: Vec<crate::lint::Finding>,
+    /// How many of `errors` are unacknowledged lint errors (the rest are other problems).
+    #[serde(skip)]
+    pub(crate) lint_errors: usize,
 }
 
 impl Validation {
     fn new(errors: Vec<String>, warnings: Vec<String>) -> Self {
+        Self::with_findings(errors, warnings, Vec::new(), 0)
+    }
+
+    fn with_findings(
+        errors: Vec<String>,
+        warnings: Vec<String>,
+        findings: Vec<crate::lint::Finding>,
+        lint_errors: usize,
+    ) -> Self {
         let status = if !errors.is_empty() {
             Status::Error
         } else if !warnings.is_empty() {
@@ -42,7 +61,12 @@ impl Validation {
         } else {
             Status::Success
         };
-        Validation { status, errors, warnings }
+        Validation { status, errors, warnings, findings, lint_errors }
+    }
+
+    /// Whether an error other than an unacknowledged lint error was found.
+    pub(crate) fn has_other_errors(&self) -> bool {
+        self.errors.len() > self.lint_errors
     }
     /// Whether validation failed (an error was found).
     pub fn is_error(&self) -> bool {
@@ -60,12 +84,24 @@ impl Validation {
 }
 
 /// Validates the code (`set`), the environment and the database (`db`, or why there is no
-/// connection).
+/// connection), linting the pending migrations with [`LintOptions::for_version`].
 pub fn validate(
     set: Result<&MigrationSet, &RegistryError>,
     env: Environment,
     url: &DatabaseUrl,
     db: Result<&mut dyn Backend, String>,
+) -> Validation {
+    validate_with_lint(set, env, url, db, &LintOptions::for_version)
+}
+
+/// [`validate`], linting the pending migrations with the options `lint_options` gives for the
+/// server's PostgreSQL major version (what [`crate::MigrationManager`] enforces with).
+pub fn validate_with_lint(
+    set: Result<&MigrationSet, &RegistryError>,
+    env: Environment,
+    url: &DatabaseUrl,
+    db: Result<&mut dyn Backend, String>,
+    lint_options: &dyn Fn(PgMajor) -> LintOptions,
 ) -> Validation {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -78,14 +114,23 @@ pub fn validate(
     };
     // A merge revision joins branches and usually does nothing else: its empty bodies are
     // how it is written, and reverting it is as safe as applying it.
-    for m in set.migrations().iter().filter(|m| m.parents.len() < 2) {
+    for m in set.migrations() {
+        let (upgrade, acknowledgements) = m.upgrade_plan().into_parts();
+        errors.extend(
+            crate::lint::check_acknowledgements(m.revision, &acknowledgements)
+                .iter()
+                .map(ToString::to_string),
+        );
+        if m.parents.len() >= 2 {
+            continue;
+        }
         if m.downgrade_ops().is_empty() {
             warnings.push(format!(
                 "{} ({}) has an empty downgrade: it cannot be rolled back",
                 m.revision, m.message
             ));
         }
-        if m.upgrade_ops().is_empty() {
+        if upgrade.is_empty() {
             warnings.push(format!("{} ({}) has an empty upgrade", m.revision, m.message));
         }
     }
@@ -101,6 +146,8 @@ pub fn validate(
             return Validation::new(errors, warnings);
         }
     };
+    let mut findings = Vec::new();
+    let mut lint_errors = 0;
     let current = match db.current_revision() {
         Ok(current) => current,
         Err(e) => {
@@ -125,10 +172,27 @@ pub fn validate(
             let applied: Vec<&'static crate::Migration> =
                 graph.applied_in(&state).into_iter().filter_map(|r| set.get(r)).collect();
             errors.extend(drift(&applied, db));
-            // Nothing pending, nothing to lint: the nothing-pending start-up asks the server
-            // for its version only when it has something to judge.
-            if db.kind() == crate::ops::DialectKind::Postgres && !pending.is_empty() {
-                warnings.extend(lint_warnings(db, &applied, &pending));
+            if !pending.is_empty() {
+                let (found, notes) = lint_pending(db, &applied, &pending, lint_options);
+                warnings.extend(notes);
+                // Production refuses an unacknowledged error on PostgreSQL, where the lock
+                // rules hold; SQLite takes its one lock whatever the op, so there they warn.
+                let refused = env == Environment::Prod && db.kind() == crate::ops::DialectKind::Postgres;
+                for f in found.iter().filter(|f| f.blocks()) {
+                    let text = format!(
+                        "pending {}: lint {f} Or acknowledge it: {}",
+                        f.revision,
+                        f.how_to_acknowledge()
+                    );
+                    if refused {
+                        errors.push(text);
+                        lint_errors += 1;
+                    } else {
+                        warnings.push(text);
+                    }
+                }
+                warnings.extend(unused_acknowledgements(&pending, &found));
+                findings = found;
             }
             if env == Environment::Prod {
                 for risk in policy::risks(&pending) {
@@ -140,41 +204,60 @@ pub fn validate(
             }
         }
     }
-    Validation::new(errors, warnings)
+    Validation::with_findings(errors, warnings, findings, lint_errors)
 }
 
-/// The lint's error findings in the pending migrations, as warnings for now (whether they may
-/// run is the environment's call, which the lint does not make yet), judged for the server's
-/// major version (the oldest supported when it cannot be read or is not supported).
-fn lint_warnings(
-    db: &mut dyn Backend,
-    applied: &[&'static crate::Migration],
+/// Acknowledgements of pending migrations that no finding of theirs needs: an `op.allow` left
+/// behind after the op was made safe, or a code written for another rule. Cheap to drop
+/// before the migration is applied (afterwards that would be drift).
+fn unused_acknowledgements(
     pending: &[&'static crate::Migration],
+    findings: &[crate::lint::Finding],
 ) -> Vec<String> {
-    use crate::lint::{self, LintOptions, Severity};
-    use crate::locks::{Known, PgMajor};
     let mut out = Vec::new();
-    let major = match db.server_version_num() {
+    for m in pending {
+        for a in m.acknowledgements() {
+            let Some(rule) = crate::lint::rules::ALL.iter().find(|r| r.code == a.code) else { continue };
+            if !findings.iter().any(|f| f.revision == m.revision && f.code == a.code) {
+                out.push(format!(
+                    "pending {} acknowledges {} ({}), but the lint finds nothing of that rule in its upgrade: drop the op.allow before it is applied, or check the code",
+                    m.revision, a.code, rule.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The PostgreSQL major version the server runs, for the lint (one round trip, so asked only
+/// when something is pending): the oldest supported on SQLite or when it cannot be read, the
+/// nearest supported (with a note saying so) when the server's is not supported.
+pub(crate) fn server_major(db: &mut dyn Backend) -> (PgMajor, Option<String>) {
+    match db.server_version_num() {
         Ok(Some(num)) => match PgMajor::from_server_version_num(num) {
-            Ok(major) => major,
+            Ok(major) => (major, None),
             Err(e) => {
                 let major =
                     if num / 10_000 > PgMajor::NEWEST.get() { PgMajor::NEWEST } else { PgMajor::OLDEST };
-                out.push(format!("lint: {e}; the pending migrations are checked against {major}"));
-                major
+                (major, Some(format!("lint: {e}; the pending migrations are checked against {major}")))
             }
         },
-        _ => PgMajor::OLDEST,
-    };
-    let known = Known::after(applied.iter().copied());
-    let findings = lint::lint_migrations(pending, known, &LintOptions::for_version(major));
-    out.extend(
-        findings
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| format!("pending {}: lint {f}", f.revision)),
-    );
-    out
+        _ => (PgMajor::OLDEST, None),
+    }
+}
+
+/// The lint's findings in the pending migrations (with acknowledgements marked), judged for
+/// the server's major version, on the schema the applied migrations leave; and notes about
+/// the version judged by.
+fn lint_pending(
+    db: &mut dyn Backend,
+    applied: &[&'static crate::Migration],
+    pending: &[&'static crate::Migration],
+    lint_options: &dyn Fn(PgMajor) -> LintOptions,
+) -> (Vec<crate::lint::Finding>, Vec<String>) {
+    let (major, note) = server_major(db);
+    let known = crate::locks::Known::after(applied.iter().copied());
+    (crate::lint::lint_migrations(pending, known, &lint_options(major)), note.into_iter().collect())
 }
 
 /// Applied migrations whose operations changed since they ran, or whose recorded checksum

@@ -211,6 +211,27 @@ pub struct Record {
     pub duration: Duration,
     /// The migration's plan checksum ([`crate::checksum`]), for drift detection.
     pub checksum: Option<String>,
+    /// The lint acknowledgements an upgrade applied with ([`crate::ops::Ops::allow`]), in
+    /// [`acknowledged_text`]'s form; `None` without any. Written to the history table's
+    /// `acknowledged` column, which is added to an older table when first needed.
+    pub acknowledged: Option<String>,
+}
+
+/// The history column that holds a row's acknowledgements (nullable; tables made by an older
+/// strata get it from the first migration that records one, in that migration's transaction).
+pub const ACKNOWLEDGED_COLUMN: &str = "acknowledged";
+
+/// The history text of `acknowledgements`: one `CODE: reason` per line (line breaks in a
+/// reason become spaces); `None` when there are none.
+pub fn acknowledged_text(acknowledgements: &[crate::ops::Acknowledgement]) -> Option<String> {
+    if acknowledgements.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = acknowledgements
+        .iter()
+        .map(|a| format!("{}: {}", a.code, a.reason.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .collect();
+    Some(lines.join("\n"))
 }
 
 /// Which part of [`Backend::execute_record_and_commit`] failed. Either way nothing of the
@@ -241,6 +262,19 @@ pub struct HistoryRow {
     pub duration_ms: f64,
     /// The plan checksum recorded (`None` for rows that carry none, such as a stamp to base).
     pub checksum: Option<String>,
+    /// The lint acknowledgements the upgrade applied with, one `CODE: reason` per line
+    /// ([`acknowledged_text`]); `None` without any, and on tables made by an older strata.
+    pub acknowledged: Option<String>,
+}
+
+impl HistoryRow {
+    /// The acknowledgements as (code, reason) pairs, in order.
+    pub fn acknowledgements(&self) -> Vec<(&str, &str)> {
+        self.acknowledged
+            .as_deref()
+            .map(|text| text.lines().map(|l| l.split_once(": ").unwrap_or((l, ""))).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Holds the migration lock for a whole run; dropping it releases the lock, on every path.
@@ -379,6 +413,8 @@ pub(crate) fn started_row(record: &Record) -> Record {
     Record {
         direction: Direction::Started,
         message: format!("{} started: {}", record.direction, record.message),
+        // Recorded with the completion row.
+        acknowledged: None,
         ..record.clone()
     }
 }

@@ -174,6 +174,38 @@ impl PostgresBackend {
     /// (prepared ones when this session has them). With `count_batch`, each row's duration
     /// adds the server's time since the batch arrived (for a last statement sent along).
     fn bookkeeping(&self, records: &[Record], count_batch: bool) -> String {
+        let mut sql = self.rows_bookkeeping(records, count_batch);
+        sql.push_str(&self.acknowledged_bookkeeping(records));
+        sql
+    }
+
+    /// For the records that carry acknowledgements (rare: a migration's `op.allow`), the
+    /// history column (added to a table made by an older strata, in the same transaction)
+    /// and their values on the rows just inserted; empty without any, so the usual
+    /// bookkeeping is untouched. Sent in the same batch: no round trip of its own.
+    fn acknowledged_bookkeeping(&self, records: &[Record]) -> String {
+        let history = quote_ident(&self.tables.history);
+        let column = quote_ident(super::ACKNOWLEDGED_COLUMN);
+        let updates: Vec<String> = records
+            .iter()
+            .filter_map(|r| {
+                let text = r.acknowledged.as_deref()?;
+                Some(format!(
+                    ";\nUPDATE {history} SET {column} = {} WHERE id = (SELECT max(id) FROM {history} WHERE revision = {} AND direction = {})",
+                    quote_str(text),
+                    quote_str(&r.revision),
+                    quote_str(r.direction.as_str())
+                ))
+            })
+            .collect();
+        if updates.is_empty() {
+            return String::new();
+        }
+        format!(";\nALTER TABLE {history} ADD COLUMN IF NOT EXISTS {column} TEXT{}", updates.concat())
+    }
+
+    /// The history rows and the version, without acknowledgements.
+    fn rows_bookkeeping(&self, records: &[Record], count_batch: bool) -> String {
         if let (true, [record]) = (self.prepared, records) {
             return PreparedBookkeeping::execute(record, count_batch, &self.expected);
         }
@@ -695,10 +727,9 @@ impl PostgresBackend {
                 format!(" WHERE revision IN ({})", list.join(", "))
             }
         };
-        let sql = format!(
-            "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {}{filter} ORDER BY id",
-            quote_ident(&table)
-        );
+        // Every column, read by name: a table made by an older strata has no `acknowledged`
+        // column (it is added when first needed), and this reads both in one round trip.
+        let sql = format!("SELECT * FROM {}{filter} ORDER BY id", quote_ident(&table));
         // An unnamed statement (parse, bind, execute in one round trip): a named one would
         // be prepared and used in two transactions, which a transaction pooler may serve
         // from two server connections.
@@ -710,19 +741,25 @@ impl PostgresBackend {
         rows.iter()
             .map(|row| {
                 let read = |e: postgres::Error| self.corrupt(&table, e.to_string());
-                let id: i64 = row.try_get(0).map_err(read)?;
-                let direction: String = row.try_get(3).map_err(read)?;
+                let id: i64 = row.try_get("id").map_err(read)?;
+                let direction: String = row.try_get("direction").map_err(read)?;
                 let direction = Direction::parse(&direction).ok_or_else(|| {
                     self.corrupt(&table, format!("row {id} has an unknown direction {direction:?}"))
                 })?;
+                let has_acknowledged = row.columns().iter().any(|c| c.name() == super::ACKNOWLEDGED_COLUMN);
                 Ok(HistoryRow {
                     id,
-                    revision: row.try_get(1).map_err(read)?,
-                    message: row.try_get(2).map_err(read)?,
+                    revision: row.try_get("revision").map_err(read)?,
+                    message: row.try_get("message").map_err(read)?,
                     direction,
-                    applied_at: row.try_get::<_, DateTime<Utc>>(4).map_err(read)?,
-                    duration_ms: row.try_get(5).map_err(read)?,
-                    checksum: row.try_get(6).map_err(read)?,
+                    applied_at: row.try_get::<_, DateTime<Utc>>("applied_at").map_err(read)?,
+                    duration_ms: row.try_get("duration_ms").map_err(read)?,
+                    checksum: row.try_get("checksum").map_err(read)?,
+                    acknowledged: if has_acknowledged {
+                        row.try_get(super::ACKNOWLEDGED_COLUMN).map_err(read)?
+                    } else {
+                        None
+                    },
                 })
             })
             .collect()

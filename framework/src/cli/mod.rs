@@ -1117,6 +1117,11 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
             "upgrade_sql": statements(&detail.upgrade_sql),
             "downgrade_sql": statements(&detail.downgrade_sql),
             });
+            // Only when there are some, so that other migrations' documents stay as they were.
+            let acknowledgements = m.acknowledgements();
+            if !acknowledgements.is_empty() {
+                shown["acknowledged"] = json!(acknowledgements);
+            }
             // PostgreSQL: what each statement locks (a data op's placeholder: null).
             for (key, sql) in
                 [("upgrade_effects", &detail.upgrade_sql), ("downgrade_effects", &detail.downgrade_sql)]
@@ -1141,6 +1146,9 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
             );
             println!("\nupgrade:");
             detail.upgrade.iter().for_each(|o| println!("  {o}"));
+            for a in m.acknowledgements() {
+                println!("  allow {}: {}", a.code, a.reason);
+            }
             println!("downgrade:");
             detail.downgrade.iter().for_each(|o| println!("  {o}"));
             let up: Vec<_> = detail.upgrade_sql.into_iter().collect();
@@ -1322,5 +1330,133 @@ mod tests {
         assert!(out.contains("nothing to merge: the history has one head, c1 (rc1.rs)"), "{out}");
         assert_eq!(crate::build::check(&crate::build::scan(&dir).unwrap()), vec![]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod acknowledgement_tests {
+    use super::*;
+    use crate::ops::{Column, Index, Table};
+    use crate::types::Type;
+    use crate::Migration;
+
+    static A1: Migration = Migration {
+        revision: "a1",
+        parents: &[],
+        message: "create items",
+        created: "2026-11-24T00:00:00Z",
+        upgrade: |op| {
+            op.create_table(Table::new("items").column(Column::new("id", Type::BigInt).autoincrement()));
+        },
+        downgrade: |op| {
+            op.drop_table("items");
+        },
+        file: "a1.rs",
+        transactional: true,
+        replaces: &[],
+    };
+    static B2: Migration = Migration {
+        revision: "b2",
+        parents: &["a1"],
+        message: "index items",
+        created: "2026-11-25T00:00:00Z",
+        upgrade: |op| {
+            op.create_index(Index::new("ix_items_id", "items", ["id"])).allow("S013", "items is tiny");
+        },
+        downgrade: |op| {
+            op.drop_index("ix_items_id", "items");
+        },
+        file: "b2.rs",
+        transactional: true,
+        replaces: &[],
+    };
+
+    fn run(url: &str, args: &[&str]) -> (ExitCode, String) {
+        let app = App::new(MigrationSet::new(vec![&A1, &B2])).name("myapp");
+        let argv: Vec<&str> = ["myapp", "--database-url", url, "--env", "dev"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        output::tests::capture(|| app.run_from(argv))
+    }
+
+    #[test]
+    fn lint_and_history_show_acknowledgements() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("app.db").display());
+        let (code, lint) = run(&url, &["lint"]);
+        assert_eq!(code, ExitCode::SUCCESS, "acknowledged: no error: {lint}");
+        assert!(lint.contains("S013 error   b2 op 1 (create_index ix_items_id on items)\n"), "{lint}");
+        assert!(lint.contains("    acknowledged: items is tiny\n"), "{lint}");
+        assert!(
+            lint.contains("lint: 0 error(s), 0 warning(s), 0 info, 1 acknowledged in 2 migration(s)"),
+            "{lint}"
+        );
+        let (_, json) = run(&url, &["--format", "json", "lint"]);
+        let findings: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(findings[0]["code"], "S013", "{json}");
+        assert_eq!(findings[0]["acknowledged"], "items is tiny", "{json}");
+
+        let (_, shown) = run(&url, &["show", "b2"]);
+        assert!(
+            shown.contains("upgrade:\n  create_index ix_items_id on items\n  allow S013: items is tiny\n"),
+            "{shown}"
+        );
+        let (_, json) = run(&url, &["--format", "json", "show", "b2"]);
+        let shown: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            shown["acknowledged"],
+            serde_json::json!([{"code": "S013", "reason": "items is tiny"}]),
+            "{json}"
+        );
+
+        let (code, out) = run(&url, &["upgrade"]);
+        assert_eq!(code, ExitCode::SUCCESS, "{out}");
+        let (_, log) = run(&url, &["history", "--log"]);
+        assert!(log.contains("\tb2\tindex items\t") && log.contains("\tS013: items is tiny"), "{log}");
+        let (_, json) = run(&url, &["--format", "json", "history", "--log"]);
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(rows[0]["acknowledged"], serde_json::json!([]), "{json}");
+        assert_eq!(
+            rows[1]["acknowledged"],
+            serde_json::json!([{"code": "S013", "reason": "items is tiny"}]),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_of_an_unknown_code_fails_lint_and_validate() {
+        static BAD: Migration = Migration {
+            upgrade: |op| {
+                op.allow("S999", "no such rule");
+            },
+            ..B2_CONST
+        };
+        const B2_CONST: Migration = Migration {
+            revision: "b2",
+            parents: &["a1"],
+            message: "bad",
+            created: "2026-11-25T00:00:00Z",
+            upgrade: |_| {},
+            downgrade: |_| {},
+            file: "b2.rs",
+            transactional: true,
+            replaces: &[],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("app.db").display());
+        for args in [&["lint"][..], &["validate"], &["upgrade"]] {
+            let app = App::new(MigrationSet::new(vec![&A1, &BAD])).name("myapp");
+            let argv: Vec<&str> = ["myapp", "--database-url", url.as_str(), "--env", "dev"]
+                .into_iter()
+                .chain(args.iter().copied())
+                .collect();
+            let (code, out) = output::tests::capture(|| app.run_from(argv));
+            assert_eq!(code, ExitCode::from(1), "{args:?}: {out}");
+            assert!(
+                out.contains("migration b2 acknowledges \"S999\", which is not a lint rule code"),
+                "{args:?}: {out}"
+            );
+        }
     }
 }

@@ -302,6 +302,19 @@ impl Listener for Progress {
         bar.set_message(format!("{revision} {message}"));
     }
 
+    /// Dev: the log's warning. Staging and production: every finding on stderr, marked,
+    /// even with --quiet or --format json (stdout stays the document).
+    fn lint_finding(&mut self, env: crate::config::Environment, finding: &crate::lint::Finding) {
+        match env {
+            crate::config::Environment::Dev => crate::runner::warn_lint_finding(env, finding),
+            _ => {
+                for line in lint_finding_lines(env, finding) {
+                    self.err_line(&line);
+                }
+            }
+        }
+    }
+
     fn finished(&mut self, applied: &Applied) {
         if self.quiet {
             return;
@@ -321,6 +334,41 @@ impl Listener for Progress {
             None => println!("{line}"),
         }
     }
+}
+
+impl Progress {
+    /// Prints `line` on stderr, above the progress bar when there is one.
+    fn err_line(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// A lint finding let through in staging or production, as the CLI prints it on stderr:
+/// marked, with what production does with it.
+pub fn lint_finding_lines(env: crate::config::Environment, f: &crate::lint::Finding) -> Vec<String> {
+    let mark = env.as_str().to_uppercase();
+    let mut lines = vec![format!(
+        "{mark} LINT {} {} {} op {} ({}): {}.",
+        f.code,
+        f.severity,
+        f.revision,
+        f.op_index + 1,
+        f.op,
+        f.message
+    )];
+    lines.push(format!("    remedy: {}.", f.remedy));
+    match &f.acknowledged {
+        Some(reason) => lines.push(format!("    acknowledged by the migration: {reason}")),
+        None if f.blocks() => lines.push(format!(
+            "    production refuses this unless the migration acknowledges it: {}",
+            f.how_to_acknowledge()
+        )),
+        None => {}
+    }
+    lines
 }
 
 impl Drop for Progress {
@@ -509,6 +557,7 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
                         "applied_at": r.applied_at.to_rfc3339(),
                         "duration_ms": r.duration_ms,
                         "checksum": r.checksum,
+                        "acknowledged": r.acknowledgements().iter().map(|(code, reason)| json!({"code": code, "reason": reason})).collect::<Vec<_>>(),
                     })
                 })
                 .collect(),
@@ -516,23 +565,36 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
         Format::Text if log.is_empty() => {
             println!("the history table is empty: nothing was applied, reverted or stamped yet")
         }
-        Format::Text => table(
-            &["applied at", "direction", "revision", "message", "took"],
-            log.iter()
-                .map(|r| {
-                    vec![
-                        r.applied_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        r.direction.to_string(),
-                        r.revision.clone(),
-                        r.message.clone(),
-                        human(
-                            std::time::Duration::try_from_secs_f64(r.duration_ms / 1000.0)
-                                .unwrap_or_default(),
-                        ),
-                    ]
-                })
-                .collect(),
-        ),
+        Format::Text => {
+            // The column only when a row has acknowledgements: most histories have none.
+            let acknowledged = log.iter().any(|r| r.acknowledged.is_some());
+            let mut headers = vec!["applied at", "direction", "revision", "message", "took"];
+            if acknowledged {
+                headers.push("acknowledged");
+            }
+            table(
+                &headers,
+                log.iter()
+                    .map(|r| {
+                        let mut row = vec![
+                            r.applied_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            r.direction.to_string(),
+                            r.revision.clone(),
+                            r.message.clone(),
+                            human(
+                                std::time::Duration::try_from_secs_f64(r.duration_ms / 1000.0)
+                                    .unwrap_or_default(),
+                            ),
+                        ];
+                        if acknowledged {
+                            let pairs = r.acknowledgements();
+                            row.push(pairs.iter().map(|(c, why)| format!("{c}: {why}")).collect::<Vec<_>>().join("; "));
+                        }
+                        row
+                    })
+                    .collect(),
+            )
+        }
     }
 }
 

@@ -500,3 +500,80 @@ fn the_example_migrations_lint_in_plan_order() {
     assert_eq!((found[0].revision.as_str(), found[0].code, found[0].op_index), ("b2", "S013", 0));
     assert!(has_errors(&found));
 }
+
+#[test]
+fn acknowledged_findings_are_kept_marked_and_do_not_count_as_errors() {
+    let m = Box::leak(Box::new(crate::Migration {
+        revision: "c3",
+        parents: &[],
+        message: "index and type",
+        created: "2026-01-03T00:00:00Z",
+        file: "c3.rs",
+        upgrade: |op| {
+            op.create_index(Index::new("ix_users_name", "users", ["name"]))
+                .create_index(Index::new("ix_users_email", "users", ["email"]))
+                .alter_column("users", "org_id", AlterColumn::new().ty(Type::BigInt))
+                .allow("S013", "users holds 40 rows");
+        },
+        downgrade: |_| {},
+        transactional: true,
+        replaces: &[],
+    }));
+    let mut known = Known::new()
+        .with_column("users", "name", Type::String(100))
+        .with_column("users", "org_id", Type::Integer)
+        .with_column("users", "email", Type::Text);
+    let found = lint_migration(m, &mut known, &options());
+    let s013: Vec<&Finding> = found.iter().filter(|f| f.code == "S013").collect();
+    assert_eq!(s013.len(), 2, "migration-wide: both indexes: {found:?}");
+    assert!(s013.iter().all(|f| f.acknowledged.as_deref() == Some("users holds 40 rows")));
+    assert!(s013[0].to_string().ends_with("Acknowledged: users holds 40 rows."), "{}", s013[0]);
+    // The type change is not acknowledged: still an error.
+    let blocking = unacknowledged_errors(&found);
+    assert_eq!(blocking.iter().map(|f| f.code).collect::<Vec<_>>(), ["S007"], "{found:?}");
+    assert!(has_errors(&found));
+    assert!(blocking[0].how_to_acknowledge().contains("op.allow(\"S007\""));
+
+    let mut only_acknowledged = s013.into_iter().cloned().collect::<Vec<_>>();
+    assert!(!has_errors(&only_acknowledged));
+    acknowledge(&mut only_acknowledged, &[]);
+    assert!(has_errors(&only_acknowledged), "without the acknowledgement they count again");
+}
+
+#[test]
+fn acknowledgements_with_unknown_codes_or_no_reason_are_errors() {
+    use crate::ops::Acknowledgement;
+    let ack = |code: &str, reason: &str| Acknowledgement { code: code.into(), reason: reason.into() };
+    assert!(check_acknowledgements("r1", &[ack("S013", "tiny"), ack("S001", "x")]).is_empty());
+    let errors = check_acknowledgements(
+        "r1",
+        &[
+            ack("s13", "tiny"),
+            ack("S999", "x"),
+            ack("require-concurrent-index-creation", "x"),
+            ack("S013", "  "),
+        ],
+    );
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        text[0].starts_with(
+            "migration r1 acknowledges \"s13\", which is not a lint rule code (did you mean S013?)"
+        ),
+        "{}",
+        text[0]
+    );
+    assert!(text[0].contains("S001, S002") && text[0].contains("S023"), "lists the known codes: {}", text[0]);
+    assert!(!text[1].contains("did you mean"), "{}", text[1]);
+    assert!(text[2].contains("(did you mean S013?)"), "a rule's name: {}", text[2]);
+    assert!(text[3].contains("acknowledges S013 without a reason"), "{}", text[3]);
+    assert!(matches!(errors[3], AcknowledgementError::EmptyReason { .. }));
+
+    // An acknowledgement that cannot be honoured marks nothing.
+    let mut ops = Ops::new();
+    ops.create_index(Index::new("ix_users_name", "users", ["name"])).allow("S013", "");
+    let (ops, acks) = ops.into_parts();
+    let mut findings = lint_ops("r1", true, &ops, &mut Known::new(), &options());
+    acknowledge(&mut findings, &acks);
+    assert!(has_errors(&findings));
+}

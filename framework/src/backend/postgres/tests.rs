@@ -432,6 +432,7 @@ fn record(revision: &str, new_version: Option<&str>, direction: Direction) -> Re
             + chrono::Duration::microseconds(123_456),
         duration: Duration::from_micros(1_500),
         checksum: Some("abc".into()),
+        acknowledged: None,
     }
 }
 
@@ -642,4 +643,49 @@ fn a_migration_that_drops_the_prepared_bookkeeping_fails_alone() {
     backend.begin().unwrap();
     backend.record_and_commit(&[record("r1", Some("r1"), Direction::Up)]).unwrap();
     assert_eq!(backend.current_revision().unwrap().as_deref(), Some("r1"));
+}
+
+#[test]
+fn acknowledgements_are_recorded_and_an_older_history_table_gets_the_column() {
+    for own_session in [false, true] {
+        let Some(db) = fresh() else { return };
+        let mut backend = connect(&db);
+        let _lock = own_session.then(|| backend.lock_for_run(Duration::from_secs(5)).unwrap());
+        backend.ensure_version_tables().unwrap();
+        let has_column = |b: &mut PostgresBackend| {
+            let rows = b
+                .simple_rows("SELECT 1 FROM information_schema.columns WHERE table_name = 'strata_history' AND column_name = 'acknowledged'")
+                .unwrap();
+            !rows.is_empty()
+        };
+        backend.begin().unwrap();
+        backend.record_and_commit(&[record("r1", Some("r1"), Direction::Up)]).unwrap();
+        assert!(
+            !has_column(&mut backend),
+            "no acknowledgement: the table made by an older strata stays as it is"
+        );
+        assert_eq!(backend.history().unwrap()[0].acknowledged, None);
+
+        let acknowledged = Record {
+            acknowledged: Some("S013: it's tiny".into()),
+            ..record("r2", Some("r2"), Direction::Up)
+        };
+        // With the migration's last statement, in one batch (prepared bookkeeping or not).
+        backend.begin().unwrap();
+        backend.execute_record_and_commit("SELECT 1", std::slice::from_ref(&acknowledged)).unwrap();
+        assert!(has_column(&mut backend));
+        // A group, once the column exists.
+        let again = Record { revision: "r3".into(), new_version: Some("r3".into()), ..acknowledged };
+        backend.begin().unwrap();
+        backend.record_and_commit(&[record("r4", Some("r2"), Direction::Up), again]).unwrap();
+        let history = backend.history().unwrap();
+        let got: Vec<(&str, Option<&str>)> =
+            history.iter().map(|h| (h.revision.as_str(), h.acknowledged.as_deref())).collect();
+        assert_eq!(
+            got,
+            [("r1", None), ("r2", Some("S013: it's tiny")), ("r4", None), ("r3", Some("S013: it's tiny"))]
+        );
+        assert_eq!(backend.history_of(&["r2"]).unwrap()[0].acknowledgements(), [("S013", "it's tiny")]);
+        assert_eq!(backend.current_revision().unwrap().as_deref(), Some("r3"));
+    }
 }

@@ -74,9 +74,9 @@ impl BookkeepingSql {
                 "INSERT INTO {h} (revision, message, direction, applied_at, duration_ms, checksum) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
             ),
-            select_history: format!(
-                "SELECT id, revision, message, direction, applied_at, duration_ms, checksum FROM {h} ORDER BY id"
-            ),
+            // Every column, read by name: a table made by an older strata has no
+            // `acknowledged` column (it is added when first needed).
+            select_history: format!("SELECT * FROM {h} ORDER BY id"),
         }
     }
 }
@@ -146,7 +146,25 @@ impl SqliteBackend {
                     r.checksum
                 ])
                 .map_err(failed(sql))?;
+            if let Some(text) = &r.acknowledged {
+                self.record_acknowledged(text)?;
+            }
         }
+        Ok(())
+    }
+
+    /// The acknowledgements of the history row just inserted, in its transaction; the column
+    /// is added first to a table made by an older strata. Only for a migration with
+    /// `op.allow`, so the usual bookkeeping is untouched.
+    fn record_acknowledged(&self, text: &str) -> Result<(), BackendError> {
+        let (h, column) = (quote_ident(&self.tables.history), super::ACKNOWLEDGED_COLUMN);
+        let probe = "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2";
+        if self.rows(probe, [self.tables.history.as_str(), column], |_| Ok(()))?.is_empty() {
+            let add = format!("ALTER TABLE {h} ADD COLUMN {} TEXT", quote_ident(column));
+            self.conn.execute_batch(&add).map_err(failed(&add))?;
+        }
+        let update = format!("UPDATE {h} SET {} = ?1 WHERE id = last_insert_rowid()", quote_ident(column));
+        self.conn.prepare_cached(&update).and_then(|mut s| s.execute([text])).map_err(failed(&update))?;
         Ok(())
     }
 
@@ -481,7 +499,7 @@ impl SqliteBackend {
         if !self.table_exists(&self.tables.history)? {
             return Ok(Vec::new());
         }
-        type Raw = (i64, String, String, String, String, f64, Option<String>);
+        type Raw = (i64, String, String, String, String, f64, Option<String>, Option<String>);
         let sql = match only {
             None => self.sql.select_history.clone(),
             Some(revisions) => {
@@ -491,11 +509,25 @@ impl SqliteBackend {
                     .replace(" ORDER BY id", &format!(" WHERE revision IN ({}) ORDER BY id", list.join(", ")))
             }
         };
+        let column = super::ACKNOWLEDGED_COLUMN;
         let raw: Vec<Raw> = self.rows(&sql, [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            let acknowledged = match r.as_ref().column_index(column) {
+                Ok(i) => r.get(i)?,
+                Err(_) => None,
+            };
+            Ok((
+                r.get("id")?,
+                r.get("revision")?,
+                r.get("message")?,
+                r.get("direction")?,
+                r.get("applied_at")?,
+                r.get("duration_ms")?,
+                r.get("checksum")?,
+                acknowledged,
+            ))
         })?;
         raw.into_iter()
-            .map(|(id, revision, message, direction, applied_at, duration_ms, checksum)| {
+            .map(|(id, revision, message, direction, applied_at, duration_ms, checksum, acknowledged)| {
                 let table = &self.tables.history;
                 let direction = Direction::parse(&direction).ok_or_else(|| {
                     corrupt(table, format!("row {id} has the unknown direction {direction:?}"))
@@ -503,7 +535,16 @@ impl SqliteBackend {
                 let applied_at = DateTime::parse_from_rfc3339(&applied_at)
                     .map_err(|e| corrupt(table, format!("row {id} has the bad time {applied_at:?}: {e}")))?
                     .with_timezone(&Utc);
-                Ok(HistoryRow { id, revision, message, direction, applied_at, duration_ms, checksum })
+                Ok(HistoryRow {
+                    id,
+                    revision,
+                    message,
+                    direction,
+                    applied_at,
+                    duration_ms,
+                    checksum,
+                    acknowledged,
+                })
             })
             .collect()
     }

@@ -62,6 +62,7 @@ fn record(revision: &str, direction: Direction, new_version: Option<&str>) -> Re
         applied_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         duration: Duration::from_micros(1500),
         checksum: Some("abc".into()),
+        acknowledged: None,
     }
 }
 
@@ -611,4 +612,32 @@ fn rebuild_survives_a_second_read() {
         &Op::AlterColumn { table: "pa\"rent".into(), column: "id".into(), change: AlterColumn::new() },
     );
     assert_eq!(table(&mut b, "pa\"rent"), before);
+}
+
+#[test]
+fn acknowledgements_are_recorded_and_an_older_history_table_gets_the_column() {
+    let mut b = mem();
+    b.ensure_version_tables().unwrap();
+    let columns =
+        |b: &mut SqliteBackend| query(b, "SELECT name FROM pragma_table_info('strata_history')").len();
+    let before = columns(&mut b);
+    // A row without acknowledgements leaves the table as it was (made by an older strata).
+    b.begin().unwrap();
+    b.record_and_commit(&[record("r1", Direction::Up, Some("r1"))]).unwrap();
+    assert_eq!(columns(&mut b), before);
+    assert_eq!(b.history().unwrap()[0].acknowledged, None);
+    // A group: the column is added once, in the transaction, and only the acknowledging row
+    // gets a value.
+    let acknowledged = Record {
+        acknowledged: Some("S013: tiny\nS020: legacy".into()),
+        ..record("r2", Direction::Up, Some("r2"))
+    };
+    b.begin().unwrap();
+    b.record_and_commit(&[acknowledged, record("r3", Direction::Up, Some("r3"))]).unwrap();
+    assert_eq!(columns(&mut b), before + 1);
+    let history = b.history().unwrap();
+    let got: Vec<Option<&str>> = history.iter().map(|h| h.acknowledged.as_deref()).collect();
+    assert_eq!(got, [None, Some("S013: tiny\nS020: legacy"), None]);
+    assert_eq!(history[1].acknowledgements(), [("S013", "tiny"), ("S020", "legacy")]);
+    assert_eq!(b.history_of(&["r2"]).unwrap()[0].acknowledged.as_deref(), Some("S013: tiny\nS020: legacy"));
 }
