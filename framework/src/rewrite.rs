@@ -26,6 +26,7 @@ use crate::locks::{Known, PgMajor};
 use crate::ops::{AlterColumn, Op};
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
+use std::time::Duration;
 
 /// Whether and how migrations are rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -52,6 +53,43 @@ impl RewriteOptions {
     pub fn empty_table(mut self, table: impl Into<String>) -> Self {
         self.empty_tables.insert(table.into());
         self
+    }
+}
+
+/// How a rewritten step waits for its locks: every attempt runs with a short `lock_timeout`
+/// (so a statement queued behind a long transaction never blocks the table's other users for
+/// long), starting at `first` and doubling up to `max`, with a sleep as long as the attempt's
+/// timeout between attempts, until `total` has passed. Then the step fails with a typed error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockRetry {
+    /// The first attempt's `lock_timeout` (default 100 ms).
+    pub first: Duration,
+    /// The largest `lock_timeout` (default 2 s).
+    pub max: Duration,
+    /// How long a step keeps trying, attempts and sleeps together (default 60 s).
+    pub total: Duration,
+}
+
+impl Default for LockRetry {
+    fn default() -> Self {
+        LockRetry {
+            first: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            total: Duration::from_secs(60),
+        }
+    }
+}
+
+impl LockRetry {
+    /// Attempt `n`'s (0-based) `lock_timeout`, which is also the sleep after it fails.
+    pub fn timeout(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX);
+        self.first.saturating_mul(factor).min(self.max.max(self.first))
+    }
+
+    /// Whether another attempt may start, `elapsed` after the step's first one started.
+    pub fn may_retry(&self, elapsed: Duration) -> bool {
+        elapsed < self.total
     }
 }
 

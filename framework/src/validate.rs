@@ -103,6 +103,11 @@ pub fn validate(
     };
     let current = match db.current_revision() {
         Ok(current) => current,
+        // Between the steps of a rewritten migration: the next upgrade resumes it.
+        Err(ref e @ crate::backend::BackendError::InProgress { ref version, .. }) => {
+            warnings.push(format!("database: {e}"));
+            version.clone()
+        }
         Err(e) => {
             errors.push(format!("database: {e}"));
             return Validation::new(errors, warnings);

@@ -228,3 +228,18 @@ fn the_invalid_index_query_quotes_the_name() {
     assert!(q.contains("to_regclass('\"ix\"\"a''b\"')"), "{q}");
     assert!(q.contains("NOT i.indisvalid"));
 }
+
+#[test]
+fn lock_retries_start_short_double_up_to_the_cap_and_stop_after_the_total() {
+    let retry = LockRetry::default();
+    let ms = |n| retry.timeout(n).as_millis();
+    assert_eq!([ms(0), ms(1), ms(2), ms(4), ms(5), ms(60)], [100, 200, 400, 1600, 2000, 2000]);
+    assert!(retry.may_retry(std::time::Duration::from_secs(59)));
+    assert!(!retry.may_retry(std::time::Duration::from_secs(60)));
+    let odd = LockRetry {
+        first: std::time::Duration::from_secs(3),
+        max: std::time::Duration::from_secs(1),
+        ..retry
+    };
+    assert_eq!(odd.timeout(3).as_secs(), 3, "a cap below the start keeps the start");
+}
