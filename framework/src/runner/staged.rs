@@ -121,7 +121,7 @@ pub(super) fn run(
     for k in from..total {
         let stage = &plan.steps[k];
         // Resumed at a step outside a transaction: it may have run, unrecorded.
-        let mut resuming = resume == Some(k) && !stage.transactional;
+        let resuming = resume == Some(k) && !stage.transactional;
         let first_try = Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -156,10 +156,9 @@ pub(super) fn run(
                         timeout.as_millis()
                     );
                     std::thread::sleep(timeout);
+                    // A CREATE INDEX CONCURRENTLY that timed out may leave an INVALID index,
+                    // which the step's cleanup drops before the next attempt.
                     attempt += 1;
-                    // A CREATE INDEX CONCURRENTLY that timed out leaves an INVALID index, which
-                    // the step's cleanup drops; the resume forms cover the rest.
-                    resuming |= !stage.transactional;
                 }
                 Err(Attempt::Failed(Error::Migration(failure))) => {
                     let nothing_stayed = !marked && stage.transactional;
