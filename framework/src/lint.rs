@@ -228,6 +228,11 @@ impl Ctx<'_> {
         self.options.rewriting && self.transactional
     }
 
+    /// The rewrite stages the constraint `name` (it rewrites only named ones).
+    pub(crate) fn rewrites_named(&self, name: &str) -> bool {
+        self.rewritten() && !name.is_empty()
+    }
+
     /// Created earlier in this migration (nobody's code can use it yet).
     pub(crate) fn new_here(&self, table: &str) -> bool {
         self.created.contains(table)

@@ -368,10 +368,8 @@ pub fn rewrite(
             Op::CreateTable(t) => {
                 created.insert(t.name.clone());
             }
-            Op::RenameTable { from, to } => {
-                if created.remove(from) {
-                    created.insert(to.clone());
-                }
+            Op::RenameTable { from, to } if created.remove(from) => {
+                created.insert(to.clone());
             }
             Op::DropTable { name } => {
                 created.remove(name);

@@ -934,7 +934,7 @@ impl Runner {
         &self,
         backend: &mut dyn Backend,
         direction: Direction,
-    ) -> Result<(Option<String>, State, Option<(String, usize)>), Error> {
+    ) -> Result<(Option<String>, State, Option<Resume>), Error> {
         match backend.current_revision() {
             Err(BackendError::InProgress { revision, direction: d, version, done }) if d == direction => {
                 let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
@@ -1084,6 +1084,9 @@ impl Runner {
         Ok(report)
     }
 }
+
+/// Where an interrupted rewritten migration resumes: its revision and its steps done.
+type Resume = (String, usize);
 
 /// Plans each migration of a run as [`crate::rewrite`] stages it, following the schema model
 /// from migration to migration.

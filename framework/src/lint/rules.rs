@@ -284,7 +284,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddForeignKey { table, fk } => {
-            if !ctx.exempt(table) && !(ctx.rewritten() && !fk.name.is_empty()) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&fk.name) {
                 let clause = crate::dialect::postgres::Postgres.foreign_key_clause(fk);
                 ctx.report(
                     &FOREIGN_KEY,
@@ -310,7 +310,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddUniqueConstraint { table, unique } => {
-            if !ctx.exempt(table) && !(ctx.rewritten() && !unique.name.is_empty()) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&unique.name) {
                 ctx.report(
                     &UNIQUE_CONSTRAINT,
                     index,
@@ -326,7 +326,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddCheckConstraint { table, check } => {
-            if !ctx.exempt(table) && !(ctx.rewritten() && !check.name.is_empty()) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&check.name) {
                 ctx.report(
                     &CONSTRAINT_NOT_VALID,
                     index,
