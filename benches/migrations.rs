@@ -5,7 +5,7 @@
 //! cargo bench --bench migrations                     # everything, full repetitions
 //! cargo bench --bench migrations -- --quick          # 200 migrations, one run each
 //! cargo bench --bench migrations -- --calibrate      # raw against raw: the method's own bias
-//! cargo bench --bench migrations -- --only sqlite    # or postgres, build, plan or squash
+//! cargo bench --bench migrations -- --only sqlite    # or postgres, rewrite, build, plan or squash
 //! ```
 //!
 //! It prints a table of absolute times, ratios and targets, and writes the same table as
@@ -22,6 +22,8 @@ mod planning;
 mod profile;
 #[path = "migrations/report.rs"]
 mod report;
+#[path = "migrations/rewrite.rs"]
+mod rewrite;
 #[path = "migrations/runtime.rs"]
 mod runtime;
 
@@ -30,7 +32,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan|squash]]";
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|rewrite|build|plan|squash]]";
 
 /// What the command line asked for.
 struct Options {
@@ -48,6 +50,8 @@ enum Section {
     Plan,
     /// `squash --to` the 900th of 1,000 migrations: clean build and chain check before and after.
     Squash,
+    /// The example history on PostgreSQL, lock-safe rewriting on vs off (also part of `postgres`).
+    Rewrite,
 }
 
 impl Options {
@@ -66,7 +70,9 @@ impl Options {
                 }
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
-                "--only" => args.next().ok_or("--only needs sqlite, postgres, build, plan or squash")?,
+                "--only" => {
+                    args.next().ok_or("--only needs sqlite, postgres, rewrite, build, plan or squash")?
+                }
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
                     None => return Err(format!("unknown argument {other:?}")),
@@ -78,8 +84,11 @@ impl Options {
                 "build" => Section::Build,
                 "plan" => Section::Plan,
                 "squash" => Section::Squash,
+                "rewrite" => Section::Rewrite,
                 other => {
-                    return Err(format!("--only {other:?}: expected sqlite, postgres, build, plan or squash"))
+                    return Err(format!(
+                        "--only {other:?}: expected sqlite, postgres, rewrite, build, plan or squash"
+                    ))
                 }
             });
         }
@@ -188,6 +197,12 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
             if let Err(e) = bench.run(&mut runtime::Engine::Postgres, report, context) {
                 fail(report, "PostgreSQL", e);
             }
+        }
+    }
+    if options.wants(Section::Postgres) || options.wants(Section::Rewrite) {
+        println!("PostgreSQL, lock-safe rewriting on vs off (the example history)");
+        if let Err(e) = rewrite::run(report, if options.quick { 3 } else { 9 }) {
+            fail(report, "rewriting", e);
         }
     }
     if options.only.is_none() || options.wants(Section::Plan) {

@@ -362,3 +362,70 @@ fn postgres_11_is_refused_before_anything_runs_with_a_clear_error() {
     .unwrap_err();
     assert!(err.to_string().contains("server is too old for this rewrite"), "{err}");
 }
+
+/// The offline script of a rewrite: the same steps, boundaries as comments, each step
+/// recorded; psql runs it (the INVALID index cleanup through `\gexec`) to the same schema and
+/// history as an online rewritten run.
+#[test]
+fn the_offline_script_runs_the_same_steps_and_cleans_an_invalid_index() {
+    use strata::offline::{self, Options};
+    let options = Options {
+        lock_facts: Some(strata::locks::PgMajor::new(15).unwrap()),
+        rewrite: Some(strata::rewrite::RewriteOptions::on()),
+        ..Options::default()
+    };
+    let sql = |from: &str| {
+        let rendered = offline::render(
+            &set(),
+            DialectKind::Postgres,
+            strata::backend::Direction::Up,
+            &Target::Revision(from.into()),
+            &Target::Head,
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        offline::script(&rendered)
+    };
+    let script = sql("w1");
+    // Times are the server's at apply time; checksums are stable: the text is stable.
+    insta::assert_snapshot!("offline_rewritten_w2_w3", script);
+
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    exec(conn.as_mut(), "INSERT INTO items VALUES (4, 'a', NULL)");
+    assert!(conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_items_name ON items (name)").is_err());
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 4");
+    psql(&db, &script);
+    assert_w2_applied(conn.as_mut());
+    assert_eq!(version(conn.as_mut()), "w3 -");
+    let online_db = fresh_database(DialectKind::Postgres);
+    let mut online = connect(&online_db);
+    runner(true, LockRetry::default()).upgrade(online.as_mut(), &Target::Head).unwrap();
+    assert_eq!(schema(conn.as_mut()), schema(online.as_mut()), "the same schema as online");
+    for revision in ["w1", "w2", "w3"] {
+        assert_eq!(history(conn.as_mut(), revision), history(online.as_mut(), revision), "{revision}");
+    }
+}
+
+/// Runs `script` with psql, stopping at the first error.
+fn psql(db: &TestDatabase, script: &str) {
+    use std::io::Write;
+    let mut child = Command::new("/usr/bin/psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(db.url.connection_string())
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("psql");
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "the script failed: {}{}\n{script}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

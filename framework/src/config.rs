@@ -721,4 +721,33 @@ STRATA_ENV=prod
         let s = load(&[]).unwrap();
         assert_eq!((s.lock_timeout, s.statement_timeout), (Some(Duration::from_secs(3)), None));
     }
+
+    #[test]
+    fn rewriting_is_on_in_staging_and_prod_off_in_dev_and_configurable() {
+        let dir = temp();
+        let load = |process: &[(&str, &str)]| load_with_process(&dir, Overrides::default(), process);
+        assert!(!load(&[]).unwrap().rewrite, "dev");
+        for env in ["staging", "prod"] {
+            assert!(load(&[("ENV", env), ("DATABASE_URL", PG)]).unwrap().rewrite, "{env}");
+        }
+        let s = load(&[("ENV", "prod"), ("DATABASE_URL", PG), ("STRATA_REWRITE", "off")]).unwrap();
+        assert!(!s.rewrite);
+        assert_eq!(s.rewrite_retry, crate::rewrite::LockRetry::default());
+        let err = load(&[("STRATA_REWRITE", "maybe")]).unwrap_err().to_string();
+        assert!(err.contains("STRATA_REWRITE=\"maybe\"") && err.contains("on nor off"), "{err}");
+        std::fs::write(
+            dir.join("strata.toml"),
+            "rewrite_lock_timeout = 0.05\nrewrite_retry_total = 5\n[environments.prod]\nrewrite = false\n[environments.dev]\nrewrite = true\n",
+        )
+        .unwrap();
+        let dev = load(&[]).unwrap();
+        assert!(dev.rewrite, "strata.toml turns it on in dev");
+        assert_eq!(dev.rewrite_retry.first, Duration::from_millis(50));
+        assert_eq!(dev.rewrite_retry.total, Duration::from_secs(5));
+        assert!(!load(&[("ENV", "prod"), ("DATABASE_URL", PG)]).unwrap().rewrite, "and off in prod");
+        let s = load(&[("ENV", "prod"), ("DATABASE_URL", PG), ("STRATA_REWRITE", "on")]).unwrap();
+        assert!(s.rewrite, "the variable beats the file");
+        let err = load(&[("STRATA_REWRITE_RETRY_TOTAL", "off")]).unwrap_err().to_string();
+        assert!(err.contains("STRATA_REWRITE_RETRY_TOTAL"), "{err}");
+    }
 }

@@ -428,8 +428,9 @@ fn staged_sql(
         sql.setup = setup(DialectKind::Postgres, options, facts.as_ref().map(|f| f.0));
     }
     let total = plan.steps.len();
+    let plural = if total == 1 { "" } else { "s" };
     sql.before.push(format!(
-        "-- strata rewrite: {total} steps, lock-safe; each step is recorded in the version table, so an interrupted script is resumed by `upgrade`"
+        "-- strata rewrite: {total} step{plural}, lock-safe; each step is recorded in the version table, so an interrupted script is resumed by `upgrade`"
     ));
     // What the lock facts see: the schema before the migration (followed past it at the end).
     let known_before = facts.as_ref().map(|f| f.1.clone());
@@ -473,13 +474,23 @@ fn staged_sql(
     sql.after.extend(set_version(tables, sql.new_version.as_deref()));
     sql.after.push("COMMIT".into());
     if let (Some((major, known)), Some(before)) = (facts.as_mut(), known_before) {
+        let is_sql =
+            |(line, own): &(String, bool)| *own && !line.starts_with("--") && !line.ends_with("\\gexec");
+        // All at once, so each statement's facts see the ones before it (SET NOT NULL after
+        // the VALIDATE of its check scans nothing); one by one if that does not line up.
+        let own: Vec<&str> = lines.iter().filter(|l| is_sql(l)).map(|(l, _)| l.as_str()).collect();
+        let together = crate::locks::sql_effects(&own.join(";\n"), *major, &before);
+        let mut together = (together.len() == own.len()).then(|| together.into_iter());
         sql.effects = lines
             .iter()
-            .map(|(line, own)| {
-                let sql_line = *own && !line.starts_with("--") && !line.ends_with("\\gexec");
-                sql_line
-                    .then(|| crate::locks::sql_effects(line, *major, &before).into_iter().next())
-                    .flatten()
+            .map(|l| {
+                if !is_sql(l) {
+                    return None;
+                }
+                match together.as_mut() {
+                    Some(effects) => effects.next(),
+                    None => crate::locks::sql_effects(&l.0, *major, &before).into_iter().next(),
+                }
             })
             .collect();
         for op in ops {

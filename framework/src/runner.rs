@@ -1121,6 +1121,13 @@ impl Runner {
         if !self.rewrite.options.enabled || backend.kind() != crate::ops::DialectKind::Postgres {
             return Ok(None);
         }
+        // Without a run lock two migrators could run the same steps at once (the version row
+        // does not move between steps), and a session lock_timeout would leak through a
+        // transaction pooler: behind PgBouncer migrations run as written.
+        if self.lock_mode == LockMode::Transaction {
+            tracing::info!("lock-safe rewriting is off in the transaction lock mode (no run lock)");
+            return Ok(None);
+        }
         let major = match backend.server_version_num()? {
             Some(num) => match crate::locks::PgMajor::from_server_version_num(num) {
                 Ok(major) => major,
