@@ -429,3 +429,73 @@ fn psql(db: &TestDatabase, script: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Random SIGKILL trials on the example history with rewriting on (the example binary, as in
+/// tests/crash.rs): after each kill the version table is either a revision whose schema the
+/// database has exactly, or a rewritten migration in progress; either way a rerun completes
+/// at head with the reference schema and one `started` row per rewritten migration.
+#[test]
+fn killed_rewritten_runs_of_the_example_history_resume_to_the_same_head() {
+    const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
+    let trials: u64 = std::env::var("STRATA_REWRITE_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let set = app_migrations::migrations().unwrap();
+    let reference = Runner::new(set.clone());
+    let (_ref_db, mut ref_conn) = open(DialectKind::Postgres);
+    let mut expected = std::collections::HashMap::from([(None, schema(ref_conn.as_mut()))]);
+    for m in set.migrations() {
+        reference.upgrade(ref_conn.as_mut(), &Target::Revision(m.revision.into())).unwrap();
+        expected.insert(Some(m.revision.to_string()), schema(ref_conn.as_mut()));
+    }
+    let head = Some(set.head().unwrap().revision.to_string());
+    let upgrade = |url: &str| {
+        let mut command = Command::new(BIN);
+        command.arg("upgrade").env("DATABASE_URL", url).env("STRATA_REWRITE", "on").env_remove("RUST_LOG");
+        command
+    };
+    let db = fresh_database(DialectKind::Postgres);
+    let started = Instant::now();
+    assert!(upgrade(&db.url.connection_string()).output().unwrap().status.success());
+    let window = (started.elapsed().as_micros() as u64).max(1000);
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+    eprintln!("{trials} rewritten crash trials, seed {seed}, window {window} µs");
+    let mut in_progress = 0;
+    for trial in 0..trials {
+        let db = fresh_database(DialectKind::Postgres);
+        let url = db.url.connection_string();
+        let mut child = upgrade(&url).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let at = seed.wrapping_mul(6364136223846793005).wrapping_add(trial.wrapping_mul(1442695040888963407));
+        // The first part of the window is process start and connecting: kills land after it.
+        std::thread::sleep(Duration::from_micros(window * 2 / 5 + (at >> 33) % (window * 3 / 5)));
+        child.kill().ok();
+        child.wait().unwrap();
+        let mut conn = connect(&db);
+        let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        let waited = Instant::now();
+        while rows(conn.as_mut(), others) != ["0"] {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "trial {trial}: the killed run's sessions linger"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match conn.current_revision() {
+            Ok(at) => {
+                assert_eq!(schema(conn.as_mut()), expected[&at], "trial {trial} (seed {seed}) at {at:?}")
+            }
+            Err(BackendError::InProgress { .. }) => in_progress += 1,
+            Err(e) => panic!("trial {trial} (seed {seed}): {e}"),
+        }
+        let rerun = upgrade(&url).output().unwrap();
+        assert!(
+            rerun.status.success(),
+            "trial {trial} (seed {seed}): {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(schema(conn.as_mut()), expected[&head], "trial {trial} (seed {seed})");
+        assert_eq!(conn.current_revision().unwrap(), head);
+        let started = rows(conn.as_mut(), "SELECT revision FROM strata_history WHERE direction = 'started' GROUP BY revision HAVING count(*) > 1");
+        assert!(started.is_empty(), "trial {trial}: a migration was started twice: {started:?}");
+    }
+    eprintln!("{trials} trials, {in_progress} killed between or during rewritten steps; all resumed");
+}
