@@ -23,6 +23,15 @@ fn upgrade(on: bool) -> Result<Duration, String> {
     if report.applied.len() != total {
         return Err(format!("applied {} of {total} migrations", report.applied.len()));
     }
+    // Rewritten migrations record a `started` row: proof that the two sides differ.
+    let history = runner.history(conn.as_mut()).map_err(|e| e.to_string())?;
+    let staged = history.iter().filter(|r| r.direction == strata::backend::Direction::Started).count();
+    if (staged > 0) != on {
+        return Err(format!(
+            "rewriting {}, yet {staged} migrations ran in steps",
+            if on { "on" } else { "off" }
+        ));
+    }
     Ok(took)
 }
 

@@ -558,3 +558,32 @@ pub fn connect_with(url: &DatabaseUrl, tables: VersionTables) -> Result<Box<dyn 
 pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_markers_read_as_in_progress_and_old_markers_stay_dirty() {
+        let marker = step_marker(Direction::Up, "abc123", 2);
+        assert_eq!(marker, "upgrade:abc123#2");
+        match dirty_error("v", &marker, Some("prev".into())) {
+            BackendError::InProgress { revision, direction, version, done } => {
+                assert_eq!(
+                    (revision.as_str(), direction, version.as_deref(), done),
+                    ("abc123", Direction::Up, Some("prev"), 2)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let old = dirty_error("v", &dirty_marker(Direction::Down, "abc123"), None);
+        assert!(
+            matches!(old, BackendError::Dirty { ref revision, direction: Direction::Down, .. } if revision == "abc123"),
+            "{old:?}"
+        );
+        let text = dirty_error("v", "upgrade:abc123#0", None).to_string();
+        assert!(text.contains("resume at step 1") && text.contains("abc123"), "{text}");
+        assert!(matches!(dirty_error("v", "nonsense", None), BackendError::CorruptVersionTable { .. }));
+        assert!(matches!(dirty_error("v", "upgrade:abc#x", None), BackendError::Dirty { .. }));
+    }
+}
