@@ -297,9 +297,24 @@ fn a_migrator_killed_between_steps_is_resumed_at_the_next_step() {
         strata::validate::validate(Ok(&s), strata::config::Environment::Prod, &db.url, Ok(conn.as_mut()));
     assert!(!validation.is_error(), "{validation:?}");
 
-    runner(true, LockRetry::default())
-        .upgrade(conn.as_mut(), &Target::Head)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = runner(true, LockRetry::default());
+    let pending: Vec<&str> = r.pending(conn.as_mut()).unwrap().iter().map(|m| m.revision).collect();
+    assert_eq!(pending, ["w2", "w3"], "the interrupted migration is still pending");
+    let err = r.downgrade(conn.as_mut(), &Target::Base).unwrap_err();
+    assert!(matches!(err, Error::Unfinished { done: 1, .. }), "{err}");
+
+    // Start-up in staging (rewriting on by default there) validates with a warning and resumes.
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = strata::config::Overrides {
+        env: Some("staging".into()),
+        database_url: Some(db.url.connection_string()),
+        config_file: None,
+    };
+    let settings = strata::config::Settings::load(&overrides, dir.path()).unwrap();
+    assert!(settings.rewrite, "on by default in staging");
+    let manager = strata::MigrationManager::new(set(), settings);
+    let report = manager.start_up(&mut strata::runner::Quiet).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.applied.len(), 2);
     assert_w2_applied(conn.as_mut());
     assert_eq!(version(conn.as_mut()), "w3 -");
     assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);

@@ -547,7 +547,12 @@ impl Runner {
     /// The database's version row and the applied state it stands for. A row strata never
     /// writes (a repeated head, a head with its own descendant) is a corrupt version table.
     fn state(&self, backend: &mut dyn Backend) -> Result<(Option<String>, State), Error> {
-        let version = backend.current_revision()?;
+        let version = match backend.current_revision() {
+            // Between the steps of a rewritten migration: the version under the marker (the
+            // migration is still pending; the next run resumes it).
+            Err(BackendError::InProgress { version, .. }) => version,
+            other => other?,
+        };
         let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
         Ok((version, state))
     }
