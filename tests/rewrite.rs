@@ -514,3 +514,33 @@ fn killed_rewritten_runs_of_the_example_history_resume_to_the_same_head() {
     }
     eprintln!("{trials} trials, {in_progress} killed between or during rewritten steps; all resumed");
 }
+
+#[test]
+fn a_step_that_fails_keeps_the_steps_before_it_and_the_next_run_resumes_once_fixed() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    // An orphan: the foreign key's VALIDATE (step 3) fails.
+    exec(conn.as_mut(), "INSERT INTO items VALUES (9, 'z', 99)");
+    let err = r.upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let Error::Migration(failure) = &err else { panic!("{err}") };
+    assert_eq!(
+        (failure.revision.as_str(), failure.steps, failure.transactional),
+        ("w2", Some((2, 10)), false)
+    );
+    let text = err.to_string();
+    for part in [
+        "VALIDATE CONSTRAINT \"fk_items_owner\"",
+        "rewritten lock-safely into 10 steps",
+        "2 of them are committed",
+        "resumes at step 3",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert_eq!(version(conn.as_mut()), "w1 upgrade:w2#2");
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 9");
+    r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn.as_mut());
+    assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);
+}

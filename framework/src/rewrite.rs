@@ -166,7 +166,7 @@ pub enum RewriteError {
     /// The rewrite needs a newer PostgreSQL than the server's.
     #[error(
         "{revision}: op {position} ({op}) cannot be rewritten lock-safely: the server is too old for this \
-         rewrite (PostgreSQL {major}; {needs}). Nothing was run. Turn rewriting off for the run \
+         rewrite (PostgreSQL {major}; {needs}). Nothing of it was run. Turn rewriting off for the run \
          that applies this migration (STRATA_REWRITE=off, or rewrite = false in strata.toml) and \
          accept the scan under an ACCESS EXCLUSIVE lock, or upgrade the server"
     )]
