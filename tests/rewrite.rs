@@ -540,7 +540,12 @@ fn a_step_that_fails_keeps_the_steps_before_it_and_the_next_run_resumes_once_fix
     }
     assert_eq!(version(conn.as_mut()), "w1 upgrade:w2#2");
     exec(conn.as_mut(), "DELETE FROM items WHERE id = 9");
-    r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    // Resumed in steps even with rewriting off now (running it whole would repeat steps 1-2);
+    // the migrations after it run as written.
+    runner(false, LockRetry::default())
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(history(conn.as_mut(), "w3"), ["upgrade"], "w3 ran as written");
     assert_w2_applied(conn.as_mut());
     assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);
 }

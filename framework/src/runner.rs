@@ -1043,7 +1043,7 @@ impl Runner {
         };
         match self.mode {
             TransactionMode::PerMigration => {
-                let mut rewriter = self.rewriter(backend, state)?;
+                let mut rewriter = self.rewriter(backend, state, resume.is_some())?;
                 let mut resume = resume;
                 for step in &mut steps {
                     let staged = match rewriter.as_mut() {
@@ -1051,6 +1051,15 @@ impl Runner {
                         None => None,
                     };
                     let resume = resume.take();
+                    if let (Some(done), None) = (resume, &staged) {
+                        // The marker says it ran in steps, but it is not rewritten now (its ops
+                        // changed): running it whole would repeat the steps done.
+                        return Err(Error::Unfinished {
+                            revision: step.revision.to_string(),
+                            direction: step.direction,
+                            done,
+                        });
+                    }
                     let applied = if let Some(plan) = staged {
                         staged::run(
                             backend,
@@ -1099,6 +1108,8 @@ struct Rewriter {
     major: crate::locks::PgMajor,
     known: crate::locks::Known,
     options: crate::rewrite::RewriteOptions,
+    /// Rewriting is off but a run resumes a rewritten migration: only that first one is staged.
+    once: bool,
 }
 
 impl Rewriter {
@@ -1115,6 +1126,9 @@ impl Rewriter {
         for op in &step.ops {
             self.known.follow(op);
         }
+        if self.once {
+            self.options.enabled = false;
+        }
         Ok(plan.rewritten.then_some(plan))
     }
 }
@@ -1122,14 +1136,22 @@ impl Rewriter {
 impl Runner {
     /// The rewriter for a run from `state`, when rewriting is on and the engine is PostgreSQL
     /// (asked for its version: one query, only when something is pending).
-    fn rewriter(&self, backend: &mut dyn Backend, state: &State) -> Result<Option<Rewriter>, Error> {
-        if !self.rewrite.options.enabled || backend.kind() != crate::ops::DialectKind::Postgres {
+    /// `resuming`: the run resumes an interrupted rewritten migration, which must go on in
+    /// steps whatever the settings say now.
+    fn rewriter(
+        &self,
+        backend: &mut dyn Backend,
+        state: &State,
+        resuming: bool,
+    ) -> Result<Option<Rewriter>, Error> {
+        let enabled = self.rewrite.options.enabled;
+        if !(enabled || resuming) || backend.kind() != crate::ops::DialectKind::Postgres {
             return Ok(None);
         }
         // Without a run lock two migrators could run the same steps at once (the version row
         // does not move between steps), and a session lock_timeout would leak through a
         // transaction pooler: behind PgBouncer migrations run as written.
-        if self.lock_mode == LockMode::Transaction {
+        if self.lock_mode == LockMode::Transaction && !resuming {
             tracing::info!("lock-safe rewriting is off in the transaction lock mode (no run lock)");
             return Ok(None);
         }
@@ -1144,7 +1166,9 @@ impl Runner {
         let graph = self.set.graph();
         let known =
             crate::locks::Known::after(graph.applied_in(state).into_iter().filter_map(|r| self.set.get(r)));
-        Ok(Some(Rewriter { major, known, options: self.rewrite.options.clone() }))
+        let options =
+            if enabled { self.rewrite.options.clone() } else { crate::rewrite::RewriteOptions::on() };
+        Ok(Some(Rewriter { major, known, options, once: !enabled }))
     }
 }
 
