@@ -5,7 +5,7 @@
 //! cargo bench --bench migrations                     # everything, full repetitions
 //! cargo bench --bench migrations -- --quick          # 200 migrations, one run each
 //! cargo bench --bench migrations -- --calibrate      # raw against raw: the method's own bias
-//! cargo bench --bench migrations -- --only sqlite    # or postgres, build, plan, lint or squash
+//! cargo bench --bench migrations -- --only sqlite    # or postgres, rewrite, build, plan, lint or squash
 //! ```
 //!
 //! It prints a table of absolute times, ratios and targets, and writes the same table as
@@ -24,6 +24,8 @@ mod planning;
 mod profile;
 #[path = "migrations/report.rs"]
 mod report;
+#[path = "migrations/rewrite.rs"]
+mod rewrite;
 #[path = "migrations/runtime.rs"]
 mod runtime;
 
@@ -32,7 +34,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|build|plan|lint|squash]]";
+    "usage: cargo bench --bench migrations [-- [--quick] [--calibrate] [--only sqlite|postgres|rewrite|build|plan|lint|squash]]";
 
 /// What the command line asked for.
 struct Options {
@@ -52,6 +54,8 @@ enum Section {
     Lint,
     /// `squash --to` the 900th of 1,000 migrations: clean build and chain check before and after.
     Squash,
+    /// The example history on PostgreSQL, lock-safe rewriting on vs off (also part of `postgres`).
+    Rewrite,
 }
 
 impl Options {
@@ -71,7 +75,7 @@ impl Options {
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
                 "--only" => {
-                    args.next().ok_or("--only needs sqlite, postgres, build, plan, lint or squash")?
+                    args.next().ok_or("--only needs sqlite, postgres, rewrite, build, plan, lint or squash")?
                 }
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
@@ -85,9 +89,10 @@ impl Options {
                 "plan" => Section::Plan,
                 "lint" => Section::Lint,
                 "squash" => Section::Squash,
+                "rewrite" => Section::Rewrite,
                 other => {
                     return Err(format!(
-                        "--only {other:?}: expected sqlite, postgres, build, plan, lint or squash"
+                        "--only {other:?}: expected sqlite, postgres, rewrite, build, plan, lint or squash"
                     ))
                 }
             });
@@ -197,6 +202,12 @@ fn run(options: &Options, report: &mut Report, context: &mut Vec<String>) -> boo
             if let Err(e) = bench.run(&mut runtime::Engine::Postgres, report, context) {
                 fail(report, "PostgreSQL", e);
             }
+        }
+    }
+    if options.wants(Section::Postgres) || options.wants(Section::Rewrite) {
+        println!("PostgreSQL, lock-safe rewriting on vs off (the example history)");
+        if let Err(e) = rewrite::run(report, if options.quick { 3 } else { 9 }) {
+            fail(report, "rewriting", e);
         }
     }
     if options.only.is_none() || options.wants(Section::Plan) {

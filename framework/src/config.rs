@@ -114,6 +114,14 @@ pub enum ConfigError {
         /// What would be accepted.
         expected: &'static str,
     },
+    /// `STRATA_REWRITE` is neither on nor off.
+    #[error("STRATA_REWRITE={value:?} ({origin}) is neither on nor off (true/false, 1/0 also work)")]
+    Rewrite {
+        /// What it says.
+        value: String,
+        /// Where it came from.
+        origin: String,
+    },
     /// `ENV` or `STRATA_ENV` names no known environment.
     #[error("unknown environment {value:?} in {name} ({origin}): expected dev, development, staging, prod or production")]
     BadEnvironment {
@@ -169,6 +177,14 @@ pub struct Settings {
     pub migration_lock: LockMode,
     /// How long a migrator waits for another one (`STRATA_MIGRATION_LOCK_TIMEOUT`, seconds).
     pub migration_lock_timeout: Duration,
+    /// Whether migrations are rewritten lock-safely on PostgreSQL ([`crate::rewrite`]):
+    /// `STRATA_REWRITE=on|off`, `rewrite = true|false`; on by default in staging and prod, off
+    /// in dev.
+    pub rewrite: bool,
+    /// How rewritten steps retry on a lock timeout (`STRATA_REWRITE_LOCK_TIMEOUT`,
+    /// `STRATA_REWRITE_LOCK_TIMEOUT_MAX`, `STRATA_REWRITE_RETRY_TOTAL`, seconds; the same keys
+    /// in lower case in `strata.toml`).
+    pub rewrite_retry: crate::rewrite::LockRetry,
 }
 
 /// The subset of `strata.toml` strata reads; unknown keys are an error (a typo should not be
@@ -185,6 +201,10 @@ struct FileSettings {
     statement_timeout: Option<TimeoutValue>,
     migration_lock: Option<String>,
     migration_lock_timeout: Option<TimeoutValue>,
+    rewrite: Option<bool>,
+    rewrite_lock_timeout: Option<TimeoutValue>,
+    rewrite_lock_timeout_max: Option<TimeoutValue>,
+    rewrite_retry_total: Option<TimeoutValue>,
     /// Per-environment overrides: `[environments.prod]`.
     #[serde(default)]
     environments: HashMap<String, FileSettings>,
@@ -413,6 +433,39 @@ impl Settings {
             })?
             .flatten()
             .unwrap_or(crate::runner::DEFAULT_LOCK_TIMEOUT);
+        let rewrite = match vars.get_with_source("STRATA_REWRITE") {
+            Some((value, source)) => match value.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => true,
+                "off" | "false" | "0" | "no" => false,
+                _ => return Err(ConfigError::Rewrite { value, origin: source }),
+            },
+            None => section.rewrite.or(file.rewrite).unwrap_or(env != Environment::Dev),
+        };
+        let defaults = crate::rewrite::LockRetry::default();
+        let retry_value =
+            |var: &str, key: &str, f: fn(&FileSettings) -> Option<TimeoutValue>, default: Duration| {
+                timeout(var, key, false, f).map(|t| t.flatten().unwrap_or(default))
+            };
+        let rewrite_retry = crate::rewrite::LockRetry {
+            first: retry_value(
+                "STRATA_REWRITE_LOCK_TIMEOUT",
+                "rewrite_lock_timeout",
+                |f| f.rewrite_lock_timeout.clone(),
+                defaults.first,
+            )?,
+            max: retry_value(
+                "STRATA_REWRITE_LOCK_TIMEOUT_MAX",
+                "rewrite_lock_timeout_max",
+                |f| f.rewrite_lock_timeout_max.clone(),
+                defaults.max,
+            )?,
+            total: retry_value(
+                "STRATA_REWRITE_RETRY_TOTAL",
+                "rewrite_retry_total",
+                |f| f.rewrite_retry_total.clone(),
+                defaults.total,
+            )?,
+        };
         let versions_dir = vars
             .get("STRATA_VERSIONS_DIR")
             .map(PathBuf::from)
@@ -427,6 +480,8 @@ impl Settings {
             statement_timeout,
             migration_lock,
             migration_lock_timeout,
+            rewrite,
+            rewrite_retry,
         })
     }
 }
@@ -665,5 +720,34 @@ STRATA_ENV=prod
         std::fs::write(dir.join("strata.toml"), "statement_timeout = \"off\"\nlock_timeout = 3\n").unwrap();
         let s = load(&[]).unwrap();
         assert_eq!((s.lock_timeout, s.statement_timeout), (Some(Duration::from_secs(3)), None));
+    }
+
+    #[test]
+    fn rewriting_is_on_in_staging_and_prod_off_in_dev_and_configurable() {
+        let dir = temp();
+        let load = |process: &[(&str, &str)]| load_with_process(&dir, Overrides::default(), process);
+        assert!(!load(&[]).unwrap().rewrite, "dev");
+        for env in ["staging", "prod"] {
+            assert!(load(&[("ENV", env), ("DATABASE_URL", PG)]).unwrap().rewrite, "{env}");
+        }
+        let s = load(&[("ENV", "prod"), ("DATABASE_URL", PG), ("STRATA_REWRITE", "off")]).unwrap();
+        assert!(!s.rewrite);
+        assert_eq!(s.rewrite_retry, crate::rewrite::LockRetry::default());
+        let err = load(&[("STRATA_REWRITE", "maybe")]).unwrap_err().to_string();
+        assert!(err.contains("STRATA_REWRITE=\"maybe\"") && err.contains("on nor off"), "{err}");
+        std::fs::write(
+            dir.join("strata.toml"),
+            "rewrite_lock_timeout = 0.05\nrewrite_retry_total = 5\n[environments.prod]\nrewrite = false\n[environments.dev]\nrewrite = true\n",
+        )
+        .unwrap();
+        let dev = load(&[]).unwrap();
+        assert!(dev.rewrite, "strata.toml turns it on in dev");
+        assert_eq!(dev.rewrite_retry.first, Duration::from_millis(50));
+        assert_eq!(dev.rewrite_retry.total, Duration::from_secs(5));
+        assert!(!load(&[("ENV", "prod"), ("DATABASE_URL", PG)]).unwrap().rewrite, "and off in prod");
+        let s = load(&[("ENV", "prod"), ("DATABASE_URL", PG), ("STRATA_REWRITE", "on")]).unwrap();
+        assert!(s.rewrite, "the variable beats the file");
+        let err = load(&[("STRATA_REWRITE_RETRY_TOTAL", "off")]).unwrap_err().to_string();
+        assert!(err.contains("STRATA_REWRITE_RETRY_TOTAL"), "{err}");
     }
 }

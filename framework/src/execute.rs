@@ -22,27 +22,69 @@ pub(crate) trait Sink {
     /// One statement of `op` (at `index`); `last`: the last statement of the whole list of
     /// ops (a sink may hold it back, to send it with the bookkeeping and the commit).
     fn statement(&mut self, index: usize, op: &Op, statement: String, last: bool) -> Result<(), Self::Error>;
+    /// Drops the index `name` of op `index` if an earlier failure left it INVALID. By default
+    /// a statement for psql: the query whose answer `\gexec` runs (an offline script).
+    fn drop_invalid_index(&mut self, index: usize, op: &Op, name: &str) -> Result<(), Self::Error> {
+        self.statement(index, op, format!("{} \\gexec", crate::rewrite::invalid_index_query(name)), false)
+    }
 }
 
 /// Renders `ops` for `dialect` in order and hands every statement to `sink`.
 pub(crate) fn execute<S: Sink>(dialect: &dyn Dialect, ops: &[Op], sink: &mut S) -> Result<(), S::Error> {
     let last_op = ops.len().checked_sub(1);
     for (index, op) in ops.iter().enumerate() {
-        tracing::debug!(op = %op, "op");
-        if let Op::Data { .. } = op {
-            sink.data(index, op)?;
-            continue;
-        }
-        let snapshot = match dialect.needs_snapshot(op) {
-            Some(table) => sink.snapshot(index, op, &table)?,
-            None => None,
-        };
-        let statements =
-            dialect.render(op, snapshot.as_ref()).map_err(|e| sink.render_failed(index, op, e))?;
-        let count = statements.len();
-        for (k, statement) in statements.into_iter().enumerate() {
-            let last = Some(index) == last_op && k + 1 == count;
-            sink.statement(index, op, statement, last)?;
+        execute_op(dialect, index, op, Some(index) == last_op, sink)?;
+    }
+    Ok(())
+}
+
+/// One op: its snapshot, its rendering, each statement to `sink` (`last_op`: the list's last).
+fn execute_op<S: Sink>(
+    dialect: &dyn Dialect,
+    index: usize,
+    op: &Op,
+    last_op: bool,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    tracing::debug!(op = %op, "op");
+    if let Op::Data { .. } = op {
+        return sink.data(index, op);
+    }
+    let snapshot = match dialect.needs_snapshot(op) {
+        Some(table) => sink.snapshot(index, op, &table)?,
+        None => None,
+    };
+    let statements = dialect.render(op, snapshot.as_ref()).map_err(|e| sink.render_failed(index, op, e))?;
+    let count = statements.len();
+    for (k, statement) in statements.into_iter().enumerate() {
+        sink.statement(index, op, statement, last_op && k + 1 == count)?;
+    }
+    Ok(())
+}
+
+/// One step of a rewritten plan ([`crate::rewrite`]): its plain ops rendered as
+/// [`execute`] renders them, the rewrite's own SQL as written (its `IF [NOT] EXISTS` form
+/// with `resume`: a killed run may have done it already), and the INVALID index cleanup
+/// through [`Sink::drop_invalid_index`]. No statement is marked last: the caller sends the
+/// bookkeeping.
+pub(crate) fn execute_step<S: Sink>(
+    dialect: &dyn Dialect,
+    ops: &[Op],
+    step: &crate::rewrite::Step,
+    resume: bool,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    use crate::rewrite::Statement;
+    for statement in &step.statements {
+        let index = statement.op();
+        let Some(op) = ops.get(index) else { continue };
+        match statement {
+            Statement::Op(_) => execute_op(dialect, index, op, false, sink)?,
+            Statement::Sql { sql, on_resume, .. } => {
+                let sql = if resume { on_resume.as_ref().unwrap_or(sql) } else { sql };
+                sink.statement(index, op, sql.clone(), false)?;
+            }
+            Statement::DropInvalidIndex { name, .. } => sink.drop_invalid_index(index, op, name)?,
         }
     }
     Ok(())

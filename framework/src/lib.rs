@@ -49,6 +49,7 @@ pub mod offline;
 pub mod ops;
 pub mod plan;
 pub mod policy;
+pub mod rewrite;
 pub mod runner;
 pub mod scaffold;
 pub mod schema;

@@ -142,11 +142,21 @@ pub struct LintOptions {
     /// The timeouts the migrations will run with; `None` when not known, and then only SQL
     /// that turns a timeout off is reported.
     pub timeouts: Option<Timeouts>,
+    /// The migrations run rewritten lock-safely ([`crate::rewrite`]): what the rewrite fixes
+    /// (non-concurrent index creation and deletion, foreign keys and checks without NOT
+    /// VALID, NOT NULL scans on PostgreSQL 12+, unique constraints without a prepared index)
+    /// is not reported for typed ops of transactional migrations; what stays unsafe still is.
+    pub rewriting: bool,
 }
 
 impl Default for LintOptions {
     fn default() -> Self {
-        LintOptions { pg_major: PgMajor::OLDEST, empty_tables: BTreeSet::new(), timeouts: None }
+        LintOptions {
+            pg_major: PgMajor::OLDEST,
+            empty_tables: BTreeSet::new(),
+            timeouts: None,
+            rewriting: false,
+        }
     }
 }
 
@@ -159,6 +169,12 @@ impl LintOptions {
     /// Declares `table` empty.
     pub fn empty_table(mut self, table: impl Into<String>) -> Self {
         self.empty_tables.insert(table.into());
+        self
+    }
+
+    /// The migrations run rewritten lock-safely (or not).
+    pub fn rewriting(mut self, on: bool) -> Self {
+        self.rewriting = on;
         self
     }
 
@@ -319,7 +335,6 @@ pub fn lint_ops(
 /// Where the rules are: the migration, what it has created so far, what was reported.
 pub(crate) struct Ctx<'a> {
     pub(crate) revision: &'a str,
-    #[cfg_attr(not(feature = "sql-lint"), allow(dead_code))]
     pub(crate) transactional: bool,
     pub(crate) options: &'a LintOptions,
     /// Tables created by earlier ops of this migration (under their current names).
@@ -333,6 +348,16 @@ impl Ctx<'_> {
     /// Exempt from the lock and rewrite rules: created earlier in this migration, or empty.
     pub(crate) fn exempt(&self, table: &str) -> bool {
         self.created.contains(table) || self.options.empty_tables.contains(table)
+    }
+
+    /// The rewrite ([`crate::rewrite`]) stages this migration's typed ops lock-safely.
+    pub(crate) fn rewritten(&self) -> bool {
+        self.options.rewriting && self.transactional
+    }
+
+    /// The rewrite stages the constraint `name` (it rewrites only named ones).
+    pub(crate) fn rewrites_named(&self, name: &str) -> bool {
+        self.rewritten() && !name.is_empty()
     }
 
     /// Created earlier in this migration (nobody's code can use it yet).

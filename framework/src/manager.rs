@@ -181,7 +181,8 @@ impl MigrationManager {
     /// with timeouts unless told otherwise) the configured timeouts, so a timeout turned off
     /// is reported. Dev runs without timeouts by design, so there they are not judged.
     pub fn lint_options(&self) -> crate::lint::LintOptions {
-        let options = crate::lint::LintOptions::for_version(self.pg_major);
+        let mut options = crate::lint::LintOptions::for_version(self.pg_major);
+        options.rewriting = self.settings.rewrite;
         match self.env() {
             Environment::Dev => options,
             Environment::Staging | Environment::Prod => options.with_timeouts(crate::lint::Timeouts {
@@ -301,6 +302,9 @@ impl MigrationManager {
             .log_statements(self.env() == Environment::Prod)
             .on_drift(drift)
             .with_lock(self.settings.migration_lock, self.settings.migration_lock_timeout)
+            .with_rewrite(
+                runner::Rewriting::new(self.settings.rewrite).with_retry(self.settings.rewrite_retry),
+            )
     }
 
     /// A connection with the environment's timeouts applied, so a migration that waits on a
@@ -518,6 +522,7 @@ impl MigrationManager {
             tables: self.settings.tables.clone(),
             allow_data_placeholders,
             lock_facts: Some(self.pg_major),
+            rewrite: self.settings.rewrite.then(crate::rewrite::RewriteOptions::on),
         };
         Ok(offline::render_from(&self.set, kind, direction, from, to, &options)?)
     }

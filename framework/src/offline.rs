@@ -65,6 +65,10 @@ pub struct Options {
     /// On PostgreSQL, the major version whose lock facts ([`crate::locks`]) the script shows
     /// as a comment above each statement; `None`: no such comments.
     pub lock_facts: Option<PgMajor>,
+    /// On PostgreSQL, rewrite migrations lock-safely ([`crate::rewrite`]) for the major version
+    /// of `lock_facts` (11 when not given): the script runs the steps an online run would,
+    /// with their boundaries as comments and each step's record.
+    pub rewrite: Option<crate::rewrite::RewriteOptions>,
 }
 
 /// Why offline SQL could not be produced.
@@ -104,6 +108,9 @@ pub enum OfflineError {
     /// This build has no SQLite, which offline SQLite rendering uses for its scratch database.
     #[error("offline SQL for SQLite needs the sqlite feature")]
     NoSqlite,
+    /// A migration cannot be rewritten lock-safely for the PostgreSQL version given.
+    #[error("{0}; offline, --pg-version names the server's version")]
+    Rewrite(#[from] crate::rewrite::RewriteError),
     /// The target lies the other way (`upgrade --sql` to an earlier revision).
     #[error("cannot {direction} from {from} to {to}: wrong direction")]
     WrongDirection {
@@ -318,8 +325,34 @@ pub fn render_from(
         }
         _ => None,
     };
+    // What the rewrite knows of the schema, followed along like the lock facts.
+    let mut rewriting = match (kind, &options.rewrite) {
+        (DialectKind::Postgres, Some(rewrite)) if rewrite.enabled => Some((
+            rewrite,
+            options.lock_facts.unwrap_or(PgMajor::OLDEST),
+            Known::after(graph.applied_in(&start).into_iter().filter_map(|r| set.get(r))),
+        )),
+        _ => None,
+    };
     let mut out = Vec::with_capacity(steps.len());
     for (m, ops, new_version) in steps {
+        let staged = match rewriting.as_mut() {
+            Some((rewrite, major, known)) => {
+                let plan =
+                    crate::rewrite::rewrite(m.revision, m.transactional, &ops, *major, known, rewrite)?;
+                for op in &ops {
+                    known.follow(op);
+                }
+                plan.rewritten.then_some(plan)
+            }
+            None => None,
+        };
+        if let Some(plan) = staged {
+            let sql =
+                staged_sql(m, &ops, &plan, new_version, direction, options, facts.as_mut(), out.is_empty())?;
+            out.push(sql);
+            continue;
+        }
         let mut sink =
             ScriptSink { revision: m.revision, options, scratch: &mut scratch, statements: Vec::new() };
         crate::execute::execute(dialect, &ops, &mut sink)?;
@@ -348,14 +381,7 @@ pub fn render_from(
             },
         };
         if out.is_empty() {
-            sql.setup.push(how_to_apply(kind).to_string());
-            if let Some((major, _)) = &facts {
-                sql.setup.push(format!(
-                    "-- each \"-- locks\" line: what the statement below locks, rewrites and scans on PostgreSQL {major}"
-                ));
-            }
-            sql.setup.extend(backend::version_tables_ddl(kind, &options.tables));
-            sql.setup.push(backend::one_row_index_ddl(kind, &options.tables));
+            sql.setup = setup(kind, options, facts.as_ref().map(|(major, _)| *major));
         }
         // The runner's own decision, so the script switches foreign keys exactly when it would.
         let foreign_keys_off = crate::runner::needs_foreign_keys_off(dialect, &ops);
@@ -363,6 +389,149 @@ pub fn render_from(
         out.push(sql);
     }
     Ok(out)
+}
+
+/// What the first migration of a script starts with: how to apply it, the version tables.
+fn setup(kind: DialectKind, options: &Options, facts: Option<PgMajor>) -> Vec<String> {
+    let mut setup = vec![how_to_apply(kind).to_string()];
+    if let Some(major) = facts {
+        setup.push(format!(
+            "-- each \"-- locks\" line: what the statement below locks, rewrites and scans on PostgreSQL {major}"
+        ));
+    }
+    setup.extend(backend::version_tables_ddl(kind, &options.tables));
+    setup.push(backend::one_row_index_ddl(kind, &options.tables));
+    setup
+}
+
+/// The step marker of a rewritten migration with `done` steps committed (and on the first,
+/// its `started` row), as the online run writes it.
+fn mark_step(tables: &VersionTables, m: &MigrationSql, done: usize, first: bool) -> Vec<String> {
+    let table = quote_ident(&tables.version);
+    let marker = quote_str(&backend::step_marker(m.direction, &m.revision, done));
+    let mut out = Vec::new();
+    if first {
+        let message = format!("{} started: {}", m.direction, m.message);
+        out.push(history_row(
+            DialectKind::Postgres,
+            tables,
+            &m.revision,
+            &message,
+            Direction::Started,
+            &m.checksum,
+        ));
+    }
+    out.push(format!("UPDATE {table} SET dirty = {marker}"));
+    out.push(format!(
+        "INSERT INTO {table} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {table})"
+    ));
+    out
+}
+
+/// A migration rewritten into steps ([`crate::rewrite`]): each step opened by a comment, a
+/// transactional one in `BEGIN` ... its record `COMMIT`, one outside a transaction recorded
+/// right after it, the last committing the version and history rows. The INVALID index
+/// cleanup is a query whose answer psql runs (`\gexec`).
+#[allow(clippy::too_many_arguments)]
+fn staged_sql(
+    m: &'static Migration,
+    ops: &[Op],
+    plan: &crate::rewrite::StagedPlan,
+    new_version: Option<String>,
+    direction: Direction,
+    options: &Options,
+    mut facts: Option<&mut (PgMajor, Known)>,
+    first_of_script: bool,
+) -> Result<MigrationSql, OfflineError> {
+    let tables = &options.tables;
+    let mut sql = MigrationSql {
+        revision: m.revision.to_string(),
+        message: m.message.to_string(),
+        direction,
+        statements: Vec::new(),
+        new_version,
+        transactional: false,
+        checksum: crate::checksum::of(m),
+        setup: Vec::new(),
+        before: Vec::new(),
+        after: Vec::new(),
+        effects: Vec::new(),
+    };
+    if first_of_script {
+        sql.setup = setup(DialectKind::Postgres, options, facts.as_ref().map(|f| f.0));
+    }
+    let total = plan.steps.len();
+    let plural = if total == 1 { "" } else { "s" };
+    sql.before.push(format!(
+        "-- strata rewrite: {total} step{plural}, lock-safe; each step is recorded in the version table, so an interrupted script is resumed by `upgrade`"
+    ));
+    // What the lock facts see: the schema before the migration (followed past it at the end).
+    let known_before = facts.as_ref().map(|f| f.1.clone());
+    let mut lines: Vec<(String, bool)> = Vec::new();
+    for (k, step) in plan.steps.iter().enumerate() {
+        lines.push((crate::rewrite::step_comment(k, total, step), false));
+        if k == 0 && !step.transactional {
+            lines.push(("BEGIN".into(), false));
+            lines.extend(mark_step(tables, &sql, 0, true).into_iter().map(|l| (l, false)));
+            lines.push(("COMMIT".into(), false));
+        }
+        if step.transactional {
+            lines.push(("BEGIN".into(), false));
+        }
+        let mut sink =
+            ScriptSink { revision: m.revision, options, scratch: &mut None, statements: Vec::new() };
+        crate::execute::execute_step(&crate::dialect::postgres::Postgres, ops, step, false, &mut sink)?;
+        lines.extend(sink.statements.into_iter().map(|l| (l, true)));
+        if k + 1 == total {
+            break;
+        }
+        if !step.transactional {
+            lines.push(("BEGIN".into(), false));
+        }
+        lines.extend(
+            mark_step(tables, &sql, k + 1, k == 0 && step.transactional).into_iter().map(|l| (l, false)),
+        );
+        lines.push(("COMMIT".into(), false));
+    }
+    if plan.steps.last().is_some_and(|s| !s.transactional) {
+        sql.after.push("BEGIN".into());
+    }
+    sql.after.push(history_row(
+        DialectKind::Postgres,
+        tables,
+        &sql.revision,
+        &sql.message,
+        direction,
+        &sql.checksum,
+    ));
+    sql.after.extend(set_version(tables, sql.new_version.as_deref()));
+    sql.after.push("COMMIT".into());
+    if let (Some((major, known)), Some(before)) = (facts.as_mut(), known_before) {
+        let is_sql =
+            |(line, own): &(String, bool)| *own && !line.starts_with("--") && !line.ends_with("\\gexec");
+        // All at once, so each statement's facts see the ones before it (SET NOT NULL after
+        // the VALIDATE of its check scans nothing); one by one if that does not line up.
+        let own: Vec<&str> = lines.iter().filter(|l| is_sql(l)).map(|(l, _)| l.as_str()).collect();
+        let together = crate::locks::sql_effects(&own.join(";\n"), *major, &before);
+        let mut together = (together.len() == own.len()).then(|| together.into_iter());
+        sql.effects = lines
+            .iter()
+            .map(|l| {
+                if !is_sql(l) {
+                    return None;
+                }
+                match together.as_mut() {
+                    Some(effects) => effects.next(),
+                    None => crate::locks::sql_effects(&l.0, *major, &before).into_iter().next(),
+                }
+            })
+            .collect();
+        for op in ops {
+            known.follow(op);
+        }
+    }
+    sql.statements = lines.into_iter().map(|(line, _)| line).collect();
+    Ok(sql)
 }
 
 /// Pairs each rendered statement with its effect (the ops' effects, in order); a data op's
@@ -474,7 +643,8 @@ pub fn script(migrations: &[MigrationSql]) -> String {
     let mut out = String::new();
     let line = |out: &mut String, statement: &str| {
         out.push_str(statement);
-        if !statement.starts_with("--") {
+        // A psql meta-command ends its own query.
+        if !statement.starts_with("--") && !statement.ends_with("\\gexec") {
             out.push(';');
         }
         out.push('\n');

@@ -11,6 +11,9 @@ use crate::plan::{self, State};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+mod staged;
+pub use staged::LockRetriesExhausted;
+
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -27,6 +30,23 @@ pub enum Error {
     /// A migration failed and was rolled back; earlier ones stay applied.
     #[error("{0}")]
     Migration(Box<MigrationFailure>),
+    /// A rewritten step could not get its locks within the retry bound.
+    #[error("{0}")]
+    LockRetries(Box<staged::LockRetriesExhausted>),
+    /// A migration cannot be rewritten lock-safely on this server; refused before it ran.
+    #[error(transparent)]
+    Rewrite(#[from] crate::rewrite::RewriteError),
+    /// The database is in the middle of a rewritten migration that this run would not resume
+    /// (another target or direction).
+    #[error("the database is in the middle of the rewritten {direction} of {revision} ({done} steps done): run that {direction} again first (to head, or to {revision}), or `resolve {revision}`")]
+    Unfinished {
+        /// The interrupted migration.
+        revision: String,
+        /// Which way it ran.
+        direction: Direction,
+        /// Its steps committed.
+        done: usize,
+    },
     /// A name PostgreSQL would silently truncate; refused before anything ran.
     #[error("{0}")]
     IdentifierTooLong(Box<LongIdentifier>),
@@ -134,6 +154,9 @@ pub struct MigrationFailure {
     /// False when the migration ran outside a transaction: statements before the failure
     /// stayed, and the database is marked dirty.
     pub transactional: bool,
+    /// A migration rewritten into steps: how many are committed and recorded, of how many
+    /// (the next run resumes after them).
+    pub steps: Option<(usize, usize)>,
 }
 
 impl fmt::Display for MigrationFailure {
@@ -146,7 +169,17 @@ impl fmt::Display for MigrationFailure {
         if let Some(statement) = &self.statement {
             write!(f, "\n  statement: {}", statement.replace('\n', " "))?;
         }
-        if self.transactional {
+        if let Some((done, total)) = self.steps.filter(|_| !self.transactional) {
+            write!(
+                f,
+                "\n  it was rewritten lock-safely into {total} steps, and {done} of them are committed and \
+                 recorded: the next {} of {} resumes at step {} (an INVALID index left by a failed CREATE \
+                 INDEX CONCURRENTLY is dropped first)",
+                self.direction,
+                self.revision,
+                done + 1
+            )?;
+        } else if self.transactional {
             write!(f, "\n  the migration was rolled back")?;
         } else {
             write!(
@@ -301,6 +334,37 @@ pub struct Runner {
     lock_mode: LockMode,
     lock_timeout: Duration,
     drift: DriftPolicy,
+    rewrite: Rewriting,
+}
+
+/// Whether the runner rewrites migrations lock-safely on PostgreSQL ([`crate::rewrite`]) and
+/// how their steps retry on a lock timeout. Off by default (what dev and tests want); the
+/// manager turns it on in staging and prod.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rewriting {
+    /// What is rewritten (`enabled` false: nothing).
+    pub options: crate::rewrite::RewriteOptions,
+    /// How each step waits for its locks.
+    pub retry: crate::rewrite::LockRetry,
+}
+
+impl Rewriting {
+    /// Rewriting on or off, with the default retries.
+    pub fn new(enabled: bool) -> Self {
+        let options = if enabled {
+            crate::rewrite::RewriteOptions::on()
+        } else {
+            crate::rewrite::RewriteOptions::off()
+        };
+        Rewriting { options, retry: crate::rewrite::LockRetry::default() }
+    }
+
+    /// With other retries.
+    pub fn with_retry(mut self, retry: crate::rewrite::LockRetry) -> Self {
+        self.retry = retry;
+        self
+    }
 }
 
 /// How concurrent migrators are kept apart.
@@ -381,6 +445,7 @@ impl Step<'_> {
             cause,
             completed: Vec::new(),
             transactional: true,
+            steps: None,
         })
     }
 
@@ -474,7 +539,13 @@ impl Runner {
             lock_mode: LockMode::Session,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             drift: DriftPolicy::Warn,
+            rewrite: Rewriting::default(),
         }
+    }
+    /// Rewrites migrations lock-safely on PostgreSQL ([`crate::rewrite`]), or not (default).
+    pub fn with_rewrite(mut self, rewrite: Rewriting) -> Self {
+        self.rewrite = rewrite;
+        self
     }
     /// What an upgrade does when applied migrations drifted (default: warn).
     pub fn on_drift(mut self, policy: DriftPolicy) -> Self {
@@ -505,7 +576,12 @@ impl Runner {
     /// The database's version row and the applied state it stands for. A row strata never
     /// writes (a repeated head, a head with its own descendant) is a corrupt version table.
     fn state(&self, backend: &mut dyn Backend) -> Result<(Option<String>, State), Error> {
-        let version = backend.current_revision()?;
+        let version = match backend.current_revision() {
+            // Between the steps of a rewritten migration: the version under the marker (the
+            // migration is still pending; the next run resumes it).
+            Err(BackendError::InProgress { version, .. }) => version,
+            other => other?,
+        };
         let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
         Ok((version, state))
     }
@@ -753,7 +829,10 @@ impl Runner {
         let table = backend.version_tables().version.clone();
         self.record_event(backend, |current| {
             let (dirty, direction, before) = match current {
-                Err(BackendError::Dirty { revision, direction, version }) => (revision, direction, version),
+                Err(BackendError::Dirty { revision, direction, version })
+                | Err(BackendError::InProgress { revision, direction, version, .. }) => {
+                    (revision, direction, version)
+                }
                 Ok(_) => return Err(Error::NotDirty),
                 Err(e) => return Err(e.into()),
             };
@@ -861,9 +940,9 @@ impl Runner {
     ) -> Result<Report, Error> {
         let graph = self.set.graph();
         let way = if direction == Direction::Up { plan::Direction::Up } else { plan::Direction::Down };
-        let (version, state) = self.state(backend)?;
+        let (version, state, resume) = self.state_or_resume(backend, direction)?;
         let planned = self.planned(&state, version.as_deref(), target, direction)?;
-        if planned.is_empty() && expected.is_none_or(<[String]>::is_empty) {
+        if planned.is_empty() && expected.is_none_or(<[String]>::is_empty) && resume.is_none() {
             // Nothing to do: no lock, so the start-up check stays one query.
             return Ok(Report { from: version.clone(), to: version, applied: Vec::new() });
         }
@@ -871,7 +950,8 @@ impl Runner {
         // the lock keeps its end, wherever another migrator moves the database meanwhile.
         let wanted = state.after_plan(graph, &planned);
         let lock = self.lock(backend)?;
-        let (version, state) = if lock.is_some() { self.state(backend)? } else { (version, state) };
+        let (version, state, resume) =
+            if lock.is_some() { self.state_or_resume(backend, direction)? } else { (version, state, resume) };
         let planned = plan::between(graph, &state, &wanted, way);
         if let Some(expected) = expected {
             if planned.steps.iter().map(|s| s.revision).ne(expected.iter().map(String::as_str)) {
@@ -888,8 +968,37 @@ impl Runner {
         if way == plan::Direction::Up {
             self.check_drift(backend, &state)?;
         }
+        if let Some((revision, done)) = &resume {
+            if planned.steps.first().map(|s| s.revision) != Some(revision.as_str()) {
+                return Err(Error::Unfinished { revision: revision.clone(), direction, done: *done });
+            }
+        }
         let steps = self.steps(version.clone(), &state, &planned);
-        self.run(backend, version, steps, listener, lock.is_none())
+        self.run(backend, version, &state, steps, listener, lock.is_none(), resume.map(|(_, done)| done))
+    }
+
+    /// The version row and its state, or (when a rewritten migration in `direction` was
+    /// interrupted between its steps) the version under the marker and where to resume: the
+    /// migration and its steps done.
+    fn state_or_resume(
+        &self,
+        backend: &mut dyn Backend,
+        direction: Direction,
+    ) -> Result<(Option<String>, State, Option<Resume>), Error> {
+        match backend.current_revision() {
+            Err(BackendError::InProgress { revision, direction: d, version, done }) if d == direction => {
+                let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
+                Ok((version, state, Some((revision, done))))
+            }
+            Err(BackendError::InProgress { revision, direction, done, .. }) => {
+                Err(Error::Unfinished { revision, direction, done })
+            }
+            Err(e) => Err(e.into()),
+            Ok(version) => {
+                let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
+                Ok((version, state, None))
+            }
+        }
     }
 
     /// The runner's steps for `planned` from `state`, whose version row reads `version`:
@@ -952,13 +1061,16 @@ impl Runner {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         backend: &mut dyn Backend,
         version: Option<String>,
+        state: &State,
         mut steps: Vec<Step<'static>>,
         listener: &mut dyn Listener,
         recheck: bool,
+        resume: Option<usize>,
     ) -> Result<Report, Error> {
         let mut report = Report { from: version.clone(), to: version, applied: Vec::new() };
         if steps.is_empty() {
@@ -976,8 +1088,34 @@ impl Runner {
         };
         match self.mode {
             TransactionMode::PerMigration => {
+                let mut rewriter = self.rewriter(backend, state, resume.is_some())?;
+                let mut resume = resume;
                 for step in &mut steps {
-                    let applied = if step.transactional {
+                    let staged = match rewriter.as_mut() {
+                        Some(r) => r.plan(step)?,
+                        None => None,
+                    };
+                    let resume = resume.take();
+                    if let (Some(done), None) = (resume, &staged) {
+                        // The marker says it ran in steps, but it is not rewritten now (its ops
+                        // changed): running it whole would repeat the steps done.
+                        return Err(Error::Unfinished {
+                            revision: step.revision.to_string(),
+                            direction: step.direction,
+                            done,
+                        });
+                    }
+                    let applied = if let Some(plan) = staged {
+                        staged::run(
+                            backend,
+                            step,
+                            &plan,
+                            resume,
+                            &report.applied,
+                            &mut ctx,
+                            &self.rewrite.retry,
+                        )?
+                    } else if step.transactional {
                         run_in_transaction(backend, std::slice::from_mut(step), &report.applied, &mut ctx)?
                     } else {
                         run_outside_transaction(backend, step, &report.applied, &mut ctx)?
@@ -987,6 +1125,14 @@ impl Runner {
                 }
             }
             TransactionMode::Grouped => {
+                // Grouped runs (fresh and test databases) are not rewritten, and cannot resume.
+                if let (Some(done), Some(step)) = (resume, steps.first()) {
+                    return Err(Error::Unfinished {
+                        revision: step.revision.to_string(),
+                        direction: step.direction,
+                        done,
+                    });
+                }
                 if let Some(step) = steps.iter().find(|s| !s.transactional) {
                     return Err(Error::NotGroupable(step.revision.to_string()));
                 }
@@ -995,6 +1141,79 @@ impl Runner {
             }
         }
         Ok(report)
+    }
+}
+
+/// Where an interrupted rewritten migration resumes: its revision and its steps done.
+type Resume = (String, usize);
+
+/// Plans each migration of a run as [`crate::rewrite`] stages it, following the schema model
+/// from migration to migration.
+struct Rewriter {
+    major: crate::locks::PgMajor,
+    known: crate::locks::Known,
+    options: crate::rewrite::RewriteOptions,
+    /// Rewriting is off but a run resumes a rewritten migration: only that first one is staged.
+    once: bool,
+}
+
+impl Rewriter {
+    /// `step`'s staged plan when it is rewritten (`None`: it runs as it always did).
+    fn plan(&mut self, step: &Step<'_>) -> Result<Option<crate::rewrite::StagedPlan>, Error> {
+        let plan = crate::rewrite::rewrite(
+            step.revision,
+            step.transactional,
+            &step.ops,
+            self.major,
+            &self.known,
+            &self.options,
+        )?;
+        for op in &step.ops {
+            self.known.follow(op);
+        }
+        if self.once {
+            self.options.enabled = false;
+        }
+        Ok(plan.rewritten.then_some(plan))
+    }
+}
+
+impl Runner {
+    /// The rewriter for a run from `state`, when rewriting is on and the engine is PostgreSQL
+    /// (asked for its version: one query, only when something is pending).
+    /// `resuming`: the run resumes an interrupted rewritten migration, which must go on in
+    /// steps whatever the settings say now.
+    fn rewriter(
+        &self,
+        backend: &mut dyn Backend,
+        state: &State,
+        resuming: bool,
+    ) -> Result<Option<Rewriter>, Error> {
+        let enabled = self.rewrite.options.enabled;
+        if !(enabled || resuming) || backend.kind() != crate::ops::DialectKind::Postgres {
+            return Ok(None);
+        }
+        // Without a run lock two migrators could run the same steps at once (the version row
+        // does not move between steps), and a session lock_timeout would leak through a
+        // transaction pooler: behind PgBouncer migrations run as written.
+        if self.lock_mode == LockMode::Transaction && !resuming {
+            tracing::info!("lock-safe rewriting is off in the transaction lock mode (no run lock)");
+            return Ok(None);
+        }
+        let major = match backend.server_version_num()? {
+            Some(num) => match crate::locks::PgMajor::from_server_version_num(num) {
+                Ok(major) => major,
+                Err(crate::locks::PgVersionError::TooNew { .. }) => crate::locks::PgMajor::NEWEST,
+                Err(_) => crate::locks::PgMajor::OLDEST,
+            },
+            None => crate::locks::PgMajor::OLDEST,
+        };
+        let graph = self.set.graph();
+        let known =
+            crate::locks::Known::after(graph.applied_in(state).into_iter().filter_map(|r| self.set.get(r)));
+        let options =
+            if enabled { self.rewrite.options.clone() } else { crate::rewrite::RewriteOptions::on() };
+        Ok(Some(Rewriter { major, known, options, once: !enabled }))
     }
 }
 
@@ -1213,6 +1432,7 @@ fn run_in_transaction(
                     ),
                     completed: completed.to_vec(),
                     transactional: true,
+                    steps: None,
                 })));
             }
         }
@@ -1262,6 +1482,7 @@ fn commit_failure(step: &Step<'_>, error: BackendError, completed: &[Applied]) -
         cause: format!("its commit failed: {error}"),
         completed: completed.to_vec(),
         transactional: true,
+        steps: None,
     }))
 }
 

@@ -63,6 +63,29 @@ pub enum BackendError {
         /// started (`None` = base).
         version: Option<String>,
     },
+    /// A migration rewritten into several steps ([`crate::rewrite`]) was interrupted between
+    /// or during its steps: the ones committed are recorded, and the next `upgrade` resumes at
+    /// the next one (no operator needed).
+    #[error("the database is in the middle of the rewritten {direction} of {revision}: {done} of its steps are committed and recorded; run the {direction} again to resume at step {}, or check the database and `resolve {revision} --applied` / `--rolled-back`", .done + 1)]
+    InProgress {
+        /// The interrupted migration.
+        revision: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// The version row under the marker: the version before the migration started.
+        version: Option<String>,
+        /// How many of its steps are committed.
+        done: usize,
+    },
+    /// A statement waited for a table lock longer than its `lock_timeout` (SQLSTATE 55P03):
+    /// told apart from other failures so that a rewritten step can be retried.
+    #[error("{message}")]
+    LockNotAvailable {
+        /// The statement as sent.
+        statement: String,
+        /// The database's message.
+        message: String,
+    },
     /// Another migrator held the migration lock for longer than the lock timeout.
     #[error("another migrator holds the migration lock on {target} (waited {waited:?}{}); try again when it finishes, or raise the lock timeout (STRATA_MIGRATION_LOCK_TIMEOUT)", holder.as_deref().map(|h| format!("; held by {h}")).unwrap_or_default())]
     LockTimeout {
@@ -112,7 +135,9 @@ impl BackendError {
     /// The statement that failed, when there was one.
     pub fn statement(&self) -> Option<&str> {
         match self {
-            BackendError::Statement { statement, .. } => Some(statement),
+            BackendError::Statement { statement, .. } | BackendError::LockNotAvailable { statement, .. } => {
+                Some(statement)
+            }
             _ => None,
         }
     }
@@ -400,6 +425,42 @@ pub trait Backend: Send {
     /// that statement when the version differs, so the transaction never commits. Engines
     /// whose write lock serializes whole transactions (SQLite) need no check.
     fn expect_version(&mut self, _version: Option<Option<&str>>) {}
+
+    /// Inside an open transaction: records that `done` steps of the rewritten
+    /// `record.direction` of `record.revision` are complete (the dirty marker
+    /// `<direction>:<revision>#<done>`; with `first`, also the `started` history row), then
+    /// commits. [`Backend::record_and_commit`] clears the marker. Only engines that rewrite
+    /// (PostgreSQL) implement it.
+    fn mark_step(&mut self, record: &Record, _done: usize, _first: bool) -> Result<(), BackendError> {
+        Err(BackendError::Statement {
+            statement: String::new(),
+            message: format!("{} runs no rewritten migration in steps", record.revision),
+        })
+    }
+
+    /// The first column of the first row of a one-statement query (`None`: no row, or NULL),
+    /// for the runner's catalog checks (an INVALID index left by a failed `CREATE INDEX
+    /// CONCURRENTLY`). Engines that never rewrite answer `None`.
+    fn query_scalar(&mut self, _sql: &str) -> Result<Option<String>, BackendError> {
+        Ok(None)
+    }
+
+    /// The `lock_timeout` of a rewritten step: `Some` sets it (`local`: for the open
+    /// transaction only), `None` restores the session's configured value. Engines without
+    /// such a setting do nothing.
+    fn set_step_lock_timeout(
+        &mut self,
+        _timeout: Option<Duration>,
+        _local: bool,
+    ) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+/// The dirty marker of a rewritten migration with `done` steps committed:
+/// `upgrade:<revision>#<done>`.
+pub(crate) fn step_marker(direction: Direction, revision: &str, done: usize) -> String {
+    format!("{}#{done}", dirty_marker(direction, revision))
 }
 
 /// The dirty marker's text in the version table: `upgrade:<revision>`.
@@ -423,8 +484,15 @@ pub(crate) fn started_row(record: &Record) -> Record {
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn dirty_error(table: &str, marker: &str, version: Option<String>) -> BackendError {
     match marker.split_once(':').and_then(|(d, r)| Some((Direction::parse(d)?, r))) {
-        Some((direction, revision)) => {
-            BackendError::Dirty { revision: revision.to_string(), direction, version }
+        Some((direction, rest)) => {
+            // `<revision>#<done>`: a rewritten migration between steps (old markers have no `#`).
+            let step = rest.rsplit_once('#').and_then(|(r, n)| Some((r, n.parse::<usize>().ok()?)));
+            match step {
+                Some((revision, done)) => {
+                    BackendError::InProgress { revision: revision.to_string(), direction, version, done }
+                }
+                None => BackendError::Dirty { revision: rest.to_string(), direction, version },
+            }
         }
         None => BackendError::CorruptVersionTable {
             table: table.to_string(),
@@ -525,4 +593,33 @@ pub fn connect_with(url: &DatabaseUrl, tables: VersionTables) -> Result<Box<dyn 
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_markers_read_as_in_progress_and_old_markers_stay_dirty() {
+        let marker = step_marker(Direction::Up, "abc123", 2);
+        assert_eq!(marker, "upgrade:abc123#2");
+        match dirty_error("v", &marker, Some("prev".into())) {
+            BackendError::InProgress { revision, direction, version, done } => {
+                assert_eq!(
+                    (revision.as_str(), direction, version.as_deref(), done),
+                    ("abc123", Direction::Up, Some("prev"), 2)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let old = dirty_error("v", &dirty_marker(Direction::Down, "abc123"), None);
+        assert!(
+            matches!(old, BackendError::Dirty { ref revision, direction: Direction::Down, .. } if revision == "abc123"),
+            "{old:?}"
+        );
+        let text = dirty_error("v", "upgrade:abc123#0", None).to_string();
+        assert!(text.contains("resume at step 1") && text.contains("abc123"), "{text}");
+        assert!(matches!(dirty_error("v", "nonsense", None), BackendError::CorruptVersionTable { .. }));
+        assert!(matches!(dirty_error("v", "upgrade:abc#x", None), BackendError::Dirty { .. }));
+    }
 }

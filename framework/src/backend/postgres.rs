@@ -44,6 +44,9 @@ pub struct PostgresBackend {
     /// `SET LOCAL` statements for the timeouts, sent in every migration transaction when a
     /// pooler may give each transaction another session (lock mode `transaction`).
     local_timeouts: String,
+    /// The session's `lock_timeout` as [`Backend::set_timeouts`] set it (`None`: the server's),
+    /// restored after a rewritten step outside a transaction.
+    session_lock_timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -167,6 +170,7 @@ impl PostgresBackend {
             tables_known: false,
             expected: None,
             local_timeouts: String::new(),
+            session_lock_timeout: None,
         })
     }
 
@@ -400,7 +404,12 @@ pub(crate) fn driver_message(error: &postgres::Error) -> String {
 }
 
 pub(super) fn statement_error(statement: &str, error: &postgres::Error) -> BackendError {
-    BackendError::Statement { statement: statement.to_string(), message: driver_message(error) }
+    let (statement, message) = (statement.to_string(), driver_message(error));
+    // A lock_timeout: a rewritten step is retried on it, anything else is not.
+    if error.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+        return BackendError::LockNotAvailable { statement, message };
+    }
+    BackendError::Statement { statement, message }
 }
 
 impl Backend for PostgresBackend {
@@ -576,6 +585,9 @@ impl Backend for PostgresBackend {
                 .into_iter()
                 .filter_map(|(name, t)| t.map(|t| (name, t)))
                 .collect();
+        if !per_transaction {
+            self.session_lock_timeout = lock;
+        }
         if per_transaction {
             self.local_timeouts =
                 settings.iter().map(|(name, t)| format!("SET LOCAL {name} = {};\n", t.as_millis())).collect();
@@ -655,6 +667,46 @@ impl Backend for PostgresBackend {
         );
         self.conn.in_transaction = false;
         self.expected = None;
+        self.batch(&sql)
+    }
+
+    /// The step marker (and on the first step the `started` row) and `COMMIT` in one round trip.
+    fn mark_step(&mut self, record: &Record, done: usize, first: bool) -> Result<(), BackendError> {
+        let version = quote_ident(&self.tables.version);
+        let marker = quote_str(&super::step_marker(record.direction, &record.revision, done));
+        let started = if first {
+            format!("{};\n", self.history_insert(&[super::started_row(record)], ""))
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "{}{started}UPDATE {version} SET dirty = {marker};\n\
+             INSERT INTO {version} (revision, dirty) SELECT NULL, {marker} WHERE NOT EXISTS (SELECT 1 FROM {version});\n\
+             COMMIT",
+            moved_guard_statement(&version, &self.expected),
+        );
+        self.conn.in_transaction = false;
+        self.expected = None;
+        self.batch(&sql)
+    }
+
+    fn query_scalar(&mut self, sql: &str) -> Result<Option<String>, BackendError> {
+        Ok(self.simple_rows(sql)?.into_iter().next().and_then(|row| row.into_iter().next().flatten()))
+    }
+
+    fn set_step_lock_timeout(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+        local: bool,
+    ) -> Result<(), BackendError> {
+        let sql = match (timeout, local) {
+            (Some(t), true) => format!("SET LOCAL lock_timeout = {}", t.as_millis()),
+            (Some(t), false) => format!("SET lock_timeout = {}", t.as_millis()),
+            (None, _) => match self.session_lock_timeout {
+                Some(t) => format!("SET lock_timeout = {}", t.as_millis()),
+                None => "RESET lock_timeout".to_string(),
+            },
+        };
         self.batch(&sql)
     }
 

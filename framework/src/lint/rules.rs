@@ -239,7 +239,9 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
                     }
                 }
                 let proven = major.get() >= 12 && known.proves_not_null(table, column);
-                if change.nullable == Some(false) && !proven {
+                // Rewritten into a validated CHECK (12+; on 11 the rewrite refuses, so it stays).
+                let rewritten = ctx.rewritten() && major.get() >= 12;
+                if change.nullable == Some(false) && !proven && !rewritten {
                     ctx.report(
                         &SET_NOT_NULL,
                         index,
@@ -254,7 +256,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::CreateIndex(i) => {
-            if !ctx.exempt(&i.table) {
+            if !ctx.exempt(&i.table) && !ctx.rewritten() {
                 ctx.report(
                     &CONCURRENT_INDEX,
                     index,
@@ -271,7 +273,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::DropIndex { name, table } => {
-            if !ctx.exempt(table) {
+            if !ctx.exempt(table) && !ctx.rewritten() {
                 ctx.report(
                     &CONCURRENT_INDEX_DROP,
                     index,
@@ -282,7 +284,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddForeignKey { table, fk } => {
-            if !ctx.exempt(table) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&fk.name) {
                 let clause = crate::dialect::postgres::Postgres.foreign_key_clause(fk);
                 ctx.report(
                     &FOREIGN_KEY,
@@ -308,7 +310,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddUniqueConstraint { table, unique } => {
-            if !ctx.exempt(table) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&unique.name) {
                 ctx.report(
                     &UNIQUE_CONSTRAINT,
                     index,
@@ -324,7 +326,7 @@ pub(crate) fn check_op(ctx: &mut Ctx, index: usize, op: &Op, known: &Known, effe
             }
         }
         Op::AddCheckConstraint { table, check } => {
-            if !ctx.exempt(table) {
+            if !ctx.exempt(table) && !ctx.rewrites_named(&check.name) {
                 ctx.report(
                     &CONSTRAINT_NOT_VALID,
                     index,

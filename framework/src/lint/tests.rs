@@ -577,3 +577,32 @@ fn acknowledgements_with_unknown_codes_or_no_reason_are_errors() {
     acknowledge(&mut findings, &acks);
     assert!(has_errors(&findings));
 }
+
+#[test]
+fn with_rewriting_on_what_the_rewrite_fixes_is_not_reported_and_the_rest_is() {
+    let record = |op: &mut Ops| {
+        op.create_index(Index::new("ix_users_name", "users", ["name"]));
+        op.drop_index("ix_users_old", "users");
+        op.add_foreign_key("users", ForeignKey::new(["org_id"], "orgs", ["id"]).named("fk_users_org"));
+        op.add_check_constraint("users", Check::new("ck_age", "age > 0"));
+        op.add_unique_constraint("users", Unique::new(["name"]).named("uq_users_name"));
+        op.alter_column("users", "name", AlterColumn::new().nullable(false));
+        op.drop_column("users", "age");
+    };
+    let pg15 = LintOptions::for_version(PgMajor::new(15).unwrap());
+    let off = codes_with(&pg15, true, record);
+    for code in ["S013", "S014", "S004", "S005", "S006", "S008", "S011"] {
+        assert!(off.contains(&code), "{code} without rewriting: {off:?}");
+    }
+    let on = codes_with(&pg15.clone().rewriting(true), true, record);
+    for code in ["S013", "S014", "S004", "S005", "S006", "S008"] {
+        assert!(!on.contains(&code), "{code} with rewriting: {on:?}");
+    }
+    assert!(on.contains(&"S011"), "a dropped column stays reported: {on:?}");
+    // PostgreSQL 11: the NOT NULL rewrite refuses, so the scan stays reported.
+    let pg11 = codes_with(&LintOptions::default().rewriting(true), true, record);
+    assert!(pg11.contains(&"S008") && !pg11.contains(&"S013"), "{pg11:?}");
+    // A non-transactional migration is not rewritten.
+    let nontx = codes_with(&pg15.rewriting(true), false, record);
+    assert!(nontx.contains(&"S013"), "{nontx:?}");
+}

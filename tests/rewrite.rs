@@ -1,0 +1,551 @@
+//! Lock-safe rewriting on a real PostgreSQL: a rewritten migration leaves valid indexes,
+//! validated constraints, NOT NULL set and no temporary check; an INVALID index a failure left
+//! is dropped and built again; a step blocked by a lock is retried until the blocker lets go,
+//! and fails with a typed error when it never does; a migrator killed (SIGKILL) between or
+//! during steps is resumed at the right step by the next upgrade.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use strata::backend::{Backend, BackendError};
+use strata::graph::Target;
+use strata::migration::{Migration, MigrationSet};
+use strata::ops::{AlterColumn, Check, Column, DialectKind, ForeignKey, Index, Table, Unique};
+use strata::rewrite::LockRetry;
+use strata::runner::{Error, Rewriting, Runner};
+use strata::types::Type;
+
+static BASE: Migration = Migration {
+    revision: "w1",
+    parents: &[],
+    message: "create owners and items",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_table(Table::new("owners").column(Column::new("id", Type::Integer).primary_key()));
+        op.create_table(
+            Table::new("items")
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("name", Type::Text).nullable())
+                .column(Column::new("owner_id", Type::Integer).nullable()),
+        );
+        op.create_index(Index::new("ix_items_old", "items", ["owner_id"]));
+        op.execute("INSERT INTO owners VALUES (1), (2); INSERT INTO items VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', NULL)");
+    },
+    downgrade: |op| {
+        op.drop_table("items");
+        op.drop_table("owners");
+    },
+    file: "rw1.rs",
+    transactional: true,
+    replaces: &[],
+};
+static SAFE: Migration = Migration {
+    revision: "w2",
+    parents: &["w1"],
+    message: "every rewrite on items",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_index(Index::new("ix_items_name", "items", ["name"]));
+        op.add_foreign_key("items", ForeignKey::new(["owner_id"], "owners", ["id"]).named("fk_items_owner"));
+        op.alter_column("items", "name", AlterColumn::new().nullable(false));
+        op.add_unique_constraint("items", Unique::new(["id", "name"]).named("uq_items_id_name"));
+        op.add_check_constraint("items", Check::new("ck_items_name", "length(name) > 0"));
+        op.drop_index("ix_items_old", "items");
+    },
+    downgrade: |op| {
+        op.create_index(Index::new("ix_items_old", "items", ["owner_id"]));
+        op.drop_constraint("items", "ck_items_name");
+        op.drop_constraint("items", "uq_items_id_name");
+        op.alter_column("items", "name", AlterColumn::new().nullable(true));
+        op.drop_constraint("items", "fk_items_owner");
+        op.drop_index("ix_items_name", "items");
+    },
+    file: "rw2.rs",
+    transactional: true,
+    replaces: &[],
+};
+static OWNER_INDEX: Migration = Migration {
+    revision: "w3",
+    parents: &["w2"],
+    message: "index owners",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_index(Index::new("ix_owners_id", "owners", ["id"]));
+    },
+    downgrade: |op| {
+        op.drop_index("ix_owners_id", "owners");
+    },
+    file: "rw3.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+fn set() -> MigrationSet {
+    MigrationSet::new(vec![&BASE, &SAFE, &OWNER_INDEX]).unwrap()
+}
+
+fn retry(first_ms: u64, max_ms: u64, total_ms: u64) -> LockRetry {
+    LockRetry {
+        first: Duration::from_millis(first_ms),
+        max: Duration::from_millis(max_ms),
+        total: Duration::from_millis(total_ms),
+    }
+}
+
+fn runner(rewrite: bool, retry: LockRetry) -> Runner {
+    Runner::new(set()).with_rewrite(Rewriting::new(rewrite).with_retry(retry))
+}
+
+/// The rows of `sql`, text values unquoted, joined by commas.
+fn one(conn: &mut dyn Backend, sql: &str) -> String {
+    rows(conn, sql).iter().map(|r| r.replace('"', "")).collect::<Vec<_>>().join(",")
+}
+
+/// What w2 must leave: a valid index, validated constraints, NOT NULL, no temporary check.
+fn assert_w2_applied(conn: &mut dyn Backend) {
+    assert_eq!(
+        one(conn, "SELECT i.indisvalid::text || '/' || i.indisunique::text FROM pg_index i WHERE i.indexrelid = 'ix_items_name'::regclass"),
+        "true/false"
+    );
+    assert_eq!(
+        one(conn, "SELECT conname || '=' || convalidated::text FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype IN ('f', 'c', 'u') ORDER BY conname"),
+        "ck_items_name=true,fk_items_owner=true,uq_items_id_name=true"
+    );
+    assert_eq!(one(conn, "SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'name'"), "true");
+    assert_eq!(one(conn, "SELECT count(*)::text FROM pg_class WHERE relname = 'ix_items_old'"), "0");
+    assert_eq!(
+        one(conn, "SELECT count(*)::text FROM pg_index WHERE NOT indisvalid"),
+        "0",
+        "no INVALID index left"
+    );
+}
+
+fn history(conn: &mut dyn Backend, revision: &str) -> Vec<String> {
+    let sql = format!("SELECT direction FROM strata_history WHERE revision = '{revision}' ORDER BY id");
+    rows(conn, &sql).iter().map(|r| r.replace('"', "")).collect()
+}
+
+fn version(conn: &mut dyn Backend) -> String {
+    one(conn, "SELECT coalesce(revision, '-') || ' ' || coalesce(dirty, '-') FROM strata_version")
+}
+
+#[test]
+fn a_rewritten_migration_validates_everything_and_records_once() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let conn = conn.as_mut();
+    let report =
+        runner(true, LockRetry::default()).upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.applied.len(), 3);
+    assert_w2_applied(conn);
+    assert_eq!(
+        one(conn, "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_owners_id'::regclass"),
+        "true"
+    );
+    assert_eq!(version(conn), "w3 -");
+    assert_eq!(history(conn, "w2"), ["started", "upgrade"]);
+    assert_eq!(history(conn, "w3"), ["started", "upgrade"]);
+    assert_eq!(history(conn, "w1"), ["upgrade"], "a plain migration keeps its one row");
+    // Downgrades are rewritten too (drop_index concurrently, ...), and upgrades again.
+    let r = runner(true, LockRetry::default());
+    r.downgrade(conn, &Target::Revision("w1".into())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(version(conn), "w1 -");
+    assert_eq!(one(conn, "SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype IN ('f', 'c', 'u')"), "0");
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn);
+}
+
+#[test]
+fn an_invalid_index_left_by_a_failure_is_dropped_and_built_again() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let conn = conn.as_mut();
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn, &Target::Revision("w1".into())).unwrap();
+    // A failed CREATE UNIQUE INDEX CONCURRENTLY (duplicates) leaves an INVALID index.
+    exec(conn, "INSERT INTO items VALUES (4, 'a', NULL)");
+    assert!(conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_items_name ON items (name)").is_err());
+    assert_eq!(
+        one(conn, "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass"),
+        "false"
+    );
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn);
+}
+
+#[test]
+fn a_blocked_step_is_retried_until_the_blocker_lets_go_and_fails_typed_when_it_never_does() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w2".into())).unwrap();
+
+    // Released after a second: the retries get through.
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1000));
+        exec(blocker.as_mut(), "COMMIT");
+    });
+    let started = Instant::now();
+    runner(true, retry(50, 200, 20_000))
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(started.elapsed() >= Duration::from_millis(900), "it waited for the blocker");
+    release.join().unwrap();
+    assert_eq!(version(conn.as_mut()), "w3 -");
+
+    // Never released: a typed error after the bound, and the database says where to resume.
+    runner(false, LockRetry::default()).downgrade(conn.as_mut(), &Target::Revision("w2".into())).unwrap();
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
+    let err = runner(true, retry(50, 100, 800)).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let Error::LockRetries(details) = &err else { panic!("{err}") };
+    assert_eq!((details.revision.as_str(), details.step, details.steps), ("w3", 1, 1));
+    assert!(details.attempts >= 3, "{err}");
+    let text = err.to_string();
+    for part in [
+        "w3",
+        "step 1 of 1",
+        "55P03",
+        "CREATE INDEX CONCURRENTLY \"ix_owners_id\"",
+        "Remedy",
+        "STRATA_REWRITE_RETRY_TOTAL",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert_eq!(version(conn.as_mut()), "w2 upgrade:w3#0");
+    exec(blocker.as_mut(), "COMMIT");
+    runner(true, LockRetry::default())
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(version(conn.as_mut()), "w3 -");
+    let h = history(conn.as_mut(), "w3");
+    assert_eq!(&h[h.len() - 2..], ["started", "upgrade"], "one started row for the resumed run: {h:?}");
+}
+
+/// The child side of the SIGKILL trials: upgrades `STRATA_REWRITE_CHILD` with rewriting on and
+/// patient retries, until it is killed. Does nothing in an ordinary test run.
+#[test]
+fn sigkill_child() {
+    let Ok(url) = std::env::var("STRATA_REWRITE_CHILD") else { return };
+    let mut conn = strata::backend::connect(&url.parse().unwrap()).unwrap();
+    let _ = runner(true, retry(100, 200, 600_000)).upgrade(conn.as_mut(), &Target::Head);
+}
+
+fn spawn_child(db: &TestDatabase) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "sigkill_child", "--nocapture", "--test-threads=1"])
+        .env("STRATA_REWRITE_CHILD", db.url.connection_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `sql` on `conn` until it answers `want`, for at most 30 s.
+fn wait_for(conn: &mut dyn Backend, sql: &str, want: &str) {
+    let started = Instant::now();
+    loop {
+        if one(conn, sql) == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{sql} never answered {want}: {}",
+            one(conn, sql)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_migrator_killed_between_steps_is_resumed_at_the_next_step() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    // Step 2 of w2 (ADD FOREIGN KEY ... NOT VALID) needs a lock on owners.
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
+    let mut child = spawn_child(&db);
+    wait_for(conn.as_mut(), "SELECT coalesce(dirty, '-') FROM strata_version", "upgrade:w2#1");
+    // Let it retry a few times, then kill it while it waits.
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    exec(blocker.as_mut(), "COMMIT");
+
+    assert_eq!(version(conn.as_mut()), "w1 upgrade:w2#1");
+    assert_eq!(
+        one(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass"
+        ),
+        "true"
+    );
+    assert_eq!(
+        one(conn.as_mut(), "SELECT count(*)::text FROM pg_constraint WHERE conname = 'fk_items_owner'"),
+        "0"
+    );
+    let err = conn.current_revision().unwrap_err();
+    assert!(matches!(err, BackendError::InProgress { done: 1, .. }), "{err}");
+    assert!(err.to_string().contains("resume at step 2"), "{err}");
+    // validate warns, it does not refuse.
+    let s = set();
+    let validation =
+        strata::validate::validate(Ok(&s), strata::config::Environment::Prod, &db.url, Ok(conn.as_mut()));
+    assert!(!validation.is_error(), "{validation:?}");
+
+    let r = runner(true, LockRetry::default());
+    let pending: Vec<&str> = r.pending(conn.as_mut()).unwrap().iter().map(|m| m.revision).collect();
+    assert_eq!(pending, ["w2", "w3"], "the interrupted migration is still pending");
+    let err = r.downgrade(conn.as_mut(), &Target::Base).unwrap_err();
+    assert!(matches!(err, Error::Unfinished { done: 1, .. }), "{err}");
+
+    // Start-up in staging (rewriting on by default there) validates with a warning and resumes.
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = strata::config::Overrides {
+        env: Some("staging".into()),
+        database_url: Some(db.url.connection_string()),
+        config_file: None,
+    };
+    let settings = strata::config::Settings::load(&overrides, dir.path()).unwrap();
+    assert!(settings.rewrite, "on by default in staging");
+    let manager = strata::MigrationManager::new(set(), settings);
+    let report = manager.start_up(&mut strata::runner::Quiet).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.applied.len(), 2);
+    assert_w2_applied(conn.as_mut());
+    assert_eq!(version(conn.as_mut()), "w3 -");
+    assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);
+}
+
+#[test]
+fn a_migrator_killed_during_create_index_concurrently_is_resumed_and_the_invalid_index_rebuilt() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w2".into())).unwrap();
+    // A transaction that wrote to owners: CREATE INDEX CONCURRENTLY creates its (INVALID)
+    // index, then waits for it.
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; UPDATE owners SET id = id");
+    let mut child = spawn_child(&db);
+    wait_for(conn.as_mut(), "SELECT coalesce(dirty, '-') FROM strata_version", "upgrade:w3#0");
+    let started = Instant::now();
+    while one(conn.as_mut(), "SELECT count(*)::text FROM pg_index WHERE indexrelid = to_regclass('ix_owners_id') AND NOT indisvalid") != "1"
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let invalid_seen = started.elapsed() < Duration::from_secs(10);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    exec(blocker.as_mut(), "COMMIT");
+    assert!(invalid_seen, "the killed CREATE INDEX CONCURRENTLY had left an INVALID index");
+
+    assert_eq!(version(conn.as_mut()), "w2 upgrade:w3#0");
+    runner(true, LockRetry::default())
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        one(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_owners_id'::regclass"
+        ),
+        "true"
+    );
+    assert_eq!(one(conn.as_mut(), "SELECT count(*)::text FROM pg_index WHERE NOT indisvalid"), "0");
+    assert_eq!(version(conn.as_mut()), "w3 -");
+    assert_eq!(history(conn.as_mut(), "w3"), ["started", "upgrade"]);
+}
+
+#[test]
+fn postgres_11_is_refused_before_anything_runs_with_a_clear_error() {
+    // Pure, but through the runner's error: the rewrite of a NOT NULL needs PostgreSQL 12.
+    let ops = ops(|op| {
+        op.alter_column("items", "name", AlterColumn::new().nullable(false));
+    });
+    let major = strata::locks::PgMajor::new(11).unwrap();
+    let err = strata::rewrite::rewrite(
+        "w2",
+        true,
+        &ops,
+        major,
+        &strata::locks::Known::new(),
+        &strata::rewrite::RewriteOptions::on(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("server is too old for this rewrite"), "{err}");
+}
+
+/// The offline script of a rewrite: the same steps, boundaries as comments, each step
+/// recorded; psql runs it (the INVALID index cleanup through `\gexec`) to the same schema and
+/// history as an online rewritten run.
+#[test]
+fn the_offline_script_runs_the_same_steps_and_cleans_an_invalid_index() {
+    use strata::offline::{self, Options};
+    let options = Options {
+        lock_facts: Some(strata::locks::PgMajor::new(15).unwrap()),
+        rewrite: Some(strata::rewrite::RewriteOptions::on()),
+        ..Options::default()
+    };
+    let sql = |from: &str| {
+        let rendered = offline::render(
+            &set(),
+            DialectKind::Postgres,
+            strata::backend::Direction::Up,
+            &Target::Revision(from.into()),
+            &Target::Head,
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        offline::script(&rendered)
+    };
+    let script = sql("w1");
+    // Times are the server's at apply time; checksums are stable: the text is stable.
+    insta::assert_snapshot!("offline_rewritten_w2_w3", script);
+
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    exec(conn.as_mut(), "INSERT INTO items VALUES (4, 'a', NULL)");
+    assert!(conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_items_name ON items (name)").is_err());
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 4");
+    psql(&db, &script);
+    assert_w2_applied(conn.as_mut());
+    assert_eq!(version(conn.as_mut()), "w3 -");
+    let online_db = fresh_database(DialectKind::Postgres);
+    let mut online = connect(&online_db);
+    runner(true, LockRetry::default()).upgrade(online.as_mut(), &Target::Head).unwrap();
+    assert_eq!(schema(conn.as_mut()), schema(online.as_mut()), "the same schema as online");
+    for revision in ["w1", "w2", "w3"] {
+        assert_eq!(history(conn.as_mut(), revision), history(online.as_mut(), revision), "{revision}");
+    }
+}
+
+/// Runs `script` with psql, stopping at the first error.
+fn psql(db: &TestDatabase, script: &str) {
+    use std::io::Write;
+    let mut child = Command::new("/usr/bin/psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(db.url.connection_string())
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("psql");
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "the script failed: {}{}\n{script}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Random SIGKILL trials on the example history with rewriting on (the example binary, as in
+/// tests/crash.rs): after each kill the version table is either a revision whose schema the
+/// database has exactly, or a rewritten migration in progress; either way a rerun completes
+/// at head with the reference schema and one `started` row per rewritten migration.
+#[test]
+fn killed_rewritten_runs_of_the_example_history_resume_to_the_same_head() {
+    const BIN: &str = env!("CARGO_BIN_EXE_strata-example");
+    let trials: u64 = std::env::var("STRATA_REWRITE_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let set = app_migrations::migrations().unwrap();
+    let reference = Runner::new(set.clone());
+    let (_ref_db, mut ref_conn) = open(DialectKind::Postgres);
+    let mut expected = std::collections::HashMap::from([(None, schema(ref_conn.as_mut()))]);
+    for m in set.migrations() {
+        reference.upgrade(ref_conn.as_mut(), &Target::Revision(m.revision.into())).unwrap();
+        expected.insert(Some(m.revision.to_string()), schema(ref_conn.as_mut()));
+    }
+    let head = Some(set.head().unwrap().revision.to_string());
+    let upgrade = |url: &str| {
+        let mut command = Command::new(BIN);
+        command.arg("upgrade").env("DATABASE_URL", url).env("STRATA_REWRITE", "on").env_remove("RUST_LOG");
+        command
+    };
+    let db = fresh_database(DialectKind::Postgres);
+    let started = Instant::now();
+    assert!(upgrade(&db.url.connection_string()).output().unwrap().status.success());
+    let window = (started.elapsed().as_micros() as u64).max(1000);
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64);
+    eprintln!("{trials} rewritten crash trials, seed {seed}, window {window} µs");
+    let mut in_progress = 0;
+    for trial in 0..trials {
+        let db = fresh_database(DialectKind::Postgres);
+        let url = db.url.connection_string();
+        let mut child = upgrade(&url).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let at = seed.wrapping_mul(6364136223846793005).wrapping_add(trial.wrapping_mul(1442695040888963407));
+        // The first part of the window is process start and connecting: kills land after it.
+        std::thread::sleep(Duration::from_micros(window * 2 / 5 + (at >> 33) % (window * 3 / 5)));
+        child.kill().ok();
+        child.wait().unwrap();
+        let mut conn = connect(&db);
+        let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        let waited = Instant::now();
+        while rows(conn.as_mut(), others) != ["0"] {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "trial {trial}: the killed run's sessions linger"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match conn.current_revision() {
+            Ok(at) => {
+                assert_eq!(schema(conn.as_mut()), expected[&at], "trial {trial} (seed {seed}) at {at:?}")
+            }
+            Err(BackendError::InProgress { .. }) => in_progress += 1,
+            Err(e) => panic!("trial {trial} (seed {seed}): {e}"),
+        }
+        let rerun = upgrade(&url).output().unwrap();
+        assert!(
+            rerun.status.success(),
+            "trial {trial} (seed {seed}): {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(schema(conn.as_mut()), expected[&head], "trial {trial} (seed {seed})");
+        assert_eq!(conn.current_revision().unwrap(), head);
+        let started = rows(conn.as_mut(), "SELECT revision FROM strata_history WHERE direction = 'started' GROUP BY revision HAVING count(*) > 1");
+        assert!(started.is_empty(), "trial {trial}: a migration was started twice: {started:?}");
+    }
+    eprintln!("{trials} trials, {in_progress} killed between or during rewritten steps; all resumed");
+}
+
+#[test]
+fn a_step_that_fails_keeps_the_steps_before_it_and_the_next_run_resumes_once_fixed() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    // An orphan: the foreign key's VALIDATE (step 3) fails.
+    exec(conn.as_mut(), "INSERT INTO items VALUES (9, 'z', 99)");
+    let err = r.upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let Error::Migration(failure) = &err else { panic!("{err}") };
+    assert_eq!(
+        (failure.revision.as_str(), failure.steps, failure.transactional),
+        ("w2", Some((2, 10)), false)
+    );
+    let text = err.to_string();
+    for part in [
+        "VALIDATE CONSTRAINT \"fk_items_owner\"",
+        "rewritten lock-safely into 10 steps",
+        "2 of them are committed",
+        "resumes at step 3",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert_eq!(version(conn.as_mut()), "w1 upgrade:w2#2");
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 9");
+    // Resumed in steps even with rewriting off now (running it whole would repeat steps 1-2);
+    // the migrations after it run as written.
+    runner(false, LockRetry::default())
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(history(conn.as_mut(), "w3"), ["upgrade"], "w3 ran as written");
+    assert_w2_applied(conn.as_mut());
+    assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);
+}
