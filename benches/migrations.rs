@@ -74,9 +74,9 @@ impl Options {
                 }
                 // cargo bench passes --bench to every bench binary.
                 "--bench" => continue,
-                "--only" => {
-                    args.next().ok_or("--only needs sqlite, postgres, rewrite, build, plan, lint or squash")?
-                }
+                "--only" => args
+                    .next()
+                    .ok_or("--only needs sqlite, postgres, rewrite, build, plan, lint or squash")?,
                 other => match other.strip_prefix("--only=") {
                     Some(value) => value.to_string(),
                     None => return Err(format!("unknown argument {other:?}")),

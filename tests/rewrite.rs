@@ -359,23 +359,54 @@ fn a_migrator_killed_during_create_index_concurrently_is_resumed_and_the_invalid
     assert_eq!(history(conn.as_mut(), "w3"), ["started", "upgrade"]);
 }
 
+/// A fresh database `name` on the throwaway server of PostgreSQL `major` (the npm package's
+/// binaries where Debian has none: testkit::server_of_major).
+fn database_of_major(major: u32, name: &str) -> Box<dyn Backend> {
+    let server = strata::testkit::server_of_major(major).unwrap_or_else(|e| panic!("{e}"));
+    let mut admin = strata::backend::connect(&server.url.parse().unwrap()).unwrap();
+    admin.execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let (server_part, _) = server.url.rsplit_once('/').unwrap();
+    strata::backend::connect(&format!("{server_part}/{name}").parse().unwrap()).unwrap()
+}
+
 #[test]
-fn postgres_11_is_refused_before_anything_runs_with_a_clear_error() {
-    // Pure, but through the runner's error: the rewrite of a NOT NULL needs PostgreSQL 12.
-    let ops = ops(|op| {
-        op.alter_column("items", "name", AlterColumn::new().nullable(false));
-    });
-    let major = strata::locks::PgMajor::new(11).unwrap();
-    let err = strata::rewrite::rewrite(
-        "w2",
-        true,
-        &ops,
-        major,
-        &strata::locks::Known::new(),
-        &strata::rewrite::RewriteOptions::on(),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("server is too old for this rewrite"), "{err}");
+fn postgres_11_refuses_the_not_null_rewrite_before_any_of_the_migration_runs() {
+    // A real PostgreSQL 11: the NOT NULL rewrite needs a validated CHECK to skip the scan (12+).
+    let mut conn = database_of_major(11, "rewrite_pg11");
+    let err = runner(true, LockRetry::default()).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Rewrite(_)), "{err:?}");
+    assert!(text.contains("w2") && text.contains("server is too old for this rewrite"), "{text}");
+    assert!(text.contains("PostgreSQL 11") && text.contains("STRATA_REWRITE=off"), "{text}");
+    // w1 ran (it creates its tables: nothing to rewrite); nothing of w2 did.
+    assert_eq!(version(conn.as_mut()), "w1 -");
+    assert_eq!(
+        one(conn.as_mut(), "SELECT count(*)::text FROM pg_class WHERE relname = 'ix_items_name'"),
+        "0"
+    );
+    assert_eq!(
+        one(conn.as_mut(), "SELECT count(*)::text FROM pg_constraint WHERE conname = 'fk_items_owner'"),
+        "0"
+    );
+    // As written (rewriting off), the same server applies it.
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Head).unwrap();
+    assert_eq!(version(conn.as_mut()), "w3 -");
+}
+
+#[test]
+fn a_server_older_than_the_lock_facts_refuses_rewriting_and_runs_nothing() {
+    // PostgreSQL 10 (the npm package's): older than PgMajor::OLDEST.
+    let mut conn = database_of_major(10, "rewrite_pg10");
+    let err = runner(true, LockRetry::default()).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("PostgreSQL 10, older than 11") && text.contains("STRATA_REWRITE=off"), "{text}");
+    assert_eq!(
+        one(conn.as_mut(), "SELECT count(*)::text FROM pg_class WHERE relname IN ('owners', 'items')"),
+        "0"
+    );
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Head).unwrap();
+    assert_eq!(version(conn.as_mut()), "w3 -");
 }
 
 /// The offline script of a rewrite: the same steps, boundaries as comments, each step

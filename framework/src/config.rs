@@ -29,6 +29,12 @@ pub enum Environment {
 }
 
 impl Environment {
+    /// Whether migrations are rewritten lock-safely ([`crate::rewrite`]) unless configured
+    /// otherwise: in staging and prod, where tables hold rows that others are using.
+    pub fn rewrites_by_default(self) -> bool {
+        self != Environment::Dev
+    }
+
     /// The canonical name (`dev`, `staging`, `prod`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -439,7 +445,7 @@ impl Settings {
                 "off" | "false" | "0" | "no" => false,
                 _ => return Err(ConfigError::Rewrite { value, origin: source }),
             },
-            None => section.rewrite.or(file.rewrite).unwrap_or(env != Environment::Dev),
+            None => section.rewrite.or(file.rewrite).unwrap_or(env.rewrites_by_default()),
         };
         let defaults = crate::rewrite::LockRetry::default();
         let retry_value =

@@ -182,7 +182,10 @@ impl MigrationManager {
     /// is reported. Dev runs without timeouts by design, so there they are not judged.
     pub fn lint_options(&self) -> crate::lint::LintOptions {
         let mut options = crate::lint::LintOptions::for_version(self.pg_major);
-        options.rewriting = self.settings.rewrite;
+        // The runner rewrites only with a run lock (not in the transaction lock mode behind a
+        // pooler): the lint assumes the rewrite only where it will happen.
+        options.rewriting =
+            self.settings.rewrite && self.settings.migration_lock != runner::LockMode::Transaction;
         match self.env() {
             Environment::Dev => options,
             Environment::Staging | Environment::Prod => options.with_timeouts(crate::lint::Timeouts {

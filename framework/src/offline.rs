@@ -456,6 +456,10 @@ fn staged_sql(
         before: Vec::new(),
         after: Vec::new(),
         effects: Vec::new(),
+        acknowledged: match direction {
+            Direction::Up => backend::acknowledged_text(&m.acknowledgements()),
+            _ => None,
+        },
     };
     if first_of_script {
         sql.setup = setup(DialectKind::Postgres, options, facts.as_ref().map(|f| f.0));
@@ -504,6 +508,7 @@ fn staged_sql(
         direction,
         &sql.checksum,
     ));
+    sql.after.extend(record_acknowledged(DialectKind::Postgres, tables, &sql));
     sql.after.extend(set_version(tables, sql.new_version.as_deref()));
     sql.after.push("COMMIT".into());
     if let (Some((major, known)), Some(before)) = (facts.as_mut(), known_before) {

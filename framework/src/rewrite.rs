@@ -182,6 +182,18 @@ pub enum RewriteError {
         /// What the rewrite needs.
         needs: &'static str,
     },
+    /// The server is older than every version whose lock facts strata knows, so no rewrite
+    /// can be judged safe on it.
+    #[error(
+        "the server runs PostgreSQL {major}, older than {oldest}, the oldest version strata's lock-safe \
+         rewriting knows; nothing was run. Turn rewriting off (STRATA_REWRITE=off, or rewrite = false in \
+         strata.toml) to apply the migrations as written, or upgrade the server",
+        oldest = PgMajor::OLDEST
+    )]
+    UnsupportedServer {
+        /// The server's major version.
+        major: u32,
+    },
 }
 
 /// The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1).

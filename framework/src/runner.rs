@@ -1204,6 +1204,11 @@ impl Runner {
             Some(num) => match crate::locks::PgMajor::from_server_version_num(num) {
                 Ok(major) => major,
                 Err(crate::locks::PgVersionError::TooNew { .. }) => crate::locks::PgMajor::NEWEST,
+                // Rewriting asked for on a server older than any whose facts strata knows:
+                // refused before anything runs. (Resuming a run begun on it still finishes.)
+                Err(crate::locks::PgVersionError::TooOld { major }) if enabled => {
+                    return Err(crate::rewrite::RewriteError::UnsupportedServer { major }.into())
+                }
                 Err(_) => crate::locks::PgMajor::OLDEST,
             },
             None => crate::locks::PgMajor::OLDEST,

@@ -84,14 +84,18 @@ impl Validation {
 }
 
 /// Validates the code (`set`), the environment and the database (`db`, or why there is no
-/// connection), linting the pending migrations with [`LintOptions::for_version`].
+/// connection), linting the pending migrations with [`LintOptions::for_version`] and the
+/// environment's default for lock-safe rewriting ([`Environment::rewrites_by_default`]).
 pub fn validate(
     set: Result<&MigrationSet, &RegistryError>,
     env: Environment,
     url: &DatabaseUrl,
     db: Result<&mut dyn Backend, String>,
 ) -> Validation {
-    validate_with_lint(set, env, url, db, &LintOptions::for_version)
+    // Without settings, the environment's defaults: lock-safe rewriting in staging and prod
+    // (the lint does not report what the rewrite will fix).
+    let rewriting = env.rewrites_by_default();
+    validate_with_lint(set, env, url, db, &|major| LintOptions::for_version(major).rewriting(rewriting))
 }
 
 /// [`validate`], linting the pending migrations with the options `lint_options` gives for the
