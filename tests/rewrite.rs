@@ -127,7 +127,21 @@ fn history(conn: &mut dyn Backend, revision: &str) -> Vec<String> {
     rows(conn, &sql).iter().map(|r| r.replace('"', "")).collect()
 }
 
+/// The version row as `<revision> <marker>`, a step marker's plan fingerprint
+/// (`@<16 hex digits>`, checked here) left off.
 fn version(conn: &mut dyn Backend) -> String {
+    let raw = raw_version(conn);
+    match raw.split_once('@') {
+        Some((marker, fingerprint)) => {
+            assert!(fingerprint.len() == 16 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()), "{raw}");
+            marker.to_string()
+        }
+        None => raw,
+    }
+}
+
+/// The version row as `<revision> <marker>`, exactly.
+fn raw_version(conn: &mut dyn Backend) -> String {
     one(conn, "SELECT coalesce(revision, '-') || ' ' || coalesce(dirty, '-') FROM strata_version")
 }
 
@@ -269,7 +283,11 @@ fn a_migrator_killed_between_steps_is_resumed_at_the_next_step() {
     let mut blocker = connect(&db);
     exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
     let mut child = spawn_child(&db);
-    wait_for(conn.as_mut(), "SELECT coalesce(dirty, '-') FROM strata_version", "upgrade:w2#1");
+    wait_for(
+        conn.as_mut(),
+        "SELECT split_part(coalesce(dirty, '-'), '@', 1) FROM strata_version",
+        "upgrade:w2#1",
+    );
     // Let it retry a few times, then kill it while it waits.
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
@@ -330,7 +348,11 @@ fn a_migrator_killed_during_create_index_concurrently_is_resumed_and_the_invalid
     let mut blocker = connect(&db);
     exec(blocker.as_mut(), "BEGIN; UPDATE owners SET id = id");
     let mut child = spawn_child(&db);
-    wait_for(conn.as_mut(), "SELECT coalesce(dirty, '-') FROM strata_version", "upgrade:w3#0");
+    wait_for(
+        conn.as_mut(),
+        "SELECT split_part(coalesce(dirty, '-'), '@', 1) FROM strata_version",
+        "upgrade:w3#0",
+    );
     let started = Instant::now();
     while one(conn.as_mut(), "SELECT count(*)::text FROM pg_index WHERE indexrelid = to_regclass('ix_owners_id') AND NOT indisvalid") != "1"
         && started.elapsed() < Duration::from_secs(10)
@@ -579,4 +601,128 @@ fn a_step_that_fails_keeps_the_steps_before_it_and_the_next_run_resumes_once_fix
     assert_eq!(history(conn.as_mut(), "w3"), ["upgrade"], "w3 ran as written");
     assert_w2_applied(conn.as_mut());
     assert_eq!(history(conn.as_mut(), "w2"), ["started", "upgrade"]);
+}
+
+// Hostile names: quotes, spaces, uppercase, non-ASCII, on a table of the same kind.
+const HOSTILE_TABLE: &str = "Wé\"ird T";
+const HOSTILE_INDEX: &str = "Ix \"Q\" é";
+
+static HOSTILE_BASE: Migration = Migration {
+    revision: "h1",
+    parents: &[],
+    message: "a table with a hostile name",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_table(
+            Table::new(HOSTILE_TABLE)
+                .column(Column::new("id", Type::Integer).primary_key())
+                .column(Column::new("Na me", Type::Text).nullable()),
+        );
+        op.execute("INSERT INTO \"Wé\"\"ird T\" VALUES (1, 'a'), (2, 'a')");
+    },
+    downgrade: |op| {
+        op.drop_table(HOSTILE_TABLE);
+    },
+    file: "h1.rs",
+    transactional: true,
+    replaces: &[],
+};
+static HOSTILE_INDEXED: Migration = Migration {
+    revision: "h2",
+    parents: &["h1"],
+    message: "index it",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_index(Index::new(HOSTILE_INDEX, HOSTILE_TABLE, ["Na me"]));
+    },
+    downgrade: |op| {
+        op.drop_index(HOSTILE_INDEX, HOSTILE_TABLE);
+    },
+    file: "h2.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+#[test]
+fn the_invalid_index_cleanup_drops_only_the_index_on_its_table_never_a_namesake_in_another_schema() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let conn = conn.as_mut();
+    let r = Runner::new(MigrationSet::new(vec![&HOSTILE_BASE, &HOSTILE_INDEXED]).unwrap())
+        .with_rewrite(Rewriting::new(true));
+    r.upgrade(conn, &Target::Revision("h1".into())).unwrap_or_else(|e| panic!("{e}"));
+    // Someone else's INVALID index of the same name in a schema earlier on the search_path
+    // (a failed build of theirs, or one still running), and the migration's own INVALID
+    // index that a failed run left on its table.
+    exec(conn, "CREATE SCHEMA other; CREATE TABLE other.t (x int); INSERT INTO other.t VALUES (1), (1)");
+    assert!(conn.execute("CREATE UNIQUE INDEX CONCURRENTLY \"Ix \"\"Q\"\" é\" ON other.t (x)").is_err());
+    assert!(conn
+        .execute("CREATE UNIQUE INDEX CONCURRENTLY \"Ix \"\"Q\"\" é\" ON public.\"Wé\"\"ird T\" (\"Na me\")")
+        .is_err());
+    let invalid = "SELECT n.nspname || '=' || i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'Ix \"Q\" é' ORDER BY 1";
+    assert_eq!(one(conn, invalid), "other=false,public=false");
+    exec(conn, "SET search_path = other, public");
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one(conn, invalid), "other=false,public=true", "the other schema's index is untouched");
+    assert_eq!(
+        one(
+            conn,
+            "SELECT indisunique::text FROM pg_index WHERE indexrelid = 'public.\"Ix \"\"Q\"\" é\"'::regclass"
+        ),
+        "false",
+        "rebuilt as the migration says (not unique)"
+    );
+}
+
+/// w2 as edited after an interrupted run: one more index first, so it stages into 11 steps.
+static SAFE_EDITED: Migration = Migration {
+    revision: "w2",
+    parents: &["w1"],
+    message: "every rewrite on items",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_index(Index::new("ix_items_owner", "items", ["owner_id"]));
+        (SAFE.upgrade)(op);
+    },
+    downgrade: SAFE.downgrade,
+    file: "rw2.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+#[test]
+fn a_migration_edited_while_interrupted_is_not_resumed_at_the_old_step_count() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    // An orphan: the foreign key's VALIDATE (step 3) fails, 2 steps are done.
+    exec(conn.as_mut(), "INSERT INTO items VALUES (9, 'z', 99)");
+    r.upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let marker = raw_version(conn.as_mut());
+    assert!(marker.starts_with("w1 upgrade:w2#2@"), "{marker}");
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 9");
+    // The migration edited meanwhile: its step 3 is now another statement. Resuming at step
+    // 3 would skip the foreign key's NOT VALID step (or repeat one): refused, nothing run.
+    let edited = MigrationSet::new(vec![&BASE, &SAFE_EDITED, &OWNER_INDEX]).unwrap();
+    for rewrite in [true, false] {
+        let err = Runner::new(edited.clone())
+            .with_rewrite(Rewriting::new(rewrite))
+            .upgrade(conn.as_mut(), &Target::Head)
+            .unwrap_err();
+        assert!(matches!(err, Error::ResumeMismatch { done: 2, steps: 11, .. }), "{err}");
+        let text = err.to_string();
+        for part in ["w2", "2 steps done", "no longer stages", "Restore the migration", "resolve w2"] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert_eq!(raw_version(conn.as_mut()), marker, "nothing ran");
+    }
+    assert_eq!(
+        one(conn.as_mut(), "SELECT count(*)::text FROM pg_class WHERE relname = 'ix_items_owner'"),
+        "0"
+    );
+    // The migration as it was resumes.
+    r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn.as_mut());
 }

@@ -22,10 +22,17 @@ pub(crate) trait Sink {
     /// One statement of `op` (at `index`); `last`: the last statement of the whole list of
     /// ops (a sink may hold it back, to send it with the bookkeeping and the commit).
     fn statement(&mut self, index: usize, op: &Op, statement: String, last: bool) -> Result<(), Self::Error>;
-    /// Drops the index `name` of op `index` if an earlier failure left it INVALID. By default
-    /// a statement for psql: the query whose answer `\gexec` runs (an offline script).
-    fn drop_invalid_index(&mut self, index: usize, op: &Op, name: &str) -> Result<(), Self::Error> {
-        self.statement(index, op, format!("{} \\gexec", crate::rewrite::invalid_index_query(name)), false)
+    /// Drops the index `name` on `table` of op `index` if an earlier failure left it INVALID.
+    /// By default a statement for psql: the query whose answer `\gexec` runs (an offline script).
+    fn drop_invalid_index(
+        &mut self,
+        index: usize,
+        op: &Op,
+        name: &str,
+        table: &str,
+    ) -> Result<(), Self::Error> {
+        let query = crate::rewrite::invalid_index_query(name, table);
+        self.statement(index, op, format!("{query} \\gexec"), false)
     }
 }
 
@@ -84,7 +91,9 @@ pub(crate) fn execute_step<S: Sink>(
                 let sql = if resume { on_resume.as_ref().unwrap_or(sql) } else { sql };
                 sink.statement(index, op, sql.clone(), false)?;
             }
-            Statement::DropInvalidIndex { name, .. } => sink.drop_invalid_index(index, op, name)?,
+            Statement::DropInvalidIndex { name, table, .. } => {
+                sink.drop_invalid_index(index, op, name, table)?
+            }
         }
     }
     Ok(())

@@ -406,9 +406,9 @@ fn setup(kind: DialectKind, options: &Options, facts: Option<PgMajor>) -> Vec<St
 
 /// The step marker of a rewritten migration with `done` steps committed (and on the first,
 /// its `started` row), as the online run writes it.
-fn mark_step(tables: &VersionTables, m: &MigrationSql, done: usize, first: bool) -> Vec<String> {
+fn mark_step(tables: &VersionTables, m: &MigrationSql, done: usize, plan: &str, first: bool) -> Vec<String> {
     let table = quote_ident(&tables.version);
-    let marker = quote_str(&backend::step_marker(m.direction, &m.revision, done));
+    let marker = quote_str(&backend::step_marker(m.direction, &m.revision, done, plan));
     let mut out = Vec::new();
     if first {
         let message = format!("{} started: {}", m.direction, m.message);
@@ -465,6 +465,7 @@ fn staged_sql(
         sql.setup = setup(DialectKind::Postgres, options, facts.as_ref().map(|f| f.0));
     }
     let total = plan.steps.len();
+    let fingerprint = crate::rewrite::fingerprint(plan, &sql.checksum);
     let plural = if total == 1 { "" } else { "s" };
     sql.before.push(format!(
         "-- strata rewrite: {total} step{plural}, lock-safe; each step is recorded in the version table, so an interrupted script is resumed by `upgrade`"
@@ -476,7 +477,7 @@ fn staged_sql(
         lines.push((crate::rewrite::step_comment(k, total, step), false));
         if k == 0 && !step.transactional {
             lines.push(("BEGIN".into(), false));
-            lines.extend(mark_step(tables, &sql, 0, true).into_iter().map(|l| (l, false)));
+            lines.extend(mark_step(tables, &sql, 0, &fingerprint, true).into_iter().map(|l| (l, false)));
             lines.push(("COMMIT".into(), false));
         }
         if step.transactional {
@@ -493,7 +494,9 @@ fn staged_sql(
             lines.push(("BEGIN".into(), false));
         }
         lines.extend(
-            mark_step(tables, &sql, k + 1, k == 0 && step.transactional).into_iter().map(|l| (l, false)),
+            mark_step(tables, &sql, k + 1, &fingerprint, k == 0 && step.transactional)
+                .into_iter()
+                .map(|l| (l, false)),
         );
         lines.push(("COMMIT".into(), false));
     }

@@ -116,6 +116,9 @@ pub enum Statement {
         op: usize,
         /// The index.
         name: String,
+        /// The table the index is built on: only an INVALID index of that name on this very
+        /// table (so in its schema) is dropped, never a namesake elsewhere on the search_path.
+        table: String,
     },
 }
 
@@ -221,15 +224,51 @@ pub fn not_null_check_name(table: &str, column: &str) -> String {
     format!("{}{suffix}", &full[..cut])
 }
 
-/// The query that finds an INVALID index `name` (where unqualified names resolve): one row,
-/// the `DROP INDEX CONCURRENTLY IF EXISTS` to run, when it is invalid; none otherwise. The
-/// runner runs its answer; an offline script hands it to psql's `\gexec`.
-pub fn invalid_index_query(name: &str) -> String {
+/// The query that finds an INVALID index `name` on `table` (where the unqualified table name
+/// resolves): one row, the `DROP INDEX CONCURRENTLY IF EXISTS` to run, when it is invalid;
+/// none otherwise. The index is matched by its exact name among the indexes of that table, so
+/// an index of the same name in another schema (earlier on the search_path, or built by
+/// someone else) is never dropped. The runner runs its answer; an offline script hands it to
+/// psql's `\gexec`.
+pub fn invalid_index_query(name: &str, table: &str) -> String {
     format!(
-        "SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %s', i.indexrelid::regclass) FROM pg_index i \
-         WHERE i.indexrelid = to_regclass({}) AND NOT i.indisvalid",
-        quote_str(&quote_ident(name))
+        "SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', n.nspname, c.relname) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass({}) AND c.relname = {} AND NOT i.indisvalid",
+        quote_str(&quote_ident(table)),
+        quote_str(name)
     )
+}
+
+/// A short stable fingerprint of a staged plan run for a migration whose checksum is
+/// `checksum`: stored in the step marker, so a run resumed after an interruption goes on only
+/// when it would stage the migration exactly as the interrupted one did (same ops, same
+/// steps); otherwise the steps counted as done would not be the ones that ran.
+pub fn fingerprint(plan: &StagedPlan, checksum: &str) -> String {
+    let mut text = format!("{checksum}\n");
+    for step in &plan.steps {
+        text.push_str(if step.transactional { "T\n" } else { "N\n" });
+        for statement in &step.statements {
+            match statement {
+                Statement::Op(op) => text.push_str(&format!("op {op}\n")),
+                Statement::Sql { op, sql, on_resume } => text.push_str(&format!(
+                    "sql {op} {} {sql:?} {:?}\n",
+                    sql.len(),
+                    on_resume.as_deref().unwrap_or("")
+                )),
+                Statement::DropInvalidIndex { op, name, table } => {
+                    text.push_str(&format!("drop-invalid {op} {name:?} {table:?}\n"))
+                }
+            }
+        }
+    }
+    // FNV-1a 64: stable across builds and platforms.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// Builds steps: transactional pieces join the open transaction step, others stand alone.
@@ -296,7 +335,7 @@ pub fn rewrite(
                     )
                 };
                 b.outside(vec![
-                    Statement::DropInvalidIndex { op: index, name: i.name.clone() },
+                    Statement::DropInvalidIndex { op: index, name: i.name.clone(), table: i.table.clone() },
                     Statement::Sql { op: index, sql: create(""), on_resume: Some(create("IF NOT EXISTS ")) },
                 ]);
             }
@@ -362,7 +401,11 @@ pub fn rewrite(
                     )
                 };
                 b.outside(vec![
-                    Statement::DropInvalidIndex { op: index, name: unique.name.clone() },
+                    Statement::DropInvalidIndex {
+                        op: index,
+                        name: unique.name.clone(),
+                        table: table.clone(),
+                    },
                     Statement::Sql { op: index, sql: create(""), on_resume: Some(create("IF NOT EXISTS ")) },
                 ]);
                 b.transactional(sql(alter(

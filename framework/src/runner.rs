@@ -58,6 +58,18 @@ pub enum Error {
         /// Where the database is now.
         current: String,
     },
+    /// An interrupted rewritten migration no longer stages as it did when it was interrupted.
+    #[error("the rewritten {direction} of {revision} was interrupted with {done} steps done, but it no longer stages into the same steps (now {steps}): the migration was edited since, or the server version or the tables declared empty changed. Resuming would skip or repeat steps, so nothing was run. Restore the migration as it was when it was interrupted and run the {direction} again, or check the database and `resolve {revision} --applied` / `--rolled-back`")]
+    ResumeMismatch {
+        /// The interrupted migration.
+        revision: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// Its steps done, by the marker.
+        done: usize,
+        /// How many steps it stages into now.
+        steps: usize,
+    },
     /// Grouped mode cannot contain a non-transactional migration (the named revision).
     #[error("{0} cannot run inside a transaction, so it cannot be grouped with others: upgrade without grouped mode")]
     NotGroupable(String),
@@ -968,13 +980,14 @@ impl Runner {
         if way == plan::Direction::Up {
             self.check_drift(backend, &state)?;
         }
-        if let Some((revision, done)) = &resume {
+        if let Some((revision, done, _)) = &resume {
             if planned.steps.first().map(|s| s.revision) != Some(revision.as_str()) {
                 return Err(Error::Unfinished { revision: revision.clone(), direction, done: *done });
             }
         }
         let steps = self.steps(version.clone(), &state, &planned);
-        self.run(backend, version, &state, steps, listener, lock.is_none(), resume.map(|(_, done)| done))
+        let resume = resume.map(|(_, done, plan)| (done, plan));
+        self.run(backend, version, &state, steps, listener, lock.is_none(), resume)
     }
 
     /// The version row and its state, or (when a rewritten migration in `direction` was
@@ -986,9 +999,11 @@ impl Runner {
         direction: Direction,
     ) -> Result<(Option<String>, State, Option<Resume>), Error> {
         match backend.current_revision() {
-            Err(BackendError::InProgress { revision, direction: d, version, done }) if d == direction => {
+            Err(BackendError::InProgress { revision, direction: d, version, done, plan })
+                if d == direction =>
+            {
                 let state = self.state_of(&backend.version_tables().version, version.as_deref())?;
-                Ok((version, state, Some((revision, done))))
+                Ok((version, state, Some((revision, done, plan))))
             }
             Err(BackendError::InProgress { revision, direction, done, .. }) => {
                 Err(Error::Unfinished { revision, direction, done })
@@ -1070,7 +1085,7 @@ impl Runner {
         mut steps: Vec<Step<'static>>,
         listener: &mut dyn Listener,
         recheck: bool,
-        resume: Option<usize>,
+        resume: Option<(usize, Option<String>)>,
     ) -> Result<Report, Error> {
         let mut report = Report { from: version.clone(), to: version, applied: Vec::new() };
         if steps.is_empty() {
@@ -1096,15 +1111,31 @@ impl Runner {
                         None => None,
                     };
                     let resume = resume.take();
-                    if let (Some(done), None) = (resume, &staged) {
+                    if let (Some((done, _)), None) = (&resume, &staged) {
                         // The marker says it ran in steps, but it is not rewritten now (its ops
                         // changed): running it whole would repeat the steps done.
                         return Err(Error::Unfinished {
                             revision: step.revision.to_string(),
                             direction: step.direction,
-                            done,
+                            done: *done,
                         });
                     }
+                    if let (Some((done, Some(stored))), Some(plan)) = (&resume, &staged) {
+                        // Staged differently from the interrupted run (the migration was
+                        // edited, the server or the declared empty tables changed): the steps
+                        // counted as done are not this plan's, so resuming would skip or
+                        // repeat some.
+                        let now = crate::rewrite::fingerprint(plan, step.checksum.as_deref().unwrap_or(""));
+                        if *stored != now {
+                            return Err(Error::ResumeMismatch {
+                                revision: step.revision.to_string(),
+                                direction: step.direction,
+                                done: *done,
+                                steps: plan.steps.len(),
+                            });
+                        }
+                    }
+                    let resume = resume.map(|(done, _)| done);
                     let applied = if let Some(plan) = staged {
                         staged::run(
                             backend,
@@ -1126,7 +1157,7 @@ impl Runner {
             }
             TransactionMode::Grouped => {
                 // Grouped runs (fresh and test databases) are not rewritten, and cannot resume.
-                if let (Some(done), Some(step)) = (resume, steps.first()) {
+                if let (Some((done, _)), Some(step)) = (resume, steps.first()) {
                     return Err(Error::Unfinished {
                         revision: step.revision.to_string(),
                         direction: step.direction,
@@ -1144,8 +1175,9 @@ impl Runner {
     }
 }
 
-/// Where an interrupted rewritten migration resumes: its revision and its steps done.
-type Resume = (String, usize);
+/// Where an interrupted rewritten migration resumes: its revision, its steps done and the
+/// fingerprint of the staged plan they belong to (`None`: an older marker).
+type Resume = (String, usize, Option<String>);
 
 /// Plans each migration of a run as [`crate::rewrite`] stages it, following the schema model
 /// from migration to migration.
@@ -1216,8 +1248,9 @@ impl Runner {
         let graph = self.set.graph();
         let known =
             crate::locks::Known::after(graph.applied_in(state).into_iter().filter_map(|r| self.set.get(r)));
-        let options =
-            if enabled { self.rewrite.options.clone() } else { crate::rewrite::RewriteOptions::on() };
+        // Resuming with rewriting off: staged with the same options (the tables declared
+        // empty) as a run with it on, so the plan matches the interrupted one.
+        let options = crate::rewrite::RewriteOptions { enabled: true, ..self.rewrite.options.clone() };
         Ok(Some(Rewriter { major, known, options, once: !enabled }))
     }
 }

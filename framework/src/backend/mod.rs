@@ -76,6 +76,10 @@ pub enum BackendError {
         version: Option<String>,
         /// How many of its steps are committed.
         done: usize,
+        /// The fingerprint of the staged plan that ran them ([`crate::rewrite::fingerprint`]):
+        /// a resumed run goes on only when it stages the migration the same way. `None`: a
+        /// marker written before strata stored it.
+        plan: Option<String>,
     },
     /// A statement waited for a table lock longer than its `lock_timeout` (SQLSTATE 55P03):
     /// told apart from other failures so that a rewritten step can be retried.
@@ -428,10 +432,16 @@ pub trait Backend: Send {
 
     /// Inside an open transaction: records that `done` steps of the rewritten
     /// `record.direction` of `record.revision` are complete (the dirty marker
-    /// `<direction>:<revision>#<done>`; with `first`, also the `started` history row), then
-    /// commits. [`Backend::record_and_commit`] clears the marker. Only engines that rewrite
-    /// (PostgreSQL) implement it.
-    fn mark_step(&mut self, record: &Record, _done: usize, _first: bool) -> Result<(), BackendError> {
+    /// `<direction>:<revision>#<done>@<plan>`, `plan` the staged plan's fingerprint; with
+    /// `first`, also the `started` history row), then commits. [`Backend::record_and_commit`]
+    /// clears the marker. Only engines that rewrite (PostgreSQL) implement it.
+    fn mark_step(
+        &mut self,
+        record: &Record,
+        _done: usize,
+        _plan: &str,
+        _first: bool,
+    ) -> Result<(), BackendError> {
         Err(BackendError::Statement {
             statement: String::new(),
             message: format!("{} runs no rewritten migration in steps", record.revision),
@@ -457,10 +467,10 @@ pub trait Backend: Send {
     }
 }
 
-/// The dirty marker of a rewritten migration with `done` steps committed:
-/// `upgrade:<revision>#<done>`.
-pub(crate) fn step_marker(direction: Direction, revision: &str, done: usize) -> String {
-    format!("{}#{done}", dirty_marker(direction, revision))
+/// The dirty marker of a rewritten migration with `done` steps of the staged plan whose
+/// fingerprint is `plan` committed: `upgrade:<revision>#<done>@<plan>`.
+pub(crate) fn step_marker(direction: Direction, revision: &str, done: usize, plan: &str) -> String {
+    format!("{}#{done}@{plan}", dirty_marker(direction, revision))
 }
 
 /// The dirty marker's text in the version table: `upgrade:<revision>`.
@@ -486,11 +496,22 @@ pub(crate) fn dirty_error(table: &str, marker: &str, version: Option<String>) ->
     match marker.split_once(':').and_then(|(d, r)| Some((Direction::parse(d)?, r))) {
         Some((direction, rest)) => {
             // `<revision>#<done>`: a rewritten migration between steps (old markers have no `#`).
-            let step = rest.rsplit_once('#').and_then(|(r, n)| Some((r, n.parse::<usize>().ok()?)));
+            // `#<done>@<plan>` since the plan's fingerprint is stored; `#<done>` before.
+            let step = rest.rsplit_once('#').and_then(|(r, tail)| {
+                let (n, plan) = match tail.split_once('@') {
+                    Some((n, plan)) => (n, Some(plan.to_string())),
+                    None => (tail, None),
+                };
+                Some((r, n.parse::<usize>().ok()?, plan))
+            });
             match step {
-                Some((revision, done)) => {
-                    BackendError::InProgress { revision: revision.to_string(), direction, version, done }
-                }
+                Some((revision, done, plan)) => BackendError::InProgress {
+                    revision: revision.to_string(),
+                    direction,
+                    version,
+                    done,
+                    plan,
+                },
                 None => BackendError::Dirty { revision: rest.to_string(), direction, version },
             }
         }
@@ -601,17 +622,23 @@ mod tests {
 
     #[test]
     fn step_markers_read_as_in_progress_and_old_markers_stay_dirty() {
-        let marker = step_marker(Direction::Up, "abc123", 2);
-        assert_eq!(marker, "upgrade:abc123#2");
+        let marker = step_marker(Direction::Up, "abc123", 2, "00ff00ff00ff00ff");
+        assert_eq!(marker, "upgrade:abc123#2@00ff00ff00ff00ff");
         match dirty_error("v", &marker, Some("prev".into())) {
-            BackendError::InProgress { revision, direction, version, done } => {
+            BackendError::InProgress { revision, direction, version, done, plan } => {
                 assert_eq!(
-                    (revision.as_str(), direction, version.as_deref(), done),
-                    ("abc123", Direction::Up, Some("prev"), 2)
+                    (revision.as_str(), direction, version.as_deref(), done, plan.as_deref()),
+                    ("abc123", Direction::Up, Some("prev"), 2, Some("00ff00ff00ff00ff"))
                 );
             }
             other => panic!("{other:?}"),
         }
+        // A marker from before the fingerprint: no plan to compare.
+        match dirty_error("v", "upgrade:abc123#1", None) {
+            BackendError::InProgress { done: 1, plan: None, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(dirty_error("v", "upgrade:abc#x@ff", None), BackendError::Dirty { .. }));
         let old = dirty_error("v", &dirty_marker(Direction::Down, "abc123"), None);
         assert!(
             matches!(old, BackendError::Dirty { ref revision, direction: Direction::Down, .. } if revision == "abc123"),

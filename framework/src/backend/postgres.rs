@@ -671,9 +671,15 @@ impl Backend for PostgresBackend {
     }
 
     /// The step marker (and on the first step the `started` row) and `COMMIT` in one round trip.
-    fn mark_step(&mut self, record: &Record, done: usize, first: bool) -> Result<(), BackendError> {
+    fn mark_step(
+        &mut self,
+        record: &Record,
+        done: usize,
+        plan: &str,
+        first: bool,
+    ) -> Result<(), BackendError> {
         let version = quote_ident(&self.tables.version);
-        let marker = quote_str(&super::step_marker(record.direction, &record.revision, done));
+        let marker = quote_str(&super::step_marker(record.direction, &record.revision, done, plan));
         let started = if first {
             format!("{};\n", self.history_insert(&[super::started_row(record)], ""))
         } else {

@@ -223,10 +223,27 @@ fn check_names_are_quoted_stable_and_never_longer_than_postgres_keeps() {
 }
 
 #[test]
-fn the_invalid_index_query_quotes_the_name() {
-    let q = invalid_index_query("ix\"a'b");
-    assert!(q.contains("to_regclass('\"ix\"\"a''b\"')"), "{q}");
-    assert!(q.contains("NOT i.indisvalid"));
+fn the_invalid_index_query_quotes_the_names_and_matches_the_index_on_its_table_only() {
+    let q = invalid_index_query("ix\"a'b", "T a'b\"le");
+    assert!(q.contains("i.indrelid = to_regclass('\"T a''b\"\"le\"')"), "{q}");
+    assert!(q.contains("c.relname = 'ix\"a''b'"), "the exact name, not resolved on the search_path: {q}");
+    assert!(!q.contains("indexrelid = to_regclass"), "{q}");
+    assert!(q.contains("%I.%I") && q.contains("NOT i.indisvalid"), "{q}");
+}
+
+#[test]
+fn the_fingerprint_changes_with_the_steps_and_the_checksum() {
+    let a = plan(&ops(|op| {
+        op.create_index(Index::new("ix_a", "t", ["a"]));
+    }));
+    let b = plan(&ops(|op| {
+        op.create_index(Index::new("ix_a", "t", ["a"]));
+        op.create_index(Index::new("ix_b", "t", ["b"]));
+    }));
+    assert_eq!(fingerprint(&a, "c1"), fingerprint(&a, "c1"));
+    assert_eq!(fingerprint(&a, "c1").len(), 16);
+    assert_ne!(fingerprint(&a, "c1"), fingerprint(&b, "c1"));
+    assert_ne!(fingerprint(&a, "c1"), fingerprint(&a, "c2"));
 }
 
 #[test]

@@ -83,6 +83,7 @@ pub(super) fn run(
     retry: &LockRetry,
 ) -> Result<Vec<Applied>, Error> {
     let total = plan.steps.len();
+    let fingerprint = crate::rewrite::fingerprint(plan, step.checksum.as_deref().unwrap_or(""));
     let span = tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
     let _guard = span.enter();
     ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
@@ -112,7 +113,7 @@ pub(super) fn run(
             backend.lock_transaction(timeout)?;
         }
         backend.expect_version(Some(step.before.as_deref()));
-        if let Err(e) = backend.mark_step(&step.record(Duration::ZERO), 0, true) {
+        if let Err(e) = backend.mark_step(&step.record(Duration::ZERO), 0, &fingerprint, true) {
             let _ = backend.rollback();
             return Err(moved_or(backend, Some(step), e.into()));
         }
@@ -127,9 +128,9 @@ pub(super) fn run(
         loop {
             let timeout = retry.timeout(attempt);
             let outcome = if stage.transactional {
-                transaction(backend, step, plan, k, resuming, timeout, started, !marked, ctx)
+                transaction(backend, step, plan, &fingerprint, k, resuming, timeout, started, !marked, ctx)
             } else {
-                outside(backend, step, plan, k, resuming, timeout, started, ctx)
+                outside(backend, step, plan, &fingerprint, k, resuming, timeout, started, ctx)
             };
             match outcome {
                 Ok(()) => break,
@@ -182,6 +183,7 @@ fn transaction(
     backend: &mut dyn Backend,
     step: &Step<'_>,
     plan: &StagedPlan,
+    fingerprint: &str,
     k: usize,
     resuming: bool,
     timeout: Duration,
@@ -201,7 +203,7 @@ fn transaction(
         if k + 1 == plan.steps.len() {
             backend.record_and_commit(&[record])?;
         } else {
-            backend.mark_step(&record, k + 1, first_record)?;
+            backend.mark_step(&record, k + 1, fingerprint, first_record)?;
         }
         Ok(())
     })();
@@ -219,6 +221,7 @@ fn outside(
     backend: &mut dyn Backend,
     step: &Step<'_>,
     plan: &StagedPlan,
+    fingerprint: &str,
     k: usize,
     resuming: bool,
     timeout: Duration,
@@ -240,7 +243,7 @@ fn outside(
         if k + 1 == plan.steps.len() {
             backend.record_and_commit(&[record])
         } else {
-            backend.mark_step(&record, k + 1, false)
+            backend.mark_step(&record, k + 1, fingerprint, false)
         }
     })();
     if let Err(e) = recorded {
@@ -328,8 +331,14 @@ impl crate::execute::Sink for StepSink<'_, '_, '_> {
         self.run(index, op, statement)
     }
 
-    fn drop_invalid_index(&mut self, index: usize, op: &Op, name: &str) -> Result<(), Self::Error> {
-        let query = crate::rewrite::invalid_index_query(name);
+    fn drop_invalid_index(
+        &mut self,
+        index: usize,
+        op: &Op,
+        name: &str,
+        table: &str,
+    ) -> Result<(), Self::Error> {
+        let query = crate::rewrite::invalid_index_query(name, table);
         let drop = self
             .backend
             .query_scalar(&query)
