@@ -726,3 +726,21 @@ fn a_migration_edited_while_interrupted_is_not_resumed_at_the_old_step_count() {
     r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
     assert_w2_applied(conn.as_mut());
 }
+
+#[test]
+fn a_zero_lock_retry_still_times_out_instead_of_waiting_forever() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w2".into())).unwrap();
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
+    // A safety net for the old behaviour (lock_timeout = 0 waits forever): a statement timeout
+    // is another error than a lock timeout.
+    exec(conn.as_mut(), "SET statement_timeout = 10000");
+    let started = Instant::now();
+    let zero = LockRetry { first: Duration::ZERO, max: Duration::ZERO, total: Duration::from_millis(300) };
+    let err = runner(true, zero).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    assert!(matches!(err, Error::LockRetries(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    exec(blocker.as_mut(), "COMMIT");
+}

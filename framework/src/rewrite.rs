@@ -81,10 +81,20 @@ impl Default for LockRetry {
 }
 
 impl LockRetry {
-    /// Attempt `n`'s (0-based) `lock_timeout`, which is also the sleep after it fails.
+    /// The shortest `lock_timeout` an attempt runs with: PostgreSQL reads 0 as "wait forever",
+    /// the opposite of a short timeout, so a zero or sub-millisecond setting waits 1 ms.
+    pub const SHORTEST: Duration = Duration::from_millis(1);
+
+    /// The longest `lock_timeout` PostgreSQL accepts (`i32::MAX` milliseconds).
+    pub const LONGEST: Duration = Duration::from_millis(i32::MAX as u64);
+
+    /// Attempt `n`'s (0-based) `lock_timeout`, which is also the sleep after it fails: always
+    /// between [`LockRetry::SHORTEST`] and [`LockRetry::LONGEST`], whatever a caller built
+    /// the struct with (never 0, which would disable the timeout).
     pub fn timeout(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX);
-        self.first.saturating_mul(factor).min(self.max.max(self.first))
+        let timeout = self.first.saturating_mul(factor).min(self.max.max(self.first));
+        timeout.clamp(Self::SHORTEST, Self::LONGEST)
     }
 
     /// Whether another attempt may start, `elapsed` after the step's first one started.

@@ -705,9 +705,11 @@ impl Backend for PostgresBackend {
         timeout: Option<std::time::Duration>,
         local: bool,
     ) -> Result<(), BackendError> {
+        // 0 would mean "no timeout" and beyond i32::MAX ms the server refuses the value.
+        let ms = |t: std::time::Duration| t.as_millis().clamp(1, i32::MAX as u128);
         let sql = match (timeout, local) {
-            (Some(t), true) => format!("SET LOCAL lock_timeout = {}", t.as_millis()),
-            (Some(t), false) => format!("SET lock_timeout = {}", t.as_millis()),
+            (Some(t), true) => format!("SET LOCAL lock_timeout = {}", ms(t)),
+            (Some(t), false) => format!("SET lock_timeout = {}", ms(t)),
             (None, _) => match self.session_lock_timeout {
                 Some(t) => format!("SET lock_timeout = {}", t.as_millis()),
                 None => "RESET lock_timeout".to_string(),

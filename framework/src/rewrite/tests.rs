@@ -260,3 +260,23 @@ fn lock_retries_start_short_double_up_to_the_cap_and_stop_after_the_total() {
     };
     assert_eq!(odd.timeout(3).as_secs(), 3, "a cap below the start keeps the start");
 }
+
+#[test]
+fn a_zero_or_absurd_lock_retry_never_means_wait_forever_nor_overflows() {
+    use std::time::Duration;
+    // lock_timeout = 0 disables the timeout in PostgreSQL: never sent.
+    for first in [Duration::ZERO, Duration::from_micros(300)] {
+        let zero = LockRetry { first, max: Duration::ZERO, total: Duration::from_secs(1) };
+        for attempt in [0, 1, 30, u32::MAX] {
+            assert_eq!(zero.timeout(attempt), LockRetry::SHORTEST, "{first:?} attempt {attempt}");
+        }
+    }
+    // Huge values stay within what PostgreSQL accepts, and adding the elapsed time to one
+    // (as the runner does) cannot overflow.
+    let huge = LockRetry { first: Duration::MAX, max: Duration::MAX, total: Duration::MAX };
+    for attempt in [0, 5, u32::MAX] {
+        assert_eq!(huge.timeout(attempt), LockRetry::LONGEST);
+        assert!(Duration::from_secs(3600 * 24 * 365).checked_add(huge.timeout(attempt)).is_some());
+    }
+    assert!(huge.may_retry(Duration::from_secs(1)));
+}
