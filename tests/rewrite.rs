@@ -478,11 +478,16 @@ fn the_offline_script_runs_the_same_steps_and_cleans_an_invalid_index() {
 
 /// Runs `script` with psql, stopping at the first error.
 fn psql(db: &TestDatabase, script: &str) {
+    psql_with(db, script, "-c client_min_messages=warning")
+}
+
+/// Runs `script` with psql, the session started with `options` (PGOPTIONS).
+fn psql_with(db: &TestDatabase, script: &str, options: &str) {
     use std::io::Write;
     let mut child = Command::new("/usr/bin/psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
         .arg(db.url.connection_string())
-        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .env("PGOPTIONS", options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -743,4 +748,61 @@ fn a_zero_lock_retry_still_times_out_instead_of_waiting_forever() {
     assert!(matches!(err, Error::LockRetries(_)), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     exec(blocker.as_mut(), "COMMIT");
+}
+
+/// A reason written to break out of a string literal where a backslash escapes a quote.
+const HOSTILE_REASON: &str = "it's tiny \\'); DROP TABLE owners; --\nsecond line \"quoted\" é";
+
+static HOSTILE_ACK: Migration = Migration {
+    revision: "w2",
+    parents: &["w1"],
+    message: "index items \\'); DROP TABLE items; --",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.create_index(Index::new("ix_items_name", "items", ["name"]));
+        op.allow("S013", HOSTILE_REASON);
+    },
+    downgrade: |op| {
+        op.drop_index("ix_items_name", "items");
+    },
+    file: "rw2.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+#[test]
+fn an_offline_script_keeps_hostile_reasons_and_messages_literal_whatever_the_session_quoting() {
+    use strata::offline::{self, Options};
+    let set = MigrationSet::new(vec![&BASE, &HOSTILE_ACK]).unwrap();
+    for rewrite in [None, Some(strata::rewrite::RewriteOptions::on())] {
+        let options = Options { rewrite: rewrite.clone(), ..Options::default() };
+        let rendered = offline::render(
+            &set,
+            DialectKind::Postgres,
+            strata::backend::Direction::Up,
+            &Target::Base,
+            &Target::Head,
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let script = offline::script(&rendered);
+        let db = fresh_database(DialectKind::Postgres);
+        // A role or database set to the old quoting: a backslash escapes the next character.
+        psql_with(
+            &db,
+            &script,
+            "-c client_min_messages=error -c standard_conforming_strings=off -c escape_string_warning=off",
+        );
+        let mut conn = connect(&db);
+        let conn = conn.as_mut();
+        assert_eq!(
+            one(conn, "SELECT count(*)::text FROM pg_class WHERE relname IN ('owners', 'items')"),
+            "2"
+        );
+        let history = conn.history().unwrap();
+        let row = history.iter().rev().find(|r| r.revision == "w2").unwrap();
+        let reason = HOSTILE_REASON.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(row.acknowledgements(), [("S013", reason.as_str())], "rewrite {}", rewrite.is_some());
+        assert_eq!(row.message, HOSTILE_ACK.message);
+    }
 }

@@ -394,6 +394,13 @@ pub fn render_from(
 /// What the first migration of a script starts with: how to apply it, the version tables.
 fn setup(kind: DialectKind, options: &Options, facts: Option<PgMajor>) -> Vec<String> {
     let mut setup = vec![how_to_apply(kind).to_string()];
+    if kind == DialectKind::Postgres {
+        // Every literal is quoted for standard_conforming_strings = on (where a backslash is
+        // an ordinary character), as online sessions set it at connect: a database or role
+        // set to off would read a backslash in a message or an acknowledgement's reason as
+        // an escape, and a quote after it would end the literal early.
+        setup.push("SET standard_conforming_strings = on".to_string());
+    }
     if let Some(major) = facts {
         setup.push(format!(
             "-- each \"-- locks\" line: what the statement below locks, rewrites and scans on PostgreSQL {major}"
