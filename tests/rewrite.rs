@@ -806,3 +806,28 @@ fn an_offline_script_keeps_hostile_reasons_and_messages_literal_whatever_the_ses
         assert_eq!(row.message, HOSTILE_ACK.message);
     }
 }
+
+#[test]
+fn an_interrupted_rewritten_migration_is_resumed_only_under_the_run_lock() {
+    use strata::runner::LockMode;
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn.as_mut(), &Target::Revision("w1".into())).unwrap();
+    exec(conn.as_mut(), "INSERT INTO items VALUES (9, 'z', 99)");
+    r.upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    exec(conn.as_mut(), "DELETE FROM items WHERE id = 9");
+    let marker = raw_version(conn.as_mut());
+    // Two migrators behind a transaction pooler would both resume: refused, nothing run.
+    for rewrite in [true, false] {
+        let err = runner(rewrite, LockRetry::default())
+            .with_lock(LockMode::Transaction, Duration::from_secs(5))
+            .upgrade(conn.as_mut(), &Target::Head)
+            .unwrap_err();
+        assert!(matches!(err, Error::ResumeWithoutRunLock { done: 2, .. }), "{err}");
+        assert!(err.to_string().contains("STRATA_MIGRATION_LOCK=session"), "{err}");
+        assert_eq!(raw_version(conn.as_mut()), marker, "nothing ran");
+    }
+    r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn.as_mut());
+}

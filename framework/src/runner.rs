@@ -70,6 +70,16 @@ pub enum Error {
         /// How many steps it stages into now.
         steps: usize,
     },
+    /// An interrupted rewritten migration is resumed only under the run lock.
+    #[error("the rewritten {direction} of {revision} was interrupted with {done} steps done; it resumes only under the session run lock, which the transaction lock mode (for transaction-pooling PgBouncer) does not take, so two migrators could run its steps at once. Nothing was run. Run the {direction} again over a direct connection with STRATA_MIGRATION_LOCK=session, or check the database and `resolve {revision} --applied` / `--rolled-back`")]
+    ResumeWithoutRunLock {
+        /// The interrupted migration.
+        revision: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// Its steps done, by the marker.
+        done: usize,
+    },
     /// Grouped mode cannot contain a non-transactional migration (the named revision).
     #[error("{0} cannot run inside a transaction, so it cannot be grouped with others: upgrade without grouped mode")]
     NotGroupable(String),
@@ -1101,6 +1111,18 @@ impl Runner {
             recheck: recheck.then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
         };
+        if let (Some((done, _)), Some(step), LockMode::Transaction) = (&resume, steps.first(), self.lock_mode)
+        {
+            // Without a run lock two migrators would both resume: both run the next steps, one
+            // drops as INVALID the index the other is building, and a slower one moves the
+            // marker back (the version row does not move between steps). Resumed under the
+            // run lock only.
+            return Err(Error::ResumeWithoutRunLock {
+                revision: step.revision.to_string(),
+                direction: step.direction,
+                done: *done,
+            });
+        }
         match self.mode {
             TransactionMode::PerMigration => {
                 let mut rewriter = self.rewriter(backend, state, resume.is_some())?;
@@ -1228,7 +1250,7 @@ impl Runner {
         // Without a run lock two migrators could run the same steps at once (the version row
         // does not move between steps), and a session lock_timeout would leak through a
         // transaction pooler: behind PgBouncer migrations run as written.
-        if self.lock_mode == LockMode::Transaction && !resuming {
+        if self.lock_mode == LockMode::Transaction {
             tracing::info!("lock-safe rewriting is off in the transaction lock mode (no run lock)");
             return Ok(None);
         }
