@@ -831,3 +831,24 @@ fn an_interrupted_rewritten_migration_is_resumed_only_under_the_run_lock() {
     r.upgrade(conn.as_mut(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
     assert_w2_applied(conn.as_mut());
 }
+
+#[test]
+fn the_not_null_rewrite_on_postgres_18_whose_not_null_constraints_share_the_check_name() {
+    // PostgreSQL 18 catalogs NOT NULL as a constraint named <table>_<column>_not_null: the
+    // name of the rewrite's temporary check. The check is dropped, NOT NULL stays.
+    let mut conn = database_of_major(18, "strata_rewrite_pg18");
+    let conn = conn.as_mut();
+    let r = runner(true, LockRetry::default());
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn);
+    assert_eq!(
+        one(conn, "SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'c' AND conname LIKE '%not_null%'"),
+        "0",
+        "no temporary check left"
+    );
+    r.downgrade(conn, &Target::Revision("w1".into())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one(conn, "SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'name'"), "false");
+    // Twice: a NOT NULL constraint of a former run must not collide either.
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_w2_applied(conn);
+}
