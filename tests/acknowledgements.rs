@@ -404,3 +404,27 @@ fn an_offline_script_records_the_acknowledgements_as_an_online_run_does() {
     let script = strata::offline::script(&sql);
     assert!(script.contains(&format!("-- acknowledged S013: {REASON} (")), "{script}");
 }
+
+#[test]
+fn production_does_not_count_on_the_rewrite_for_a_grouped_upgrade_which_is_never_rewritten() {
+    let db = at_a1(DialectKind::Postgres);
+    let before = state(&db);
+    let prod = manager(&B2, Environment::Prod, &db);
+    // Grouped: the index would be built as written (no CONCURRENTLY), so S013 stands.
+    let refused = prod
+        .run_migrations_in(&Target::Head, strata::runner::TransactionMode::Grouped, &mut Heard::default())
+        .unwrap_err();
+    let ManagerError::LintRefused(findings) = &refused else { panic!("grouped: {refused:?}") };
+    assert_eq!(findings.iter().map(|f| f.code).collect::<Vec<_>>(), ["S013"]);
+    assert_eq!(state(&db), before, "nothing applied");
+    // Per migration, the rewrite builds it concurrently: nothing to refuse.
+    prod.run_migrations(&Target::Head, &mut Heard::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = connect(&db);
+    assert_eq!(
+        rows(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass"
+        ),
+        ["\"true\""]
+    );
+}

@@ -238,10 +238,13 @@ impl MigrationManager {
     /// The lint findings of the migrations an upgrade to `target` would apply, judged on what
     /// is applied (reads the version; the server's version only when something would run).
     /// Acknowledgements that cannot be honoured are an error.
+    /// `mode`: how they will run (grouped runs are never rewritten, so the lint then assumes
+    /// no rewrite, or prod would let through what the rewrite was counted on to fix).
     fn planned_findings(
         &self,
         db: &mut dyn Backend,
         target: &Target,
+        mode: TransactionMode,
     ) -> Result<Vec<crate::lint::Finding>, ManagerError> {
         let (applied, planned) = self.runner().plan_upgrade_after(db, target)?;
         if planned.is_empty() {
@@ -256,7 +259,9 @@ impl MigrationManager {
             tracing::warn!("{note}");
         }
         let known = crate::locks::Known::after(applied.iter().copied());
-        Ok(crate::lint::lint_migrations(&planned, known, &self.enforcement_lint_options(major)))
+        let mut options = self.enforcement_lint_options(major);
+        options.rewriting &= mode == TransactionMode::PerMigration;
+        Ok(crate::lint::lint_migrations(&planned, known, &options))
     }
 
     /// The application's models: the target schema that `create --auto`, `check` and a fresh
@@ -379,7 +384,7 @@ impl MigrationManager {
                 return Err(ManagerError::Invalid(validation));
             }
         }
-        let findings = self.planned_findings(db.as_mut(), target)?;
+        let findings = self.planned_findings(db.as_mut(), target, mode)?;
         self.enforce(db.kind(), &findings, listener)?;
         Ok(self.runner().with_mode(mode).upgrade_with(db.as_mut(), target, listener)?)
     }
