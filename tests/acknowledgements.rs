@@ -83,14 +83,31 @@ fn set(b2: &'static Migration) -> MigrationSet {
     MigrationSet::new(vec![&A1, b2]).expect("a chain")
 }
 
+/// A manager for `env` with lock-safe rewriting off: these tests judge the ops as written
+/// (with rewriting on, staging and prod build the index concurrently and S013 is not reported).
 fn manager(b2: &'static Migration, env: Environment, db: &TestDatabase) -> MigrationManager {
+    manager_with(b2, env, db, false)
+}
+
+/// A manager for `env` with the environment's rewriting default (on in staging and prod).
+fn manager_rewriting(b2: &'static Migration, env: Environment, db: &TestDatabase) -> MigrationManager {
+    manager_with(b2, env, db, true)
+}
+
+fn manager_with(
+    b2: &'static Migration,
+    env: Environment,
+    db: &TestDatabase,
+    rewriting_default: bool,
+) -> MigrationManager {
     let dir = tempfile::tempdir().unwrap();
     let overrides = Overrides {
         env: Some(env.as_str().into()),
         database_url: Some(db.url.connection_string()),
         ..Overrides::default()
     };
-    let settings = Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"));
+    let mut settings = Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"));
+    settings.rewrite &= rewriting_default;
     MigrationManager::new(set(b2), settings)
 }
 
@@ -409,7 +426,7 @@ fn an_offline_script_records_the_acknowledgements_as_an_online_run_does() {
 fn production_does_not_count_on_the_rewrite_for_a_grouped_upgrade_which_is_never_rewritten() {
     let db = at_a1(DialectKind::Postgres);
     let before = state(&db);
-    let prod = manager(&B2, Environment::Prod, &db);
+    let prod = manager_rewriting(&B2, Environment::Prod, &db);
     // Grouped: the index would be built as written (no CONCURRENTLY), so S013 stands.
     let refused = prod
         .run_migrations_in(&Target::Head, strata::runner::TransactionMode::Grouped, &mut Heard::default())
