@@ -834,8 +834,8 @@ fn an_interrupted_rewritten_migration_is_resumed_only_under_the_run_lock() {
 
 #[test]
 fn the_not_null_rewrite_on_postgres_18_whose_not_null_constraints_share_the_check_name() {
-    // PostgreSQL 18 catalogs NOT NULL as a constraint named <table>_<column>_not_null: the
-    // name of the rewrite's temporary check. The check is dropped, NOT NULL stays.
+    // PostgreSQL 18 catalogs NOT NULL as a constraint named <table>_<column>_not_null. The
+    // rewrite's temporary check is dropped, NOT NULL stays, under its own name.
     let mut conn = database_of_major(18, "strata_rewrite_pg18");
     let conn = conn.as_mut();
     let r = runner(true, LockRetry::default());
@@ -851,4 +851,60 @@ fn the_not_null_rewrite_on_postgres_18_whose_not_null_constraints_share_the_chec
     // Twice: a NOT NULL constraint of a former run must not collide either.
     r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
     assert_w2_applied(conn);
+}
+
+static NOT_NULL_BY_HAND: Migration = Migration {
+    revision: "n2",
+    parents: &["w1"],
+    message: "name set NOT NULL by hand",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.execute("UPDATE items SET name = 'x' WHERE name IS NULL; ALTER TABLE items ALTER COLUMN name SET NOT NULL");
+    },
+    downgrade: |op| {
+        op.execute("ALTER TABLE items ALTER COLUMN name DROP NOT NULL");
+    },
+    file: "n2.rs",
+    transactional: true,
+    replaces: &[],
+};
+static NOT_NULL_AGAIN: Migration = Migration {
+    revision: "n3",
+    parents: &["n2"],
+    message: "name NOT NULL, typed",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.alter_column("items", "name", AlterColumn::new().nullable(false));
+    },
+    downgrade: |op| {
+        op.alter_column("items", "name", AlterColumn::new().nullable(true));
+    },
+    file: "n3.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+#[test]
+fn the_temporary_not_null_check_never_collides_with_a_postgres_18_not_null_constraint() {
+    // A column made NOT NULL where the schema model cannot see it (raw SQL, a stamped legacy
+    // database): on PostgreSQL 18 it has a constraint named <table>_<column>_not_null.
+    let mut conn = database_of_major(18, "strata_rewrite_pg18_nn");
+    let conn = conn.as_mut();
+    let set = MigrationSet::new(vec![&BASE, &NOT_NULL_BY_HAND, &NOT_NULL_AGAIN]).unwrap();
+    let r = Runner::new(set).with_rewrite(Rewriting::new(true));
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one(conn, "SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'name'"), "true");
+    assert_eq!(
+        one(
+            conn,
+            "SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'c'"
+        ),
+        "0",
+        "no temporary check left"
+    );
+    assert_eq!(
+        one(conn, "SELECT conname FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'n' AND conname LIKE 'items_name%'"),
+        "items_name_not_null",
+        "PostgreSQL 18's own name for the NOT NULL constraint"
+    );
 }

@@ -212,11 +212,14 @@ pub enum RewriteError {
 /// The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1).
 const MAX_IDENT: usize = 63;
 
-/// The temporary check's name for `table.column` set NOT NULL: `<table>_<column>_not_null`,
+/// The temporary check's name for `table.column` set NOT NULL: `<table>_<column>_strata_nn`,
 /// shortened with a hash of the whole when it would pass 63 bytes, so it is stable (a resumed
-/// run and the offline script name the same constraint) and never silently truncated.
+/// run and the offline script name the same constraint) and never silently truncated. Never
+/// `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the column's NOT NULL
+/// constraint itself, so a column already NOT NULL where the schema model cannot see it (raw
+/// SQL, a stamped database) would make the check's `ADD CONSTRAINT` fail.
 pub fn not_null_check_name(table: &str, column: &str) -> String {
-    let full = format!("{table}_{column}_not_null");
+    let full = format!("{table}_{column}_strata_nn");
     if full.len() <= MAX_IDENT {
         return full;
     }

@@ -95,10 +95,10 @@ fn not_null_goes_through_a_validated_check_that_is_dropped_afterwards() {
         shape(&plan),
         [
             "tx: ALTER TABLE \"posts\" ALTER COLUMN \"slug\" SET DEFAULT 'x' | \
-             ALTER TABLE \"posts\" ADD CONSTRAINT \"posts_slug_not_null\" CHECK (\"slug\" IS NOT NULL) NOT VALID",
-            "tx: ALTER TABLE \"posts\" VALIDATE CONSTRAINT \"posts_slug_not_null\"",
+             ALTER TABLE \"posts\" ADD CONSTRAINT \"posts_slug_strata_nn\" CHECK (\"slug\" IS NOT NULL) NOT VALID",
+            "tx: ALTER TABLE \"posts\" VALIDATE CONSTRAINT \"posts_slug_strata_nn\"",
             "tx: ALTER TABLE \"posts\" ALTER COLUMN \"slug\" SET NOT NULL | \
-             ALTER TABLE \"posts\" DROP CONSTRAINT \"posts_slug_not_null\"",
+             ALTER TABLE \"posts\" DROP CONSTRAINT \"posts_slug_strata_nn\"",
         ]
     );
 }
@@ -211,7 +211,7 @@ fn consecutive_transactional_pieces_group_and_data_ops_stay_in_place() {
 
 #[test]
 fn check_names_are_quoted_stable_and_never_longer_than_postgres_keeps() {
-    assert_eq!(not_null_check_name("posts", "slug"), "posts_slug_not_null");
+    assert_eq!(not_null_check_name("posts", "slug"), "posts_slug_strata_nn");
     let long = not_null_check_name(&"t".repeat(40), &"é".repeat(20));
     assert!(long.len() <= 63, "{long}");
     assert_eq!(long, not_null_check_name(&"t".repeat(40), &"é".repeat(20)), "stable");
@@ -219,7 +219,7 @@ fn check_names_are_quoted_stable_and_never_longer_than_postgres_keeps() {
     let plan = plan(&ops(|op| {
         op.alter_column("we\"ird", "c", AlterColumn::new().nullable(false));
     }));
-    assert!(shape(&plan)[0].contains("ADD CONSTRAINT \"we\"\"ird_c_not_null\""), "{:?}", shape(&plan));
+    assert!(shape(&plan)[0].contains("ADD CONSTRAINT \"we\"\"ird_c_strata_nn\""), "{:?}", shape(&plan));
 }
 
 #[test]
