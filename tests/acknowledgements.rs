@@ -445,3 +445,29 @@ fn production_does_not_count_on_the_rewrite_for_a_grouped_upgrade_which_is_never
         ["\"true\""]
     );
 }
+
+/// B2 with its acknowledgement in the downgrade, where nothing is linted.
+static B2_ALLOWED_DOWN: Migration = Migration {
+    downgrade: |op| {
+        op.drop_index("ix_items_name", "items");
+        op.allow("S013", REASON);
+    },
+    ..B2_FIELDS
+};
+
+#[test]
+fn an_acknowledgement_in_the_downgrade_is_an_error_not_silently_ignored() {
+    let db = at_a1(DialectKind::Postgres);
+    let validation = manager(&B2_ALLOWED_DOWN, Environment::Prod, &db).validate_migrations();
+    assert!(
+        validation.errors.iter().any(|e| e.contains("b2 calls op.allow(\"S013\", ..) in its downgrade")
+            && e.contains("move it into the upgrade")),
+        "{:?}",
+        validation.errors
+    );
+    let refused = manager(&B2_ALLOWED_DOWN, Environment::Prod, &db)
+        .run_migrations(&Target::Head, &mut Heard::default())
+        .unwrap_err();
+    assert!(matches!(refused, ManagerError::Invalid(_)), "{refused:?}");
+    assert_eq!(state(&db).0.as_deref(), Some("a1"), "nothing applied");
+}

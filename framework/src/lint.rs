@@ -224,6 +224,29 @@ pub enum AcknowledgementError {
         /// The code.
         code: String,
     },
+    /// Written in the downgrade, where it acknowledges nothing (only the upgrade is linted
+    /// and enforced): silently ignored, it would read as a review that never happened.
+    #[error(
+        "migration {revision} calls op.allow(\"{code}\", ..) in its downgrade, where it has no effect: acknowledgements belong to the upgrade, the only direction the lint judges and production enforces; move it into the upgrade or remove it"
+    )]
+    InDowngrade {
+        /// The migration.
+        revision: String,
+        /// The code.
+        code: String,
+    },
+}
+
+/// The errors of acknowledgements written in a migration's downgrade (`acknowledgements`, as
+/// its `Ops` recorded them): each one, since none has an effect there.
+pub fn check_downgrade_acknowledgements(
+    revision: &str,
+    acknowledgements: &[crate::ops::Acknowledgement],
+) -> Vec<AcknowledgementError> {
+    acknowledgements
+        .iter()
+        .map(|a| AcknowledgementError::InDowngrade { revision: revision.to_string(), code: a.code.clone() })
+        .collect()
 }
 
 fn known_codes() -> String {

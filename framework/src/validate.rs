@@ -125,6 +125,13 @@ pub fn validate_with_lint(
                 .iter()
                 .map(ToString::to_string),
         );
+        let mut downgrade = crate::ops::Ops::new();
+        (m.downgrade)(&mut downgrade);
+        errors.extend(
+            crate::lint::check_downgrade_acknowledgements(m.revision, &downgrade.into_parts().1)
+                .iter()
+                .map(ToString::to_string),
+        );
         if m.parents.len() >= 2 {
             continue;
         }
