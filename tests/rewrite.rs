@@ -908,3 +908,49 @@ fn the_temporary_not_null_check_never_collides_with_a_postgres_18_not_null_const
         "PostgreSQL 18's own name for the NOT NULL constraint"
     );
 }
+
+static HOSTILE_CONSTRAINTS: Migration = Migration {
+    revision: "h3",
+    parents: &["h2"],
+    message: "every rewrite on hostile names",
+    created: "2026-12-01T00:00:00Z",
+    upgrade: |op| {
+        op.execute("UPDATE \"Wé\"\"ird T\" SET \"Na me\" = 'b' WHERE id = 2");
+        op.alter_column(HOSTILE_TABLE, "Na me", AlterColumn::new().nullable(false));
+        op.add_unique_constraint(HOSTILE_TABLE, Unique::new(["Na me"]).named("Uq \"X\" é"));
+        op.add_check_constraint(HOSTILE_TABLE, Check::new("Ck 'Y'", "length(\"Na me\") > 0"));
+        op.add_foreign_key(
+            HOSTILE_TABLE,
+            ForeignKey::new(["id"], HOSTILE_TABLE, ["id"]).named("Fk \"Z\""),
+        );
+        op.drop_index(HOSTILE_INDEX, HOSTILE_TABLE);
+    },
+    downgrade: |op| {
+        op.create_index(Index::new(HOSTILE_INDEX, HOSTILE_TABLE, ["Na me"]));
+        op.drop_constraint(HOSTILE_TABLE, "Fk \"Z\"");
+        op.drop_constraint(HOSTILE_TABLE, "Ck 'Y'");
+        op.drop_constraint(HOSTILE_TABLE, "Uq \"X\" é");
+        op.alter_column(HOSTILE_TABLE, "Na me", AlterColumn::new().nullable(true));
+    },
+    file: "h3.rs",
+    transactional: true,
+    replaces: &[],
+};
+
+#[test]
+fn every_rewrite_quotes_hostile_names_up_and_down() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    let conn = conn.as_mut();
+    let r = Runner::new(MigrationSet::new(vec![&HOSTILE_BASE, &HOSTILE_INDEXED, &HOSTILE_CONSTRAINTS]).unwrap())
+        .with_rewrite(Rewriting::new(true));
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+    let constraints = "SELECT count(*)::text FROM pg_constraint WHERE conrelid = '\"Wé\"\"ird T\"'::regclass \
+                       AND contype IN ('c', 'f', 'u') AND convalidated \
+                       AND conname IN ('Ck ''Y''', 'Fk \"Z\"', 'Uq \"X\" é')";
+    assert_eq!(one(conn, constraints), "3", "each under its exact name, validated");
+    assert_eq!(one(conn, "SELECT count(*)::text FROM pg_index WHERE NOT indisvalid"), "0");
+    r.downgrade(conn, &Target::Revision("h2".into())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one(conn, constraints), "0");
+    r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+}
