@@ -919,10 +919,7 @@ static HOSTILE_CONSTRAINTS: Migration = Migration {
         op.alter_column(HOSTILE_TABLE, "Na me", AlterColumn::new().nullable(false));
         op.add_unique_constraint(HOSTILE_TABLE, Unique::new(["Na me"]).named("Uq \"X\" é"));
         op.add_check_constraint(HOSTILE_TABLE, Check::new("Ck 'Y'", "length(\"Na me\") > 0"));
-        op.add_foreign_key(
-            HOSTILE_TABLE,
-            ForeignKey::new(["id"], HOSTILE_TABLE, ["id"]).named("Fk \"Z\""),
-        );
+        op.add_foreign_key(HOSTILE_TABLE, ForeignKey::new(["id"], HOSTILE_TABLE, ["id"]).named("Fk \"Z\""));
         op.drop_index(HOSTILE_INDEX, HOSTILE_TABLE);
     },
     downgrade: |op| {
@@ -942,10 +939,12 @@ fn every_rewrite_quotes_hostile_names_up_and_down() {
     let db = fresh_database(DialectKind::Postgres);
     let mut conn = connect(&db);
     let conn = conn.as_mut();
-    let r = Runner::new(MigrationSet::new(vec![&HOSTILE_BASE, &HOSTILE_INDEXED, &HOSTILE_CONSTRAINTS]).unwrap())
-        .with_rewrite(Rewriting::new(true));
+    let r =
+        Runner::new(MigrationSet::new(vec![&HOSTILE_BASE, &HOSTILE_INDEXED, &HOSTILE_CONSTRAINTS]).unwrap())
+            .with_rewrite(Rewriting::new(true));
     r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
-    let constraints = "SELECT count(*)::text FROM pg_constraint WHERE conrelid = '\"Wé\"\"ird T\"'::regclass \
+    let constraints =
+        "SELECT count(*)::text FROM pg_constraint WHERE conrelid = '\"Wé\"\"ird T\"'::regclass \
                        AND contype IN ('c', 'f', 'u') AND convalidated \
                        AND conname IN ('Ck ''Y''', 'Fk \"Z\"', 'Uq \"X\" é')";
     assert_eq!(one(conn, constraints), "3", "each under its exact name, validated");
@@ -953,4 +952,34 @@ fn every_rewrite_quotes_hostile_names_up_and_down() {
     r.downgrade(conn, &Target::Revision("h2".into())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(one(conn, constraints), "0");
     r.upgrade(conn, &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_resumed_create_index_if_not_exists_skipped_by_a_namesake_on_another_table_fails() {
+    let db = fresh_database(DialectKind::Postgres);
+    let mut conn = connect(&db);
+    runner(false, LockRetry::default()).upgrade(conn.as_mut(), &Target::Revision("w2".into())).unwrap();
+    // w3's CREATE INDEX CONCURRENTLY never gets its lock: marked started (#0), not done.
+    let mut blocker = connect(&db);
+    exec(blocker.as_mut(), "BEGIN; LOCK TABLE owners IN ACCESS EXCLUSIVE MODE");
+    let err = runner(true, retry(20, 50, 200)).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    assert!(matches!(err, Error::LockRetries(_)), "{err}");
+    exec(blocker.as_mut(), "COMMIT");
+    assert_eq!(version(conn.as_mut()), "w2 upgrade:w3#0");
+    // Meanwhile the name went to an index on another table of the schema: the resumed
+    // `IF NOT EXISTS` form skips, and w3 must not be recorded as done without its index.
+    exec(conn.as_mut(), "CREATE INDEX ix_owners_id ON items (id)");
+    let err = runner(true, LockRetry::default()).upgrade(conn.as_mut(), &Target::Head).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("built nothing") && text.contains("\"ix_owners_id\""), "{text}");
+    assert_eq!(version(conn.as_mut()), "w2 upgrade:w3#0", "not recorded as done");
+    exec(conn.as_mut(), "DROP INDEX ix_owners_id");
+    runner(true, LockRetry::default())
+        .upgrade(conn.as_mut(), &Target::Head)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        one(conn.as_mut(), "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_owners_id'::regclass AND indrelid = 'owners'::regclass"),
+        "true"
+    );
+    assert_eq!(version(conn.as_mut()), "w3 -");
 }

@@ -34,6 +34,18 @@ pub(crate) trait Sink {
         let query = crate::rewrite::invalid_index_query(name, table);
         self.statement(index, op, format!("{query} \\gexec"), false)
     }
+    /// After a resumed `CREATE INDEX CONCURRENTLY IF NOT EXISTS`: fails unless a valid index
+    /// `name` is now on `table` (`IF NOT EXISTS` also skips when a namesake on another table
+    /// holds the name). Only live runs resume; by default nothing.
+    fn check_resumed_index(
+        &mut self,
+        _index: usize,
+        _op: &Op,
+        _name: &str,
+        _table: &str,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// Renders `ops` for `dialect` in order and hands every statement to `sink`.
@@ -82,17 +94,24 @@ pub(crate) fn execute_step<S: Sink>(
     sink: &mut S,
 ) -> Result<(), S::Error> {
     use crate::rewrite::Statement;
+    // The index the step's cleanup named: the one its `CREATE INDEX CONCURRENTLY` builds.
+    let mut built: Option<(&str, &str)> = None;
     for statement in &step.statements {
         let index = statement.op();
         let Some(op) = ops.get(index) else { continue };
         match statement {
             Statement::Op(_) => execute_op(dialect, index, op, false, sink)?,
             Statement::Sql { sql, on_resume, .. } => {
+                let resumed = resume && on_resume.is_some();
                 let sql = if resume { on_resume.as_ref().unwrap_or(sql) } else { sql };
                 sink.statement(index, op, sql.clone(), false)?;
+                if let (true, Some((name, table))) = (resumed, built) {
+                    sink.check_resumed_index(index, op, name, table)?;
+                }
             }
             Statement::DropInvalidIndex { name, table, .. } => {
-                sink.drop_invalid_index(index, op, name, table)?
+                sink.drop_invalid_index(index, op, name, table)?;
+                built = Some((name, table));
             }
         }
     }

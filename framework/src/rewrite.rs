@@ -253,6 +253,18 @@ pub fn invalid_index_query(name: &str, table: &str) -> String {
     )
 }
 
+/// The query that answers `true` when a valid index `name` is on `table`, `false` when it is
+/// there but INVALID, and no row when no index of that name is on that table (whatever holds
+/// the name elsewhere): a resumed `CREATE INDEX CONCURRENTLY IF NOT EXISTS` is checked with it.
+pub fn index_on_table_query(name: &str, table: &str) -> String {
+    format!(
+        "SELECT i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE i.indrelid = to_regclass({}) AND c.relname = {}",
+        quote_str(&quote_ident(table)),
+        quote_str(name)
+    )
+}
+
 /// A short stable fingerprint of a staged plan run for a migration whose checksum is
 /// `checksum`: stored in the step marker, so a run resumed after an interruption goes on only
 /// when it would stage the migration exactly as the interrupted one did (same ops, same

@@ -349,4 +349,28 @@ impl crate::execute::Sink for StepSink<'_, '_, '_> {
         }
         Ok(())
     }
+
+    fn check_resumed_index(
+        &mut self,
+        index: usize,
+        op: &Op,
+        name: &str,
+        table: &str,
+    ) -> Result<(), Self::Error> {
+        let query = crate::rewrite::index_on_table_query(name, table);
+        let found = self
+            .backend
+            .query_scalar(&query)
+            .map_err(|e| self.step.failure(index, op, Some(query.clone()), e.to_string()))?;
+        let problem = match found.as_deref() {
+            Some("true") => return Ok(()),
+            Some(_) => format!(
+                "the index {name:?} on {table:?} is INVALID after the resumed CREATE INDEX CONCURRENTLY IF NOT EXISTS (another session may be building it); run again once it is done or dropped"
+            ),
+            None => format!(
+                "the resumed CREATE INDEX CONCURRENTLY IF NOT EXISTS built nothing: the name {name:?} is taken by another relation in the schema of {table:?}, so no index of that name is on {table:?}. Rename or drop that relation, then run again"
+            ),
+        };
+        Err(self.step.failure(index, op, Some(query), problem))
+    }
 }
