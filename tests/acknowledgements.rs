@@ -90,7 +90,10 @@ fn manager(b2: &'static Migration, env: Environment, db: &TestDatabase) -> Migra
         database_url: Some(db.url.connection_string()),
         ..Overrides::default()
     };
-    let settings = Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"));
+    let mut settings = Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"));
+    // As written: lock-safe rewriting (on by default in staging and prod) would build the
+    // index concurrently and leave nothing to acknowledge (see the test at the end).
+    settings.rewrite = false;
     MigrationManager::new(set(b2), settings)
 }
 
@@ -403,4 +406,33 @@ fn an_offline_script_records_the_acknowledgements_as_an_online_run_does() {
     let sql = dev.offline_sql(strata::backend::Direction::Up, &Target::Base, &Target::Head, false).unwrap();
     let script = strata::offline::script(&sql);
     assert!(script.contains(&format!("-- acknowledged S013: {REASON} (")), "{script}");
+}
+
+#[test]
+fn with_rewriting_on_production_builds_the_index_concurrently_and_nothing_needs_acknowledging() {
+    let db = at_a1(DialectKind::Postgres);
+    let mut prod = manager(&B2, Environment::Prod, &db);
+    // The production default.
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = Overrides {
+        env: Some("prod".into()),
+        database_url: Some(db.url.connection_string()),
+        ..Overrides::default()
+    };
+    let settings = Settings::load(&overrides, dir.path()).unwrap();
+    assert!(settings.rewrite, "on by default in production");
+    prod = MigrationManager::new(set(&B2), settings).with_pg_major(prod.pg_major());
+    let mut heard = Heard::default();
+    let report = prod.start_up(&mut heard).unwrap_or_else(|e| panic!("start-up: {e}"));
+    assert_eq!(report.applied.len(), 1);
+    assert!(heard.0.is_empty(), "nothing reported: {:?}", heard.0);
+    let mut conn = connect(&db);
+    assert_eq!(
+        rows(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass"
+        ),
+        ["\"true\""]
+    );
+    assert_eq!(conn.current_revision().unwrap().as_deref(), Some("b2"));
 }

@@ -212,6 +212,9 @@ fn production_start_up_applies_only_safe_migrations() {
     let url = db.url.connection_string();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
+    // The migrations as written: lock-safe rewriting (the staging and prod default) would
+    // build the index concurrently, which the end of this test shows.
+    std::fs::write(dir.join("strata.toml"), "rewrite = false\n").unwrap();
     // Migrations without lint errors apply in production; it logs every statement.
     let clean = run_in(dir, &url, "prod", &["upgrade", "--revision", "766dfe9292c9"]);
     assert!(clean.status.success(), "{}", text(&clean));
@@ -259,6 +262,22 @@ fn production_start_up_applies_only_safe_migrations() {
     assert!(
         again.contains("nothing to do") && again.contains("application ready (prod environment)"),
         "{again}"
+    );
+
+    // With rewriting on (the default), production applies the index migration: the index
+    // is built concurrently, so there is nothing to acknowledge.
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    std::fs::remove_file(dir.join("strata.toml")).unwrap();
+    let rewritten = ok(run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]));
+    assert!(rewritten.contains("applied"), "{rewritten}");
+    let mut conn = connect(&db);
+    assert_eq!(
+        rows(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ux_users_email'::regclass"
+        ),
+        ["\"true\""]
     );
 }
 
