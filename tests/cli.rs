@@ -1077,3 +1077,39 @@ fn validate_on_postgresql_warns_of_the_lint_errors_of_pending_migrations() {
     let out = ok(run_in(dir, &url, "dev", &["validate"]));
     assert!(!out.contains("lint"), "nothing pending, nothing linted: {out}");
 }
+
+#[test]
+fn production_offline_sql_rewrites_for_12_and_later_unless_told_the_server_is_11() {
+    // Offline, nothing says which server will run the script: the rewrite is rendered in its
+    // form for 12 and later (valid SQL everywhere) and the header says what 11 would do; told
+    // the server is 11, the NOT NULL rewrite is refused by name.
+    let work = tempfile::tempdir().unwrap();
+    let url = "postgres://app@db.invalid/app";
+    let args = ["upgrade", "--sql", "--allow-data-placeholders"];
+    let script = ok(run_in(work.path(), url, "prod", &args));
+    assert!(
+        script.contains("-- rewritten lock-safely for PostgreSQL 12 or later (no --pg-version given)"),
+        "{script}"
+    );
+    assert!(script.contains("VALIDATE CONSTRAINT") && script.contains("CONCURRENTLY"), "{script}");
+    let eleven = run_in(
+        work.path(),
+        url,
+        "prod",
+        &["upgrade", "--sql", "--allow-data-placeholders", "--pg-version", "11"],
+    );
+    assert_eq!(code(&eleven), 2, "{}", text(&eleven));
+    assert!(
+        text(&eleven).contains("alter_column posts.slug")
+            && text(&eleven).contains("too old for this rewrite"),
+        "{}",
+        text(&eleven)
+    );
+    let fifteen = ok(run_in(
+        work.path(),
+        url,
+        "prod",
+        &["upgrade", "--sql", "--allow-data-placeholders", "--pg-version", "15"],
+    ));
+    assert!(!fifteen.contains("no --pg-version given"), "{fifteen}");
+}
