@@ -471,3 +471,32 @@ fn an_acknowledgement_in_the_downgrade_is_an_error_not_silently_ignored() {
     assert!(matches!(refused, ManagerError::Invalid(_)), "{refused:?}");
     assert_eq!(state(&db).0.as_deref(), Some("a1"), "nothing applied");
 }
+
+#[test]
+fn with_rewriting_on_production_builds_the_index_concurrently_and_nothing_needs_acknowledging() {
+    let db = at_a1(DialectKind::Postgres);
+    let mut prod = manager(&B2, Environment::Prod, &db);
+    // The production default.
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = Overrides {
+        env: Some("prod".into()),
+        database_url: Some(db.url.connection_string()),
+        ..Overrides::default()
+    };
+    let settings = Settings::load(&overrides, dir.path()).unwrap();
+    assert!(settings.rewrite, "on by default in production");
+    prod = MigrationManager::new(set(&B2), settings).with_pg_major(prod.pg_major());
+    let mut heard = Heard::default();
+    let report = prod.start_up(&mut heard).unwrap_or_else(|e| panic!("start-up: {e}"));
+    assert_eq!(report.applied.len(), 1);
+    assert!(heard.0.is_empty(), "nothing reported: {:?}", heard.0);
+    let mut conn = connect(&db);
+    assert_eq!(
+        rows(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ix_items_name'::regclass"
+        ),
+        ["\"true\""]
+    );
+    assert_eq!(conn.current_revision().unwrap().as_deref(), Some("b2"));
+}

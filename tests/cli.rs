@@ -228,6 +228,9 @@ fn production_start_up_applies_only_safe_migrations() {
     let url = db.url.connection_string();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
+    // The migrations as written: lock-safe rewriting (the staging and prod default) would
+    // build the index concurrently, which the end of this test shows.
+    std::fs::write(dir.join("strata.toml"), "rewrite = false\n").unwrap();
     // Migrations without lint errors apply in production; it logs every statement.
     let clean = run_as_written(dir, &url, "prod", &["upgrade", "--revision", "766dfe9292c9"]);
     assert!(clean.status.success(), "{}", text(&clean));
@@ -275,6 +278,22 @@ fn production_start_up_applies_only_safe_migrations() {
     assert!(
         again.contains("nothing to do") && again.contains("application ready (prod environment)"),
         "{again}"
+    );
+
+    // With rewriting on (the default), production applies the index migration: the index
+    // is built concurrently, so there is nothing to acknowledge.
+    let db = fresh_database(DialectKind::Postgres);
+    let url = db.url.connection_string();
+    std::fs::remove_file(dir.join("strata.toml")).unwrap();
+    let rewritten = ok(run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]));
+    assert!(rewritten.contains("applied"), "{rewritten}");
+    let mut conn = connect(&db);
+    assert_eq!(
+        rows(
+            conn.as_mut(),
+            "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'ux_users_email'::regclass"
+        ),
+        ["\"true\""]
     );
 }
 
@@ -1073,4 +1092,40 @@ fn validate_on_postgresql_warns_of_the_lint_errors_of_pending_migrations() {
     ok(run_in(dir, &url, "dev", &["upgrade"]));
     let out = ok(run_in(dir, &url, "dev", &["validate"]));
     assert!(!out.contains("lint"), "nothing pending, nothing linted: {out}");
+}
+
+#[test]
+fn production_offline_sql_rewrites_for_12_and_later_unless_told_the_server_is_11() {
+    // Offline, nothing says which server will run the script: the rewrite is rendered in its
+    // form for 12 and later (valid SQL everywhere) and the header says what 11 would do; told
+    // the server is 11, the NOT NULL rewrite is refused by name.
+    let work = tempfile::tempdir().unwrap();
+    let url = "postgres://app@db.invalid/app";
+    let args = ["upgrade", "--sql", "--allow-data-placeholders"];
+    let script = ok(run_in(work.path(), url, "prod", &args));
+    assert!(
+        script.contains("-- rewritten lock-safely for PostgreSQL 12 or later (no --pg-version given)"),
+        "{script}"
+    );
+    assert!(script.contains("VALIDATE CONSTRAINT") && script.contains("CONCURRENTLY"), "{script}");
+    let eleven = run_in(
+        work.path(),
+        url,
+        "prod",
+        &["upgrade", "--sql", "--allow-data-placeholders", "--pg-version", "11"],
+    );
+    assert_eq!(code(&eleven), 2, "{}", text(&eleven));
+    assert!(
+        text(&eleven).contains("alter_column posts.slug")
+            && text(&eleven).contains("too old for this rewrite"),
+        "{}",
+        text(&eleven)
+    );
+    let fifteen = ok(run_in(
+        work.path(),
+        url,
+        "prod",
+        &["upgrade", "--sql", "--allow-data-placeholders", "--pg-version", "15"],
+    ));
+    assert!(!fifteen.contains("no --pg-version given"), "{fifteen}");
 }

@@ -156,18 +156,27 @@ pub struct MigrationManager {
     settings: Settings,
     models: Option<crate::models::Models>,
     pg_major: crate::locks::PgMajor,
+    /// Whether the operator named the version ([`MigrationManager::with_pg_major`]).
+    pg_major_given: bool,
 }
 
 impl MigrationManager {
     /// A manager with explicit settings (tests, or settings resolved by the caller).
     pub fn new(set: MigrationSet, settings: Settings) -> Self {
-        MigrationManager { set, settings, models: None, pg_major: crate::locks::PgMajor::OLDEST }
+        MigrationManager {
+            set,
+            settings,
+            models: None,
+            pg_major: crate::locks::PgMajor::OLDEST,
+            pg_major_given: false,
+        }
     }
 
     /// The PostgreSQL major version offline SQL and `show` state lock facts for (default:
     /// [`crate::locks::PgMajor::OLDEST`], the worst case).
     pub fn with_pg_major(mut self, major: crate::locks::PgMajor) -> Self {
         self.pg_major = major;
+        self.pg_major_given = true;
         self
     }
 
@@ -531,6 +540,7 @@ impl MigrationManager {
             allow_data_placeholders,
             lock_facts: Some(self.pg_major),
             rewrite: self.settings.rewrite.then(crate::rewrite::RewriteOptions::on),
+            version_unknown: !self.pg_major_given,
         };
         Ok(offline::render_from(&self.set, kind, direction, from, to, &options)?)
     }

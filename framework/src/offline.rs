@@ -69,6 +69,16 @@ pub struct Options {
     /// of `lock_facts` (11 when not given): the script runs the steps an online run would,
     /// with their boundaries as comments and each step's record.
     pub rewrite: Option<crate::rewrite::RewriteOptions>,
+    /// The operator did not name the server's version (`--pg-version`): the lock facts stay
+    /// the worst case (`lock_facts`), but the rewrite is rendered for PostgreSQL 12 and later,
+    /// whose form is valid SQL on every version (on 11 a rewritten SET NOT NULL still scans;
+    /// the script's header says so) rather than refused.
+    pub version_unknown: bool,
+}
+
+/// The oldest version whose rewrite of SET NOT NULL skips the scan.
+fn rewrite_major_when_unknown() -> PgMajor {
+    PgMajor::new(12).unwrap_or(PgMajor::OLDEST)
 }
 
 /// Why offline SQL could not be produced.
@@ -329,7 +339,10 @@ pub fn render_from(
     let mut rewriting = match (kind, &options.rewrite) {
         (DialectKind::Postgres, Some(rewrite)) if rewrite.enabled => Some((
             rewrite,
-            options.lock_facts.unwrap_or(PgMajor::OLDEST),
+            match options.lock_facts.unwrap_or(PgMajor::OLDEST) {
+                major if options.version_unknown => major.max(rewrite_major_when_unknown()),
+                major => major,
+            },
             Known::after(graph.applied_in(&start).into_iter().filter_map(|r| set.get(r))),
         )),
         _ => None,
@@ -404,6 +417,13 @@ fn setup(kind: DialectKind, options: &Options, facts: Option<PgMajor>) -> Vec<St
     if let Some(major) = facts {
         setup.push(format!(
             "-- each \"-- locks\" line: what the statement below locks, rewrites and scans on PostgreSQL {major}"
+        ));
+    }
+    let rewriting = options.rewrite.as_ref().is_some_and(|r| r.enabled);
+    if kind == DialectKind::Postgres && rewriting && options.version_unknown {
+        setup.push(format!(
+            "-- rewritten lock-safely for PostgreSQL {} or later (no --pg-version given): on 11 a rewritten SET NOT NULL still scans its table under ACCESS EXCLUSIVE",
+            rewrite_major_when_unknown()
         ));
     }
     setup.extend(backend::version_tables_ddl(kind, &options.tables));
