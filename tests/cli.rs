@@ -27,22 +27,6 @@ fn run_in(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
         .expect("run the binary")
 }
 
-/// [`run_in`] with lock-safe rewriting off (on by default in staging and prod): the lint then
-/// judges the ops as written.
-fn run_as_written(dir: &Path, url: &str, env: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("DATABASE_URL", url)
-        .env("STRATA_ENV", env)
-        .env("STRATA_REWRITE", "off")
-        .env_remove("ENV")
-        .env_remove("RUST_LOG")
-        .env("STRATA_VERSIONS_DIR", dir.join("migrations/src/versions"))
-        .output()
-        .expect("run the binary")
-}
-
 /// The same on a pseudo-terminal, typing `input`.
 fn run_on_terminal(dir: &Path, url: &str, env: &str, args: &[&str], input: &str) -> Output {
     let mut child = on_terminal(BIN, dir, url, env, args).spawn().expect("script(1) from util-linux");
@@ -232,11 +216,11 @@ fn production_start_up_applies_only_safe_migrations() {
     // build the index concurrently, which the end of this test shows.
     std::fs::write(dir.join("strata.toml"), "rewrite = false\n").unwrap();
     // Migrations without lint errors apply in production; it logs every statement.
-    let clean = run_as_written(dir, &url, "prod", &["upgrade", "--revision", "766dfe9292c9"]);
+    let clean = run_in(dir, &url, "prod", &["upgrade", "--revision", "766dfe9292c9"]);
     assert!(clean.status.success(), "{}", text(&clean));
     assert!(String::from_utf8_lossy(&clean.stderr).contains("CREATE TABLE"), "{}", text(&clean));
     // An index built without CONCURRENTLY, not acknowledged: refused, nothing applied.
-    let refused = run_as_written(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]);
+    let refused = run_in(dir, &url, "prod", &["upgrade", "--revision", "eda71479153d"]);
     assert_eq!(code(&refused), 1, "{}", text(&refused));
     let message = text(&refused);
     for part in [
@@ -248,7 +232,7 @@ fn production_start_up_applies_only_safe_migrations() {
     }
     assert_eq!(current(dir, &url, "dev"), "766dfe9292c9", "nothing was applied");
     // Staging applies them, every finding marked on stderr.
-    let staging = run_as_written(dir, &url, "staging", &["upgrade", "--revision", "eda71479153d"]);
+    let staging = run_in(dir, &url, "staging", &["upgrade", "--revision", "eda71479153d"]);
     assert!(staging.status.success(), "{}", text(&staging));
     let stderr = String::from_utf8_lossy(&staging.stderr);
     assert!(stderr.contains("STAGING LINT S013 error da51e7982e60 op 2"), "{stderr}");
@@ -256,7 +240,7 @@ fn production_start_up_applies_only_safe_migrations() {
         stderr.contains("production refuses this unless the migration acknowledges it: op.allow(\"S013\""),
         "{stderr}"
     );
-    let blocked = run_as_written(dir, &url, "prod", &["start"]);
+    let blocked = run_in(dir, &url, "prod", &["start"]);
     assert_eq!(code(&blocked), 1, "{}", text(&blocked));
     let message = text(&blocked);
     assert!(message.contains("6c809c9cc13d") && message.contains("changes a column's type"), "{message}");
@@ -266,15 +250,15 @@ fn production_start_up_applies_only_safe_migrations() {
 
     // An operator's explicit upgrade still refuses their lint errors in production; they
     // are applied where the lint only warns.
-    let explicit = run_as_written(dir, &url, "prod", &["upgrade"]);
+    let explicit = run_in(dir, &url, "prod", &["upgrade"]);
     assert_eq!(code(&explicit), 1, "{}", text(&explicit));
     assert!(
         text(&explicit).contains("b02594172f4c op 2 (add_foreign_key fk_users_invited_by on users): S004"),
         "{}",
         text(&explicit)
     );
-    ok(run_as_written(dir, &url, "staging", &["upgrade"]));
-    let again = ok(run_as_written(dir, &url, "prod", &["start"]));
+    ok(run_in(dir, &url, "staging", &["upgrade"]));
+    let again = ok(run_in(dir, &url, "prod", &["start"]));
     assert!(
         again.contains("nothing to do") && again.contains("application ready (prod environment)"),
         "{again}"
