@@ -417,7 +417,15 @@ fn json_output_snapshots() {
         stable_json(&ok(run_in(dir, &url, "dev", &full)), dir)
     };
     insta::assert_snapshot!("json_upgrade", json(&["upgrade", "--revision", "+3"]));
-    insta::assert_snapshot!("json_current", json(&["current"]));
+    insta::assert_snapshot!("json_current", json(&["current", "--applied"]));
+    // Without --applied, the history table is not read: the same shape, applied_at null.
+    let plain: serde_json::Value = serde_json::from_str(&json(&["current"])).unwrap();
+    assert_eq!(plain["applied_at"], serde_json::Value::Null, "{plain}");
+    assert_eq!(plain["revision"], plain["heads"][0], "{plain}");
+    let text = ok(run_in(dir, &url, "dev", &["current"]));
+    assert!(text.contains("(created ") && !text.contains("applied"), "{text}");
+    let with_time = ok(run_in(dir, &url, "dev", &["current", "--applied"]));
+    assert!(with_time.contains(", applied 20"), "{with_time}");
     insta::assert_snapshot!("json_pending", json(&["pending"]));
     insta::assert_snapshot!("json_history", json(&["history"]));
     insta::assert_snapshot!("json_history_log", json(&["history", "--log"]));
