@@ -242,7 +242,8 @@ fn an_acknowledgement_nothing_needs_is_a_validate_warning() {
 
 #[test]
 fn dev_and_staging_apply_with_warnings() {
-    // Dev on SQLite too: the code runs on PostgreSQL in production, so its findings count.
+    // Dev on SQLite too: the code runs on PostgreSQL in production, so its findings count
+    // (those production's default rewriting leaves).
     for (kind, env) in [
         (DialectKind::Sqlite, Environment::Dev),
         (DialectKind::Postgres, Environment::Dev),
@@ -255,7 +256,14 @@ fn dev_and_staging_apply_with_warnings() {
             let report =
                 if explicit { m.run_migrations(&Target::Head, &mut heard) } else { m.start_up(&mut heard) };
             assert_eq!(report.unwrap_or_else(|e| panic!("{kind} {env}: {e}")).applied.len(), 1);
-            assert!(heard.0.contains(&(env, "S013", None)), "{kind} {env}: {:?}", heard.0);
+            if env == Environment::Dev {
+                // Dev warns of what production would refuse, and production builds the index
+                // concurrently by default (lock-safe rewriting): nothing to warn of.
+                assert!(heard.0.is_empty(), "{kind} {env}: {:?}", heard.0);
+            } else {
+                // This staging runs the migrations as written (rewrite off: see `manager`).
+                assert!(heard.0.contains(&(env, "S013", None)), "{kind} {env}: {:?}", heard.0);
+            }
             assert_eq!(state(&db).0.as_deref(), Some("b2"));
             // Nothing pending: nothing to say.
             let mut again = Heard::default();
