@@ -187,6 +187,10 @@ pub struct Settings {
     /// `STRATA_REWRITE=on|off`, `rewrite = true|false`; on by default in staging and prod, off
     /// in dev.
     pub rewrite: bool,
+    /// Whether `rewrite` was set (`STRATA_REWRITE` or `rewrite` in `strata.toml`) rather than
+    /// left to the environment's default: dev's lint assumes production's default rewriting
+    /// only when nobody said otherwise.
+    pub rewrite_configured: bool,
     /// How rewritten steps retry on a lock timeout (`STRATA_REWRITE_LOCK_TIMEOUT`,
     /// `STRATA_REWRITE_LOCK_TIMEOUT_MAX`, `STRATA_REWRITE_RETRY_TOTAL`, seconds; the same keys
     /// in lower case in `strata.toml`).
@@ -439,6 +443,8 @@ impl Settings {
             })?
             .flatten()
             .unwrap_or(crate::runner::DEFAULT_LOCK_TIMEOUT);
+        let rewrite_configured =
+            vars.get_with_source("STRATA_REWRITE").is_some() || section.rewrite.or(file.rewrite).is_some();
         let rewrite = match vars.get_with_source("STRATA_REWRITE") {
             Some((value, source)) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
@@ -487,6 +493,7 @@ impl Settings {
             migration_lock,
             migration_lock_timeout,
             rewrite,
+            rewrite_configured,
             rewrite_retry,
         })
     }
@@ -733,6 +740,8 @@ STRATA_ENV=prod
         let dir = temp();
         let load = |process: &[(&str, &str)]| load_with_process(&dir, Overrides::default(), process);
         assert!(!load(&[]).unwrap().rewrite, "dev");
+        assert!(!load(&[]).unwrap().rewrite_configured, "the environment's default");
+        assert!(load(&[("STRATA_REWRITE", "off")]).unwrap().rewrite_configured, "said");
         for env in ["staging", "prod"] {
             assert!(load(&[("ENV", env), ("DATABASE_URL", PG)]).unwrap().rewrite, "{env}");
         }

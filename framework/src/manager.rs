@@ -210,12 +210,12 @@ impl MigrationManager {
     /// here too), so that `validate` and the runs judge alike.
     ///
     /// Dev warns of what production will refuse, and production rewrites lock-safely by
-    /// default: so dev assumes the rewrite (in the session lock mode), whatever dev's own
-    /// runs do, instead of warning of locks that production's rewrite does not take.
+    /// default: so unless rewriting is configured, dev assumes the rewrite (in the session
+    /// lock mode), instead of warning of locks that production's rewrite does not take.
     pub fn enforcement_lint_options(&self, major: crate::locks::PgMajor) -> crate::lint::LintOptions {
         let mut options = self.lint_options();
         options.pg_major = major;
-        if self.env() == Environment::Dev {
+        if self.env() == Environment::Dev && !self.settings.rewrite_configured {
             options.rewriting = Environment::Prod.rewrites_by_default()
                 && self.settings.migration_lock != runner::LockMode::Transaction;
         }
