@@ -365,21 +365,8 @@ fn counting_proxy(url: &str) -> (String, std::sync::Arc<std::sync::atomic::Atomi
             });
         }
     });
-    let proxied = format!("postgres://postgres@{}:{rest}", strata_encode(here.path()));
+    let proxied = format!("postgres://postgres@{}:{rest}", strata::testkit::encode_host(here.path()));
     (proxied, count, here)
-}
-
-fn strata_encode(dir: &std::path::Path) -> String {
-    dir.to_string_lossy()
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[test]

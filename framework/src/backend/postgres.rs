@@ -47,6 +47,9 @@ pub struct PostgresBackend {
     /// The session's `lock_timeout` as [`Backend::set_timeouts`] set it (`None`: the server's),
     /// restored after a rewritten step outside a transaction.
     session_lock_timeout: Option<std::time::Duration>,
+    /// The server's `server_version_num`, once asked: the lint's enforcement and the rewriter
+    /// both need it in one run, and it cannot change under a connection.
+    server_version: Option<u32>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -171,6 +174,7 @@ impl PostgresBackend {
             expected: None,
             local_timeouts: String::new(),
             session_lock_timeout: None,
+            server_version: None,
         })
     }
 
@@ -418,13 +422,18 @@ impl Backend for PostgresBackend {
     }
 
     fn server_version_num(&mut self) -> Result<Option<u32>, BackendError> {
+        if let Some(num) = self.server_version {
+            return Ok(Some(num));
+        }
         let sql = "SHOW server_version_num";
         let rows = self.simple_rows(sql)?;
         let text = rows.first().and_then(|r| r.first()).cloned().flatten().unwrap_or_default();
-        text.trim().parse().map(Some).map_err(|_| BackendError::Statement {
+        let num: u32 = text.trim().parse().map_err(|_| BackendError::Statement {
             statement: sql.into(),
             message: format!("the server answered {text:?}, not a version number"),
-        })
+        })?;
+        self.server_version = Some(num);
+        Ok(Some(num))
     }
 
     fn version_tables(&self) -> &VersionTables {

@@ -26,7 +26,7 @@ pub use dist::PG_DIST;
 #[cfg(feature = "postgres")]
 pub use pgbouncer::{pgbouncer, PgBouncer};
 #[cfg(feature = "postgres")]
-pub use server::{server_of_major, tls_server, TlsServer, VersionedServer};
+pub use server::{encode_host, server_of_major, tls_server, TlsServer, VersionedServer};
 
 use crate::backend::DatabaseUrl;
 use crate::ops::DialectKind;

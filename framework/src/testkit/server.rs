@@ -404,7 +404,7 @@ pub(super) fn register_cleanup(script: String) {
 }
 
 /// A socket directory as a URL host (percent-encoded, as the driver expects).
-pub(super) fn encode_host(dir: &Path) -> String {
+pub fn encode_host(dir: &Path) -> String {
     dir.to_string_lossy()
         .bytes()
         .map(|b| {
