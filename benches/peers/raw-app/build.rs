@@ -1,7 +1,8 @@
-//! Writes the workload's statements as two constant arrays (`OUT_DIR/statements.rs`), so
-//! the raw app has them compiled in as every tool has its migrations.
+//! Writes the workload's statements as two constant arrays and the migrations' revision ids
+//! as a third (`OUT_DIR/statements.rs`), so the raw app has them compiled in as every tool
+//! has its migrations.
 
-use peer_workload::{size_from_features, steps, write_if_changed};
+use peer_workload::{revision_id, size_from_features, steps, write_if_changed, RAW_BOOKKEEPING_TABLES};
 use std::path::PathBuf;
 
 fn main() {
@@ -16,7 +17,18 @@ fn main() {
     for step in steps.iter().rev() {
         text.push_str(&format!("    {:?},\n", step.down_sql()));
     }
+    text.push_str("];\n\n/// The revision id of migration `i + 1` (the bookkept modes' history and version).\npub const REVISIONS: &[&str] = &[\n");
+    for step in &steps {
+        text.push_str(&format!("    {:?},\n", revision_id(step.index)));
+    }
     text.push_str("];\n");
+    let [history, version] = RAW_BOOKKEEPING_TABLES;
+    text.push_str(&format!(
+        "\n/// The bookkept modes' history table (not `t_*`: the driver's state check ignores it).\n\
+         const HISTORY: &str = {history:?};\n\
+         /// The bookkept modes' one-row version table: the revision the database is at (NULL: base).\n\
+         const VERSION: &str = {version:?};\n"
+    ));
     write_if_changed(&out.join("statements.rs"), &text).expect("raw-app: cannot write statements.rs");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -368,6 +368,32 @@ mod tests {
     }
 
     #[test]
+    fn the_bookkeeping_tables_are_not_counted_and_a_wrong_state_is_still_refused() {
+        let dir = scratch("bookkept");
+        // What raw-app's bookkept modes leave besides the workload: both tables, with rows.
+        let [history, version] = peer_workload::RAW_BOOKKEEPING_TABLES;
+        let bookkeeping = vec![
+            format!("CREATE TABLE {history} (id INTEGER PRIMARY KEY, revision TEXT NOT NULL, applied_at TEXT NOT NULL)"),
+            format!("CREATE TABLE {version} (revision TEXT)"),
+            format!("INSERT INTO {history} (revision, applied_at) VALUES ('abc', 'now')"),
+            format!("INSERT INTO {version} VALUES ('abc')"),
+        ];
+        let up: Vec<String> = peer_workload::steps(10).iter().map(|s| s.up_sql()).collect();
+        let head = sqlite(&dir, "head", &[bookkeeping.clone(), up.clone()].concat());
+        head.verify(10, Expect::Head).expect("head with bookkeeping is head");
+        let error = head.verify(10, Expect::Base).expect_err("head is not base");
+        assert!(error.contains("found 5 and 5"), "{error}");
+        let base = sqlite(&dir, "base", &bookkeeping);
+        base.verify(10, Expect::Base).expect("only the bookkeeping tables is base");
+        let error = base.verify(10, Expect::Head).expect_err("the bookkeeping tables are not head");
+        assert!(error.contains("found 0 and 0"), "{error}");
+        let partial = sqlite(&dir, "partial", &[bookkeeping, up[..9].to_vec()].concat());
+        let error = partial.verify(10, Expect::Head).expect_err("one column short");
+        assert!(error.contains("found 5 and 4; missing: t_9.extra_10"), "{error}");
+        fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
     fn wal_files_are_refused() {
         let dir = scratch("wal");
         let db = sqlite(&dir, "wal", &["PRAGMA journal_mode=WAL".into(), "CREATE TABLE x (a)".into()]);

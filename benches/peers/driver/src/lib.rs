@@ -43,7 +43,8 @@ usage: benches/peers/run [--quick] [--engine sqlite|postgres] [--size 100|1000]
   --runs R         timed runs per cell and round (default 5 at 100 migrations, 3 at 1,000)
   --warmup W       untimed runs before a cell's first round (default 1)
   --tools LIST     only these columns, comma-separated, from raw-one-txn, raw-per-statement,
-                   select1, sqlx, refinery, strata (default: all; ratios need the floor and peers)
+                   raw-bookkept, select1, sqlx, refinery, strata (default: all; ratios need
+                   the floors and peers)
 
 Needs hyperfine and, for PostgreSQL, the server programs (initdb, pg_ctl). Everything is
 built and written under $CARGO_TARGET_DIR/peers (default: target/peers).";
@@ -354,6 +355,13 @@ fn notes(options: &Options) -> Vec<String> {
         "floor: raw with a transaction per statement (upgrade, downgrade), connect + SELECT 1 (nothing \
          pending, current); targets (issue 13): strata ahead of every peer, within 1.1x of the floor on \
          upgrade and downgrade, within +1 ms of it on nothing pending and current"
+            .into(),
+        "raw + bookkeeping (strata / bookkept): the same raw statements, each migration's transaction also \
+         inserting a history row and updating a one-row version table (SQLite: prepare_cached statements; \
+         PostgreSQL: one simple-query batch per migration), the least a tool that keeps a history and a \
+         current version in each migration's own transaction must do (strata does; sqlx and refinery insert \
+         a history row only). Raw's database at head is built by it (the floors without bookkeeping leave \
+         its two tables alone)"
             .into(),
         "refinery has no down migrations (n/a)".into(),
     ]);
@@ -717,5 +725,12 @@ mod tests {
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--warmup", "0"]).is_ok());
         assert!(parse(&["--engine", "mysql"]).is_err());
+        assert_eq!(parse(&[]).expect("parses").tools, Tool::ALL.to_vec());
+        let floors = parse(&["--tools", "raw-per-statement,raw-bookkept,strata"]).expect("parses");
+        assert_eq!(floors.tools, [Tool::RawPerStatement, Tool::RawBookkept, Tool::Strata]);
+        let error = parse(&["--tools", "raw-bookkeeping"]).expect_err("refused");
+        assert!(error.contains("unknown column \"raw-bookkeeping\""), "{error}");
+        assert!(error.contains("raw-per-statement, raw-bookkept, select1"), "{error}");
+        assert!(USAGE.contains("raw-bookkept"));
     }
 }

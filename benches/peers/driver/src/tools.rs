@@ -28,7 +28,8 @@ impl App {
     /// The arguments that upgrade base → head (to build the databases runs start from).
     pub fn upgrade_args(self) -> &'static [&'static str] {
         match self {
-            App::Raw => &["up-one-txn"],
+            // Its history and version tables are left alone by the floors that keep none.
+            App::Raw => &["up-bookkept"],
             App::Sqlx | App::Refinery => &["up"],
             App::Strata => &["upgrade"],
         }
@@ -53,6 +54,10 @@ pub enum Tool {
     RawOneTxn,
     /// Raw SQL, a transaction per statement: the floor of upgrade and downgrade.
     RawPerStatement,
+    /// Raw SQL, a transaction per migration holding its statement, a history row and the
+    /// version update: the least a tool that records each migration in the migration's own
+    /// transaction must do (the second floor of upgrade and downgrade).
+    RawBookkept,
     /// Connect and `SELECT 1`: the floor of the nothing-pending check and `current`.
     Select1,
     Sqlx,
@@ -61,13 +66,20 @@ pub enum Tool {
 }
 
 impl Tool {
-    pub const ALL: [Tool; 6] =
-        [Tool::RawOneTxn, Tool::RawPerStatement, Tool::Select1, Tool::Sqlx, Tool::Refinery, Tool::Strata];
+    pub const ALL: [Tool; 7] = [
+        Tool::RawOneTxn,
+        Tool::RawPerStatement,
+        Tool::RawBookkept,
+        Tool::Select1,
+        Tool::Sqlx,
+        Tool::Refinery,
+        Tool::Strata,
+    ];
 
     /// The app whose binary runs this column.
     pub fn app(self) -> App {
         match self {
-            Tool::RawOneTxn | Tool::RawPerStatement | Tool::Select1 => App::Raw,
+            Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1 => App::Raw,
             Tool::Sqlx => App::Sqlx,
             Tool::Refinery => App::Refinery,
             Tool::Strata => App::Strata,
@@ -79,6 +91,7 @@ impl Tool {
         match self {
             Tool::RawOneTxn => "raw, one txn",
             Tool::RawPerStatement => "raw, txn per stmt",
+            Tool::RawBookkept => "raw + bookkeeping",
             Tool::Select1 => "connect + SELECT 1",
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
@@ -91,6 +104,7 @@ impl Tool {
         match self {
             Tool::RawOneTxn => "raw-one-txn",
             Tool::RawPerStatement => "raw-per-statement",
+            Tool::RawBookkept => "raw-bookkept",
             Tool::Select1 => "select1",
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
@@ -111,8 +125,10 @@ impl Tool {
             (Tool::RawOneTxn, Upgrade) => Runs(&["up-one-txn"]),
             (Tool::RawPerStatement, Upgrade) => Runs(&["up-per-statement"]),
             (Tool::RawPerStatement, Downgrade) => Runs(&["down-per-statement"]),
+            (Tool::RawBookkept, Upgrade) => Runs(&["up-bookkept"]),
+            (Tool::RawBookkept, Downgrade) => Runs(&["down-bookkept"]),
             (Tool::Select1, Pending | Current) => Runs(&["select1"]),
-            (Tool::RawOneTxn | Tool::RawPerStatement | Tool::Select1, _) => Absent,
+            (Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1, _) => Absent,
             (Tool::Sqlx, Upgrade | Pending) => Runs(&["up"]),
             (Tool::Sqlx, Downgrade) => Runs(&["down"]),
             (Tool::Sqlx, Current) => Runs(&["current"]),
@@ -194,6 +210,15 @@ impl Workload {
             Workload::Pending | Workload::Current => Tool::Select1,
         }
     }
+
+    /// The floor with the bookkeeping every migration tool here does (a history row and the
+    /// version in each migration's transaction), where the row has one.
+    pub fn bookkept_floor(self) -> Option<Tool> {
+        match self {
+            Workload::Upgrade | Workload::Downgrade => Some(Tool::RawBookkept),
+            Workload::Pending | Workload::Current => None,
+        }
+    }
 }
 
 /// The state a database must be in after a run.
@@ -255,6 +280,13 @@ mod tests {
             assert!(matches!(workload.floor().command(workload), Cell::Runs(_)), "{workload:?}");
             assert!(matches!(Tool::Strata.command(workload), Cell::Runs(_)), "{workload:?}");
             assert!(Tool::ALL.iter().any(|t| t.is_peer() && matches!(t.command(workload), Cell::Runs(_))));
+            if let Some(bookkept) = workload.bookkept_floor() {
+                assert!(matches!(bookkept.command(workload), Cell::Runs(_)), "{workload:?}");
+            }
         }
+        assert_eq!(Tool::RawBookkept.command(Workload::Upgrade), Cell::Runs(&["up-bookkept"]));
+        assert_eq!(Tool::RawBookkept.command(Workload::Downgrade), Cell::Runs(&["down-bookkept"]));
+        assert_eq!(Tool::RawBookkept.command(Workload::Current), Cell::Absent);
+        assert_eq!(Workload::Pending.bookkept_floor(), None);
     }
 }

@@ -1,5 +1,7 @@
-//! The peer benchmark's floor: the workload's statements through the bare drivers, as a
-//! hand-written migration script would run them, with no bookkeeping at all.
+//! The peer benchmark's floors: the workload's statements through the bare drivers, as a
+//! hand-written migration script would run them, with no bookkeeping at all, or with the
+//! least bookkeeping a tool that records each migration in the migration's own transaction
+//! must do.
 //!
 //! `raw-app MODE` on `DATABASE_URL` (`sqlite://PATH` or `postgres://...`):
 //!
@@ -8,6 +10,17 @@
 //!   `COMMIT`), as strata's in-process benchmark runs raw;
 //! - `down-per-statement`: the downgrade statements (`ALTER TABLE .. DROP COLUMN`,
 //!   `DROP TABLE`, last migration first), each in its own transaction;
+//! - `up-bookkept` / `down-bookkept`: the same statements, each migration in its own
+//!   transaction with its bookkeeping: `BEGIN`, the statement, one `INSERT` of a history row
+//!   (the migration's revision id and a timestamp text) into `raw_history`, one `UPDATE` of
+//!   the one-row `raw_version` to the revision the database is now at (down: the parent, NULL
+//!   at base), `COMMIT`. Both tables are created if missing before the first migration (so
+//!   `down-bookkept` also runs on a database `up-per-statement` built). On SQLite the two
+//!   bookkeeping statements are `prepare_cached` statements with bound parameters (SQLite
+//!   re-prepares them after each migration's schema change, as it must for any tool); on
+//!   PostgreSQL each migration is one simple-query batch (`BEGIN; statement; INSERT ..;
+//!   UPDATE ..; COMMIT`), one round trip, the revision ids inlined as literals (they are
+//!   12 hex digits, checked);
 //! - `select1`: connect and `SELECT 1`: the least any tool must do to look at a database;
 //! - `durability`: prints the settings the connection runs with (for the driver's check).
 //!
@@ -18,8 +31,37 @@ use std::process::ExitCode;
 
 include!(concat!(env!("OUT_DIR"), "/statements.rs"));
 
-const USAGE: &str = "usage: raw-app up-one-txn|up-per-statement|down-per-statement|select1|durability  \
+const USAGE: &str =
+    "usage: raw-app up-one-txn|up-per-statement|down-per-statement|up-bookkept|down-bookkept|\
+                     select1|durability  \
                      (DATABASE_URL=sqlite://PATH or postgres://...)";
+
+/// The bookkept upgrade: each statement with the revision its migration moves to.
+fn up_moves() -> impl Iterator<Item = Move> {
+    UP.iter().zip(REVISIONS).map(|(sql, revision)| Move { sql, revision, to: Some(revision) })
+}
+
+/// The bookkept downgrade: each statement (last migration first) with the migration's
+/// revision and its parent's (`None` below the first migration: base).
+fn down_moves() -> impl Iterator<Item = Move> {
+    let n = REVISIONS.len();
+    DOWN.iter().enumerate().map(move |(k, sql)| Move {
+        sql,
+        // DOWN[k] undoes migration n - k (1-based), whose parent is migration n - k - 1.
+        revision: REVISIONS[n - 1 - k],
+        to: (n - k).checked_sub(2).map(|parent| REVISIONS[parent]),
+    })
+}
+
+/// One bookkept migration.
+struct Move {
+    /// Its statement (up or down).
+    sql: &'static str,
+    /// The migration's revision id, recorded in the history.
+    revision: &'static str,
+    /// The revision the database is at afterwards (`None`: base).
+    to: Option<&'static str>,
+}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -64,6 +106,8 @@ fn sqlite(mode: &str, conn: &mut rusqlite::Connection) -> Result<(), String> {
         "up-one-txn" => in_transaction(conn, UP),
         "up-per-statement" => UP.iter().try_for_each(|sql| in_transaction(conn, &[sql])),
         "down-per-statement" => DOWN.iter().try_for_each(|sql| in_transaction(conn, &[sql])),
+        "up-bookkept" => sqlite_bookkept(conn, up_moves()),
+        "down-bookkept" => sqlite_bookkept(conn, down_moves()),
         "select1" => {
             let one: i64 = conn.query_row("SELECT 1", [], |r| r.get(0)).map_err(|e| e.to_string())?;
             (one == 1).then_some(()).ok_or_else(|| "SELECT 1 did not return 1".into())
@@ -80,6 +124,62 @@ fn sqlite(mode: &str, conn: &mut rusqlite::Connection) -> Result<(), String> {
     }
 }
 
+/// Runs `moves` on SQLite, each in its own transaction with its history row and version.
+fn sqlite_bookkept(conn: &mut rusqlite::Connection, moves: impl Iterator<Item = Move>) -> Result<(), String> {
+    // One transaction: on a fresh file, one commit; on a database that has the tables, no write.
+    conn.execute_batch(&format!(
+        "BEGIN; \
+         CREATE TABLE IF NOT EXISTS {HISTORY} (id INTEGER PRIMARY KEY, revision TEXT NOT NULL, applied_at TEXT NOT NULL); \
+         CREATE TABLE IF NOT EXISTS {VERSION} (revision TEXT); \
+         INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION}); \
+         COMMIT"
+    ))
+    .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
+    let insert_history = format!(
+        "INSERT INTO {HISTORY} (revision, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    );
+    let update_version = format!("UPDATE {VERSION} SET revision = ?1");
+    for Move { sql, revision, to } in moves {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql).map_err(|e| format!("{e}: {sql}"))?;
+        tx.prepare_cached(&insert_history)
+            .and_then(|mut s| s.execute([revision]))
+            .map_err(|e| format!("{e}: {insert_history}"))?;
+        tx.prepare_cached(&update_version)
+            .and_then(|mut s| s.execute([to]))
+            .map_err(|e| format!("{e}: {update_version}"))?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Runs `moves` on PostgreSQL, each in its own transaction with its history row and version,
+/// in one simple-query round trip per migration.
+fn postgres_bookkept(client: &mut postgres::Client, moves: impl Iterator<Item = Move>) -> Result<(), String> {
+    // One implicit transaction: one commit on a fresh database, none when the tables exist.
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {HISTORY} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+             revision text NOT NULL, applied_at text NOT NULL); \
+             CREATE TABLE IF NOT EXISTS {VERSION} (revision text); \
+             INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION})"
+        ))
+        .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
+    // Inlined as literals below: they must need no quoting.
+    if let Some(bad) = REVISIONS.iter().find(|r| !r.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(format!("the revision id {bad:?} is not hex digits"));
+    }
+    for Move { sql, revision, to } in moves {
+        let to = to.map_or("NULL".to_string(), |to| format!("'{to}'"));
+        let batch = format!(
+            "BEGIN; {sql}; INSERT INTO {HISTORY} (revision, applied_at) VALUES ('{revision}', now()::text); \
+             UPDATE {VERSION} SET revision = {to}; COMMIT"
+        );
+        client.batch_execute(&batch).map_err(|e| format!("{e}: {batch}"))?;
+    }
+    Ok(())
+}
+
 /// `mode` on an open PostgreSQL connection.
 fn postgres(mode: &str, client: &mut postgres::Client) -> Result<(), String> {
     let in_transaction = |client: &mut postgres::Client, statements: &[&str]| -> Result<(), String> {
@@ -93,6 +193,8 @@ fn postgres(mode: &str, client: &mut postgres::Client) -> Result<(), String> {
         "up-one-txn" => in_transaction(client, UP),
         "up-per-statement" => UP.iter().try_for_each(|sql| in_transaction(client, &[sql])),
         "down-per-statement" => DOWN.iter().try_for_each(|sql| in_transaction(client, &[sql])),
+        "up-bookkept" => postgres_bookkept(client, up_moves()),
+        "down-bookkept" => postgres_bookkept(client, down_moves()),
         "select1" => {
             let one: i32 = client.query_one("SELECT 1", &[]).map_err(|e| e.to_string())?.get(0);
             (one == 1).then_some(()).ok_or_else(|| "SELECT 1 did not return 1".into())

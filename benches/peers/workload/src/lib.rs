@@ -110,6 +110,11 @@ pub fn revision_id(index: usize) -> String {
     format!("{:012x}", z & 0xFFFF_FFFF_FFFF)
 }
 
+/// The tables raw-app's bookkept modes keep (`up-bookkept`, `down-bookkept`): the history
+/// (one row per migration run) and the one-row version. No name starts with `t_`, so the
+/// state check, which counts tables `t_*`, does not count them.
+pub const RAW_BOOKKEEPING_TABLES: [&str; 2] = ["raw_history", "raw_version"];
+
 /// Writes `text` to `path` unless the file already holds exactly that (so cargo sees no
 /// change on a rebuild), creating parent folders.
 pub fn write_if_changed(path: &std::path::Path, text: &str) -> std::io::Result<()> {
@@ -134,5 +139,12 @@ mod tests {
         assert_eq!(steps[1].down_sql(), "ALTER TABLE t_1 DROP COLUMN extra_2");
         assert_eq!(steps[3].down_sql(), "ALTER TABLE t_3 DROP COLUMN extra_4");
         assert_eq!(steps[2].down_sql(), "DROP TABLE t_3");
+    }
+
+    #[test]
+    fn bookkeeping_tables_are_not_workload_tables() {
+        for table in RAW_BOOKKEEPING_TABLES {
+            assert!(!table.to_ascii_lowercase().starts_with("t_"), "{table}");
+        }
     }
 }
