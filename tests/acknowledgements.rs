@@ -392,6 +392,19 @@ fn the_nothing_pending_start_up_costs_no_round_trip_more() {
         // is pending), the version again (the run); production also reads what is pending
         // for its start-up rule.
         assert_eq!(start_up - bare, expected, "{env}: start-up {start_up}, bare connect {bare}");
+        // The upgrade command reads the version once, for the lint and the run (prod's
+        // validation first reads it and the history).
+        let report = m
+            .run_migrations_in(
+                &Target::Head,
+                strata::runner::TransactionMode::PerMigration,
+                &mut Heard::default(),
+            )
+            .unwrap();
+        assert!(report.applied.is_empty());
+        let upgrade = count.swap(0, Ordering::SeqCst);
+        let expected = if env == Environment::Prod { 3 } else { 1 };
+        assert_eq!(upgrade - bare, expected, "{env}: upgrade {upgrade}, bare connect {bare}");
     }
 }
 

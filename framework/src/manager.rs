@@ -252,21 +252,24 @@ impl MigrationManager {
         Ok(())
     }
 
-    /// The lint findings of the migrations an upgrade to `target` would apply, judged on what
-    /// is applied (reads the version; the server's version only when something would run).
+    /// The lint findings of the migrations an upgrade to `target` would apply from `read`,
+    /// judged on what is applied (the server's version is read only when something would run).
     /// Acknowledgements that cannot be honoured are an error.
     /// `mode`: how they will run (grouped runs are never rewritten, so the lint then assumes
     /// no rewrite, or prod would let through what the rewrite was counted on to fix).
     fn planned_findings(
         &self,
         db: &mut dyn Backend,
+        read: &runner::VersionRead,
         target: &Target,
         mode: TransactionMode,
     ) -> Result<Vec<crate::lint::Finding>, ManagerError> {
-        let (applied, planned) = self.runner().plan_upgrade_after(db, target)?;
+        let runner = self.runner();
+        let planned = runner.plan_upgrade_of(read, target)?;
         if planned.is_empty() {
             return Ok(Vec::new());
         }
+        let applied = runner.applied_of(read);
         let bad = crate::lint::acknowledgement_errors(&planned);
         if !bad.is_empty() {
             return Err(ManagerError::Acknowledgements(bad));
@@ -401,16 +404,27 @@ impl MigrationManager {
                 return Err(ManagerError::Invalid(validation));
             }
         }
-        let findings = self.planned_findings(db.as_mut(), target, mode)?;
+        let runner = self.runner().with_mode(mode);
+        // One read of the version for the lint and the run: nothing pending, nothing more asked.
+        let read = runner.read_for_upgrade(db.as_mut())?;
+        let findings = self.planned_findings(db.as_mut(), &read, target, mode)?;
         self.enforce(db.kind(), &findings, listener)?;
-        Ok(self.runner().with_mode(mode).upgrade_with(db.as_mut(), target, listener)?)
+        Ok(runner.upgrade_after_read(db.as_mut(), read, target, listener)?)
     }
 
     /// What a rollback to `target` would end at (`base` or a revision id) and revert, for a
     /// front end to show and confirm. Changes nothing.
     pub fn rollback_plan(&self, target: &Target) -> Result<(String, Vec<&'static Migration>), ManagerError> {
-        let mut db = self.connect()?;
-        let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
+        self.rollback_plan_on(self.connect()?.as_mut(), target)
+    }
+
+    /// [`MigrationManager::rollback_plan`] on a connection the caller holds.
+    fn rollback_plan_on(
+        &self,
+        db: &mut dyn Backend,
+        target: &Target,
+    ) -> Result<(String, Vec<&'static Migration>), ManagerError> {
+        let (steps, end) = self.runner().plan_downgrade(db, target)?;
         Ok((end.unwrap_or_else(|| "base".into()), steps))
     }
 
@@ -422,7 +436,19 @@ impl MigrationManager {
         target: &Target,
         said: Confirmation,
     ) -> Result<policy::RollbackSession, ManagerError> {
-        let (end, steps) = self.rollback_plan(target)?;
+        self.rollback_session_on(self.connect()?.as_mut(), target, said)
+    }
+
+    /// [`MigrationManager::rollback_session`] on a connection the caller holds (from
+    /// [`MigrationManager::connect`]) and then hands to
+    /// [`MigrationManager::rollback_migration_on`]: a command line's rollback connects once.
+    pub fn rollback_session_on(
+        &self,
+        db: &mut dyn Backend,
+        target: &Target,
+        said: Confirmation,
+    ) -> Result<policy::RollbackSession, ManagerError> {
+        let (end, steps) = self.rollback_plan_on(db, target)?;
         Ok(policy::RollbackSession::new(self.env(), end, steps, said))
     }
 
@@ -434,8 +460,18 @@ impl MigrationManager {
         confirmation: &Confirmation,
         listener: &mut dyn Listener,
     ) -> Result<Report, ManagerError> {
-        let mut db = self.connect()?;
-        let (steps, end) = self.runner().plan_downgrade(db.as_mut(), target)?;
+        self.rollback_migration_on(self.connect()?.as_mut(), target, confirmation, listener)
+    }
+
+    /// [`MigrationManager::rollback_migration`] on a connection the caller holds.
+    pub fn rollback_migration_on(
+        &self,
+        db: &mut dyn Backend,
+        target: &Target,
+        confirmation: &Confirmation,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, ManagerError> {
+        let (steps, end) = self.runner().plan_downgrade(db, target)?;
         if let Some(shown) = &confirmation.shown_plan {
             if steps.iter().map(|m| m.revision).ne(shown.iter().map(String::as_str)) {
                 let current = db.current_revision()?.unwrap_or_else(|| "base".into());
@@ -454,8 +490,8 @@ impl MigrationManager {
         }
         let runner = self.runner();
         Ok(match &confirmation.shown_plan {
-            Some(shown) => runner.downgrade_exactly(db.as_mut(), target, shown, listener)?,
-            None => runner.downgrade_with(db.as_mut(), target, listener)?,
+            Some(shown) => runner.downgrade_exactly(db, target, shown, listener)?,
+            None => runner.downgrade_with(db, target, listener)?,
         })
     }
 

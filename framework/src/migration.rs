@@ -196,6 +196,15 @@ macro_rules! __transactional {
     };
 }
 
+/// The first 16 bytes of `text` as a big-endian integer, zero-padded: integers in the
+/// strings' order wherever they differ in those bytes (equal integers need the strings).
+fn leading_bytes(text: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = text.len().min(16);
+    bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
+}
+
 /// Every migration registered in this binary, in no particular order.
 pub fn registered() -> Vec<&'static Migration> {
     inventory::iter::<Migration>.into_iter().collect()
@@ -277,17 +286,19 @@ fn join_errors(errors: &[ChainError]) -> String {
 /// assert!(matches!(strata::MigrationSet::new(broken), Err(strata::RegistryError::Chain(_))));
 /// # Ok::<(), strata::RegistryError>(())
 /// ```
+///
+/// Cloning is cheap (shared, immutable parts): every runner a command makes holds one.
 #[derive(Debug, Clone)]
 pub struct MigrationSet {
     /// In the graph's canonical order (parents before children).
-    ordered: Vec<&'static Migration>,
+    ordered: std::sync::Arc<[&'static Migration]>,
     /// The revisions as a DAG, for the planner ([`crate::plan`]).
-    graph: plan::Graph<'static>,
+    graph: std::sync::Arc<plan::Graph<'static>>,
     /// The one head's place in `ordered` (`None`: no migrations), found once.
     head: Option<usize>,
     /// Squashed revision -> the checkpoint that replaces it, with whether it was the squash
     /// target (the one revision a database may stand at and be read as the checkpoint).
-    replaced: HashMap<&'static str, (&'static str, bool)>,
+    replaced: std::sync::Arc<HashMap<&'static str, (&'static str, bool)>>,
 }
 
 impl MigrationSet {
@@ -295,9 +306,9 @@ impl MigrationSet {
     /// build script recorded. `crate_name` is the migrations crate, named in the remedy.
     pub fn from_registry(expected: &[&str], crate_name: &str) -> Result<Self, RegistryError> {
         let registered = registered();
-        let known: std::collections::HashSet<&str> = registered.iter().map(|m| m.revision).collect();
+        let known: crate::plan::IdMap<'_, ()> = registered.iter().map(|m| (m.revision, ())).collect();
         let missing: Vec<String> =
-            expected.iter().filter(|r| !known.contains(**r)).map(|r| r.to_string()).collect();
+            expected.iter().filter(|r| !known.contains_key(**r)).map(|r| r.to_string()).collect();
         if !missing.is_empty() {
             return Err(RegistryError::Missing {
                 missing,
@@ -321,11 +332,19 @@ impl MigrationSet {
 
     /// An explicit list (tests, benchmarks), checked as a revision graph with one head (two
     /// branches must be joined by a merge revision or rebased first).
-    pub fn new(mut migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
+    pub fn new(migrations: Vec<&'static Migration>) -> Result<Self, RegistryError> {
         // Registration order is unspecified (inventory's), so the canonical order breaks ties
         // between branches by creation time, then revision id: every binary built from the
         // same files plans the same steps in the same order.
-        migrations.sort_by(|a, b| (a.created, a.revision).cmp(&(b.created, b.revision)));
+        // A total order (the file too: duplicates keep one order), compared first on the
+        // creation time's first 16 bytes as one integer: sorting a thousand migrations by
+        // their strings was a quarter of a nothing-pending start-up's instructions.
+        let mut keyed: Vec<(u128, &'static Migration)> =
+            migrations.iter().map(|m| (leading_bytes(m.created), *m)).collect();
+        keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+            ka.cmp(kb).then_with(|| (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file)))
+        });
+        let migrations: Vec<&'static Migration> = keyed.into_iter().map(|(_, m)| m).collect();
         let revisions: Vec<plan::Revision<'static>> = migrations
             .iter()
             .map(|m| plan::Revision { id: m.revision, parents: m.parents, source: m.file })
@@ -351,7 +370,7 @@ impl MigrationSet {
             }
         }
         let head = heads.first().and_then(|h| graph.position(h));
-        Ok(MigrationSet { ordered, graph, head, replaced })
+        Ok(MigrationSet { ordered: ordered.into(), graph: graph.into(), head, replaced: replaced.into() })
     }
 
     /// The revisions as a DAG: what [`crate::plan::plan`] plans on.
@@ -450,5 +469,31 @@ impl MigrationSet {
     /// The head: the one migration no other follows (`None` for an empty set).
     pub fn head(&self) -> Option<&'static Migration> {
         self.head.map(|i| self.ordered[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leading_bytes;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Where the integers differ they order as the strings do (the sort falls back to the
+        /// strings only on a tie).
+        #[test]
+        fn leading_bytes_order_as_the_strings(a in "[\\x00-\\x7f0-9:TZ-]{0,24}", b in "[\\x00-\\x7f0-9:TZ-]{0,24}") {
+            let (ka, kb) = (leading_bytes(&a), leading_bytes(&b));
+            if ka != kb {
+                prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            }
+        }
+    }
+
+    #[test]
+    fn leading_bytes_of_timestamps() {
+        assert!(leading_bytes("2026-01-01T00:00:00Z") < leading_bytes("2026-01-01T00:01:00Z"));
+        assert_eq!(leading_bytes("2026-01-01T00:00:00Z"), leading_bytes("2026-01-01T00:00:59Z"));
+        assert!(leading_bytes("") < leading_bytes("\u{1}"));
+        assert!(leading_bytes("ab") <= leading_bytes("ab\u{0}x"));
     }
 }

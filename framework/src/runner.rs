@@ -672,6 +672,44 @@ impl Runner {
         Ok((applied, self.migrations_of(&planned)))
     }
 
+    /// One read of the version row before an upgrade (refused as the upgrade itself would be
+    /// when a rewritten migration's downgrade was interrupted), for
+    /// [`Runner::plan_upgrade_of`] and then [`Runner::upgrade_after_read`].
+    pub fn read_for_upgrade(&self, backend: &mut dyn Backend) -> Result<VersionRead, Error> {
+        let (version, state, resume) = self.state_or_resume(backend, Direction::Up)?;
+        Ok(VersionRead { version, state, resume })
+    }
+
+    /// The migrations an upgrade to `target` would apply from a read already made (in plan
+    /// order). Asks the database nothing.
+    pub fn plan_upgrade_of(
+        &self,
+        read: &VersionRead,
+        target: &Target,
+    ) -> Result<Vec<&'static Migration>, Error> {
+        let planned = self.planned(&read.state, read.version.as_deref(), target, Direction::Up)?;
+        Ok(self.migrations_of(&planned))
+    }
+
+    /// The migrations applied at `read`, in plan order (what the lint knows the schema from).
+    pub fn applied_of(&self, read: &VersionRead) -> Vec<&'static Migration> {
+        self.set.graph().applied_in(&read.state).into_iter().filter_map(|r| self.set.get(r)).collect()
+    }
+
+    /// [`Runner::upgrade_with`] starting from `read` instead of reading the version again:
+    /// with nothing to do it asks the database nothing more; with work, it reads again under
+    /// the migration lock as every run does (without a lock, each migration's transaction
+    /// re-checks the version).
+    pub fn upgrade_after_read(
+        &self,
+        backend: &mut dyn Backend,
+        read: VersionRead,
+        target: &Target,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
+        self.move_to(backend, target, Direction::Up, None, listener, Some(read))
+    }
+
     /// The migrations a downgrade to `target` would revert, in revert order, and the version
     /// it ends at (`None` = base), without running anything.
     pub fn plan_downgrade(
@@ -924,7 +962,7 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        self.move_to(backend, target, Direction::Up, None, listener)
+        self.move_to(backend, target, Direction::Up, None, listener, None)
     }
 
     /// [`Runner::downgrade`], telling `listener` about each migration as it runs.
@@ -934,7 +972,7 @@ impl Runner {
         target: &Target,
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        self.move_to(backend, target, Direction::Down, None, listener)
+        self.move_to(backend, target, Direction::Down, None, listener, None)
     }
 
     /// [`Runner::downgrade_with`], only if it reverts exactly `expected` (revisions in revert
@@ -947,11 +985,12 @@ impl Runner {
         expected: &[String],
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
-        self.move_to(backend, target, Direction::Down, Some(expected), listener)
+        self.move_to(backend, target, Direction::Down, Some(expected), listener, None)
     }
 
     /// Moves the database to `target` in `direction`, under the migration lock; with
-    /// `expected`, only along exactly those revisions.
+    /// `expected`, only along exactly those revisions; from `read` when the caller has read
+    /// the version already (in `direction`).
     fn move_to(
         &self,
         backend: &mut dyn Backend,
@@ -959,10 +998,14 @@ impl Runner {
         direction: Direction,
         expected: Option<&[String]>,
         listener: &mut dyn Listener,
+        read: Option<VersionRead>,
     ) -> Result<Report, Error> {
         let graph = self.set.graph();
         let way = if direction == Direction::Up { plan::Direction::Up } else { plan::Direction::Down };
-        let (version, state, resume) = self.state_or_resume(backend, direction)?;
+        let (version, state, resume) = match read {
+            Some(VersionRead { version, state, resume }) => (version, state, resume),
+            None => self.state_or_resume(backend, direction)?,
+        };
         let planned = self.planned(&state, version.as_deref(), target, direction)?;
         if planned.is_empty() && expected.is_none_or(<[String]>::is_empty) && resume.is_none() {
             // Nothing to do: no lock, so the start-up check stays one query.
@@ -1200,6 +1243,16 @@ impl Runner {
 /// Where an interrupted rewritten migration resumes: its revision, its steps done and the
 /// fingerprint of the staged plan they belong to (`None`: an older marker).
 type Resume = (String, usize, Option<String>);
+
+/// One read of the version row before an upgrade ([`Runner::read_for_upgrade`]): the lint of
+/// what is pending judges it, and the run that follows starts from it
+/// ([`Runner::upgrade_after_read`]), so a start-up with nothing to do asks the database once.
+#[derive(Debug, Clone)]
+pub struct VersionRead {
+    version: Option<String>,
+    state: State,
+    resume: Option<Resume>,
+}
 
 /// Plans each migration of a run as [`crate::rewrite`] stages it, following the schema model
 /// from migration to migration.

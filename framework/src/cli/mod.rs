@@ -590,6 +590,9 @@ impl App {
             std::mem::forget(command);
             parsed
         };
+        if let Some(cli) = bare_command_line(&args) {
+            return self.execute(cli.db);
+        }
         let cli = match parse(Cli::command()) {
             Ok(cli) => cli,
             Err(_) => match parse(self.command()) {
@@ -648,6 +651,57 @@ fn program_name() -> String {
 
 /// Hides passwords from every output before anything can print them (`args`, a URL in them,
 /// DATABASE_URL), and routes panics through the scrubbing writer.
+/// A command line that names one subcommand and nothing else (`upgrade`, `current`: how
+/// start-up scripts, deploy hooks and health checks run strata), parsed without clap. Building
+/// clap's command tree and parsing with it was a sixth of a nothing-pending start-up's
+/// instructions; these lines have exactly one meaning, every argument at its default. Any
+/// other line (an option, a value, help) goes through clap. `None`: not such a line. A test
+/// pins that each one parses as clap parses it.
+fn bare_command_line(args: &[String]) -> Option<Cli> {
+    let [_, name] = args else { return None };
+    let command = match name.as_str() {
+        "init" => Command::Init { from_models: false },
+        "upgrade" => Command::Upgrade {
+            revision: "head".into(),
+            sql: false,
+            from: None,
+            allow_data_placeholders: false,
+            grouped: false,
+        },
+        "downgrade" => Command::Downgrade {
+            revision: "-1".into(),
+            force: false,
+            yes_i_am_sure: false,
+            sql: false,
+            from: None,
+            allow_data_placeholders: false,
+        },
+        "current" => Command::Current { applied: false },
+        "history" => Command::History { log: false, graph: false },
+        "graph" => Command::Graph,
+        "pending" => Command::Pending,
+        "check" => Command::Check,
+        "lint" => Command::Lint { empty: Vec::new() },
+        "validate" => Command::Validate { strict: false },
+        "start" => Command::Start,
+        "heads" => Command::Heads,
+        "merge" => Command::Merge { message: None },
+        _ => return None,
+    };
+    Some(Cli {
+        db: DbArgs {
+            database_url: None,
+            env: None,
+            config: None,
+            format: FormatArg::Text,
+            verbose: 0,
+            quiet: false,
+            pg_version: None,
+            command,
+        },
+    })
+}
+
 fn protect(args: &[String], program: &str) {
     output::set_program(program);
     std::panic::set_hook(Box::new(|info| output::write_err(format_args!("{}", output::panic_message(info)))));
@@ -844,12 +898,19 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         Command::Downgrade { revision, force, yes_i_am_sure, .. } => {
             let target = target(&revision)?;
             let said = Confirmation { force, yes_i_am_sure, ..Confirmation::default() };
-            let mut session = manager.rollback_session(&target, said)?;
+            // One connection for the plan and the rollback, unless a person was asked: the
+            // answer may come long after (past a server's idle timeout), so a new one then.
+            let mut db = manager.connect()?;
+            let mut session = manager.rollback_session_on(db.as_mut(), &target, said)?;
             prompt::confirm(&mut session);
             let said = session.finish().map_err(failure)?;
+            if said.shown_plan.is_some() {
+                drop(db);
+                db = manager.connect()?;
+            }
             let started = Instant::now();
             let mut progress = Progress::new(format, cli.quiet);
-            let report = manager.rollback_migration(&target, &said, &mut progress)?;
+            let report = manager.rollback_migration_on(db.as_mut(), &target, &said, &mut progress)?;
             drop(progress);
             if !cli.quiet {
                 output::report(format, &database, &report, started.elapsed());
@@ -1183,6 +1244,41 @@ fn show(manager: &MigrationManager, format: Format, revision: &str) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every line the fast path takes parses as clap parses it, and every subcommand that
+    /// needs nothing more than its name is taken (a new one must be added, or left to clap
+    /// here on purpose).
+    #[test]
+    fn bare_command_lines_parse_as_clap_parses_them() {
+        let mut taken = Vec::new();
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name().to_string();
+            let args = vec!["strata".to_string(), name.clone()];
+            let by_clap = Cli::try_parse_from(&args);
+            match (bare_command_line(&args), by_clap) {
+                (Some(bare), Ok(clap)) => {
+                    assert_eq!(format!("{bare:?}"), format!("{clap:?}"), "{name}");
+                    taken.push(name);
+                }
+                (Some(_), Err(e)) => panic!("{name}: the fast path takes a line clap refuses: {e}"),
+                (None, Ok(_)) => panic!("{name} alone is a valid line the fast path leaves to clap"),
+                (None, Err(_)) => {}
+            }
+        }
+        assert!(taken.contains(&"upgrade".to_string()) && taken.contains(&"current".to_string()));
+        for line in [
+            &["strata"][..],
+            &["strata", "upgrade", "--sql"],
+            &["strata", "--env", "prod", "upgrade"],
+            &["strata", "help"],
+            &["strata", "--help"],
+            &["strata", "Upgrade"],
+            &["strata", "upgrade", ""],
+        ] {
+            let args: Vec<String> = line.iter().map(|a| a.to_string()).collect();
+            assert!(bare_command_line(&args).is_none(), "{line:?}");
+        }
+    }
 
     /// An application's own command line with the database commands under `db`.
     #[derive(Debug, Parser)]

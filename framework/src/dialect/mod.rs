@@ -200,16 +200,30 @@ pub trait Dialect: Send + Sync {
         format!("{}UNIQUE ({})", constraint_prefix(&unique.name), column_list(&unique.columns))
     }
 
+    /// Whether a one-column primary key is declared on its column rather than as a table
+    /// constraint (the same key either way).
+    fn inline_primary_key(&self) -> bool {
+        false
+    }
+
     /// `CREATE TABLE` with every constraint named.
     fn create_table(&self, table: &ops::Table) -> String {
         let mut parts = Vec::new();
+        let pk = table.primary_key_columns();
+        let inline_pk = match pk.as_slice() {
+            [only] if self.inline_primary_key() => Some(only.as_str()),
+            _ => None,
+        };
         let mut pk_done = false;
         for column in &table.columns {
-            let (def, pk_inline) = self.column_definition(column, &table.primary_key_name, false);
+            let (mut def, pk_inline) = self.column_definition(column, &table.primary_key_name, false);
+            if !pk_inline && !pk_done && inline_pk == Some(column.name.as_str()) {
+                def.push_str(&format!(" {}PRIMARY KEY", constraint_prefix(&table.primary_key_name)));
+                pk_done = true;
+            }
             pk_done |= pk_inline;
             parts.push(def);
         }
-        let pk = table.primary_key_columns();
         if !pk.is_empty() && !pk_done {
             parts.push(format!(
                 "{}PRIMARY KEY ({})",

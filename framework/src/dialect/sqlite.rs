@@ -72,6 +72,13 @@ impl Dialect for Sqlite {
         }
     }
 
+    /// SQLite parses every table's definition again after each ALTER TABLE (and at each
+    /// connection's first statement): a key on its column is five tokens fewer per table, a
+    /// tenth of that parse for tables like the benchmark's.
+    fn inline_primary_key(&self) -> bool {
+        true
+    }
+
     fn needs_snapshot(&self, op: &Op) -> Option<String> {
         match op {
             Op::AddColumn { table, column } if !can_add_directly(column) => Some(table.clone()),
@@ -391,6 +398,30 @@ impl Sqlite {
 mod tests {
     use super::*;
     use crate::ops::AlterColumn;
+
+    /// A one-column key is declared on its column (the table is parsed again after every
+    /// ALTER); a composite one stays a table constraint. Both keep their names.
+    #[test]
+    fn a_one_column_primary_key_is_declared_on_its_column() {
+        let render = |table: ops::Table| {
+            let mut ops = ops::Ops::new();
+            ops.create_table(table);
+            Sqlite.render(&ops.ops()[0], None).unwrap().join(";")
+        };
+        let sql = render(
+            ops::Table::new("t")
+                .column(ops::Column::new("id", Type::Integer).primary_key())
+                .column(ops::Column::new("name", Type::Text)),
+        );
+        assert!(sql.contains("\"id\" INTEGER NOT NULL CONSTRAINT \"pk_t\" PRIMARY KEY,"), "{sql}");
+        assert_eq!(sql.matches("PRIMARY KEY").count(), 1, "{sql}");
+        let sql = render(
+            ops::Table::new("t")
+                .column(ops::Column::new("a", Type::Integer).primary_key())
+                .column(ops::Column::new("b", Type::Integer).primary_key()),
+        );
+        assert!(sql.contains("CONSTRAINT \"pk_t\" PRIMARY KEY (\"a\", \"b\")"), "{sql}");
+    }
 
     fn snapshot() -> TableSnapshot {
         TableSnapshot {

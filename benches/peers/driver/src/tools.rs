@@ -28,8 +28,9 @@ impl App {
     /// The arguments that upgrade base → head (to build the databases runs start from).
     pub fn upgrade_args(self) -> &'static [&'static str] {
         match self {
-            // Its history and version tables are left alone by the floors that keep none.
-            App::Raw => &["up-bookkept"],
+            // The floors' database keeps no bookkeeping (the bookkept downgrade creates its
+            // two tables): every floor but that one runs on the workload's tables alone.
+            App::Raw => &["up-one-txn"],
             App::Sqlx | App::Refinery => &["up"],
             App::Strata => &["upgrade"],
         }
