@@ -187,30 +187,21 @@ macro_rules! __submit_migration {
     ) => {
         /// The migration this module declares: the generated `migrations()` of a migrations
         /// crate lists it; anywhere else it registers with inventory (below).
+        // (The closures coerced to `fn` pointers get shims that rustc puts in one codegen unit
+        // for the whole crate, recompiled when a migration is added; named wrapper functions
+        // would keep them in the file's group but cost more in type checking than that unit
+        // does: measured with benches/peers/build-cost.)
         #[doc(hidden)]
-        pub(crate) static __STRATA_MIGRATION: $crate::Migration = {
-            // Named functions that call the bodies, rather than the closures coerced to `fn`
-            // pointers: a coercion makes a shim that rustc places in one codegen unit shared by
-            // every migration of the crate, so adding a migration would recompile that unit
-            // (with all the others' shims); these stay in the file's own unit. (Names no
-            // migration file would use: a body may call the file's own `fn upgrade`.)
-            fn __strata_upgrade(op: &mut $crate::ops::Ops) {
-                $crate::migration::__record(op, $upgrade)
-            }
-            fn __strata_downgrade(op: &mut $crate::ops::Ops) {
-                $crate::migration::__record(op, $downgrade)
-            }
-            $crate::Migration {
-                revision: $revision,
-                parents: $parents,
-                message: $message,
-                created: $created,
-                upgrade: __strata_upgrade,
-                downgrade: __strata_downgrade,
-                file: file!(),
-                transactional: $crate::__transactional!($($transactional)?),
-                replaces: &[$($replaced),*],
-            }
+        pub(crate) static __STRATA_MIGRATION: $crate::Migration = $crate::Migration {
+            revision: $revision,
+            parents: $parents,
+            message: $message,
+            created: $created,
+            upgrade: $upgrade,
+            downgrade: $downgrade,
+            file: file!(),
+            transactional: $crate::__transactional!($($transactional)?),
+            replaces: &[$($replaced),*],
         };
         // A migrations crate whose build script is `strata::build::migrations` is built with
         // `--cfg strata_glue` (declared there for the cfg check): its generated code names
@@ -224,16 +215,6 @@ macro_rules! __submit_migration {
             }
         };
     };
-}
-
-/// Calls a migration's `upgrade` or `downgrade` body; not public API. `#[inline(always)]`
-/// gives every codegen unit its own copy, so each migration's instance stays in its file's
-/// unit (a shared generic instance would gather all of them in one unit), and `Fn` (not
-/// `FnOnce`) calls a closure's body without a shim.
-#[doc(hidden)]
-#[inline(always)]
-pub fn __record<F: Fn(&mut Ops)>(op: &mut Ops, body: F) {
-    body(op)
 }
 
 #[doc(hidden)]
