@@ -252,8 +252,8 @@ fn write_crate(workspace: &Path, dir: &Path, count: usize) -> io::Result<String>
          [package]\nname = \"{PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\nbuild = \"build.rs\"\n\n\
          [workspace]\n\n[dependencies]\nstrata = {strata}\n\n[build-dependencies]\nstrata = {strata}\n\n\
          # As recommended for a migrations crate (docs/adopting.md): no debug info for declarative\n\
-         # modules, few codegen units.\n\
-         [profile.dev.package.{PACKAGE}]\ndebug = 0\ncodegen-units = 16\n"
+         # modules; the default codegen units.\n\
+         [profile.dev.package.{PACKAGE}]\ndebug = 0\n"
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
     write_if_changed(

@@ -107,6 +107,7 @@ fn describe_risks(risks: &[Risk]) -> String {
 /// ```
 /// use strata::prelude::*;
 ///
+/// # mod migration_1 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0001aaaa",
 ///     parent: None,
@@ -115,6 +116,8 @@ fn describe_risks(risks: &[Risk]) -> String {
 ///     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
 ///     downgrade: |op| { op.drop_table("users"); },
 /// }
+/// # }
+/// # mod migration_2 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0002bbbb",
 ///     parent: Some("0001aaaa"),
@@ -123,6 +126,7 @@ fn describe_risks(risks: &[Risk]) -> String {
 ///     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
 ///     downgrade: |op| { op.drop_column("users", "email"); },
 /// }
+/// # }
 /// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
 /// use strata::config::{Overrides, Settings};
@@ -718,6 +722,7 @@ impl MigrationManager {
 /// ```
 /// # use strata::prelude::*;
 /// #
+/// # mod migration_3 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0001aaaa",
 /// #     parent: None,
@@ -726,6 +731,8 @@ impl MigrationManager {
 /// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
 /// #     downgrade: |op| { op.drop_table("users"); },
 /// # }
+/// # }
+/// # mod migration_4 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0002bbbb",
 /// #     parent: Some("0001aaaa"),
@@ -733,6 +740,7 @@ impl MigrationManager {
 /// #     created: "2026-11-25T09:30:00Z",
 /// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
 /// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
 /// # }
 /// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
@@ -756,6 +764,7 @@ pub fn init_database(set: MigrationSet) -> Result<Report, ManagerError> {
 /// ```
 /// # use strata::prelude::*;
 /// #
+/// # mod migration_5 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0001aaaa",
 /// #     parent: None,
@@ -764,6 +773,8 @@ pub fn init_database(set: MigrationSet) -> Result<Report, ManagerError> {
 /// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
 /// #     downgrade: |op| { op.drop_table("users"); },
 /// # }
+/// # }
+/// # mod migration_6 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0002bbbb",
 /// #     parent: Some("0001aaaa"),
@@ -771,6 +782,7 @@ pub fn init_database(set: MigrationSet) -> Result<Report, ManagerError> {
 /// #     created: "2026-11-25T09:30:00Z",
 /// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
 /// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
 /// # }
 /// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
@@ -791,6 +803,7 @@ pub fn migrate(set: MigrationSet, target: &str) -> Result<Report, ManagerError> 
 /// ```
 /// # use strata::prelude::*;
 /// #
+/// # mod migration_7 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0001aaaa",
 /// #     parent: None,
@@ -799,6 +812,8 @@ pub fn migrate(set: MigrationSet, target: &str) -> Result<Report, ManagerError> 
 /// #     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
 /// #     downgrade: |op| { op.drop_table("users"); },
 /// # }
+/// # }
+/// # mod migration_8 { use strata::prelude::*;
 /// # migration! {
 /// #     revision: "0002bbbb",
 /// #     parent: Some("0001aaaa"),
@@ -806,6 +821,7 @@ pub fn migrate(set: MigrationSet, target: &str) -> Result<Report, ManagerError> 
 /// #     created: "2026-11-25T09:30:00Z",
 /// #     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
 /// #     downgrade: |op| { op.drop_column("users", "email"); },
+/// # }
 /// # }
 /// # let dir = std::env::temp_dir().join(format!("strata-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;

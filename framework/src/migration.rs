@@ -1,6 +1,8 @@
-//! A migration is a Rust module that declares itself with [`migration!`](crate::migration!); the macro registers
-//! a [`Migration`] with `inventory`. Order never comes from inventory (its iteration order is
-//! unspecified) but from the parent links, checked by [`crate::graph`].
+//! A migration is a Rust module that declares itself with [`migration!`](crate::migration!): the macro
+//! defines the module's [`Migration`] static, which a migrations crate's generated
+//! `migrations()` lists (see [`crate::build::migrations`]) and which registers with
+//! `inventory` anywhere else. Order never comes from the listing or from inventory (its
+//! iteration order is unspecified) but from the parent links, checked by [`crate::graph`].
 
 use crate::graph::{ChainError, Target, TargetError};
 use crate::ops::{Op, Ops};
@@ -36,7 +38,14 @@ pub struct Migration {
     pub replaces: &'static [&'static str],
 }
 
-inventory::collect!(Migration);
+/// What inventory collects: a migration declared outside a migrations crate built by
+/// [`crate::build::migrations`] (whose generated `migrations()` lists its files' migrations
+/// itself). Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registered(pub &'static Migration);
+
+inventory::collect!(Registered);
 
 impl Migration {
     /// The ops `upgrade` records.
@@ -78,12 +87,16 @@ impl Migration {
 ///
 /// The header fields are literals so the build script can read them without running any
 /// code; `upgrade` and `downgrade` are non-capturing closures (or `fn`s) that record ops.
-/// Registration goes through `inventory`: no list of migrations is kept by hand, and the
-/// order comes from the `parent` links alone.
+/// One `migration!` per module (a migrations crate has one per file): it defines the
+/// module's migration static. In a migrations crate built by [`crate::build::migrations`],
+/// the generated `migrations()` names every file's static; anywhere else the migration
+/// registers through `inventory` ([`registered`]). No list of migrations is kept by hand,
+/// and the order comes from the `parent` links alone.
 ///
 /// ```
 /// use strata::prelude::*;
 ///
+/// # mod migration_1 { use strata::prelude::*;
 /// migration! {
 ///     revision: "a1b2c3d4e5f6",
 ///     parent: None,
@@ -100,8 +113,10 @@ impl Migration {
 ///         op.drop_table("users");
 ///     },
 /// }
+/// # }
 ///
 /// // PostgreSQL cannot build an index CONCURRENTLY inside a transaction.
+/// # mod migration_2 { use strata::prelude::*;
 /// migration! {
 ///     revision: "b2c3d4e5f6a1",
 ///     parent: Some("a1b2c3d4e5f6"),
@@ -116,6 +131,7 @@ impl Migration {
 ///         op.drop_index("ix_users_email", "users");
 ///     },
 /// }
+/// # }
 ///
 /// // A migrations crate's generated `migrations()` builds the set; here, by hand:
 /// let set = strata::MigrationSet::new(strata::migration::registered())?;
@@ -169,19 +185,35 @@ macro_rules! __submit_migration {
         $revision:literal, $parents:expr, $message:literal, $created:literal,
         [$($transactional:expr)?], [$($replaced:literal),*], $upgrade:expr, $downgrade:expr
     ) => {
-        $crate::inventory::submit! {
-            $crate::Migration {
-                revision: $revision,
-                parents: $parents,
-                message: $message,
-                created: $created,
-                upgrade: $upgrade,
-                downgrade: $downgrade,
-                file: file!(),
-                transactional: $crate::__transactional!($($transactional)?),
-                replaces: &[$($replaced),*],
+        /// The migration this module declares: the generated `migrations()` of a migrations
+        /// crate lists it; anywhere else it registers with inventory (below).
+        // (The closures coerced to `fn` pointers get shims that rustc puts in one codegen unit
+        // for the whole crate, recompiled when a migration is added; named wrapper functions
+        // would keep them in the file's group but cost more in type checking than that unit
+        // does: measured with benches/peers/build-cost.)
+        #[doc(hidden)]
+        pub(crate) static __STRATA_MIGRATION: $crate::Migration = $crate::Migration {
+            revision: $revision,
+            parents: $parents,
+            message: $message,
+            created: $created,
+            upgrade: $upgrade,
+            downgrade: $downgrade,
+            file: file!(),
+            transactional: $crate::__transactional!($($transactional)?),
+            replaces: &[$($replaced),*],
+        };
+        // A migrations crate whose build script is `strata::build::migrations` is built with
+        // `--cfg strata_glue` (declared there for the cfg check): its generated code names
+        // every file's migration, so nothing goes through inventory. Everywhere else the cfg is
+        // unknown, which the `allow` on this block keeps quiet.
+        #[allow(unexpected_cfgs)]
+        const _: () = {
+            #[cfg(not(strata_glue))]
+            $crate::inventory::submit! {
+                $crate::migration::Registered(&__STRATA_MIGRATION)
             }
-        }
+        };
     };
 }
 
@@ -205,9 +237,11 @@ fn leading_bytes(text: &str) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// Every migration registered in this binary, in no particular order.
+/// Every migration registered through inventory in this binary, in no particular order: the
+/// `migration!`s outside a migrations crate built by [`crate::build::migrations`] (that
+/// crate's `migrations()` lists its own).
 pub fn registered() -> Vec<&'static Migration> {
-    inventory::iter::<Migration>.into_iter().collect()
+    inventory::iter::<Registered>.into_iter().map(|registered| registered.0).collect()
 }
 
 /// Why a set of migrations cannot be run.
@@ -259,6 +293,7 @@ fn join_errors(errors: &[ChainError]) -> String {
 /// ```
 /// use strata::prelude::*;
 ///
+/// # mod migration_3 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0001aaaa",
 ///     parent: None,
@@ -267,6 +302,8 @@ fn join_errors(errors: &[ChainError]) -> String {
 ///     upgrade: |op| { op.create_table(Table::new("posts").column(Column::new("id", Type::BigInt).autoincrement())); },
 ///     downgrade: |op| { op.drop_table("posts"); },
 /// }
+/// # }
+/// # mod migration_4 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0002bbbb",
 ///     parent: Some("0001aaaa"),
@@ -275,6 +312,7 @@ fn join_errors(errors: &[ChainError]) -> String {
 ///     upgrade: |op| { op.add_column("posts", Column::new("title", Type::Text).nullable()); },
 ///     downgrade: |op| { op.drop_column("posts", "title"); },
 /// }
+/// # }
 ///
 /// let all = strata::migration::registered();
 /// let set = strata::MigrationSet::new(all.clone())?;
@@ -302,6 +340,13 @@ pub struct MigrationSet {
 }
 
 impl MigrationSet {
+    /// The set of a migrations crate, from the lists its generated `migrations()` names (one
+    /// per group of files; see [`crate::build::migrations_module`]): exactly the migrations of
+    /// the files the build script saw, checked as one chain. Not public API.
+    #[doc(hidden)]
+    pub fn __from_files(groups: &[&[&'static Migration]]) -> Result<Self, RegistryError> {
+        Self::new(groups.iter().flat_map(|group| group.iter().copied()).collect())
+    }
     /// The registered migrations, refused unless they are exactly the `expected` revisions the
     /// build script recorded. `crate_name` is the migrations crate, named in the remedy.
     pub fn from_registry(expected: &[&str], crate_name: &str) -> Result<Self, RegistryError> {

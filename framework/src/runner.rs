@@ -310,6 +310,7 @@ impl Listener for Quiet {}
 /// ```
 /// use strata::prelude::*;
 ///
+/// # mod migration_1 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0001aaaa",
 ///     parent: None,
@@ -318,6 +319,8 @@ impl Listener for Quiet {}
 ///     upgrade: |op| { op.create_table(Table::new("users").column(Column::new("id", Type::BigInt).autoincrement())); },
 ///     downgrade: |op| { op.drop_table("users"); },
 /// }
+/// # }
+/// # mod migration_2 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0002bbbb",
 ///     parent: Some("0001aaaa"),
@@ -326,6 +329,7 @@ impl Listener for Quiet {}
 ///     upgrade: |op| { op.add_column("users", Column::new("email", Type::Text).nullable()); },
 ///     downgrade: |op| { op.drop_column("users", "email"); },
 /// }
+/// # }
 ///
 /// use strata::graph::Target;
 /// use strata::runner::{Runner, TransactionMode};

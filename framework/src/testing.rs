@@ -171,6 +171,7 @@ impl DataHook {
 /// use strata::prelude::*;
 /// use strata::testing::{DataHook, RoundTrip, RoundTripError};
 ///
+/// # mod migration_1 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0001aaaa",
 ///     parent: None,
@@ -185,6 +186,8 @@ impl DataHook {
 ///     },
 ///     downgrade: |op| { op.drop_table("users"); },
 /// }
+/// # }
+/// # mod migration_2 { use strata::prelude::*;
 /// migration! {
 ///     revision: "0002bbbb",
 ///     parent: Some("0001aaaa"),
@@ -193,6 +196,7 @@ impl DataHook {
 ///     upgrade: |op| { op.create_index(Index::new("ix_users_email", "users", ["email"])); },
 ///     downgrade: |_op| {}, // forgot drop_index
 /// }
+/// # }
 ///
 /// fn seed(db: &mut dyn DataConnection) -> Result<(), DataError> {
 ///     db.execute("INSERT INTO users (email) VALUES ($1)", &["ada@example.test".into()])?;
