@@ -757,7 +757,25 @@ impl Backend for PostgresBackend {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = self.conn.batch("ROLLBACK");
+                // The prepared bookkeeping missing from the batch's session (a migration's own
+                // `DISCARD ALL` aside, which the try alone then meets too).
+                let lost = self.prepared
+                    && e.code() == Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME)
+                    && e.as_db_error().is_some_and(|d| d.message().contains(PreparedBookkeeping::NAME));
                 let alone = self.conn.batch(&format!("BEGIN;\n{bookkeeping};\nROLLBACK"));
+                if lost && alone.is_ok() {
+                    // Missing in one transaction, there in the next: two sessions behind one
+                    // connection, whatever the process ids said (a transaction pooler that
+                    // escaped the checks before the lock).
+                    self.conn.own_session = false;
+                    self.prepared = false;
+                    return Err(Finish::Bookkeeping(lock::pooler_error(
+                        &self.target,
+                        "the prepared bookkeeping was missing in one transaction of this connection and \
+                         present in the next"
+                            .into(),
+                    )));
+                }
                 if let Err(alone) = alone {
                     let _ = self.conn.batch("ROLLBACK");
                     let error = match self.lost_statement(&alone, &bookkeeping) {
