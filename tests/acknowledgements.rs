@@ -405,6 +405,18 @@ fn the_nothing_pending_start_up_costs_no_round_trip_more() {
         let upgrade = count.swap(0, Ordering::SeqCst);
         let expected = if env == Environment::Prod { 3 } else { 1 };
         assert_eq!(upgrade - bare, expected, "{env}: upgrade {upgrade}, bare connect {bare}");
+        // A rollback with nothing to revert reads the version once, for its plan and its run
+        // (production refuses a rollback without --force before it looks).
+        if env == Environment::Prod {
+            continue;
+        }
+        let mut db = m.connect().unwrap();
+        count.store(0, Ordering::SeqCst);
+        let target: Target = "b2".parse().unwrap();
+        let said = strata::policy::Confirmation::default();
+        let report = m.rollback_migration_on(db.as_mut(), &target, &said, &mut Heard::default()).unwrap();
+        assert!(report.applied.is_empty());
+        assert_eq!(count.swap(0, Ordering::SeqCst), 1, "{env}: a rollback with nothing to revert");
     }
 }
 

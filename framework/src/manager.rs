@@ -410,7 +410,7 @@ impl MigrationManager {
         }
         let runner = self.runner().with_mode(mode);
         // One read of the version for the lint and the run: nothing pending, nothing more asked.
-        let read = runner.read_for_upgrade(db.as_mut())?;
+        let read = runner.read_for(db.as_mut(), backend::Direction::Up)?;
         let findings = self.planned_findings(db.as_mut(), &read, target, mode)?;
         self.enforce(db.kind(), &findings, listener)?;
         Ok(runner.upgrade_after_read(db.as_mut(), read, target, listener)?)
@@ -475,7 +475,10 @@ impl MigrationManager {
         confirmation: &Confirmation,
         listener: &mut dyn Listener,
     ) -> Result<Report, ManagerError> {
-        let (steps, end) = self.runner().plan_downgrade(db, target)?;
+        let runner = self.runner();
+        // One read for the plan check and the run.
+        let read = runner.read_for(db, backend::Direction::Down)?;
+        let (steps, end) = runner.plan_downgrade_of(&read, target)?;
         if let Some(shown) = &confirmation.shown_plan {
             if steps.iter().map(|m| m.revision).ne(shown.iter().map(String::as_str)) {
                 let current = db.current_revision()?.unwrap_or_else(|| "base".into());
@@ -492,11 +495,8 @@ impl MigrationManager {
         if self.env() == Environment::Prod && !steps.is_empty() {
             tracing::warn!(target = end, steps = steps.len(), "rolling back in production");
         }
-        let runner = self.runner();
-        Ok(match &confirmation.shown_plan {
-            Some(shown) => runner.downgrade_exactly(db, target, shown, listener)?,
-            None => runner.downgrade_with(db, target, listener)?,
-        })
+        let expected = confirmation.shown_plan.as_deref();
+        Ok(runner.downgrade_after_read(db, read, target, expected, listener)?)
     }
 
     /// The heads of what the database has applied: one migration in a linear history, one

@@ -11,12 +11,13 @@
 use crate::graph::{ChainError, Target, TargetError};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
 
 /// A map keyed by revision id: built at every start-up over every revision, so hashed with
-/// foldhash (the ids are the binary's own: no hash flooding to resist), a fifth of the
-/// instructions of the standard library's SipHash on ids this short.
+/// foldhash (the ids are the binary's own: no hash flooding to resist) instead of the
+/// standard library's SipHash, whose hashing was half of building a 100-migration set
+/// (callgrind: 0.11M of 0.24M instructions).
 pub(crate) type IdMap<'a, V> = HashMap<&'a str, V, foldhash::fast::RandomState>;
-use std::fmt;
 
 /// One migration as the graph sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

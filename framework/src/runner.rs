@@ -662,26 +662,12 @@ impl Runner {
         Ok(self.migrations_of(&planned))
     }
 
-    /// [`Runner::plan_upgrade`], with the migrations applied already (in plan order), from one
-    /// read of the version: what the lint judges the upgrade on.
-    pub fn plan_upgrade_after(
-        &self,
-        backend: &mut dyn Backend,
-        target: &Target,
-    ) -> Result<(Vec<&'static Migration>, Vec<&'static Migration>), Error> {
-        let (version, state) = self.state(backend)?;
-        let planned = self.planned(&state, version.as_deref(), target, Direction::Up)?;
-        let applied =
-            self.set.graph().applied_in(&state).into_iter().filter_map(|r| self.set.get(r)).collect();
-        Ok((applied, self.migrations_of(&planned)))
-    }
-
-    /// One read of the version row before an upgrade (refused as the upgrade itself would be
-    /// when a rewritten migration's downgrade was interrupted), for
-    /// [`Runner::plan_upgrade_of`] and then [`Runner::upgrade_after_read`].
-    pub fn read_for_upgrade(&self, backend: &mut dyn Backend) -> Result<VersionRead, Error> {
-        let (version, state, resume) = self.state_or_resume(backend, Direction::Up)?;
-        Ok(VersionRead { version, state, resume })
+    /// One read of the version row before a run in `direction` (refused as that run itself
+    /// would be when a rewritten migration was interrupted going the other way), for the
+    /// `_of` planners and then [`Runner::upgrade_after_read`] / [`Runner::downgrade_after_read`].
+    pub fn read_for(&self, backend: &mut dyn Backend, direction: Direction) -> Result<VersionRead, Error> {
+        let (version, state, resume) = self.state_or_resume(backend, direction)?;
+        Ok(VersionRead { direction, version, state, resume })
     }
 
     /// The migrations an upgrade to `target` would apply from a read already made (in plan
@@ -712,6 +698,30 @@ impl Runner {
         listener: &mut dyn Listener,
     ) -> Result<Report, Error> {
         self.move_to(backend, target, Direction::Up, None, listener, Some(read))
+    }
+
+    /// [`Runner::downgrade_with`] (or, with `expected`, [`Runner::downgrade_exactly`])
+    /// starting from `read`, as [`Runner::upgrade_after_read`] does for an upgrade.
+    pub fn downgrade_after_read(
+        &self,
+        backend: &mut dyn Backend,
+        read: VersionRead,
+        target: &Target,
+        expected: Option<&[String]>,
+        listener: &mut dyn Listener,
+    ) -> Result<Report, Error> {
+        self.move_to(backend, target, Direction::Down, expected, listener, Some(read))
+    }
+
+    /// [`Runner::plan_downgrade`] from a read already made. Asks the database nothing.
+    pub fn plan_downgrade_of(
+        &self,
+        read: &VersionRead,
+        target: &Target,
+    ) -> Result<(Vec<&'static Migration>, Option<String>), Error> {
+        let planned = self.planned(&read.state, read.version.as_deref(), target, Direction::Down)?;
+        let end = self.set.version_of(&read.state.after_plan(self.set.graph(), &planned));
+        Ok((self.migrations_of(&planned), end))
     }
 
     /// The migrations a downgrade to `target` would revert, in revert order, and the version
@@ -1007,8 +1017,10 @@ impl Runner {
         let graph = self.set.graph();
         let way = if direction == Direction::Up { plan::Direction::Up } else { plan::Direction::Down };
         let (version, state, resume) = match read {
-            Some(VersionRead { version, state, resume }) => (version, state, resume),
-            None => self.state_or_resume(backend, direction)?,
+            Some(VersionRead { direction: d, version, state, resume }) if d == direction => {
+                (version, state, resume)
+            }
+            _ => self.state_or_resume(backend, direction)?,
         };
         let planned = self.planned(&state, version.as_deref(), target, direction)?;
         if planned.is_empty() && expected.is_none_or(<[String]>::is_empty) && resume.is_none() {
@@ -1248,11 +1260,13 @@ impl Runner {
 /// fingerprint of the staged plan they belong to (`None`: an older marker).
 type Resume = (String, usize, Option<String>);
 
-/// One read of the version row before an upgrade ([`Runner::read_for_upgrade`]): the lint of
-/// what is pending judges it, and the run that follows starts from it
-/// ([`Runner::upgrade_after_read`]), so a start-up with nothing to do asks the database once.
+/// One read of the version row before a run ([`Runner::read_for`]): what the lint of the
+/// pending migrations or a rollback's plan check judges, and where the run that follows
+/// starts ([`Runner::upgrade_after_read`]), so a start-up with nothing to do asks the
+/// database once. A run in the other direction than the read's reads again.
 #[derive(Debug, Clone)]
 pub struct VersionRead {
+    direction: Direction,
     version: Option<String>,
     state: State,
     resume: Option<Resume>,
