@@ -449,3 +449,108 @@ fn hostile_names_in_every_kind_of_object_survive_rebuilds_on_both_engines() {
         }
     }
 }
+
+/// A SQLite `drop_column` runs with foreign keys on, as a plain `DROP COLUMN` after one
+/// probe; only a column its table constrains needs the rebuild, and the transaction then
+/// starts again with them off. Were the rebuild run with them on, dropping the old `parents`
+/// would cascade into `children`; were the first attempt kept, the log would hold two rows;
+/// the listener hears the migration start once.
+#[test]
+fn a_sqlite_drop_column_that_must_rebuild_starts_its_transaction_again_with_foreign_keys_off() {
+    use strata::graph::Target;
+    use strata::migration::{Migration, MigrationSet};
+    use strata::runner::{Listener, Runner};
+
+    static SETUP: Migration = Migration {
+        revision: "setup",
+        parents: &[],
+        message: "parents, children, a log",
+        created: "2026-12-02T00:00:00Z",
+        upgrade: |op| {
+            op.create_table(
+                Table::new("parents")
+                    .column(Column::new("id", Type::Integer).primary_key())
+                    .column(Column::new("tag", Type::Text).nullable())
+                    .column(Column::new("note", Type::Text).nullable()),
+            );
+            op.create_index(Index::new("ix_parents_tag", "parents", ["tag"]));
+            op.create_table(
+                Table::new("children")
+                    .column(Column::new("id", Type::Integer).primary_key())
+                    .column(Column::new("parent_id", Type::Integer))
+                    .foreign_key(
+                        ForeignKey::new(["parent_id"], "parents", ["id"]).on_delete(Action::Cascade),
+                    ),
+            );
+            op.create_table(Table::new("log").column(Column::new("id", Type::Integer).primary_key()));
+            op.execute("INSERT INTO parents (id, tag, note) VALUES (1, 'a', 'x'), (2, 'b', 'y')");
+            op.execute("INSERT INTO children (id, parent_id) VALUES (10, 1), (20, 2)");
+        },
+        downgrade: |op| {
+            op.drop_table("log");
+            op.drop_table("children");
+            op.drop_table("parents");
+        },
+        file: "setup.rs",
+        transactional: true,
+        replaces: &[],
+    };
+    static PLAIN: Migration = Migration {
+        revision: "plain",
+        parents: &["setup"],
+        message: "drop a column nothing constrains",
+        created: "2026-12-02T00:00:01Z",
+        upgrade: |op| {
+            op.execute("INSERT INTO log (id) VALUES (1)");
+            op.drop_column("parents", "note");
+        },
+        downgrade: |op| {
+            op.add_column("parents", Column::new("note", Type::Text).nullable());
+            op.execute("DELETE FROM log WHERE id = 1");
+        },
+        file: "plain.rs",
+        transactional: true,
+        replaces: &[],
+    };
+    static REBUILD: Migration = Migration {
+        revision: "rebuild",
+        parents: &["plain"],
+        message: "drop an indexed column",
+        created: "2026-12-02T00:00:02Z",
+        upgrade: |op| {
+            op.execute("INSERT INTO log (id) VALUES (2)");
+            op.drop_column("parents", "tag");
+        },
+        downgrade: |op| {
+            op.add_column("parents", Column::new("tag", Type::Text).nullable());
+            op.execute("DELETE FROM log WHERE id = 2");
+        },
+        file: "rebuild.rs",
+        transactional: true,
+        replaces: &[],
+    };
+
+    #[derive(Default)]
+    struct Starts(Vec<String>);
+    impl Listener for Starts {
+        fn starting(&mut self, revision: &str, _: &str, _: strata::backend::Direction, _: usize, _: usize) {
+            self.0.push(revision.to_string());
+        }
+    }
+
+    let db = fresh_database(DialectKind::Sqlite);
+    let runner = Runner::new(MigrationSet::new(vec![&SETUP, &PLAIN, &REBUILD]).unwrap());
+    let mut heard = Starts::default();
+    runner.upgrade_with(connect(&db).as_mut(), &Target::Head, &mut heard).unwrap();
+    assert_eq!(heard.0, ["setup", "plain", "rebuild"], "each migration announced once");
+    let mut conn = connect(&db);
+    let conn = conn.as_mut();
+    let t = table(conn, "parents");
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id"]);
+    assert!(t.index("ix_parents_tag").is_none(), "the index went with its column");
+    assert_eq!(rows(conn, "SELECT id, parent_id FROM children ORDER BY id"), ["10|1", "20|2"], "no cascade");
+    assert_eq!(rows(conn, "SELECT id FROM log ORDER BY id"), ["1", "2"], "each statement ran once");
+    assert_eq!(rows(conn, "PRAGMA foreign_keys"), ["1"], "enforcement is back on");
+    assert!(conn.execute("INSERT INTO children (id, parent_id) VALUES (30, 99)").is_err(), "enforced");
+}

@@ -15,6 +15,18 @@ pub(crate) trait Sink {
     /// The table `op` (at `index`) rebuilds, as the database holds it now; `None` when the
     /// sink has no database to ask (offline PostgreSQL, which never rebuilds).
     fn snapshot(&mut self, index: usize, op: &Op, table: &str) -> Result<Option<TableSnapshot>, Self::Error>;
+    /// Runs the dialect's plain form of `op` (at `index`), if this sink can try it
+    /// ([`Dialect::plain_form`]); `Ok(false)` when it did not run (not tried, or refused by
+    /// the live table with nothing left of it), so the op takes its general form. By
+    /// default never tried.
+    fn try_plain_form(
+        &mut self,
+        _index: usize,
+        _op: &Op,
+        _statements: Vec<String>,
+    ) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
     /// `op` (at `index`) could not be rendered for the dialect.
     fn render_failed(&mut self, index: usize, op: &Op, error: RenderError) -> Self::Error;
     /// A data op, which has no SQL form.
@@ -57,7 +69,8 @@ pub(crate) fn execute<S: Sink>(dialect: &dyn Dialect, ops: &[Op], sink: &mut S) 
     Ok(())
 }
 
-/// One op: its snapshot, its rendering, each statement to `sink` (`last_op`: the list's last).
+/// One op: its plain form if the sink ran it, else its snapshot, its rendering and each
+/// statement to `sink` (`last_op`: the list's last).
 fn execute_op<S: Sink>(
     dialect: &dyn Dialect,
     index: usize,
@@ -68,6 +81,11 @@ fn execute_op<S: Sink>(
     tracing::debug!(op = %op, "op");
     if let Op::Data { .. } = op {
         return sink.data(index, op);
+    }
+    if let Some(plain) = dialect.plain_form(op) {
+        if sink.try_plain_form(index, op, plain)? {
+            return Ok(());
+        }
     }
     let snapshot = match dialect.needs_snapshot(op) {
         Some(table) => sink.snapshot(index, op, &table)?,

@@ -693,8 +693,10 @@ impl MigrationManager {
             return Err(ManagerError::Invalid(validation));
         }
         let runner = self.runner();
+        // One read of the version for production's risk check and the run.
+        let read = runner.read_for(db.as_mut(), backend::Direction::Up)?;
         if self.env() == Environment::Prod {
-            let risks = policy::risks(&runner.pending(db.as_mut())?);
+            let risks = policy::risks(&runner.plan_upgrade_of(&read, &Target::Head)?);
             if !risks.is_empty() {
                 return Err(ManagerError::StartupBlocked(risks));
             }
@@ -703,7 +705,7 @@ impl MigrationManager {
         if validation.is_error() {
             return Err(ManagerError::Invalid(validation));
         }
-        Ok(runner.upgrade_with(db.as_mut(), &Target::Head, listener)?)
+        Ok(runner.upgrade_after_read(db.as_mut(), read, &Target::Head, listener)?)
     }
 }
 

@@ -366,9 +366,17 @@ pub fn render_from(
             out.push(sql);
             continue;
         }
-        let mut sink =
-            ScriptSink { revision: m.revision, options, scratch: &mut scratch, statements: Vec::new() };
+        let mut sink = ScriptSink {
+            revision: m.revision,
+            options,
+            scratch: &mut scratch,
+            statements: Vec::new(),
+            rebuilds: false,
+        };
         crate::execute::execute(dialect, &ops, &mut sink)?;
+        // The runner's own decision, so the script switches foreign keys exactly when it
+        // would: for a rebuild, not for a plain `DROP COLUMN` the scratch database took.
+        let foreign_keys_off = sink.rebuilds;
         let statements = sink.statements;
         let effects = match facts.as_mut() {
             Some((major, known)) => {
@@ -396,8 +404,6 @@ pub fn render_from(
         if out.is_empty() {
             sql.setup = setup(kind, options, facts.as_ref().map(|(major, _)| *major));
         }
-        // The runner's own decision, so the script switches foreign keys exactly when it would.
-        let foreign_keys_off = crate::runner::needs_foreign_keys_off(dialect, &ops);
         choreograph(kind, &options.tables, &mut sql, foreign_keys_off);
         out.push(sql);
     }
@@ -510,8 +516,13 @@ fn staged_sql(
         if step.transactional {
             lines.push(("BEGIN".into(), false));
         }
-        let mut sink =
-            ScriptSink { revision: m.revision, options, scratch: &mut None, statements: Vec::new() };
+        let mut sink = ScriptSink {
+            revision: m.revision,
+            options,
+            scratch: &mut None,
+            statements: Vec::new(),
+            rebuilds: false,
+        };
         crate::execute::execute_step(&crate::dialect::postgres::Postgres, ops, step, false, &mut sink)?;
         lines.extend(sink.statements.into_iter().map(|l| (l, true)));
         if k + 1 == total {
@@ -589,6 +600,8 @@ struct ScriptSink<'a> {
     options: &'a Options,
     scratch: &'a mut Option<Box<dyn Backend>>,
     statements: Vec<String>,
+    /// A table snapshot was read: an op rebuilds, so the script switches foreign keys off.
+    rebuilds: bool,
 }
 
 impl crate::execute::Sink for ScriptSink<'_> {
@@ -600,10 +613,28 @@ impl crate::execute::Sink for ScriptSink<'_> {
         _op: &Op,
         table: &str,
     ) -> Result<Option<TableSnapshot>, OfflineError> {
+        self.rebuilds = true;
         match self.scratch.as_mut() {
             Some(db) => Ok(db.snapshot_table(table)?),
             None => Ok(None),
         }
+    }
+
+    /// Tried on the scratch database as the runner tries it live: the same refusal decides.
+    fn try_plain_form(
+        &mut self,
+        _index: usize,
+        op: &Op,
+        statements: Vec<String>,
+    ) -> Result<bool, OfflineError> {
+        let Some(db) = self.scratch.as_mut() else { return Ok(false) };
+        for statement in &statements {
+            if !db.try_plain_form(op, statement)? {
+                return Ok(false);
+            }
+        }
+        self.statements.extend(statements);
+        Ok(true)
     }
 
     fn render_failed(&mut self, _index: usize, op: &Op, source: RenderError) -> OfflineError {

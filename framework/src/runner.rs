@@ -550,6 +550,7 @@ pub fn apply_ops(backend: &mut dyn Backend, label: &str, ops: Vec<Op>) -> Result
         index: 0,
         recheck: None,
         transaction_lock: None,
+        announced: 0,
     };
     run_in_transaction(backend, std::slice::from_mut(&mut step), &[], &mut ctx).map(|_| ())
 }
@@ -808,6 +809,7 @@ impl Runner {
             index: 0,
             recheck: lock.is_none().then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
+            announced: 0,
         };
         let applied = run_in_transaction(backend, std::slice::from_mut(&mut step), &[], &mut ctx)?;
         drop(lock);
@@ -1169,6 +1171,7 @@ impl Runner {
             index: 0,
             recheck: recheck.then_some(&self.set),
             transaction_lock: (self.lock_mode == LockMode::Transaction).then_some(self.lock_timeout),
+            announced: 0,
         };
         if let (Some((done, _)), Some(step), LockMode::Transaction) = (&resume, steps.first(), self.lock_mode)
         {
@@ -1399,6 +1402,20 @@ struct RunContext<'l> {
     recheck: Option<&'l MigrationSet>,
     /// Take a transaction-scoped lock in each transaction, waiting at most this long.
     transaction_lock: Option<Duration>,
+    /// How many steps the listener has heard start: a transaction started again (for a
+    /// rebuild) runs its steps again without announcing them twice.
+    announced: usize,
+}
+
+impl RunContext<'_> {
+    /// Tells the listener that `step`, the run's next, starts (once, however many attempts).
+    fn starting(&mut self, step: &Step<'_>) {
+        if self.index >= self.announced {
+            self.listener.starting(step.revision, step.message, step.direction, self.index, self.total);
+            self.announced = self.index + 1;
+        }
+        self.index += 1;
+    }
 }
 
 /// Whether `step` still has to run, read inside its transaction: another migrator may have
@@ -1466,14 +1483,27 @@ fn moved_or(backend: &mut dyn Backend, step: Option<&Step<'_>>, error: Error) ->
     }
 }
 
-/// Whether running `ops` needs foreign key enforcement off around the transaction (and a
-/// foreign key check before commit): a SQLite rebuild. Whether a drop_column rebuilds is only
-/// known from the live table, so any op that asks for a snapshot counts. Offline SQL asks too.
-pub(crate) fn needs_foreign_keys_off(dialect: &dyn crate::dialect::Dialect, ops: &[Op]) -> bool {
-    ops.iter().any(|op| dialect.needs_snapshot(op).is_some())
+/// Whether `ops` rebuild a table whatever it holds: an op that asks for a snapshot and has no
+/// plain form ([`crate::dialect::Dialect::plain_form`]) the live table could allow.
+fn always_rebuilds(dialect: &dyn crate::dialect::Dialect, ops: &[Op]) -> bool {
+    ops.iter().any(|op| dialect.needs_snapshot(op).is_some() && dialect.plain_form(op).is_none())
+}
+
+/// How one attempt at a transaction ended, when no error ended it.
+enum Attempt {
+    /// Committed (or found done by another migrator: empty).
+    Applied(Vec<Applied>),
+    /// Rolled back: an op must rebuild its table, which needs foreign keys off, and those
+    /// can only be turned off outside a transaction.
+    Rebuild,
 }
 
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
+/// A rebuild needs foreign keys off (and a foreign key check before commit), set before the
+/// transaction begins. When only the live table can tell whether an op rebuilds (a SQLite
+/// drop_column), the transaction starts with them on and tries the plain form, which SQLite
+/// refuses for a column a key, index or check needs; only then does it start again with them
+/// off. A plain `DROP COLUMN` so costs no snapshot, no switch and no check.
 fn run_in_transaction(
     backend: &mut dyn Backend,
     steps: &mut [Step<'_>],
@@ -1481,9 +1511,48 @@ fn run_in_transaction(
     ctx: &mut RunContext<'_>,
 ) -> Result<Vec<Applied>, Error> {
     let dialect = backend.dialect();
-    // A rebuild needs foreign keys off, and that must be set before the transaction begins.
-    let rebuilds = steps.iter().any(|s| needs_foreign_keys_off(dialect, &s.ops));
-    let fk_were_on = if rebuilds { backend.set_foreign_keys(false)? } else { false };
+    if !steps.iter().any(|s| always_rebuilds(dialect, &s.ops)) {
+        let index = ctx.index;
+        match attempt_transaction(backend, steps, completed, ctx, None)? {
+            Attempt::Applied(applied) => return Ok(applied),
+            Attempt::Rebuild => {
+                tracing::debug!("a table needs a rebuild: starting again with foreign keys off");
+                ctx.index = index;
+            }
+        }
+    }
+    let fk_were_on = backend.set_foreign_keys(false)?;
+    let result = attempt_transaction(backend, steps, completed, ctx, Some(fk_were_on));
+    if fk_were_on {
+        let restored = backend.set_foreign_keys(true);
+        if let (Ok(_), Err(e)) = (&result, restored) {
+            return Err(e.into());
+        }
+    }
+    match result? {
+        Attempt::Applied(applied) => Ok(applied),
+        // With foreign keys off the sink rebuilds in place: it never asks again.
+        Attempt::Rebuild => Err(Error::Backend(BackendError::Statement {
+            statement: "PRAGMA foreign_keys = OFF".into(),
+            message: "a table rebuild asked for foreign keys off while they were off, which \
+                      strata never does; nothing was applied (please report this as a bug)"
+                .into(),
+        })),
+    }
+}
+
+/// One transaction of `steps`. `foreign_keys_off`: `None` while they are on (an op that must
+/// rebuild its table ends the attempt with [`Attempt::Rebuild`]), else whether they were on
+/// before the caller turned them off (then the foreign key check runs before commit).
+fn attempt_transaction(
+    backend: &mut dyn Backend,
+    steps: &mut [Step<'_>],
+    completed: &[Applied],
+    ctx: &mut RunContext<'_>,
+    foreign_keys_off: Option<bool>,
+) -> Result<Attempt, Error> {
+    let rebuild = if foreign_keys_off.is_some() { Rebuilds::Allowed } else { Rebuilds::Restart };
+    let fk_were_on = foreign_keys_off.unwrap_or(false);
     let result = (|| {
         backend.begin()?;
         if let Some(timeout) = ctx.transaction_lock {
@@ -1503,7 +1572,7 @@ fn run_in_transaction(
                 }
                 tracing::info!(revision = first.revision, "already done by another migrator");
                 backend.rollback()?;
-                return Ok(Vec::new());
+                return Ok(Attempt::Applied(Vec::new()));
             }
         }
         let mut records = Vec::with_capacity(steps.len());
@@ -1515,14 +1584,19 @@ fn run_in_transaction(
             let span =
                 tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
             let _guard = span.enter();
-            ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
-            ctx.index += 1;
+            ctx.starting(step);
             let started = Instant::now();
-            let held =
-                run_ops(backend, step, ctx.log_statements, fold && step.record).map_err(|mut failure| {
+            let held = match run_ops(backend, step, ctx.log_statements, fold && step.record, rebuild) {
+                Ok(held) => held,
+                Err(Stop::Rebuild(_)) => {
+                    backend.rollback()?;
+                    return Ok(Attempt::Rebuild);
+                }
+                Err(Stop::Failed(mut failure)) => {
                     failure.completed = completed.iter().chain(applied.iter()).cloned().collect();
-                    Error::Migration(failure)
-                })?;
+                    return Err(Error::Migration(failure));
+                }
+            };
             if let Some(last) = held {
                 let record = step.record(started.elapsed());
                 backend.execute_record_and_commit(&last.statement, &[record]).map_err(|e| match e {
@@ -1537,7 +1611,7 @@ fn run_in_transaction(
                 let done = step.applied(started.elapsed());
                 step.log_done(done.duration);
                 ctx.listener.finished(&done);
-                return Ok(vec![done]);
+                return Ok(Attempt::Applied(vec![done]));
             }
             let duration = started.elapsed();
             step.log_done(duration);
@@ -1581,9 +1655,9 @@ fn run_in_transaction(
         for done in &applied {
             ctx.listener.finished(done);
         }
-        Ok(applied)
+        Ok(Attempt::Applied(applied))
     })();
-    let result = match result {
+    match result {
         Err(error) => {
             if let Err(e) = backend.rollback() {
                 tracing::warn!("rollback after a failed migration also failed: {e}");
@@ -1591,14 +1665,7 @@ fn run_in_transaction(
             Err(moved_or(backend, steps.first(), error))
         }
         ok => ok,
-    };
-    if fk_were_on {
-        let restored = backend.set_foreign_keys(true);
-        if let (Ok(_), Err(e)) = (&result, restored) {
-            return Err(e.into());
-        }
     }
-    result
 }
 
 /// A commit (or the bookkeeping sent with it) that failed: nothing of the transaction
@@ -1641,10 +1708,10 @@ fn run_outside_transaction(
         let _ = backend.rollback();
         return Err(moved_or(backend, Some(step), e.into()));
     }
-    ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
-    ctx.index += 1;
+    ctx.starting(step);
     let started = Instant::now();
-    run_ops(backend, step, ctx.log_statements, false).map_err(|mut failure| {
+    run_ops(backend, step, ctx.log_statements, false, Rebuilds::Allowed).map_err(|stop| {
+        let mut failure = stop.into_failure();
         failure.completed = completed.to_vec();
         failure.transactional = false;
         Error::Migration(failure)
@@ -1673,11 +1740,46 @@ fn run_ops<'s>(
     step: &'s Step<'_>,
     log_statements: bool,
     hold_last: bool,
-) -> Result<Option<Held<'s>>, Box<MigrationFailure>> {
+    rebuilds: Rebuilds,
+) -> Result<Option<Held<'s>>, Stop> {
     let dialect = backend.dialect();
-    let mut sink = LiveSink { backend, step, log_statements, hold_last, held: None };
+    let mut sink = LiveSink { backend, step, log_statements, hold_last, rebuilds, held: None };
     crate::execute::execute(dialect, &step.ops, &mut sink)?;
     Ok(sink.held)
+}
+
+/// Whether an op may rebuild its table where it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rebuilds {
+    /// Foreign keys are off (or the step runs outside a transaction, as it always did).
+    Allowed,
+    /// Foreign keys are on: an op that must rebuild stops the ops ([`Stop::Rebuild`]).
+    Restart,
+}
+
+/// Why a step's ops stopped.
+enum Stop {
+    /// An op failed.
+    Failed(Box<MigrationFailure>),
+    /// An op must rebuild its table and foreign keys are on ([`Rebuilds::Restart`]): the
+    /// caller starts the transaction again with them off. The failure is what it means
+    /// where that cannot be done.
+    Rebuild(Box<MigrationFailure>),
+}
+
+impl From<Box<MigrationFailure>> for Stop {
+    fn from(failure: Box<MigrationFailure>) -> Self {
+        Stop::Failed(failure)
+    }
+}
+
+impl Stop {
+    /// The failure to report when the ops cannot be run again.
+    fn into_failure(self) -> Box<MigrationFailure> {
+        match self {
+            Stop::Failed(failure) | Stop::Rebuild(failure) => failure,
+        }
+    }
 }
 
 /// The runner's [`crate::execute::Sink`]: the live connection.
@@ -1686,6 +1788,7 @@ struct LiveSink<'b, 's, 'm> {
     step: &'s Step<'m>,
     log_statements: bool,
     hold_last: bool,
+    rebuilds: Rebuilds,
     held: Option<Held<'s>>,
 }
 
@@ -1697,7 +1800,7 @@ impl<'s> LiveSink<'_, 's, '_> {
 }
 
 impl crate::execute::Sink for LiveSink<'_, '_, '_> {
-    type Error = Box<MigrationFailure>;
+    type Error = Stop;
 
     fn snapshot(
         &mut self,
@@ -1705,23 +1808,47 @@ impl crate::execute::Sink for LiveSink<'_, '_, '_> {
         op: &Op,
         table: &str,
     ) -> Result<Option<crate::schema::TableSnapshot>, Self::Error> {
+        if self.rebuilds == Rebuilds::Restart {
+            let cause = format!("{op} rebuilds table {table}, which needs foreign keys off");
+            return Err(Stop::Rebuild(self.step.failure(index, op, None, cause)));
+        }
         let found = self
             .backend
             .snapshot_table(table)
             .map_err(|e| self.step.failure(index, op, e.statement().map(str::to_string), e.to_string()))?;
         match found {
             Some(snapshot) => Ok(Some(snapshot)),
-            None => Err(self.step.failure(
-                index,
-                op,
-                None,
-                RenderError::NoSuchTable(table.to_string()).to_string(),
-            )),
+            None => Err(self
+                .step
+                .failure(index, op, None, RenderError::NoSuchTable(table.to_string()).to_string())
+                .into()),
         }
     }
 
+    /// Only with foreign keys on, where the general form (a rebuild) would have to start the
+    /// transaction again; with them off the snapshot decides, as it always did.
+    fn try_plain_form(
+        &mut self,
+        index: usize,
+        op: &Op,
+        statements: Vec<String>,
+    ) -> Result<bool, Self::Error> {
+        if self.rebuilds == Rebuilds::Allowed {
+            return Ok(false);
+        }
+        for statement in statements {
+            log_statement(&statement, self.log_statements);
+            match self.backend.try_plain_form(op, &statement) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(self.step.failure(index, op, Some(statement), e.to_string()).into()),
+            }
+        }
+        Ok(true)
+    }
+
     fn render_failed(&mut self, index: usize, op: &Op, error: RenderError) -> Self::Error {
-        self.step.failure(index, op, None, error.to_string())
+        self.step.failure(index, op, None, error.to_string()).into()
     }
 
     fn data(&mut self, index: usize, op: &Op) -> Result<(), Self::Error> {
@@ -1739,7 +1866,7 @@ impl crate::execute::Sink for LiveSink<'_, '_, '_> {
         }
         self.backend
             .execute(&statement)
-            .map_err(|e| self.step.failure(index, op, Some(statement), e.to_string()))
+            .map_err(|e| self.step.failure(index, op, Some(statement), e.to_string()).into())
     }
 }
 

@@ -12,7 +12,7 @@ pub use url::{redact, scrub, secrets_in, DatabaseUrl, SqliteCache, SqliteMode, S
 use crate::data::DataConnection;
 use crate::dialect::Dialect;
 use crate::error::{plain, with_remedy, Remedy, Wording};
-use crate::ops::DialectKind;
+use crate::ops::{DialectKind, Op};
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -354,6 +354,15 @@ pub trait Backend: Send {
     fn introspect(&mut self) -> Result<Schema, BackendError>;
     /// One table and what rebuilding it needs; `None` if it does not exist.
     fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError>;
+    /// Runs `statement`, the dialect's [`crate::dialect::Dialect::plain_form`] of `op`, in
+    /// the migration's transaction, with foreign keys on; `Ok(false)` when the engine refused
+    /// it as wrong for the live table (SQLite's `DROP COLUMN` of a column a key, index or check
+    /// needs) and nothing of it stayed, so the caller runs the op in its general form. The
+    /// engine's own checks decide, so the answer is exact and read under the transaction's
+    /// lock. By default the plain form is never tried.
+    fn try_plain_form(&mut self, _op: &Op, _statement: &str) -> Result<bool, BackendError> {
+        Ok(false)
+    }
 
     /// The connection a data op uses.
     fn data(&mut self) -> &mut dyn DataConnection;

@@ -119,6 +119,14 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// The statements `op` takes when the live table allows them, rendered without a
+    /// snapshot: SQLite's `DROP COLUMN`, which SQLite itself refuses for a column a key,
+    /// index or check needs ([`crate::backend::Backend::try_plain_form`]). Tried first, it
+    /// spares the snapshot and the foreign key switch a rebuild needs.
+    fn plain_form(&self, _op: &Op) -> Option<Vec<String>> {
+        None
+    }
+
     /// True when `op` rebuilds a table, so foreign key enforcement must be off around the
     /// migration's transaction and `foreign_key_check` must pass before commit.
     fn rebuilds(&self, _op: &Op, _snapshot: Option<&TableSnapshot>) -> bool {
@@ -206,6 +214,13 @@ pub trait Dialect: Send + Sync {
         false
     }
 
+    /// Whether `column`, declared as its table's one-column primary key, can never hold NULL
+    /// without a NOT NULL of its own (SQLite's rowid alias, `INTEGER PRIMARY KEY`): that NOT
+    /// NULL is left out of the definition, the same table in fewer tokens.
+    fn key_implies_not_null(&self, _column: &Column) -> bool {
+        false
+    }
+
     /// `CREATE TABLE` with every constraint named.
     fn create_table(&self, table: &ops::Table) -> String {
         let mut parts = Vec::new();
@@ -216,6 +231,14 @@ pub trait Dialect: Send + Sync {
         };
         let mut pk_done = false;
         for column in &table.columns {
+            let keyed = inline_pk == Some(column.name.as_str()) || column.autoincrement;
+            let implied;
+            let column = if keyed && !column.nullable && self.key_implies_not_null(column) {
+                implied = Column { nullable: true, ..column.clone() };
+                &implied
+            } else {
+                column
+            };
             let (mut def, pk_inline) = self.column_definition(column, &table.primary_key_name, false);
             if !pk_inline && !pk_done && inline_pk == Some(column.name.as_str()) {
                 def.push_str(&format!(" {}PRIMARY KEY", constraint_prefix(&table.primary_key_name)));

@@ -86,8 +86,7 @@ pub(super) fn run(
     let fingerprint = crate::rewrite::fingerprint(plan, step.checksum.as_deref().unwrap_or(""));
     let span = tracing::info_span!("migration", revision = step.revision, direction = %step.direction);
     let _guard = span.enter();
-    ctx.listener.starting(step.revision, step.message, step.direction, ctx.index, ctx.total);
-    ctx.index += 1;
+    ctx.starting(step);
     let started = Instant::now();
     let from = resume.unwrap_or(0).min(total.saturating_sub(1));
     if resume.is_some() {

@@ -16,7 +16,7 @@ use super::{
 use crate::data::DataConnection;
 use crate::dialect::quote_ident;
 use crate::dialect::sqlite::REBUILD_PREFIX;
-use crate::ops::DialectKind;
+use crate::ops::{DialectKind, Op};
 use crate::schema::{Schema, TableSnapshot};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OpenFlags};
@@ -101,6 +101,17 @@ fn open_flags(options: &SqliteOptions) -> OpenFlags {
 }
 
 /// Maps a rusqlite error to a statement failure naming `statement`.
+/// SQLite's generic SQLITE_ERROR, which it gives a statement wrong for the schema (a refusal
+/// found while preparing the statement comes with its offset).
+fn is_plain_error(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(e, _) | rusqlite::Error::SqlInputError { error: e, .. } => {
+            e.code == rusqlite::ErrorCode::Unknown
+        }
+        _ => false,
+    }
+}
+
 fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
     move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
 }
@@ -317,6 +328,26 @@ impl Backend for SqliteBackend {
     fn snapshot_table(&mut self, table: &str) -> Result<Option<TableSnapshot>, BackendError> {
         let started = Instant::now();
         self.read_snapshot(table).map_err(self.locked(started))
+    }
+
+    /// SQLite's `DROP COLUMN` refuses, with the generic SQLITE_ERROR and before anything
+    /// changes (a failed statement is undone), a column in the primary key, a UNIQUE
+    /// constraint, an index, a foreign key, a CHECK, a generated column, a trigger or a view.
+    /// Any other failure (a full disk, a lost lock, a read-only file) is not a refusal. A
+    /// missing table or column is one: the general form then names it as it always did.
+    fn try_plain_form(&mut self, op: &Op, statement: &str) -> Result<bool, BackendError> {
+        if !matches!(op, Op::DropColumn { .. }) {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        match self.conn.execute_batch(statement) {
+            Ok(()) => Ok(true),
+            Err(e) if is_plain_error(&e) => {
+                tracing::debug!(sql = statement, "SQLite refused the plain form: {e}");
+                Ok(false)
+            }
+            Err(e) => Err(self.locked(started)(failed(statement)(e))),
+        }
     }
 
     fn data(&mut self) -> &mut dyn DataConnection {

@@ -641,3 +641,89 @@ fn acknowledgements_are_recorded_and_an_older_history_table_gets_the_column() {
     assert_eq!(history[1].acknowledgements(), [("S013", "tiny"), ("S020", "legacy")]);
     assert_eq!(b.history_of(&["r2"]).unwrap()[0].acknowledged.as_deref(), Some("S013: tiny\nS020: legacy"));
 }
+
+/// SQLite itself refuses the plain `DROP COLUMN` of a column a key, index, trigger or view
+/// needs, leaving the table as it was; what it does drop (plain columns in any ASCII case, a
+/// column with its own column-level REFERENCES or CHECK) comes out exactly as the general
+/// form (the snapshot's rebuild or drop) makes it.
+#[test]
+fn sqlite_refuses_the_plain_drop_of_a_column_a_rebuild_is_for() {
+    const SCHEMA: [&str; 12] = [
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE)",
+        r#"CREATE TABLE "Child" (a INTEGER, b TEXT, uq TEXT, fk INTEGER REFERENCES parent (id),
+             ix TEXT, "Mixed Case" TEXT, "odd""name" TEXT, free TEXT, PRIMARY KEY (a, b), UNIQUE (uq))"#,
+        r#"CREATE INDEX child_ix ON "Child" (ix)"#,
+        "CREATE TABLE exprs (id INTEGER PRIMARY KEY, e TEXT, other TEXT)",
+        "CREATE INDEX exprs_e ON exprs (lower(e))",
+        "CREATE TABLE partial (id INTEGER PRIMARY KEY, p TEXT, other TEXT)",
+        "CREATE INDEX partial_p ON partial (id) WHERE p IS NOT NULL",
+        "CREATE TABLE checked (id INTEGER PRIMARY KEY, c TEXT CHECK (c <> ''), other TEXT)",
+        "CREATE TABLE plain (id INTEGER PRIMARY KEY, name TEXT NOT NULL, extra TEXT, seen TEXT, shown TEXT)",
+        "CREATE TRIGGER plain_seen AFTER INSERT ON plain BEGIN SELECT NEW.seen; END",
+        "CREATE VIEW plain_view AS SELECT shown FROM plain",
+        "INSERT INTO plain (id, name) VALUES (1, 'kept')",
+    ];
+    let fresh = || {
+        let mut b = mem();
+        for sql in SCHEMA {
+            Backend::execute(&mut b, sql).unwrap();
+        }
+        b
+    };
+    let tried = |table: &str, column: &str| -> bool {
+        let mut b = fresh();
+        let op = Op::DropColumn { table: table.into(), column: column.into() };
+        let before = b.snapshot_table(table).unwrap();
+        let statement = sqlite().plain_form(&op).expect("drop_column has a plain form").remove(0);
+        b.begin().unwrap();
+        let ran = b.try_plain_form(&op, &statement).unwrap();
+        if !ran {
+            assert_eq!(b.snapshot_table(table).unwrap(), before, "{table}.{column}: refused and unchanged");
+            b.rollback().unwrap();
+            return false;
+        }
+        b.commit().unwrap();
+        // The general form (a rebuild where the snapshot says so) makes the same table.
+        let mut general = fresh();
+        apply(&mut general, &op);
+        let name = before.expect("a dropped column's table existed").table.name;
+        assert_eq!(self::table(&mut b, &name), self::table(&mut general, &name), "{table}.{column}");
+        assert_eq!(query(&mut b, "SELECT * FROM plain"), query(&mut general, "SELECT * FROM plain"));
+        true
+    };
+    for (table, column) in [
+        ("parent", "id"),
+        ("parent", "code"),
+        ("Child", "a"),
+        ("child", "B"),
+        ("Child", "uq"),
+        ("Child", "IX"),
+        ("exprs", "e"),
+        ("partial", "p"),
+        ("plain", "id"),
+        ("plain", "seen"),
+        ("plain", "shown"),
+        ("plain", "missing"),
+        ("missing", "x"),
+    ] {
+        assert!(!tried(table, column), "{table}.{column} is refused");
+    }
+    for (table, column) in [
+        ("Child", "fk"),
+        ("checked", "c"),
+        ("Child", "Mixed Case"),
+        ("Child", "odd\"name"),
+        ("CHILD", "FREE"),
+        ("exprs", "other"),
+        ("partial", "other"),
+        ("checked", "other"),
+        ("plain", "name"),
+        ("plain", "extra"),
+    ] {
+        assert!(tried(table, column), "{table}.{column} is dropped");
+    }
+    // Not a drop_column: never tried.
+    let mut b = mem();
+    let op = Op::DropTable { name: "plain".into() };
+    assert!(!b.try_plain_form(&op, "SELECT 1").unwrap());
+}
