@@ -43,8 +43,8 @@ usage: benches/peers/run [--quick] [--engine sqlite|postgres] [--size 100|1000]
   --runs R         timed runs per cell and round (default 5 at 100 migrations, 3 at 1,000)
   --warmup W       untimed runs before a cell's first round (default 1)
   --tools LIST     only these columns, comma-separated, from raw-one-txn, raw-per-statement,
-                   raw-bookkept, select1, sqlx, refinery, strata (default: all; ratios need
-                   the floors and peers)
+                   raw-bookkept, select1, read-version, sqlx, refinery, strata (default: all;
+                   ratios need the floors and peers)
 
 Needs hyperfine and, for PostgreSQL, the server programs (initdb, pg_ctl). Everything is
 built and written under $CARGO_TARGET_DIR/peers (default: target/peers).";
@@ -350,7 +350,8 @@ fn notes(options: &Options) -> Vec<String> {
         ),
         "upgrade: base → head on a fresh empty database; downgrade: head → base; nothing pending: the \
          tool's upgrade command on a database at head; current: the tool's current-revision command. \
-         Databases at head are copies of one the same tool upgraded (raw's for connect + SELECT 1)"
+         Databases at head are copies of one the same tool upgraded (raw's, for the raw columns: \
+         raw-app up-one-txn, then stamp to set its one-row version table to the head revision)"
             .into(),
         "floor: raw with a transaction per statement (upgrade, downgrade), connect + SELECT 1 (nothing \
          pending, current); targets (issue 13): strata ahead of every peer, within 1.1x of the floor on \
@@ -360,8 +361,10 @@ fn notes(options: &Options) -> Vec<String> {
          inserting a history row and updating a one-row version table (SQLite: prepare_cached statements; \
          PostgreSQL: one simple-query batch per migration), the least a tool that keeps a history and a \
          current version in each migration's own transaction must do (strata does; sqlx and refinery insert \
-         a history row only). Raw's database at head is built by it (the floors without bookkeeping leave \
-         its two tables alone)"
+         a history row only). connect + read version (strata / bookkept on nothing pending and current): \
+         connect and read the revision from that one-row version table (PostgreSQL: one simple query), \
+         the least a tool that keeps its state in the database must do to check it; the first read of a \
+         table in a fresh session costs the server more than SELECT 1"
             .into(),
         "refinery has no down migrations (n/a)".into(),
     ]);
@@ -567,7 +570,10 @@ fn build_heads(
         let db = bench.sibling(&format!("head_{}_{n}", app.project().replace('-', "_")));
         eprintln!("building a database at head with {app} ({} migrations, {db})", thousands(n));
         db.reset(None)?;
-        let built = run_app(paths, &paths.binary(app, n), app.upgrade_args(), &db)
+        let built = app
+            .upgrade_commands()
+            .iter()
+            .try_for_each(|args| run_app(paths, &paths.binary(app, n), args, &db).map(drop))
             .and_then(|_| db.verify(n, Expect::Head).map_err(|e| format!("the state check failed: {e}")));
         match built {
             Ok(()) => heads.push((app, db)),
@@ -730,7 +736,7 @@ mod tests {
         assert_eq!(floors.tools, [Tool::RawPerStatement, Tool::RawBookkept, Tool::Strata]);
         let error = parse(&["--tools", "raw-bookkeeping"]).expect_err("refused");
         assert!(error.contains("unknown column \"raw-bookkeeping\""), "{error}");
-        assert!(error.contains("raw-per-statement, raw-bookkept, select1"), "{error}");
+        assert!(error.contains("raw-per-statement, raw-bookkept, select1, read-version"), "{error}");
         assert!(USAGE.contains("raw-bookkept"));
     }
 }

@@ -25,14 +25,16 @@ impl App {
         }
     }
 
-    /// The arguments that upgrade base → head (to build the databases runs start from).
-    pub fn upgrade_args(self) -> &'static [&'static str] {
+    /// The commands, in order, that upgrade base → head (to build the databases runs start
+    /// from).
+    pub fn upgrade_commands(self) -> &'static [&'static [&'static str]] {
         match self {
-            // The floors' database keeps no bookkeeping (the bookkept downgrade creates its
-            // two tables): every floor but that one runs on the workload's tables alone.
-            App::Raw => &["up-one-txn"],
-            App::Sqlx | App::Refinery => &["up"],
-            App::Strata => &["upgrade"],
+            // The floors' database keeps no history (the bookkept downgrade creates its table)
+            // and one version row, which `read-version` reads: every floor runs on the
+            // workload's tables and that one small table.
+            App::Raw => &[&["up-one-txn"], &["stamp"]],
+            App::Sqlx | App::Refinery => &[&["up"]],
+            App::Strata => &[&["upgrade"]],
         }
     }
 
@@ -61,17 +63,21 @@ pub enum Tool {
     RawBookkept,
     /// Connect and `SELECT 1`: the floor of the nothing-pending check and `current`.
     Select1,
+    /// Connect and read a one-row version table: the least a tool that keeps its state in the
+    /// database must do to check or tell it (the second floor of those rows).
+    ReadVersion,
     Sqlx,
     Refinery,
     Strata,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 7] = [
+    pub const ALL: [Tool; 8] = [
         Tool::RawOneTxn,
         Tool::RawPerStatement,
         Tool::RawBookkept,
         Tool::Select1,
+        Tool::ReadVersion,
         Tool::Sqlx,
         Tool::Refinery,
         Tool::Strata,
@@ -80,7 +86,11 @@ impl Tool {
     /// The app whose binary runs this column.
     pub fn app(self) -> App {
         match self {
-            Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1 => App::Raw,
+            Tool::RawOneTxn
+            | Tool::RawPerStatement
+            | Tool::RawBookkept
+            | Tool::Select1
+            | Tool::ReadVersion => App::Raw,
             Tool::Sqlx => App::Sqlx,
             Tool::Refinery => App::Refinery,
             Tool::Strata => App::Strata,
@@ -94,6 +104,7 @@ impl Tool {
             Tool::RawPerStatement => "raw, txn per stmt",
             Tool::RawBookkept => "raw + bookkeeping",
             Tool::Select1 => "connect + SELECT 1",
+            Tool::ReadVersion => "connect + read version",
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
             Tool::Strata => "strata",
@@ -107,6 +118,7 @@ impl Tool {
             Tool::RawPerStatement => "raw-per-statement",
             Tool::RawBookkept => "raw-bookkept",
             Tool::Select1 => "select1",
+            Tool::ReadVersion => "read-version",
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
             Tool::Strata => "strata",
@@ -129,7 +141,11 @@ impl Tool {
             (Tool::RawBookkept, Upgrade) => Runs(&["up-bookkept"]),
             (Tool::RawBookkept, Downgrade) => Runs(&["down-bookkept"]),
             (Tool::Select1, Pending | Current) => Runs(&["select1"]),
-            (Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1, _) => Absent,
+            (Tool::ReadVersion, Pending | Current) => Runs(&["read-version"]),
+            (
+                Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1 | Tool::ReadVersion,
+                _,
+            ) => Absent,
             (Tool::Sqlx, Upgrade | Pending) => Runs(&["up"]),
             (Tool::Sqlx, Downgrade) => Runs(&["down"]),
             (Tool::Sqlx, Current) => Runs(&["current"]),
@@ -212,12 +228,13 @@ impl Workload {
         }
     }
 
-    /// The floor with the bookkeeping every migration tool here does (a history row and the
-    /// version in each migration's transaction), where the row has one.
-    pub fn bookkept_floor(self) -> Option<Tool> {
+    /// The floor with the bookkeeping every migration tool here keeps: a history row and the
+    /// version in each migration's transaction (upgrade, downgrade), the version read
+    /// (nothing pending, current).
+    pub fn bookkept_floor(self) -> Tool {
         match self {
-            Workload::Upgrade | Workload::Downgrade => Some(Tool::RawBookkept),
-            Workload::Pending | Workload::Current => None,
+            Workload::Upgrade | Workload::Downgrade => Tool::RawBookkept,
+            Workload::Pending | Workload::Current => Tool::ReadVersion,
         }
     }
 }
@@ -281,13 +298,14 @@ mod tests {
             assert!(matches!(workload.floor().command(workload), Cell::Runs(_)), "{workload:?}");
             assert!(matches!(Tool::Strata.command(workload), Cell::Runs(_)), "{workload:?}");
             assert!(Tool::ALL.iter().any(|t| t.is_peer() && matches!(t.command(workload), Cell::Runs(_))));
-            if let Some(bookkept) = workload.bookkept_floor() {
-                assert!(matches!(bookkept.command(workload), Cell::Runs(_)), "{workload:?}");
-            }
+            let bookkept = workload.bookkept_floor();
+            assert!(matches!(bookkept.command(workload), Cell::Runs(_)), "{workload:?}");
         }
         assert_eq!(Tool::RawBookkept.command(Workload::Upgrade), Cell::Runs(&["up-bookkept"]));
         assert_eq!(Tool::RawBookkept.command(Workload::Downgrade), Cell::Runs(&["down-bookkept"]));
         assert_eq!(Tool::RawBookkept.command(Workload::Current), Cell::Absent);
-        assert_eq!(Workload::Pending.bookkept_floor(), None);
+        assert_eq!(Tool::ReadVersion.command(Workload::Pending), Cell::Runs(&["read-version"]));
+        assert_eq!(Tool::ReadVersion.command(Workload::Upgrade), Cell::Absent);
+        assert_eq!(Workload::Current.bookkept_floor(), Tool::ReadVersion);
     }
 }

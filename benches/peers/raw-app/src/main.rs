@@ -21,7 +21,13 @@
 //!   PostgreSQL each migration is one simple-query batch (`BEGIN; statement; INSERT ..;
 //!   UPDATE ..; COMMIT`), one round trip, the revision ids inlined as literals (they are
 //!   12 hex digits, checked);
+//! - `stamp`: creates the one-row `raw_version` if missing (as the bookkept modes do) and sets
+//!   it to the last migration's revision, in one transaction: what the driver runs after
+//!   `up-one-txn` so that raw's database at head holds a version to read;
 //! - `select1`: connect and `SELECT 1`: the least any tool must do to look at a database;
+//! - `read-version`: connect and read the revision from `raw_version` (it must be there and
+//!   hold the last migration's revision): the least a tool that keeps its state in the
+//!   database must do to tell whether anything is pending, or which revision is current;
 //! - `durability`: prints the settings the connection runs with (for the driver's check).
 //!
 //! SQLite is opened with `rusqlite::Connection::open` (SQLite's defaults: a rollback journal,
@@ -33,7 +39,7 @@ include!(concat!(env!("OUT_DIR"), "/statements.rs"));
 
 const USAGE: &str =
     "usage: raw-app up-one-txn|up-per-statement|down-per-statement|up-bookkept|down-bookkept|\
-                     select1|durability  \
+                     stamp|select1|read-version|durability  \
                      (DATABASE_URL=sqlite://PATH or postgres://...)";
 
 /// The bookkept upgrade: each statement with the revision its migration moves to.
@@ -108,9 +114,21 @@ fn sqlite(mode: &str, conn: &mut rusqlite::Connection) -> Result<(), String> {
         "down-per-statement" => DOWN.iter().try_for_each(|sql| in_transaction(conn, &[sql])),
         "up-bookkept" => sqlite_bookkept(conn, up_moves()),
         "down-bookkept" => sqlite_bookkept(conn, down_moves()),
+        "stamp" => conn
+            .execute_batch(&format!(
+                "BEGIN; {}; UPDATE {VERSION} SET revision = '{}'; COMMIT",
+                sqlite_bookkeeping_tables(),
+                head_revision()?
+            ))
+            .map_err(|e| format!("cannot stamp {VERSION}: {e}")),
         "select1" => {
             let one: i64 = conn.query_row("SELECT 1", [], |r| r.get(0)).map_err(|e| e.to_string())?;
             (one == 1).then_some(()).ok_or_else(|| "SELECT 1 did not return 1".into())
+        }
+        "read-version" => {
+            let sql = format!("SELECT revision FROM {VERSION}");
+            let read: Option<String> = conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| format!("{e}: {sql}"))?;
+            at_head(read)
         }
         "durability" => {
             let journal: String =
@@ -124,16 +142,37 @@ fn sqlite(mode: &str, conn: &mut rusqlite::Connection) -> Result<(), String> {
     }
 }
 
+/// The bookkeeping tables on SQLite, created if missing, the version row NULL (base) if new.
+fn sqlite_bookkeeping_tables() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {HISTORY} (id INTEGER PRIMARY KEY, revision TEXT NOT NULL, applied_at TEXT NOT NULL); \
+         CREATE TABLE IF NOT EXISTS {VERSION} (revision TEXT); \
+         INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION})"
+    )
+}
+
+/// The last migration's revision, checked to need no quoting (inlined as a literal).
+fn head_revision() -> Result<&'static str, String> {
+    let head = REVISIONS.last().ok_or("the workload has no migrations")?;
+    if head.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(head)
+    } else {
+        Err(format!("the revision id {head:?} is not hex digits"))
+    }
+}
+
+/// A version read by `read-version`: it must be the last migration's revision.
+fn at_head(read: Option<String>) -> Result<(), String> {
+    match read {
+        Some(revision) if Some(revision.as_str()) == REVISIONS.last().copied() => Ok(()),
+        other => Err(format!("{VERSION} holds {other:?}, not the head revision (run `stamp` first)")),
+    }
+}
+
 /// Runs `moves` on SQLite, each in its own transaction with its history row and version.
 fn sqlite_bookkept(conn: &mut rusqlite::Connection, moves: impl Iterator<Item = Move>) -> Result<(), String> {
     // One transaction: on a fresh file, one commit; on a database that has the tables, no write.
-    conn.execute_batch(&format!(
-        "BEGIN; \
-         CREATE TABLE IF NOT EXISTS {HISTORY} (id INTEGER PRIMARY KEY, revision TEXT NOT NULL, applied_at TEXT NOT NULL); \
-         CREATE TABLE IF NOT EXISTS {VERSION} (revision TEXT); \
-         INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION}); \
-         COMMIT"
-    ))
+    conn.execute_batch(&format!("BEGIN; {}; COMMIT", sqlite_bookkeeping_tables()))
     .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
     let insert_history = format!(
         "INSERT INTO {HISTORY} (revision, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
@@ -153,17 +192,22 @@ fn sqlite_bookkept(conn: &mut rusqlite::Connection, moves: impl Iterator<Item = 
     Ok(())
 }
 
+/// The bookkeeping tables on PostgreSQL, created if missing, the version row NULL (base) if new.
+fn postgres_bookkeeping_tables() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {HISTORY} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         revision text NOT NULL, applied_at text NOT NULL); \
+         CREATE TABLE IF NOT EXISTS {VERSION} (revision text); \
+         INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION})"
+    )
+}
+
 /// Runs `moves` on PostgreSQL, each in its own transaction with its history row and version,
 /// in one simple-query round trip per migration.
 fn postgres_bookkept(client: &mut postgres::Client, moves: impl Iterator<Item = Move>) -> Result<(), String> {
     // One implicit transaction: one commit on a fresh database, none when the tables exist.
     client
-        .batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {HISTORY} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-             revision text NOT NULL, applied_at text NOT NULL); \
-             CREATE TABLE IF NOT EXISTS {VERSION} (revision text); \
-             INSERT INTO {VERSION} (revision) SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM {VERSION})"
-        ))
+        .batch_execute(&postgres_bookkeeping_tables())
         .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
     // Inlined as literals below: they must need no quoting.
     if let Some(bad) = REVISIONS.iter().find(|r| !r.bytes().all(|b| b.is_ascii_hexdigit())) {
@@ -195,9 +239,29 @@ fn postgres(mode: &str, client: &mut postgres::Client) -> Result<(), String> {
         "down-per-statement" => DOWN.iter().try_for_each(|sql| in_transaction(client, &[sql])),
         "up-bookkept" => postgres_bookkept(client, up_moves()),
         "down-bookkept" => postgres_bookkept(client, down_moves()),
+        "stamp" => client
+            .batch_execute(&format!(
+                "BEGIN; {}; UPDATE {VERSION} SET revision = '{}'; COMMIT",
+                postgres_bookkeeping_tables(),
+                head_revision()?
+            ))
+            .map_err(|e| format!("cannot stamp {VERSION}: {e}")),
         "select1" => {
             let one: i32 = client.query_one("SELECT 1", &[]).map_err(|e| e.to_string())?.get(0);
             (one == 1).then_some(()).ok_or_else(|| "SELECT 1 did not return 1".into())
+        }
+        "read-version" => {
+            // The simple-query protocol: one round trip, as strata reads its version.
+            let sql = format!("SELECT revision FROM {VERSION}");
+            let messages = client.simple_query(&sql).map_err(|e| format!("{e}: {sql}"))?;
+            let mut rows = messages.iter().filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_string)),
+                _ => None,
+            });
+            match (rows.next(), rows.next()) {
+                (Some(read), None) => at_head(read),
+                _ => Err(format!("{VERSION} does not hold exactly one row")),
+            }
         }
         "durability" => {
             let show = |client: &mut postgres::Client, what: &str| -> Result<String, String> {
