@@ -92,7 +92,8 @@ impl Results {
             Workload::Pending | Workload::Current => format!("{:+.2} ms", (strata - b) * 1e3),
         };
         let versus_bookkept = bookkept.map_or_else(|| "?".to_string(), over_bookkept);
-        let beside = bookkept.map_or_else(String::new, |b| format!(" ({} {})", over_bookkept(b), bookkept_tool.header()));
+        let beside = bookkept
+            .map_or_else(String::new, |b| format!(" ({} {})", over_bookkept(b), bookkept_tool.header()));
         let mut missed = Vec::new();
         let versus_floor = match row.workload {
             Workload::Upgrade | Workload::Downgrade => {

@@ -143,7 +143,11 @@ impl Tool {
             (Tool::Select1, Pending | Current) => Runs(&["select1"]),
             (Tool::ReadVersion, Pending | Current) => Runs(&["read-version"]),
             (
-                Tool::RawOneTxn | Tool::RawPerStatement | Tool::RawBookkept | Tool::Select1 | Tool::ReadVersion,
+                Tool::RawOneTxn
+                | Tool::RawPerStatement
+                | Tool::RawBookkept
+                | Tool::Select1
+                | Tool::ReadVersion,
                 _,
             ) => Absent,
             (Tool::Sqlx, Upgrade | Pending) => Runs(&["up"]),

@@ -127,7 +127,8 @@ fn sqlite(mode: &str, conn: &mut rusqlite::Connection) -> Result<(), String> {
         }
         "read-version" => {
             let sql = format!("SELECT revision FROM {VERSION}");
-            let read: Option<String> = conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| format!("{e}: {sql}"))?;
+            let read: Option<String> =
+                conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| format!("{e}: {sql}"))?;
             at_head(read)
         }
         "durability" => {
@@ -173,7 +174,7 @@ fn at_head(read: Option<String>) -> Result<(), String> {
 fn sqlite_bookkept(conn: &mut rusqlite::Connection, moves: impl Iterator<Item = Move>) -> Result<(), String> {
     // One transaction: on a fresh file, one commit; on a database that has the tables, no write.
     conn.execute_batch(&format!("BEGIN; {}; COMMIT", sqlite_bookkeeping_tables()))
-    .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
+        .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
     let insert_history = format!(
         "INSERT INTO {HISTORY} (revision, applied_at) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
     );
