@@ -100,7 +100,6 @@ fn open_flags(options: &SqliteOptions) -> OpenFlags {
     mode | cache | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }
 
-/// Maps a rusqlite error to a statement failure naming `statement`.
 /// SQLite's generic SQLITE_ERROR, which it gives a statement wrong for the schema (a refusal
 /// found while preparing the statement comes with its offset).
 fn is_plain_error(e: &rusqlite::Error) -> bool {
@@ -112,6 +111,7 @@ fn is_plain_error(e: &rusqlite::Error) -> bool {
     }
 }
 
+/// Maps a rusqlite error to a statement failure naming `statement`.
 fn failed(statement: &str) -> impl FnOnce(rusqlite::Error) -> BackendError + '_ {
     move |e| BackendError::Statement { statement: statement.to_string(), message: e.to_string() }
 }
