@@ -838,7 +838,10 @@ pub fn migrations_module(headers: &[Header]) -> String {
         }
         out.push_str("            &[\n");
         for h in &groups[index] {
-            out.push_str(&format!("                &{}::__STRATA_MIGRATION,\n", module_name(&h.file_name)));
+            out.push_str(&format!(
+                "                &{}::__STRATA_ONE_MIGRATION_PER_MODULE,\n",
+                module_name(&h.file_name)
+            ));
         }
         out.push_str("            ]\n        };\n    }\n");
     }
@@ -1150,7 +1153,11 @@ mod tests {
         for h in &hs {
             let name = module_name(&h.file_name);
             assert_eq!(glue.matches(&format!("mod {name};")).count(), 1, "{name}");
-            assert_eq!(glue.matches(&format!("&{name}::__STRATA_MIGRATION,")).count(), 1, "{name}");
+            assert_eq!(
+                glue.matches(&format!("&{name}::__STRATA_ONE_MIGRATION_PER_MODULE,")).count(),
+                1,
+                "{name}"
+            );
         }
         for g in 0..GROUPS {
             let files = hs.iter().filter(|h| group_of(&h.file_name) == g).count();
@@ -1193,7 +1200,8 @@ mod tests {
         assert!(glue.contains("\n        mod rb2;\n"), "{glue}");
         assert!(glue.contains("\n            mod ra1;\n"), "{glue}");
         assert!(
-            glue.contains("&ra1::__STRATA_MIGRATION,") && glue.contains("&rb2::__STRATA_MIGRATION,"),
+            glue.contains("&ra1::__STRATA_ONE_MIGRATION_PER_MODULE,")
+                && glue.contains("&rb2::__STRATA_ONE_MIGRATION_PER_MODULE,"),
             "{glue}"
         );
     }

@@ -88,7 +88,8 @@ impl Migration {
 /// The header fields are literals so the build script can read them without running any
 /// code; `upgrade` and `downgrade` are non-capturing closures (or `fn`s) that record ops.
 /// One `migration!` per module (a migrations crate has one per file): it defines the
-/// module's migration static. In a migrations crate built by [`crate::build::migrations`],
+/// module's migration static, named so that a second one in the same module fails to compile
+/// with "the name `__STRATA_ONE_MIGRATION_PER_MODULE` is defined multiple times". In a migrations crate built by [`crate::build::migrations`],
 /// the generated `migrations()` names every file's static; anywhere else the migration
 /// registers through `inventory` ([`registered`]). No list of migrations is kept by hand,
 /// and the order comes from the `parent` links alone.
@@ -138,6 +139,30 @@ impl Migration {
 /// assert_eq!(set.head().map(|m| m.revision), Some("b2c3d4e5f6a1"));
 /// assert!(!set.get("b2c3d4e5f6a1").unwrap().transactional);
 /// # Ok::<(), strata::RegistryError>(())
+/// ```
+///
+/// Two in one module do not compile (E0428, naming `__STRATA_ONE_MIGRATION_PER_MODULE`):
+///
+/// ```compile_fail,E0428
+/// use strata::prelude::*;
+///
+/// migration! {
+///     revision: "a1b2c3d4e5f6",
+///     parent: None,
+///     message: "first",
+///     created: "2026-11-24T09:30:00Z",
+///     upgrade: |_op| {},
+///     downgrade: |_op| {},
+/// }
+/// migration! {
+///     revision: "b2c3d4e5f6a1",
+///     parent: Some("a1b2c3d4e5f6"),
+///     message: "second, in the same module",
+///     created: "2026-11-25T09:30:00Z",
+///     upgrade: |_op| {},
+///     downgrade: |_op| {},
+/// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! migration {
@@ -192,7 +217,7 @@ macro_rules! __submit_migration {
         // would keep them in the file's group but cost more in type checking than that unit
         // does: measured with benches/peers/build-cost.)
         #[doc(hidden)]
-        pub(crate) static __STRATA_MIGRATION: $crate::Migration = $crate::Migration {
+        pub(crate) static __STRATA_ONE_MIGRATION_PER_MODULE: $crate::Migration = $crate::Migration {
             revision: $revision,
             parents: $parents,
             message: $message,
@@ -211,7 +236,7 @@ macro_rules! __submit_migration {
         const _: () = {
             #[cfg(not(strata_glue))]
             $crate::inventory::submit! {
-                $crate::migration::Registered(&__STRATA_MIGRATION)
+                $crate::migration::Registered(&__STRATA_ONE_MIGRATION_PER_MODULE)
             }
         };
     };
