@@ -1494,8 +1494,9 @@ enum Attempt {
     /// Committed (or found done by another migrator: empty).
     Applied(Vec<Applied>),
     /// Rolled back: an op must rebuild its table, which needs foreign keys off, and those
-    /// can only be turned off outside a transaction.
-    Rebuild,
+    /// can only be turned off outside a transaction. The failure names the op, for where
+    /// starting again cannot help.
+    Rebuild(Box<MigrationFailure>),
 }
 
 /// Runs `steps` in one transaction with their bookkeeping; on failure rolls everything back.
@@ -1515,7 +1516,7 @@ fn run_in_transaction(
         let index = ctx.index;
         match attempt_transaction(backend, steps, completed, ctx, None)? {
             Attempt::Applied(applied) => return Ok(applied),
-            Attempt::Rebuild => {
+            Attempt::Rebuild(_) => {
                 tracing::debug!("a table needs a rebuild: starting again with foreign keys off");
                 ctx.index = index;
             }
@@ -1531,13 +1532,11 @@ fn run_in_transaction(
     }
     match result? {
         Attempt::Applied(applied) => Ok(applied),
-        // With foreign keys off the sink rebuilds in place: it never asks again.
-        Attempt::Rebuild => Err(Error::Backend(BackendError::Statement {
-            statement: "PRAGMA foreign_keys = OFF".into(),
-            message: "a table rebuild asked for foreign keys off while they were off, which \
-                      strata never does; nothing was applied (please report this as a bug)"
-                .into(),
-        })),
+        // With foreign keys off the sink rebuilds in place and never asks again.
+        Attempt::Rebuild(mut failure) => {
+            failure.completed = completed.to_vec();
+            Err(Error::Migration(failure))
+        }
     }
 }
 
@@ -1588,9 +1587,9 @@ fn attempt_transaction(
             let started = Instant::now();
             let held = match run_ops(backend, step, ctx.log_statements, fold && step.record, rebuild) {
                 Ok(held) => held,
-                Err(Stop::Rebuild(_)) => {
+                Err(Stop::Rebuild(failure)) => {
                     backend.rollback()?;
-                    return Ok(Attempt::Rebuild);
+                    return Ok(Attempt::Rebuild(failure));
                 }
                 Err(Stop::Failed(mut failure)) => {
                     failure.completed = completed.iter().chain(applied.iter()).cloned().collect();

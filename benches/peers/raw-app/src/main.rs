@@ -152,14 +152,18 @@ fn sqlite_bookkeeping_tables() -> String {
     )
 }
 
-/// The last migration's revision, checked to need no quoting (inlined as a literal).
-fn head_revision() -> Result<&'static str, String> {
-    let head = REVISIONS.last().ok_or("the workload has no migrations")?;
-    if head.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(head)
+/// `revision`, checked to need no quoting where it is inlined as a literal.
+fn literal(revision: &str) -> Result<&str, String> {
+    if revision.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(revision)
     } else {
-        Err(format!("the revision id {head:?} is not hex digits"))
+        Err(format!("the revision id {revision:?} is not hex digits"))
     }
+}
+
+/// The last migration's revision, checked by [`literal`].
+fn head_revision() -> Result<&'static str, String> {
+    literal(REVISIONS.last().ok_or("the workload has no migrations")?)
 }
 
 /// A version read by `read-version`: it must be the last migration's revision.
@@ -210,10 +214,8 @@ fn postgres_bookkept(client: &mut postgres::Client, moves: impl Iterator<Item = 
     client
         .batch_execute(&postgres_bookkeeping_tables())
         .map_err(|e| format!("cannot create the bookkeeping tables: {e}"))?;
-    // Inlined as literals below: they must need no quoting.
-    if let Some(bad) = REVISIONS.iter().find(|r| !r.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return Err(format!("the revision id {bad:?} is not hex digits"));
-    }
+    // Inlined as literals below.
+    REVISIONS.iter().try_for_each(|r| literal(r).map(drop))?;
     for Move { sql, revision, to } in moves {
         let to = to.map_or("NULL".to_string(), |to| format!("'{to}'"));
         let batch = format!(
