@@ -47,6 +47,7 @@ pub struct SqliteBackend {
 struct BookkeepingSql {
     create_version: String,
     create_history: String,
+    create_one_row: String,
     select_version: String,
     delete_version: String,
     update_version: String,
@@ -64,6 +65,7 @@ impl BookkeepingSql {
         BookkeepingSql {
             create_version,
             create_history,
+            create_one_row: super::one_row_index_ddl(DialectKind::Sqlite, tables),
             select_version: format!("SELECT revision, dirty FROM {v} LIMIT 2"),
             delete_version: format!("DELETE FROM {v}"),
             update_version: format!("UPDATE {v} SET revision = ?1, dirty = NULL"),
@@ -356,22 +358,23 @@ impl Backend for SqliteBackend {
 
     fn ensure_version_tables(&mut self) -> Result<(), BackendError> {
         let started = Instant::now();
-        for sql in [&self.sql.create_version, &self.sql.create_history] {
-            self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))?;
+        if !self.version_tables_missing().map_err(self.locked(started))? {
+            return Ok(());
         }
-        // One row at most, enforced by SQLite whoever writes (an index on a constant), also
-        // on tables made by an older strata. A table that already holds two rows cannot get
-        // it: runs report it corrupt, and the next run after a `stamp` adds it.
-        let v = &self.tables.version;
-        let sql = super::one_row_index_ddl(DialectKind::Sqlite, &self.tables);
-        match self.conn.execute_batch(&sql) {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                tracing::warn!("the version table {v} holds more than one row");
-                Ok(())
+        // What is missing is made in one transaction: a fresh database pays one commit (its
+        // journal and fsyncs) instead of one per statement. The write lock comes first, so a
+        // second creator waits for it (busy timeout) instead of meeting it half-way.
+        self.begin()?;
+        match self.create_version_tables() {
+            Ok(()) => self.commit(),
+            Err(e) => {
+                // The creation's own error is the one to report; a failed rollback only
+                // means SQLite has already rolled back.
+                if let Err(rollback) = self.rollback() {
+                    tracing::debug!("rolling back the version tables' creation: {rollback}");
+                }
+                Err(self.locked(started)(e))
             }
-            other => other.map_err(failed(&sql)).map_err(self.locked(started)),
         }
     }
 
@@ -442,6 +445,40 @@ impl SqliteBackend {
                 .collect()
         };
         Ok(Some(TableSnapshot { indexes_sql: of_kind("index"), triggers_sql: of_kind("trigger"), table }))
+    }
+
+    /// Whether a version table, the history table or the version table's one-row index is
+    /// missing. Each `IF NOT EXISTS` statement compiles to a read when its object is there, so
+    /// asking costs a prepare each and takes no write lock.
+    fn version_tables_missing(&self) -> Result<bool, BackendError> {
+        // In this order: the index's statement compiles only once its table exists.
+        for sql in [&self.sql.create_version, &self.sql.create_history, &self.sql.create_one_row] {
+            if !self.conn.prepare(sql).map_err(failed(sql))?.readonly() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The creation statements, run inside the caller's transaction.
+    fn create_version_tables(&self) -> Result<(), BackendError> {
+        for sql in [&self.sql.create_version, &self.sql.create_history] {
+            self.conn.execute_batch(sql).map_err(failed(sql))?;
+        }
+        // One row at most, enforced by SQLite whoever writes (an index on a constant), also
+        // on tables made by an older strata. A table that already holds two rows cannot get
+        // it: runs report it corrupt, and the next run after a `stamp` adds it. The failed
+        // statement is undone on its own; the transaction goes on.
+        let sql = &self.sql.create_one_row;
+        match self.conn.execute_batch(sql) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                tracing::warn!("the version table {} holds more than one row", self.tables.version);
+                Ok(())
+            }
+            other => other.map_err(failed(sql)),
+        }
     }
 
     /// Runs once per migration inside its transaction, so the usual case is one cached

@@ -727,3 +727,48 @@ fn sqlite_refuses_the_plain_drop_of_a_column_a_rebuild_is_for() {
     let op = Op::DropTable { name: "plain".into() };
     assert!(!b.try_plain_form(&op, "SELECT 1").unwrap());
 }
+
+/// The file change counter of a database's header (bytes 24-27, big-endian): in rollback
+/// journal mode SQLite adds one for every transaction that writes.
+fn change_counter(path: &std::path::Path) -> u32 {
+    let header = std::fs::read(path).expect("the database file");
+    u32::from_be_bytes([header[24], header[25], header[26], header[27]])
+}
+
+#[test]
+fn the_version_tables_are_made_in_one_transaction_and_checked_without_one() {
+    let dir = std::env::temp_dir().join(format!("strata-sqlite-setup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("app.db");
+    let _ = std::fs::remove_file(&path);
+    let mut b = SqliteBackend::open(&DatabaseUrl::sqlite(path.clone()), VersionTables::default()).unwrap();
+    let objects = |b: &mut SqliteBackend| -> Vec<Row> {
+        query(b, "SELECT name FROM sqlite_master WHERE name LIKE 'strata%' ORDER BY name")
+    };
+    b.ensure_version_tables().unwrap();
+    // One commit (one journal, one set of fsyncs) for the two tables and the index.
+    assert_eq!(change_counter(&path), 1);
+    assert_eq!(objects(&mut b).len(), 3, "{:?}", objects(&mut b));
+    b.ensure_version_tables().unwrap();
+    assert_eq!(change_counter(&path), 1, "nothing missing, so nothing is written");
+
+    // Made by an older strata, without the one-row index: it is added, in one commit.
+    Backend::execute(&mut b, "DROP INDEX strata_version_one_row").unwrap();
+    let before = change_counter(&path);
+    b.ensure_version_tables().unwrap();
+    assert_eq!(change_counter(&path), before + 1);
+    assert_eq!(objects(&mut b).len(), 3);
+
+    // Two rows cannot get the index: the creation goes on without it, and nothing is lost.
+    Backend::execute(
+        &mut b,
+        "DROP INDEX strata_version_one_row; INSERT INTO strata_version (revision) VALUES ('a'), ('b')",
+    )
+    .unwrap();
+    b.ensure_version_tables().unwrap();
+    assert!(b.conn.is_autocommit(), "no transaction left open");
+    assert_eq!(objects(&mut b).len(), 2);
+    assert_eq!(query(&mut b, "SELECT revision FROM strata_version").len(), 2);
+    drop(b);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
