@@ -78,6 +78,9 @@ pub fn verify(recorded: Option<&str>, migration: &Migration) -> Verdict {
     }
 }
 
+/// Lower-case hex digits, as the checksum text spells its digest.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 fn compute(
     version: u32,
     upgrade: &[Op],
@@ -96,8 +99,13 @@ fn compute(
                 acknowledgements.iter().for_each(|a| v1::acknowledgement(&mut text, a));
             }
             let digest = Sha256::digest(text.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            Some(format!("1:{hex}"))
+            let mut checksum = String::with_capacity(2 + 2 * digest.len());
+            checksum.push_str("1:");
+            for byte in digest {
+                checksum.push(char::from(HEX[usize::from(byte >> 4)]));
+                checksum.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+            Some(checksum)
         }
         _ => None,
     }

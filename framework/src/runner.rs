@@ -504,12 +504,13 @@ impl Step<'static> {
         before: Option<String>,
         new_version: Option<String>,
     ) -> Self {
+        // Both directions are built once: the checksum covers both, the step runs one.
+        let (upgrade, acknowledgements) = m.upgrade_plan().into_parts();
+        let downgrade = m.downgrade_ops();
+        let checksum = crate::checksum::of_plan_with(&upgrade, &downgrade, &acknowledgements);
         let (ops, acknowledged) = match direction {
-            Direction::Down => (m.downgrade_ops(), None),
-            _ => {
-                let (ops, acknowledgements) = m.upgrade_plan().into_parts();
-                (ops, crate::backend::acknowledged_text(&acknowledgements))
-            }
+            Direction::Down => (downgrade, None),
+            _ => (upgrade, crate::backend::acknowledged_text(&acknowledgements)),
         };
         Step {
             revision: m.revision,
@@ -519,7 +520,7 @@ impl Step<'static> {
             new_version,
             record: true,
             transactional: m.transactional,
-            checksum: Some(crate::checksum::of(m)),
+            checksum: Some(checksum),
             acknowledged,
             before,
         }

@@ -99,12 +99,15 @@ impl DataConnection for SqliteBackend {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DataError> {
+        self.own_commit = None;
         let mut stmt = self.data_statement(sql)?;
         let changed = stmt.execute(params_from_iter(params.iter().map(Bind))).map_err(data_failed(sql))?;
         Ok(changed as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DataError> {
+        // A query can write too (`RETURNING`, a function with side effects).
+        self.own_commit = None;
         let mut stmt = self.data_statement(sql)?;
         let width = stmt.column_count();
         let rows = stmt

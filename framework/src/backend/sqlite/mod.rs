@@ -39,6 +39,22 @@ pub struct SqliteBackend {
     target: String,
     /// Opened with `mode=ro`.
     read_only: bool,
+    /// The version this connection's last bookkeeping commit wrote, while nothing can have
+    /// moved it since (see [`OwnCommit`]).
+    own_commit: Option<OwnCommit>,
+}
+
+/// What makes the version this connection committed still the current one, so the version
+/// re-check at the start of the next migration needs no read of the version table (a read that
+/// SQLite must prepare again after every schema change). Another connection's commit changes
+/// `PRAGMA data_version`, as read inside the transaction that wrote the version; any row this
+/// connection changes since changes its `total_changes`; anything else this connection runs
+/// forgets it.
+#[derive(Debug)]
+struct OwnCommit {
+    data_version: i64,
+    total_changes: u64,
+    version: Option<String>,
 }
 
 /// The bookkeeping statements, formatted once with the quoted table names so the hot path
@@ -140,7 +156,7 @@ impl SqliteBackend {
         let sql = BookkeepingSql::new(&tables);
         let read_only =
             matches!(url, DatabaseUrl::Sqlite { options, .. } if options.mode == SqliteMode::ReadOnly);
-        Ok(SqliteBackend { conn, tables, sql, target: url.to_string(), read_only })
+        Ok(SqliteBackend { conn, tables, sql, target: url.to_string(), read_only, own_commit: None })
     }
 
     /// One history row per record, through the statement cache.
@@ -271,6 +287,7 @@ impl Backend for SqliteBackend {
 
     /// A batch, so raw SQL with several statements runs as written.
     fn execute(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.own_commit = None;
         let started = Instant::now();
         self.conn.execute_batch(sql).map_err(failed(sql)).map_err(self.locked(started))
     }
@@ -341,6 +358,7 @@ impl Backend for SqliteBackend {
         if !matches!(op, Op::DropColumn { .. }) {
             return Ok(false);
         }
+        self.own_commit = None;
         let started = Instant::now();
         match self.conn.execute_batch(statement) {
             Ok(()) => Ok(true),
@@ -353,6 +371,7 @@ impl Backend for SqliteBackend {
     }
 
     fn data(&mut self) -> &mut dyn DataConnection {
+        self.own_commit = None;
         self
     }
 
@@ -380,6 +399,9 @@ impl Backend for SqliteBackend {
 
     fn current_revision(&mut self) -> Result<Option<String>, BackendError> {
         let started = Instant::now();
+        if let Some(version) = self.own_commit_still_current().map_err(self.locked(started))? {
+            return Ok(version);
+        }
         self.read_version().map_err(self.locked(started))
     }
 
@@ -528,6 +550,7 @@ impl SqliteBackend {
     }
 
     fn write_started(&mut self, record: &Record) -> Result<(), BackendError> {
+        self.own_commit = None;
         self.insert_history_rows(&[super::started_row(record)])?;
         let marker = super::dirty_marker(record.direction, &record.revision);
         let sql = &self.sql;
@@ -547,9 +570,11 @@ impl SqliteBackend {
 
     /// Runs on every migration, so it only uses cached statements.
     fn write_records(&mut self, records: &[Record]) -> Result<(), BackendError> {
+        self.own_commit = None;
         self.insert_history_rows(records)?;
         let sql = &self.sql;
-        match records.last().map(|r| &r.new_version) {
+        let written = records.last().map(|r| &r.new_version);
+        match written {
             None => {}
             Some(None) => self.run_cached(&sql.delete_version)?,
             // One statement in the usual case: the row is there and only changes.
@@ -560,7 +585,40 @@ impl SqliteBackend {
                 }
             }
         }
-        self.run_cached("COMMIT")
+        // Read while this transaction holds the write lock: no other commit can come between.
+        let data_version = match written {
+            Some(_) => Some(self.data_version()?),
+            None => None,
+        };
+        self.run_cached("COMMIT")?;
+        if let (Some(data_version), Some(version)) = (data_version, written) {
+            let total_changes = self.conn.total_changes();
+            self.own_commit = Some(OwnCommit { data_version, total_changes, version: version.clone() });
+        }
+        Ok(())
+    }
+
+    /// `PRAGMA data_version`: changes when another connection commits to the database. Its
+    /// statement reads no table, so a schema change does not make SQLite prepare it again.
+    fn data_version(&self) -> Result<i64, BackendError> {
+        const SQL: &str = "PRAGMA data_version";
+        self.conn.prepare_cached(SQL).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(failed(SQL))
+    }
+
+    /// The version this connection last committed, when that is provably still the current
+    /// one ([`OwnCommit`]); `None`: it must be read.
+    fn own_commit_still_current(&mut self) -> Result<Option<Option<String>>, BackendError> {
+        let Some(own) = &self.own_commit else { return Ok(None) };
+        if own.total_changes != self.conn.total_changes() {
+            self.own_commit = None;
+            return Ok(None);
+        }
+        let (expected, version) = (own.data_version, own.version.clone());
+        if self.data_version()? != expected {
+            self.own_commit = None;
+            return Ok(None);
+        }
+        Ok(Some(version))
     }
 
     fn read_history(&mut self, only: Option<&[&str]>) -> Result<Vec<HistoryRow>, BackendError> {

@@ -735,13 +735,37 @@ fn change_counter(path: &std::path::Path) -> u32 {
     u32::from_be_bytes([header[24], header[25], header[26], header[27]])
 }
 
+/// A fresh database file in a folder of its own under the temporary directory, removed with
+/// [`TempDb`]'s drop.
+struct TempDb {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl TempDb {
+    fn new(name: &str) -> TempDb {
+        let dir = std::env::temp_dir().join(format!("strata-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDb { path: dir.join("app.db"), dir }
+    }
+
+    fn open(&self) -> SqliteBackend {
+        SqliteBackend::open(&DatabaseUrl::sqlite(self.path.clone()), VersionTables::default()).unwrap()
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[test]
 fn the_version_tables_are_made_in_one_transaction_and_checked_without_one() {
-    let dir = std::env::temp_dir().join(format!("strata-sqlite-setup-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("app.db");
-    let _ = std::fs::remove_file(&path);
-    let mut b = SqliteBackend::open(&DatabaseUrl::sqlite(path.clone()), VersionTables::default()).unwrap();
+    let db = TempDb::new("setup");
+    let path = db.path.clone();
+    let mut b = db.open();
     let objects = |b: &mut SqliteBackend| -> Vec<Row> {
         query(b, "SELECT name FROM sqlite_master WHERE name LIKE 'strata%' ORDER BY name")
     };
@@ -769,6 +793,47 @@ fn the_version_tables_are_made_in_one_transaction_and_checked_without_one() {
     assert!(b.conn.is_autocommit(), "no transaction left open");
     assert_eq!(objects(&mut b).len(), 2);
     assert_eq!(query(&mut b, "SELECT revision FROM strata_version").len(), 2);
-    drop(b);
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The version re-check trusts this connection's own last commit only while nothing can have
+/// moved the version since: another connection's commit, or anything this one runs.
+#[test]
+fn the_version_this_connection_committed_is_trusted_only_until_something_else_writes() {
+    let db = TempDb::new("own-commit");
+    let (mut ours, mut theirs) = (db.open(), db.open());
+    ours.ensure_version_tables().unwrap();
+    let commit = |b: &mut SqliteBackend, revision: &str| {
+        b.begin().unwrap();
+        b.record_and_commit(&[record(revision, Direction::Up, Some(revision))]).unwrap();
+    };
+    commit(&mut ours, "r1");
+    assert_eq!(ours.current_revision().unwrap().as_deref(), Some("r1"));
+
+    // Another migrator commits: the next read sees its version, inside a transaction or not.
+    commit(&mut theirs, "r2");
+    ours.begin().unwrap();
+    assert_eq!(ours.current_revision().unwrap().as_deref(), Some("r2"));
+    ours.rollback().unwrap();
+
+    // Another connection writes the row without strata's bookkeeping.
+    commit(&mut ours, "r3");
+    Backend::execute(&mut theirs, "UPDATE strata_version SET revision = 'edited'").unwrap();
+    assert_eq!(ours.current_revision().unwrap().as_deref(), Some("edited"));
+
+    // This connection writes the row itself, by raw SQL or through its data connection.
+    commit(&mut ours, "r4");
+    Backend::execute(&mut ours, "UPDATE strata_version SET revision = 'raw'").unwrap();
+    assert_eq!(ours.current_revision().unwrap().as_deref(), Some("raw"));
+    commit(&mut ours, "r5");
+    let marker = crate::backend::dirty_marker(Direction::Up, "r6");
+    ours.data().execute("UPDATE strata_version SET dirty = $1", &[Value::Text(marker)]).unwrap();
+    assert!(matches!(ours.current_revision(), Err(BackendError::Dirty { .. })));
+    Backend::execute(&mut ours, "UPDATE strata_version SET dirty = NULL").unwrap();
+
+    // A downgrade to base commits no version: base is trusted the same way.
+    ours.begin().unwrap();
+    ours.record_and_commit(&[record("r5", Direction::Down, None)]).unwrap();
+    assert_eq!(ours.current_revision().unwrap(), None);
+    commit(&mut theirs, "r6");
+    assert_eq!(ours.current_revision().unwrap().as_deref(), Some("r6"));
 }
