@@ -855,13 +855,36 @@ pub fn migrations_module(headers: &[Header]) -> String {
          /// Every migration of this crate, as a checked set: exactly the files the build saw,\n\
          /// forming one chain.\n\
          pub fn migrations() -> ::core::result::Result<::strata::MigrationSet, ::strata::RegistryError> {\n    \
-             ::strata::MigrationSet::__from_files(&[\n",
+             ::strata::MigrationSet::__from_files_in_order(\n        &[\n",
     );
     for &index in &used {
-        out.push_str(&format!("        versions::g{index:02}::MIGRATIONS,\n"));
+        out.push_str(&format!("            versions::g{index:02}::MIGRATIONS,\n"));
     }
-    out.push_str("    ])\n}\n");
+    // Here, not in the groups: adding a file changes this function only.
+    out.push_str("        ],\n        &[");
+    let listed: Vec<&Header> = used.iter().flat_map(|&g| groups[g].iter().copied()).collect();
+    for (k, i) in canonical_order(&listed).into_iter().enumerate() {
+        out.push_str(if k % 16 == 0 { "\n            " } else { " " });
+        out.push_str(&format!("{i},"));
+    }
+    out.push_str("\n        ],\n    )\n}\n");
     out
+}
+
+/// The files' indices in the order [`crate::MigrationSet`] puts migrations before it builds
+/// the graph: by creation time, then revision id, then file. The set checks it and sorts
+/// only when it is not that order.
+fn canonical_order(listed: &[&Header]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..listed.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (listed[a], listed[b]);
+        (x.created.as_deref(), x.revision.as_deref(), &x.path).cmp(&(
+            y.created.as_deref(),
+            y.revision.as_deref(),
+            &y.path,
+        ))
+    });
+    order
 }
 
 /// How many groups [`migrations_module`] spreads the migration modules over.
@@ -1178,6 +1201,26 @@ mod tests {
         for g in (0..GROUPS).filter(|g| glue.contains(&format!("mod g{g:02} {{"))) {
             assert_eq!(group(&glue, g) == group(&after, g), g != added, "group {g}");
         }
+    }
+
+    /// The order the generated `migrations()` gives is the set's canonical one: by creation
+    /// time, then revision id, whatever the files' names and groups.
+    #[test]
+    fn the_generated_order_is_by_creation_time_then_revision() {
+        let at = |file: &str, rev: &str, parent: &str, created: &str| {
+            header(file, &migration(rev, parent).replace("2026-11-24T09:30:00Z", created))
+        };
+        let hs = [
+            at("rz_first.rs", "c1", "None", "2026-01-01T00:00:00Z"),
+            at("ra_third.rs", "b3", "Some(\"a2\")", "2026-01-03T00:00:00Z"),
+            at("rm_second.rs", "a2", "Some(\"c1\")", "2026-01-02T00:00:00Z"),
+            at("rb_tie.rs", "a3", "Some(\"a2\")", "2026-01-03T00:00:00Z"),
+        ];
+        let refs: Vec<&Header> = hs.iter().collect();
+        let revisions: Vec<&str> =
+            canonical_order(&refs).into_iter().filter_map(|i| hs[i].revision.as_deref()).collect();
+        assert_eq!(revisions, ["c1", "a2", "a3", "b3"]);
+        assert!(migrations_module(&hs).contains("::strata::MigrationSet::__from_files_in_order("));
     }
 
     #[test]

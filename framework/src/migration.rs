@@ -372,6 +372,34 @@ impl MigrationSet {
     pub fn __from_files(groups: &[&[&'static Migration]]) -> Result<Self, RegistryError> {
         Self::new(groups.iter().flat_map(|group| group.iter().copied()).collect())
     }
+
+    /// [`Self::__from_files`] with the canonical order the build script worked out: `order[k]`
+    /// is the index, in the groups' concatenation, of the k-th migration. It spares the sort
+    /// at every start-up; it is checked, never trusted: an order that is not a permutation of
+    /// the files is ignored, and one that is not canonical is sorted as usual. Not public API.
+    #[doc(hidden)]
+    pub fn __from_files_in_order(
+        groups: &[&[&'static Migration]],
+        order: &[u32],
+    ) -> Result<Self, RegistryError> {
+        let files: Vec<&'static Migration> = groups.iter().flat_map(|group| group.iter().copied()).collect();
+        let mut taken = vec![false; files.len()];
+        let mut ordered = Vec::with_capacity(files.len());
+        for &i in order {
+            let i = i as usize;
+            match (files.get(i), taken.get_mut(i)) {
+                (Some(m), Some(taken)) if !*taken => {
+                    *taken = true;
+                    ordered.push(*m);
+                }
+                _ => return Self::new(files),
+            }
+        }
+        if ordered.len() != files.len() {
+            return Self::new(files);
+        }
+        Self::new(ordered)
+    }
     /// The registered migrations, refused unless they are exactly the `expected` revisions the
     /// build script recorded. `crate_name` is the migrations crate, named in the remedy.
     pub fn from_registry(expected: &[&str], crate_name: &str) -> Result<Self, RegistryError> {
@@ -411,9 +439,13 @@ impl MigrationSet {
         // their strings was a quarter of a nothing-pending start-up's instructions.
         let mut keyed: Vec<(u128, &'static Migration)> =
             migrations.iter().map(|m| (leading_bytes(m.created), *m)).collect();
-        keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+        let canonical = |(ka, a): &(u128, &Migration), (kb, b): &(u128, &Migration)| {
             ka.cmp(kb).then_with(|| (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file)))
-        });
+        };
+        // A migrations crate's build script gives them in this order already: one pass.
+        if !keyed.is_sorted_by(|a, b| canonical(a, b).is_le()) {
+            keyed.sort_unstable_by(canonical);
+        }
         let migrations: Vec<&'static Migration> = keyed.into_iter().map(|(_, m)| m).collect();
         let revisions: Vec<plan::Revision<'static>> = migrations
             .iter()
@@ -425,13 +457,8 @@ impl MigrationSet {
             let heads = heads.iter().map(|h| (h.to_string(), graph.source_of(h).unwrap_or("").to_string()));
             return Err(RegistryError::Chain(vec![ChainError::MultipleHeads { heads: heads.collect() }]));
         }
-        // In the graph's order, placed by the graph's own index: no second map of ids.
-        let mut ordered: Vec<&'static Migration> = migrations.clone();
-        for m in &migrations {
-            if let Some(at) = graph.position(m.revision) {
-                ordered[at] = m;
-            }
-        }
+        // In the graph's order, by the indices it was given: no id looked up again.
+        let ordered: Vec<&'static Migration> = graph.given_order().iter().map(|&i| migrations[i]).collect();
         let mut replaced = HashMap::new();
         for m in &ordered {
             let last = m.replaces.len().saturating_sub(1);
@@ -544,8 +571,55 @@ impl MigrationSet {
 
 #[cfg(test)]
 mod tests {
-    use super::leading_bytes;
+    use super::{leading_bytes, Migration, MigrationSet};
     use proptest::prelude::*;
+
+    const fn at(
+        revision: &'static str,
+        parents: &'static [&'static str],
+        created: &'static str,
+    ) -> Migration {
+        Migration {
+            revision,
+            parents,
+            message: "m",
+            created,
+            upgrade: |_| {},
+            downgrade: |_| {},
+            file: "versions.rs",
+            transactional: true,
+            replaces: &[],
+        }
+    }
+    static A: Migration = at("a", &[], "2026-01-01T00:00:00Z");
+    static B: Migration = at("b", &["a"], "2026-01-02T00:00:00Z");
+    static C: Migration = at("c", &["a"], "2026-01-03T00:00:00Z");
+    static D: Migration = at("d", &["b", "c"], "2026-01-04T00:00:00Z");
+
+    /// The build script's order spares the sort; any other order, even one that is not a
+    /// permutation of the files, gives the same set.
+    #[test]
+    fn the_build_scripts_order_is_checked_never_trusted() {
+        let groups: &[&[&'static Migration]] = &[&[&C, &A], &[&D, &B]];
+        let ids = |set: MigrationSet| set.migrations().iter().map(|m| m.revision).collect::<Vec<_>>();
+        let expected = ids(MigrationSet::__from_files(groups).unwrap());
+        assert_eq!(expected, ["a", "b", "c", "d"]);
+        for order in [
+            &[1, 3, 0, 2][..],
+            &[3, 2, 1, 0],
+            &[1, 1, 0, 2],
+            &[1, 3, 0],
+            &[1, 3, 0, 2, 2],
+            &[9, 3, 0, 2],
+            &[],
+        ] {
+            assert_eq!(
+                ids(MigrationSet::__from_files_in_order(groups, order).unwrap()),
+                expected,
+                "{order:?}"
+            );
+        }
+    }
 
     proptest! {
         /// Where the integers differ they order as the strings do (the sort falls back to the

@@ -37,6 +37,8 @@ pub struct Graph<'a> {
     /// Revision ids in the canonical topological order (parents before children; ties in
     /// the order the revisions were given).
     ids: Vec<&'a str>,
+    /// For each position, the index of its revision in the slice [`Graph::new`] was given.
+    given: Vec<usize>,
     sources: Vec<&'a str>,
     parents: Edges,
     children: Edges,
@@ -123,7 +125,11 @@ impl<'a> Graph<'a> {
             errors.extend(duplicates);
         }
         // Only the first declaration of a duplicate takes part in the graph.
-        let given: Vec<usize> = (0..revisions.len()).filter(|&i| first[revisions[i].id] == i).collect();
+        let given: Vec<usize> = if copies.is_empty() {
+            (0..revisions.len()).collect()
+        } else {
+            (0..revisions.len()).filter(|&i| first[revisions[i].id] == i).collect()
+        };
         let mut in_degree = vec![0usize; revisions.len()];
         // (child, parent) in the given order, parents as declared.
         let mut links: Vec<(usize, usize)> = Vec::with_capacity(revisions.len());
@@ -198,12 +204,18 @@ impl<'a> Graph<'a> {
         for at in index.values_mut() {
             *at = position[*at];
         }
-        Ok(Graph { ids, sources, parents, children, index })
+        Ok(Graph { ids, given: order, sources, parents, children, index })
     }
 
     /// Revision ids in the canonical topological order.
     pub fn revisions(&self) -> &[&'a str] {
         &self.ids
+    }
+    /// For each position of [`Graph::revisions`], the index of that revision in the slice
+    /// the graph was built from: what puts the caller's own records in the graph's order
+    /// without looking each id up.
+    pub fn given_order(&self) -> &[usize] {
+        &self.given
     }
     /// How many revisions the graph holds.
     pub fn len(&self) -> usize {

@@ -63,6 +63,7 @@ const MERGED: &[(&str, &[&str])] = &[("a", &[]), ("b", &["a"]), ("c", &["a"]), (
 fn a_linear_history_plans_like_a_chain() {
     let g = graph(&[("b3", &["b2"]), ("a1", &[]), ("b2", &["a1"])]);
     assert_eq!(g.revisions(), ["a1", "b2", "b3"], "parents first, whatever the input order");
+    assert_eq!(g.given_order(), [1, 2, 0], "each position's index in the input");
     assert_eq!(g.heads(), ["b3"]);
     let base = g.base();
     assert_eq!(revs(&plan(&g, &base, &Target::Head).unwrap()), ["a1", "b2", "b3"]);
