@@ -190,6 +190,12 @@ impl Drop for LogLine {
 
 /// What a panic prints: scrubbed like everything else.
 pub fn panic_message(info: &std::panic::PanicHookInfo) -> String {
+    panic_text(info)
+}
+
+/// [`panic_message`] of what the hook's info prints (`panicked at FILE:LINE:COL:` and the
+/// message), apart so tests need not replace the process's one panic hook.
+fn panic_text(info: &dyn std::fmt::Display) -> String {
     let program = PROGRAM.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     scrubbed(&format!("{program} {info}\nthis is a bug: please report it\n"))
 }
@@ -601,7 +607,6 @@ pub fn history_log(format: Format, log: &[HistoryRow]) {
 #[cfg(test)]
 pub(crate) mod tests {
     use std::cell::RefCell;
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     thread_local! {
@@ -669,16 +674,15 @@ pub(crate) mod tests {
         assert_eq!(value["is_head"], false, "{out}");
     }
 
+    /// What the panic hook prints. Not through a hook of the test's own: the hook is one per
+    /// process, and tests running `App` beside this one install the command line's.
     #[test]
     fn panics_and_logs_hide_the_passwords() {
         super::hide("postgres://u:pa/ss@h/db?password=hunter2");
-        let seen = Arc::new(Mutex::new(String::new()));
-        let into = Arc::clone(&seen);
-        std::panic::set_hook(Box::new(move |info| *into.lock().unwrap() = super::panic_message(info)));
-        let _ = std::panic::catch_unwind(|| panic!("cannot use postgres://u:pa/ss@h/db, password hunter2"));
-        drop(std::panic::take_hook());
-        let seen = seen.lock().unwrap().clone();
+        let info = "panicked at src/lib.rs:1:1:\ncannot use postgres://u:pa/ss@h/db, password hunter2";
+        let seen = super::panic_text(&info);
         assert!(seen.contains("cannot use postgres://u:***@h/db, password ***"), "{seen}");
+        assert!(seen.ends_with("this is a bug: please report it\n"), "{seen}");
         assert_eq!(super::scrubbed("pa/ss and hunter2"), "*** and ***");
     }
 }
