@@ -89,10 +89,11 @@ impl Migration {
 /// code; `upgrade` and `downgrade` are non-capturing closures (or `fn`s) that record ops.
 /// One `migration!` per module (a migrations crate has one per file): it defines the
 /// module's migration static, named so that a second one in the same module fails to compile
-/// with "the name `__STRATA_ONE_MIGRATION_PER_MODULE` is defined multiple times". In a migrations crate built by [`crate::build::migrations`],
-/// the generated `migrations()` names every file's static; anywhere else the migration
-/// registers through `inventory` ([`registered`]). No list of migrations is kept by hand,
-/// and the order comes from the `parent` links alone.
+/// with "the name `__STRATA_ONE_MIGRATION_PER_MODULE` is defined multiple times". In a
+/// migrations crate built by [`crate::build::migrations`], the generated `migrations()` names
+/// every file's static; anywhere else the migration registers through `inventory`
+/// ([`registered`]). No list of migrations is kept by hand, and the order comes from the
+/// `parent` links alone.
 ///
 /// ```
 /// use strata::prelude::*;
@@ -370,7 +371,7 @@ impl MigrationSet {
     /// the files the build script saw, checked as one chain. Not public API.
     #[doc(hidden)]
     pub fn __from_files(groups: &[&[&'static Migration]]) -> Result<Self, RegistryError> {
-        Self::new(groups.iter().flat_map(|group| group.iter().copied()).collect())
+        Self::__from_files_in_order(groups, &[])
     }
 
     /// [`Self::__from_files`] with the canonical order the build script worked out: `order[k]`
@@ -383,6 +384,9 @@ impl MigrationSet {
         order: &[u32],
     ) -> Result<Self, RegistryError> {
         let files: Vec<&'static Migration> = groups.iter().flat_map(|group| group.iter().copied()).collect();
+        if order.len() != files.len() {
+            return Self::new(files);
+        }
         let mut taken = vec![false; files.len()];
         let mut ordered = Vec::with_capacity(files.len());
         for &i in order {
@@ -394,9 +398,6 @@ impl MigrationSet {
                 }
                 _ => return Self::new(files),
             }
-        }
-        if ordered.len() != files.len() {
-            return Self::new(files);
         }
         Self::new(ordered)
     }
