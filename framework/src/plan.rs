@@ -91,6 +91,42 @@ impl std::ops::Index<usize> for Edges {
     }
 }
 
+/// The canonical topological order of `given` (indices into the declared revisions): parents
+/// before children, ties to the revision given first (Kahn's algorithm with a min-heap). A
+/// revision in a cycle is left out. `links` are `(child, parent)` pairs, `n` how many revisions
+/// were declared.
+fn topological_order(n: usize, given: &[usize], links: &[(usize, usize)]) -> Vec<usize> {
+    // When every parent was given before its child, the given order is a topological order,
+    // and no permutation is smaller: it is what Kahn's algorithm would return, without the
+    // heap and the child lists (the usual case, at every start-up).
+    if links.iter().all(|&(child, parent)| parent < child) {
+        return given.to_vec();
+    }
+    kahn_order(n, given, links)
+}
+
+/// [`topological_order`] the general way, for revisions given in any order.
+fn kahn_order(n: usize, given: &[usize], links: &[(usize, usize)]) -> Vec<usize> {
+    let mut in_degree = vec![0usize; n];
+    for &(child, _) in links {
+        in_degree[child] += 1;
+    }
+    let kids = Edges::from_pairs(n, &links.iter().map(|&(c, p)| (p, c)).collect::<Vec<_>>());
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        given.iter().copied().filter(|&i| in_degree[i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(given.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &k in &kids[i] {
+            in_degree[k] -= 1;
+            if in_degree[k] == 0 {
+                ready.push(Reverse(k));
+            }
+        }
+    }
+    order
+}
+
 impl<'a> Graph<'a> {
     /// Checks `revisions` and builds the graph, or returns every problem found: duplicates,
     /// unknown parents, cycles, no root or several roots. Several heads are not an error here.
@@ -130,17 +166,18 @@ impl<'a> Graph<'a> {
         } else {
             (0..revisions.len()).filter(|&i| first[revisions[i].id] == i).collect()
         };
-        let mut in_degree = vec![0usize; revisions.len()];
         // (child, parent) in the given order, parents as declared.
         let mut links: Vec<(usize, usize)> = Vec::with_capacity(revisions.len());
         let mut roots = Vec::new();
         for &i in &given {
             let r = &revisions[i];
             for parent in r.parents {
-                match first.get(parent) {
-                    Some(&p) => {
+                // Most histories are given as a chain: the previous revision is the parent,
+                // found by one comparison instead of a hash (exact only without copies).
+                let previous = (copies.is_empty() && i > 0 && revisions[i - 1].id == *parent).then(|| i - 1);
+                match previous.or_else(|| first.get(parent).copied()) {
+                    Some(p) => {
                         links.push((i, p));
-                        in_degree[i] += 1;
                     }
                     None => errors.push(ChainError::UnknownParent {
                         revision: r.id.to_string(),
@@ -153,21 +190,7 @@ impl<'a> Graph<'a> {
                 roots.push(i);
             }
         }
-        let kids =
-            Edges::from_pairs(revisions.len(), &links.iter().map(|&(c, p)| (p, c)).collect::<Vec<_>>());
-        // Kahn's algorithm; ties go to the revision given first, so the order is stable.
-        let mut ready: BinaryHeap<Reverse<usize>> =
-            given.iter().copied().filter(|&i| in_degree[i] == 0).map(Reverse).collect();
-        let mut order = Vec::with_capacity(given.len());
-        while let Some(Reverse(i)) = ready.pop() {
-            order.push(i);
-            for &k in &kids[i] {
-                in_degree[k] -= 1;
-                if in_degree[k] == 0 {
-                    ready.push(Reverse(k));
-                }
-            }
-        }
+        let order = topological_order(revisions.len(), &given, &links);
         if order.len() < given.len() {
             errors.push(ChainError::Cycle { cycle: find_cycle(revisions, &given, &first, &order) });
         }

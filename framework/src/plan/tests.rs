@@ -259,3 +259,53 @@ proptest! {
         prop_assert_eq!(run(&g, &top, &down).count(), state.count());
     }
 }
+
+/// Random `(child, parent)` links over `n` revisions, every parent given before its child.
+fn links_parents_first() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
+    (1usize..40)
+        .prop_flat_map(|n| {
+            let picks = proptest::collection::vec(
+                (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+                0..80,
+            );
+            (Just(n), picks)
+        })
+        .prop_map(|(n, picks)| {
+            let links = picks
+                .into_iter()
+                .filter(|_| n > 1)
+                .map(|(c, p)| {
+                    let child = 1 + c.index(n - 1);
+                    (child, p.index(child))
+                })
+                .collect();
+            (n, links)
+        })
+}
+
+proptest! {
+    /// The shortcut's claim: when every parent comes before its child, the given order is
+    /// the one Kahn's algorithm (ties to the revision given first) returns.
+    #[test]
+    fn parents_given_first_keep_the_given_order((n, links) in links_parents_first()) {
+        let given: Vec<usize> = (0..n).collect();
+        prop_assert_eq!(kahn_order(n, &given, &links), given.clone());
+        prop_assert_eq!(topological_order(n, &given, &links), given);
+    }
+}
+
+#[test]
+fn revisions_given_before_their_parents_are_ordered_parents_first() {
+    // Children listed first, and a second branch whose root-side parent comes late: the
+    // shortcut must not apply, and ties still go to the revision given first.
+    let g = graph(&[("d", &["c"]), ("x", &["a"]), ("c", &["b"]), ("b", &["a"]), ("a", &[])]);
+    assert_eq!(g.revisions(), ["a", "x", "b", "c", "d"]);
+    assert_eq!(g.given_order(), [4, 1, 3, 2, 0]);
+    assert_eq!(g.parents_of("d"), ["c"]);
+    assert_eq!(g.heads(), ["x", "d"]);
+    // A chain given in order keeps it, each parent found as the previous revision.
+    let chain = graph(&[("a", &[]), ("b", &["a"]), ("c", &["b"]), ("m", &["c", "a"])]);
+    assert_eq!(chain.revisions(), ["a", "b", "c", "m"]);
+    assert_eq!(chain.parents_of("m"), ["c", "a"]);
+    assert_eq!(chain.position("c"), Some(2));
+}
