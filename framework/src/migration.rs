@@ -368,16 +368,11 @@ pub struct MigrationSet {
 impl MigrationSet {
     /// The set of a migrations crate, from the lists its generated `migrations()` names (one
     /// per group of files; see [`crate::build::migrations_module`]): exactly the migrations of
-    /// the files the build script saw, checked as one chain. Not public API.
-    #[doc(hidden)]
-    pub fn __from_files(groups: &[&[&'static Migration]]) -> Result<Self, RegistryError> {
-        Self::__from_files_in_order(groups, &[])
-    }
-
-    /// [`Self::__from_files`] with the canonical order the build script worked out: `order[k]`
-    /// is the index, in the groups' concatenation, of the k-th migration. It spares the sort
-    /// at every start-up; it is checked, never trusted: an order that is not a permutation of
-    /// the files is ignored, and one that is not canonical is sorted as usual. Not public API.
+    /// the files the build script saw, checked as one chain. `order` is the canonical order
+    /// the build script worked out: `order[k]` is the index, in the groups' concatenation, of
+    /// the k-th migration. It spares the sort at every start-up; it is checked, never trusted:
+    /// an order that is not a permutation of the files is ignored, and one that is not
+    /// canonical is sorted as usual. Not public API.
     #[doc(hidden)]
     pub fn __from_files_in_order(
         groups: &[&[&'static Migration]],
@@ -603,7 +598,7 @@ mod tests {
     fn the_build_scripts_order_is_checked_never_trusted() {
         let groups: &[&[&'static Migration]] = &[&[&C, &A], &[&D, &B]];
         let ids = |set: MigrationSet| set.migrations().iter().map(|m| m.revision).collect::<Vec<_>>();
-        let expected = ids(MigrationSet::__from_files(groups).unwrap());
+        let expected = ids(MigrationSet::new(groups.concat()).unwrap());
         assert_eq!(expected, ["a", "b", "c", "d"]);
         for order in [
             &[1, 3, 0, 2][..],
