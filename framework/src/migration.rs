@@ -433,21 +433,26 @@ impl MigrationSet {
         // A total order (the file too: duplicates keep one order), compared first on the
         // creation time's first 16 bytes as one integer: sorting a thousand migrations by
         // their strings was a quarter of a nothing-pending start-up's instructions.
-        let mut keyed: Vec<(u128, &'static Migration)> =
-            migrations.iter().map(|m| (leading_bytes(m.created), *m)).collect();
-        let canonical = |(ka, a): &(u128, &Migration), (kb, b): &(u128, &Migration)| {
-            ka.cmp(kb).then_with(|| (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file)))
+        let key = |m: &Migration| leading_bytes(m.created);
+        let canonical = |a: &&Migration, b: &&Migration| {
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file)))
         };
-        // A migrations crate's build script gives them in this order already: one pass.
-        if !keyed.is_sorted_by(|a, b| canonical(a, b).is_le()) {
-            keyed.sort_unstable_by(canonical);
+        // A migrations crate's build script gives them in this order already: one pass, and
+        // no keys kept.
+        let mut migrations = migrations;
+        if !migrations.is_sorted_by(|a, b| canonical(a, b).is_le()) {
+            let mut keyed: Vec<(u128, &'static Migration)> =
+                migrations.iter().map(|m| (key(m), *m)).collect();
+            keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| canonical(a, b)));
+            migrations = keyed.into_iter().map(|(_, m)| m).collect();
         }
-        let migrations: Vec<&'static Migration> = keyed.into_iter().map(|(_, m)| m).collect();
-        let revisions: Vec<plan::Revision<'static>> = migrations
-            .iter()
-            .map(|m| plan::Revision { id: m.revision, parents: m.parents, source: m.file })
-            .collect();
-        let graph = plan::Graph::new(&revisions).map_err(RegistryError::Chain)?;
+        let graph = plan::Graph::build(migrations.len(), |i| {
+            let m = migrations[i];
+            plan::Revision { id: m.revision, parents: m.parents, source: m.file }
+        })
+        .map_err(RegistryError::Chain)?;
         let heads = graph.heads();
         if heads.len() > 1 {
             let heads = heads.iter().map(|h| (h.to_string(), graph.source_of(h).unwrap_or("").to_string()));

@@ -43,7 +43,7 @@ fn run(graph: &Graph<'_>, state: &State, plan: &Plan<'_>) -> State {
             }
             Direction::Down => {
                 assert!(graph.is_applied(&at, step.revision), "{} reverted but not applied", step.revision);
-                let i = graph.index[step.revision];
+                let i = graph.at(step.revision).unwrap();
                 for &c in &graph.children[i] {
                     assert!(!at.applied[c], "{} reverted before its child {}", step.revision, graph.ids[c]);
                 }
@@ -230,7 +230,7 @@ proptest! {
             Target::Head => prop_assert_eq!(&end, &g.all_applied()),
             Target::Base => prop_assert_eq!(end.count(), 0),
             Target::Revision(r) => {
-                let i = g.index[r.as_str()];
+                let i = g.at(r.as_str()).unwrap();
                 prop_assert!(end.applied[i]);
                 prop_assert!(g.with_ancestors(i).iter().zip(&end.applied).all(|(anc, a)| !anc || *a));
                 if state.applied[i] {
@@ -308,4 +308,61 @@ fn revisions_given_before_their_parents_are_ordered_parents_first() {
     assert_eq!(chain.revisions(), ["a", "b", "c", "m"]);
     assert_eq!(chain.parents_of("m"), ["c", "a"]);
     assert_eq!(chain.position("c"), Some(2));
+}
+
+/// A random DAG as [`dag_state_target`] makes it, given in a random order, with ids of
+/// varied lengths (so the index's keys differ in more than a digit).
+fn shuffled_dag() -> impl Strategy<Value = Vec<Revision<'static>>> {
+    (1usize..40)
+        .prop_flat_map(|n| {
+            proptest::collection::vec(proptest::collection::vec(any::<prop::sample::Index>(), 1..=3), n - 1)
+        })
+        .prop_map(|parents| {
+            let n = parents.len() + 1;
+            let ids: Vec<&'static str> =
+                (0..n).map(|i| leak(format!("{i:x}{}", "f".repeat(i % 7)))).collect();
+            let mut revisions = vec![Revision { id: ids[0], parents: &[], source: "root.rs" }];
+            for (i, picks) in parents.iter().enumerate() {
+                let child = i + 1;
+                let mut ps: Vec<&'static str> = Vec::new();
+                for p in picks {
+                    if !ps.contains(&ids[p.index(child)]) {
+                        ps.push(ids[p.index(child)]);
+                    }
+                }
+                let source = leak(format!("{}.rs", ids[child]));
+                revisions.push(Revision {
+                    id: ids[child],
+                    parents: Box::leak(ps.into_boxed_slice()),
+                    source,
+                });
+            }
+            revisions
+        })
+        .prop_shuffle()
+}
+
+proptest! {
+    /// Every lookup the graph answers from its index and its two edge lists agrees with the
+    /// revisions as given: positions, sources, parents in declared order, children in
+    /// ascending position.
+    #[test]
+    fn lookups_agree_with_the_revisions_given(revisions in shuffled_dag()) {
+        let g = Graph::new(&revisions).expect("a random DAG is sound");
+        prop_assert_eq!(g.len(), revisions.len());
+        for (pos, id) in g.revisions().iter().enumerate() {
+            prop_assert_eq!(g.position(id), Some(pos));
+            prop_assert_eq!(g.find(id).ok(), Some(*id));
+        }
+        for r in &revisions {
+            prop_assert!(g.contains(r.id));
+            prop_assert_eq!(g.source_of(r.id), Some(r.source));
+            prop_assert_eq!(g.parents_of(r.id), r.parents.to_vec());
+        }
+        for i in 0..g.len() {
+            let expected: Vec<usize> = (0..g.len()).filter(|&c| g.parents[c].contains(&i)).collect();
+            prop_assert_eq!(g.children[i].to_vec(), expected);
+        }
+        prop_assert!(!g.contains("not-a-revision") && g.position("").is_none());
+    }
 }
