@@ -4,7 +4,7 @@
 //! under the environment's rules before the application would serve.
 
 fn main() -> std::process::ExitCode {
-    strata::cli::App::new(app_migrations::migrations())
+    strata::cli::App::new(app_migrations::migrations)
         .models(app_migrations::models::models())
         .versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/app-migrations/src/versions"))
         .version(env!("CARGO_PKG_VERSION"))

@@ -373,3 +373,35 @@ fn a_rollback_bound_to_a_plan_runs_only_that_plan() {
         assert_eq!(report.applied.len(), 1, "[{kind}] the plan as confirmed runs");
     }
 }
+
+/// A connection opened ahead (the command line's, while it builds the set) is what the
+/// manager's first connect returns, and only the first: the manager's own settings here
+/// name a port nothing listens on, so only the early connection can work.
+#[test]
+fn the_first_connect_takes_the_connection_opened_early() {
+    use strata::config::{Overrides, Settings};
+    use strata::manager::EarlyConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |url: String| {
+        let overrides =
+            Overrides { env: Some("dev".into()), database_url: Some(url), ..Overrides::default() };
+        Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"))
+    };
+    let file = format!("sqlite://{}", dir.path().join("early.db").display());
+    assert!(EarlyConnection::start(&settings(file)).is_none(), "opening SQLite waits on nothing");
+    assert!(!dir.path().join("early.db").exists(), "and creates no file unasked");
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let db = fresh_database(strata::ops::DialectKind::Postgres);
+    let early =
+        EarlyConnection::start(&settings(db.url.connection_string())).expect("PostgreSQL opens early");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nowhere = format!("postgres://strata@127.0.0.1:{closed}/none?connect_timeout=5&sslmode=disable");
+    let manager = strata::MigrationManager::new(MigrationSet::new(vec![]).unwrap(), settings(nowhere))
+        .with_early_connection(Some(early));
+    let mut conn = manager.connect().unwrap_or_else(|e| panic!("the early connection: {e}"));
+    assert_eq!(rows(conn.as_mut(), "SELECT 41 + 1"), ["42"]);
+    let second = manager.connect().err().expect("the second connect opens its own, to the manager's URL");
+    assert!(second.to_string().contains("127.0.0.1"), "{second}");
+}

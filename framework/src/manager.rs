@@ -162,6 +162,59 @@ pub struct MigrationManager {
     pg_major: crate::locks::PgMajor,
     /// Whether the operator named the version ([`MigrationManager::with_pg_major`]).
     pg_major_given: bool,
+    /// A connection opened ahead, which the first [`MigrationManager::connect`] takes.
+    early: std::sync::Arc<std::sync::Mutex<Option<EarlyConnection>>>,
+}
+
+/// A connection being opened on a thread of its own while the caller goes on, so a server's
+/// session start-up (a process forked, authentication: milliseconds) overlaps work that does
+/// not need the connection, such as building the migration set. The command line starts one
+/// for the commands that connect first; [`MigrationManager::with_early_connection`] hands it
+/// over. Opened with the same settings, timeouts and errors as [`MigrationManager::connect`].
+pub struct EarlyConnection {
+    opening: Option<std::thread::JoinHandle<Result<Box<dyn Backend>, ManagerError>>>,
+}
+
+impl EarlyConnection {
+    /// Starts opening a connection for `settings`, or `None` where that gains nothing or
+    /// could change something unasked ([`backend::waits_on_a_server`]), or where no thread
+    /// can be started (the connection is then opened when it is needed, as always).
+    pub fn start(settings: &Settings) -> Option<Self> {
+        if !backend::waits_on_a_server(&settings.database_url) {
+            return None;
+        }
+        let settings = settings.clone();
+        let opening =
+            std::thread::Builder::new().name("strata-connect".into()).spawn(move || open(&settings)).ok()?;
+        Some(EarlyConnection { opening: Some(opening) })
+    }
+
+    /// The connection, waiting for it; `None` if its thread failed (it printed why).
+    fn take(mut self) -> Option<Result<Box<dyn Backend>, ManagerError>> {
+        self.opening.take()?.join().ok()
+    }
+}
+
+impl std::fmt::Debug for EarlyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.opening {
+            Some(t) if !t.is_finished() => "opening",
+            Some(_) => "open",
+            None => "taken",
+        };
+        write!(f, "EarlyConnection({state})")
+    }
+}
+
+impl Drop for EarlyConnection {
+    /// A connection never taken (the command failed before it connected) is closed properly
+    /// when it is already open; one still opening is left to the process's exit rather than
+    /// waited for (its server may be the reason for a long timeout).
+    fn drop(&mut self) {
+        if self.opening.as_ref().is_some_and(|t| t.is_finished()) {
+            drop(self.opening.take().map(|t| t.join()));
+        }
+    }
 }
 
 impl MigrationManager {
@@ -173,7 +226,17 @@ impl MigrationManager {
             models: None,
             pg_major: crate::locks::PgMajor::OLDEST,
             pg_major_given: false,
+            early: Default::default(),
         }
+    }
+
+    /// Hands over a connection opened ahead ([`EarlyConnection::start`] with these
+    /// settings): the first [`MigrationManager::connect`] returns it instead of connecting.
+    pub fn with_early_connection(self, early: Option<EarlyConnection>) -> Self {
+        if let Ok(mut slot) = self.early.lock() {
+            *slot = early;
+        }
+        self
     }
 
     /// The PostgreSQL major version offline SQL and `show` state lock facts for (default:
@@ -342,26 +405,11 @@ impl MigrationManager {
     /// A connection with the environment's timeouts applied, so a migration that waits on a
     /// busy table fails fast instead of stalling a deploy.
     pub fn connect(&self) -> Result<Box<dyn Backend>, ManagerError> {
-        let mut db = backend::connect_with(&self.settings.database_url, self.settings.tables.clone())?;
-        let ms = |d: std::time::Duration| d.as_millis();
-        match db.kind() {
-            // Behind a transaction-pooling PgBouncer (lock mode `transaction`) a session
-            // setting would stay on a pooled server connection for other clients and miss the
-            // next transaction: each migration transaction sets its own.
-            crate::ops::DialectKind::Postgres => db.set_timeouts(
-                self.settings.lock_timeout,
-                self.settings.statement_timeout,
-                self.settings.migration_lock == runner::LockMode::Transaction,
-            )?,
-            // SQLite's only lock is the whole database's, held by another writer: every wait for
-            // it (the version read that a `BEGIN EXCLUSIVE` holder blocks, as much as `BEGIN
-            // IMMEDIATE`) is a wait for another migrator, bounded by the migration lock timeout.
-            crate::ops::DialectKind::Sqlite => {
-                let t = self.settings.migration_lock_timeout;
-                db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
-            }
+        let early = self.early.lock().ok().and_then(|mut slot| slot.take());
+        match early.and_then(EarlyConnection::take) {
+            Some(opened) => opened,
+            None => open(&self.settings),
         }
-        Ok(db)
     }
 
     /// Scaffolds the migrations crate where parts are missing (when a versions folder is
@@ -847,4 +895,29 @@ pub fn rollback(set: MigrationSet, target: &str) -> Result<Report, ManagerError>
 /// autogenerate, which needs the application's models).
 pub fn create_migration(set: MigrationSet, message: &str) -> Result<Created, ManagerError> {
     MigrationManager::from_env(set)?.create_migration_template(Template::Blank, message)
+}
+
+/// A connection for `settings`, with the environment's timeouts applied: what
+/// [`MigrationManager::connect`] and an [`EarlyConnection`] open.
+fn open(settings: &Settings) -> Result<Box<dyn Backend>, ManagerError> {
+    let mut db = backend::connect_with(&settings.database_url, settings.tables.clone())?;
+    let ms = |d: std::time::Duration| d.as_millis();
+    match db.kind() {
+        // Behind a transaction-pooling PgBouncer (lock mode `transaction`) a session
+        // setting would stay on a pooled server connection for other clients and miss the
+        // next transaction: each migration transaction sets its own.
+        crate::ops::DialectKind::Postgres => db.set_timeouts(
+            settings.lock_timeout,
+            settings.statement_timeout,
+            settings.migration_lock == runner::LockMode::Transaction,
+        )?,
+        // SQLite's only lock is the whole database's, held by another writer: every wait for
+        // it (the version read that a `BEGIN EXCLUSIVE` holder blocks, as much as `BEGIN
+        // IMMEDIATE`) is a wait for another migrator, bounded by the migration lock timeout.
+        crate::ops::DialectKind::Sqlite => {
+            let t = settings.migration_lock_timeout;
+            db.execute(&format!("PRAGMA busy_timeout = {}", ms(t)))?;
+        }
+    }
+    Ok(db)
 }

@@ -436,7 +436,7 @@ fn main_rs(app: &str, name: &str) -> String {
          //! (`cargo run -- upgrade`, `create`, `history`, ...; `cargo run -- --help` lists them).\n\
          \n\
          fn main() -> std::process::ExitCode {{\n    \
-             strata::cli::App::new({ident}::migrations())\n        \
+             strata::cli::App::new({ident}::migrations)\n        \
                  .models({ident}::models::models())\n        \
                  .versions_dir(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{name}/src/versions\"))\n        \
                  .run()\n\
@@ -478,7 +478,7 @@ fn lines_to_add(name: &str, intro: &str) -> String {
     format!(
         "{intro} strata's commands with a `migrate` binary, src/bin/migrate.rs:\n\n    \
          fn main() -> std::process::ExitCode {{\n        \
-             strata::cli::App::new({ident}::migrations())\n            \
+             strata::cli::App::new({ident}::migrations)\n            \
                  .models({ident}::models::models())\n            \
                  .run()\n    \
          }}\n\n\

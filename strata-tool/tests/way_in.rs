@@ -153,7 +153,7 @@ fn a_users_main_and_manifest_comments_are_kept() {
     assert_eq!(fs::read_to_string(project.join("src/main.rs")).unwrap(), main, "never overwritten");
     let report = stdout(&init);
     assert!(
-        report.contains("src/bin/migrate.rs") && report.contains("strata::cli::App::new(db::migrations())"),
+        report.contains("src/bin/migrate.rs") && report.contains("strata::cli::App::new(db::migrations)"),
         "{report}"
     );
     assert!(report.trim_end().ends_with("next: cargo run --bin migrate -- upgrade"), "{report}");

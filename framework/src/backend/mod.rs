@@ -597,6 +597,13 @@ pub fn one_row_index_ddl(kind: DialectKind, tables: &VersionTables) -> String {
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// Whether opening `url` waits on a server, so starting it before work that does not need
+/// the connection hides that wait, and an opened connection left unused changes nothing (a
+/// PostgreSQL session). Opening a SQLite file is local, and may create the file.
+pub fn waits_on_a_server(url: &DatabaseUrl) -> bool {
+    matches!(url, DatabaseUrl::Postgres { .. })
+}
+
 /// Connects to `url` with the default version table names.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {
     connect_with(url, VersionTables::default())

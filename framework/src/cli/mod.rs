@@ -5,8 +5,8 @@
 //!
 //! Two ways to use it:
 //!
-//! - a dedicated binary: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`,
-//!   or with options, `strata::cli::App::new(my_migrations::migrations()).models(models()).run()`;
+//! - a dedicated binary: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations) }`,
+//!   or with options, `strata::cli::App::new(my_migrations::migrations).models(models()).run()`;
 //! - nested under the application's own clap CLI (`myapp db upgrade`): a [`DbArgs`] field or
 //!   subcommand variant, run with [`App::run_args`] (see `examples/nested_cli.rs`).
 //!
@@ -25,7 +25,7 @@ use crate::backend::Direction;
 use crate::config::{Environment, Overrides, Settings};
 use crate::error::{ErrorKind, Remedy};
 use crate::graph::Target;
-use crate::manager::ManagerError;
+use crate::manager::{EarlyConnection, ManagerError};
 use crate::models::Models;
 use crate::policy::{self, Confirmation};
 use crate::runner::TransactionMode;
@@ -473,9 +473,56 @@ fn remedy(remedy: &Remedy) -> String {
 }
 
 /// Runs the command line on the application's migrations (or why they cannot be used), with
-/// the default options: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations()) }`.
-pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
-    App::new(set).run()
+/// the default options: `fn main() -> ExitCode { strata::cli::main(my_migrations::migrations) }`.
+pub fn main(migrations: impl Into<Migrations>) -> ExitCode {
+    App::new(migrations).run()
+}
+
+/// The migrations [`App::new`] takes: the set (`migrations()`, what a migrations crate's
+/// function returns) or that function itself (`migrations`). Given the function, a command
+/// that connects to PostgreSQL first starts opening its connection and builds the set while
+/// the server starts the session, instead of before: for `current` or a nothing-pending
+/// `upgrade` of a thousand migrations that is most of what the command line adds to a plain
+/// connect. The set is built exactly once either way, and its errors read the same.
+pub struct Migrations(Source);
+
+enum Source {
+    Built(Result<MigrationSet, RegistryError>),
+    Deferred(Box<dyn FnOnce() -> Result<MigrationSet, RegistryError> + Send>),
+}
+
+impl Migrations {
+    /// The set, built now if it was deferred.
+    fn build(self) -> Result<MigrationSet, RegistryError> {
+        match self.0 {
+            Source::Built(set) => set,
+            Source::Deferred(build) => build(),
+        }
+    }
+}
+
+impl From<Result<MigrationSet, RegistryError>> for Migrations {
+    fn from(set: Result<MigrationSet, RegistryError>) -> Self {
+        Migrations(Source::Built(set))
+    }
+}
+
+impl<F> From<F> for Migrations
+where
+    F: FnOnce() -> Result<MigrationSet, RegistryError> + Send + 'static,
+{
+    fn from(build: F) -> Self {
+        Migrations(Source::Deferred(Box::new(build)))
+    }
+}
+
+impl std::fmt::Debug for Migrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Source::Built(set) => f.debug_tuple("Migrations").field(set).finish(),
+            Source::Deferred(_) => f.write_str("Migrations(built when needed)"),
+        }
+    }
 }
 
 /// The command line for one application: its migrations and options.
@@ -484,7 +531,7 @@ pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
 /// # fn migrations() -> Result<strata::MigrationSet, strata::RegistryError> { strata::MigrationSet::new(vec![]) }
 /// # fn models() -> strata::models::Models { strata::models::Models::new() }
 /// fn main() -> std::process::ExitCode {
-///     strata::cli::App::new(migrations())
+///     strata::cli::App::new(migrations)
 ///         .models(models())
 ///         .versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/src/versions"))
 ///         .run()
@@ -492,7 +539,7 @@ pub fn main(set: Result<MigrationSet, RegistryError>) -> ExitCode {
 /// ```
 #[derive(Debug)]
 pub struct App {
-    set: Result<MigrationSet, RegistryError>,
+    set: Migrations,
     models: Option<Models>,
     versions_dir: Option<PathBuf>,
     name: Option<String>,
@@ -503,8 +550,15 @@ pub struct App {
 impl App {
     /// The command line for these migrations (or why they cannot be used: `validate` reports
     /// it, every other command fails with it).
-    pub fn new(set: Result<MigrationSet, RegistryError>) -> Self {
-        App { set, models: None, versions_dir: None, name: None, version: None, about: None }
+    pub fn new(migrations: impl Into<Migrations>) -> Self {
+        App {
+            set: migrations.into(),
+            models: None,
+            versions_dir: None,
+            name: None,
+            version: None,
+            about: None,
+        }
     }
 
     /// The application's models: they enable `create --auto`, `check` and `init --from-models`.
@@ -767,6 +821,19 @@ fn target(text: &str) -> Result<Target, Failure> {
     text.parse().map_err(failure)
 }
 
+/// Whether `command` opens its connection before anything else can fail: only these start
+/// one early ([`EarlyConnection`]), so a command refused on its arguments opens none.
+fn connects_first(command: &Command) -> bool {
+    let parses = |revision: &str| revision.parse::<Target>().is_ok();
+    match command {
+        Command::Current { .. } | Command::Pending | Command::History { .. } => true,
+        Command::Upgrade { revision, sql: false, .. } | Command::Downgrade { revision, sql: false, .. } => {
+            parses(revision)
+        }
+        _ => false,
+    }
+}
+
 fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     if let Command::Completions { shell } = cli.command {
         let mut command = app.command();
@@ -798,24 +865,6 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         // The files, not the compiled set: these work when the set is refused.
         return edit_graph(cli.command, cli.format.output(), &settings);
     }
-    let set = match app.set {
-        Ok(set) => set,
-        Err(e) if matches!(cli.command, Command::Validate { .. }) => {
-            let validation =
-                crate::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
-            return Ok(print_validation(cli.format.output(), &validation, false));
-        }
-        Err(e) => return Err(failure(crate::runner::Error::Registry(e))),
-    };
-    let mut manager = MigrationManager::new(set, settings);
-    if let Some(models) = app.models {
-        manager = manager.with_models(models);
-    }
-    if let Some(major) = cli.pg_version {
-        manager = manager.with_pg_major(major);
-    }
-    let format = cli.format.output();
-    let database = manager.database_url().to_string();
     if matches!(cli.format, FormatArg::Dot | FormatArg::Mermaid) && !matches!(cli.command, Command::Graph) {
         return Err(Failure {
             kind: ErrorKind::Usage,
@@ -824,6 +873,26 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             remedy: Some("use --format text or --format json".into()),
         });
     }
+    // The set is built while the server starts the session of a command that connects first.
+    let early = connects_first(&cli.command).then(|| EarlyConnection::start(&settings)).flatten();
+    let set = match app.set.build() {
+        Ok(set) => set,
+        Err(e) if matches!(cli.command, Command::Validate { .. }) => {
+            let validation =
+                crate::validate::validate(Err(&e), settings.env, &settings.database_url, Err(String::new()));
+            return Ok(print_validation(cli.format.output(), &validation, false));
+        }
+        Err(e) => return Err(failure(crate::runner::Error::Registry(e))),
+    };
+    let mut manager = MigrationManager::new(set, settings).with_early_connection(early);
+    if let Some(models) = app.models {
+        manager = manager.with_models(models);
+    }
+    if let Some(major) = cli.pg_version {
+        manager = manager.with_pg_major(major);
+    }
+    let format = cli.format.output();
+    let database = manager.database_url().to_string();
     match cli.command {
         Command::Init { from_models: true } => {
             let stamped = manager.create_from_models()?;
@@ -1416,6 +1485,54 @@ mod tests {
             "rolling back in staging needs confirmation: answer y at the prompt, or pass --force"
         );
         assert_eq!(refused.problem, "rolling back in staging needs confirmation");
+    }
+
+    #[test]
+    fn only_commands_that_connect_before_anything_else_connect_early() {
+        let command = |args: &[&str]| {
+            let argv = ["myapp"].iter().chain(args).copied();
+            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}")).db.command
+        };
+        for args in
+            [&["current"][..], &["pending"], &["history"], &["upgrade"], &["downgrade", "--revision", "base"]]
+        {
+            assert!(connects_first(&command(args)), "{args:?}");
+        }
+        for args in [
+            &["upgrade", "--sql"][..],
+            &["downgrade", "--sql"],
+            &["upgrade", "--revision", "x;y"],
+            &["downgrade", "--revision", "-0"],
+            &["show", "head"],
+            &["validate"],
+            &["lint"],
+            &["check"],
+            &["stamp", "head"],
+            &["graph"],
+        ] {
+            assert!(!connects_first(&command(args)), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_set_is_reported_without_waiting_for_a_connection_opened_early() {
+        // A server that accepts the connection and never answers: opening a session on it
+        // waits for the whole connect timeout.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "postgres://strata@127.0.0.1:{}/app?connect_timeout=60&sslmode=disable",
+            silent.local_addr().unwrap().port()
+        );
+        let refused = || Err(RegistryError::Unexpected(vec!["zz9".into()]));
+        for migrations in [Migrations::from(refused), Migrations::from(refused())] {
+            let started = Instant::now();
+            let app = App::new(migrations).name("myapp");
+            let argv = ["myapp", "--database-url", url.as_str(), "--env", "dev", "current"];
+            let (code, out) = output::tests::capture(|| app.run_from(argv));
+            assert_eq!(code, ExitCode::from(ErrorKind::Validation.exit_code()), "{out}");
+            assert!(out.contains("zz9"), "{out}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "waited {:?}", started.elapsed());
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 strata::include_migrations!();
 
 fn main() -> std::process::ExitCode {
-    strata::cli::App::new(migrations())
+    strata::cli::App::new(migrations)
         .name("strata-app")
         .about("strata on the peer benchmark's generated migrations")
         .run()
