@@ -556,6 +556,47 @@ fn absurd_timeouts_are_a_usage_error_before_connecting() {
     assert_eq!(code(&out), 2, "{}", text(&out));
 }
 
+/// A server that takes the connection and never answers (a stalled server, a pooler with no
+/// backend, a port that is not PostgreSQL's) fails the command within the URL's
+/// `connect_timeout`, as libpq bounds the whole start-up, with or without TLS asked for.
+#[test]
+fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let work = tempfile::tempdir().unwrap();
+    for (query, command) in
+        [("", "current"), ("&sslmode=disable", "upgrade"), ("&sslmode=require", "history")]
+    {
+        let url = format!("postgres://u:hunter2@127.0.0.1:{port}/db?connect_timeout=1{query}");
+        let mut child = Command::new(BIN)
+            .arg(command)
+            .current_dir(work.path())
+            .env("DATABASE_URL", &url)
+            .env("ENV", "dev")
+            .env("STRATA_VERSIONS_DIR", work.path().join("v"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the binary");
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("{command} on {url}: still connecting after 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 4, "{command} on {url}: {}", text(&out));
+        assert!(
+            text(&out).contains("did not finish the start-up within 1s (connect_timeout)"),
+            "{}",
+            text(&out)
+        );
+        assert_no_secret(&out, &["hunter2"], command);
+    }
+}
+
 /// Database URLs of every shape the driver reads a password from, and the secrets in them
 /// (as written and decoded). Nothing listens on port 1, so each run fails fast at connect.
 const LEAKY_URLS: &[(&str, &[&str])] = &[

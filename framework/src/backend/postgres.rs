@@ -161,7 +161,7 @@ impl PostgresBackend {
         let mut config = config;
         config.options(&options);
         tls::skip_for_unix_sockets(&mut config);
-        let client = config.connect(tls.clone()).map_err(|e| fail(scrub(&driver_message(&e), &secrets)))?;
+        let client = open_client(&config, &tls).map_err(|e| fail(scrub(&e, &secrets)))?;
         Ok(PostgresBackend {
             conn: DataClient::new(client),
             tables,
@@ -373,6 +373,48 @@ pub(super) fn text_rows_of(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<St
             _ => None,
         })
         .collect()
+}
+
+/// Opens `config`'s connection, the whole start-up (socket, TLS, start-up message,
+/// authentication) within the URL's `connect_timeout` when it names one, as libpq bounds it:
+/// the driver applies that timeout to the socket connect alone, so a server that accepts the
+/// connection and never answers (a stalled server, a pooler without a backend, a port that is
+/// not PostgreSQL's) held the connect for ever. Without a `connect_timeout` it waits as long
+/// as the driver does, as libpq does. The error is the driver's message, not yet scrubbed.
+fn open_client(config: &Config, tls: &tls::LazyTls) -> Result<postgres::Client, String> {
+    let Some(&timeout) = config.get_connect_timeout() else {
+        return config.connect(tls.clone()).map_err(|e| driver_message(&e));
+    };
+    // Each host is tried in turn, each within the timeout.
+    let hosts = config.get_hosts().len().max(1);
+    let limit = timeout.saturating_mul(u32::try_from(hosts).unwrap_or(u32::MAX));
+    let bound = match hosts {
+        1 => format!("{timeout:?} (connect_timeout)"),
+        n => format!("{limit:?} (connect_timeout {timeout:?} for each of {n} hosts)"),
+    };
+    let (sent, answer) = std::sync::mpsc::sync_channel(1);
+    let (for_thread, tls_for_thread) = (config.clone(), tls.clone());
+    // The driver has no deadline of its own to give: the start-up runs on a thread that is
+    // abandoned when the limit passes (it ends when the server closes the connection, or
+    // with the process), and its connection, should it open late, is closed at once.
+    let opening = std::thread::Builder::new()
+        .name("strata-pg-startup".into())
+        .spawn(move || drop(sent.send(for_thread.connect(tls_for_thread).map_err(|e| driver_message(&e)))));
+    if opening.is_err() {
+        // No thread to be had: connect as the driver does.
+        return config.connect(tls.clone()).map_err(|e| driver_message(&e));
+    }
+    match answer.recv_timeout(limit) {
+        Ok(opened) => opened,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "the server took the connection but did not finish the start-up within {bound}: \
+             is this PostgreSQL's host and port, and is the server (or the pooler in front of it) \
+             accepting sessions?"
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err("the connection's start-up stopped without an answer (its thread ended)".into())
+        }
+    }
 }
 
 /// The message for a failed statement: the server's text plus its detail and hint, or the

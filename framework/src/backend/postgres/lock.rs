@@ -133,10 +133,8 @@ impl LockConnection {
         tls: super::tls::LazyTls,
         target: &str,
     ) -> Result<Self, BackendError> {
-        let mut client = config.connect(tls).map_err(|e| BackendError::Connect {
-            target: target.to_string(),
-            message: super::driver_message(&e),
-        })?;
+        let mut client = super::open_client(config, &tls)
+            .map_err(|message| BackendError::Connect { target: target.to_string(), message })?;
         let identity = identity(&mut client)?;
         Ok(LockConnection { client, identity })
     }
