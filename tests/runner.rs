@@ -388,18 +388,29 @@ fn the_first_connect_takes_the_connection_opened_early() {
         Settings::load(&overrides, dir.path()).unwrap_or_else(|e| panic!("settings: {e}"))
     };
     let file = format!("sqlite://{}", dir.path().join("early.db").display());
-    assert!(EarlyConnection::start(&settings(file)).is_none(), "opening SQLite waits on nothing");
-    assert!(!dir.path().join("early.db").exists(), "and creates no file unasked");
+    let (early, worked) = EarlyConnection::alongside(&settings(file), || 7);
+    assert!(early.is_none() && worked == 7, "opening SQLite waits on nothing: the work runs alone");
+    assert!(!dir.path().join("early.db").exists(), "and no file is created unasked");
+    // A panic in the work is the caller's, after the connect (here refused at once).
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let at_refused = settings(format!("postgres://strata@127.0.0.1:{refused}/none?sslmode=disable"));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        EarlyConnection::alongside(&at_refused, || -> u8 { panic!("built badly") })
+    }));
+    let payload = caught.expect_err("the work's panic reaches the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"built badly"));
     if !strata::testkit::postgres_available() {
         return;
     }
     let db = fresh_database(strata::ops::DialectKind::Postgres);
-    let early =
-        EarlyConnection::start(&settings(db.url.connection_string())).expect("PostgreSQL opens early");
+    let (early, worked) = EarlyConnection::alongside(&settings(db.url.connection_string()), || {
+        std::thread::current().name().map(str::to_string)
+    });
+    assert_eq!(worked.as_deref(), Some("strata-alongside"), "the work runs beside the connect");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let nowhere = format!("postgres://strata@127.0.0.1:{closed}/none?connect_timeout=5&sslmode=disable");
     let manager = strata::MigrationManager::new(MigrationSet::new(vec![]).unwrap(), settings(nowhere))
-        .with_early_connection(Some(early));
+        .with_early_connection(Some(early.expect("PostgreSQL opens early")));
     let mut conn = manager.connect().unwrap_or_else(|e| panic!("the early connection: {e}"));
     assert_eq!(rows(conn.as_mut(), "SELECT 41 + 1"), ["42"]);
     let second = manager.connect().err().expect("the second connect opens its own, to the manager's URL");

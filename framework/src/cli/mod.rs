@@ -821,8 +821,9 @@ fn target(text: &str) -> Result<Target, Failure> {
     text.parse().map_err(failure)
 }
 
-/// Whether `command` opens its connection before anything else can fail: only these start
-/// one early ([`EarlyConnection`]), so a command refused on its arguments opens none.
+/// Whether `command` opens its connection before anything else can fail: only these open
+/// one while the set is built ([`EarlyConnection`]), so a command refused on its arguments
+/// opens none.
 fn connects_first(command: &Command) -> bool {
     let parses = |revision: &str| revision.parse::<Target>().is_ok();
     match command {
@@ -873,9 +874,15 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             remedy: Some("use --format text or --format json".into()),
         });
     }
-    // The set is built while the server starts the session of a command that connects first.
-    let early = connects_first(&cli.command).then(|| EarlyConnection::start(&settings)).flatten();
-    let set = match app.set.build() {
+    // The set is built while the server starts the session of a command that connects first;
+    // a refused set is still reported before anything about the connection.
+    let migrations = app.set;
+    let (early, built) = if connects_first(&cli.command) {
+        EarlyConnection::alongside(&settings, move || migrations.build())
+    } else {
+        (None, migrations.build())
+    };
+    let set = match built {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
             let validation =
@@ -1515,12 +1522,13 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_set_is_reported_without_waiting_for_a_connection_opened_early() {
-        // A server that accepts the connection and never answers: opening a session on it
-        // waits for the whole connect timeout.
+    fn a_refused_set_is_reported_before_the_connection_opened_beside_it() {
+        // A server that takes the connection and never answers: the connection opened while
+        // the set is built fails after its connect timeout, and the set's refusal is what the
+        // command reports.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!(
-            "postgres://strata@127.0.0.1:{}/app?connect_timeout=60&sslmode=disable",
+            "postgres://strata@127.0.0.1:{}/app?connect_timeout=1&sslmode=disable",
             silent.local_addr().unwrap().port()
         );
         let refused = || Err(RegistryError::Unexpected(vec!["zz9".into()]));
@@ -1530,8 +1538,8 @@ mod tests {
             let argv = ["myapp", "--database-url", url.as_str(), "--env", "dev", "current"];
             let (code, out) = output::tests::capture(|| app.run_from(argv));
             assert_eq!(code, ExitCode::from(ErrorKind::Validation.exit_code()), "{out}");
-            assert!(out.contains("zz9"), "{out}");
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "waited {:?}", started.elapsed());
+            assert!(out.contains("zz9") && !out.contains("connect"), "{out}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(15), "waited {:?}", started.elapsed());
         }
     }
 
