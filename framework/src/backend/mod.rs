@@ -597,11 +597,17 @@ pub fn one_row_index_ddl(kind: DialectKind, tables: &VersionTables) -> String {
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Whether opening `url` waits on a server, so starting it before work that does not need
-/// the connection hides that wait, and an opened connection left unused changes nothing (a
-/// PostgreSQL session). Opening a SQLite file is local, and may create the file.
-pub fn waits_on_a_server(url: &DatabaseUrl) -> bool {
-    matches!(url, DatabaseUrl::Postgres { .. })
+/// Whether opening `url` before it is needed (beside other work) gains time and changes
+/// nothing: a PostgreSQL session (its start-up is milliseconds of the server's), or a SQLite
+/// file that exists (opening it reads nothing and writes nothing). Not a SQLite file that is
+/// not there yet (opening would create it even if the command then failed), nor an
+/// in-memory database (nothing to wait for).
+pub fn worth_opening_early(url: &DatabaseUrl) -> bool {
+    match url {
+        DatabaseUrl::Postgres { .. } => true,
+        DatabaseUrl::Sqlite { path, .. } => path.is_file(),
+        DatabaseUrl::SqliteMemory => false,
+    }
 }
 
 /// Connects to `url` with the default version table names.
