@@ -123,3 +123,14 @@ pub mod prelude {
     pub use crate::types::Type;
     pub use crate::value::Value;
 }
+
+/// The property tests' configuration: proptest's defaults without its regression files,
+/// which it writes beside the sources (tests write only under the target folder or temporary
+/// folders). A failure still prints the shrunk case to reproduce.
+#[cfg(test)]
+pub(crate) fn proptest_config() -> proptest::prelude::ProptestConfig {
+    proptest::prelude::ProptestConfig {
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}

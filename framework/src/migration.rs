@@ -623,6 +623,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::proptest_config())]
         /// Where the integers differ they order as the strings do (the sort falls back to the
         /// strings only on a tie).
         #[test]

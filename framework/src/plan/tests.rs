@@ -217,6 +217,7 @@ fn dag_state_target() -> impl Strategy<Value = (Graph<'static>, State, Target)> 
 }
 
 proptest! {
+    #![proptest_config(crate::proptest_config())]
     #[test]
     fn every_plan_respects_ancestry_and_reaches_its_target((g, state, target) in dag_state_target()) {
         let plan = match plan(&g, &state, &target) {
@@ -284,6 +285,7 @@ fn links_parents_first() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> 
 }
 
 proptest! {
+    #![proptest_config(crate::proptest_config())]
     /// The shortcut's claim: when every parent comes before its child, the given order is
     /// the one Kahn's algorithm (ties to the revision given first) returns.
     #[test]
@@ -343,6 +345,7 @@ fn shuffled_dag() -> impl Strategy<Value = Vec<Revision<'static>>> {
 }
 
 proptest! {
+    #![proptest_config(crate::proptest_config())]
     /// Every lookup the graph answers from its index and its two edge lists agrees with the
     /// revisions as given: positions, sources, parents in declared order, children in
     /// ascending position.
