@@ -35,16 +35,20 @@ use tools::{App, Cell, Engine, Expect, Tool, Workload};
 const USAGE: &str = "\
 usage: benches/peers/run [--quick] [--engine sqlite|postgres] [--size 100|1000]
                          [--rounds R] [--runs R] [--warmup W] [--tools LIST]
+                         [--workloads LIST]
 
   --quick          100 migrations, one round of 3 runs after 1 warm-up (a few minutes)
   --engine E       only SQLite or only PostgreSQL (default: both)
   --size N         only 100 or only 1000 migrations (default: both; --quick: 100)
   --rounds R       rounds per cell; the tools of a row take turns every round (default 3)
-  --runs R         timed runs per cell and round (default 5 at 100 migrations, 3 at 1,000)
+  --runs R         timed runs per cell and round (default: upgrade and downgrade 5 at 100
+                   migrations, 3 at 1,000; nothing pending and current 10 at either size)
   --warmup W       untimed runs before a cell's first round (default 1)
   --tools LIST     only these columns, comma-separated, from raw-one-txn, raw-per-statement,
                    raw-bookkept, select1, read-version, sqlx, refinery, strata (default: all;
                    ratios need the floors and peers)
+  --workloads LIST only these rows, comma-separated, from upgrade, downgrade, pending
+                   (nothing pending), current (default: all)
 
 Needs hyperfine and, for PostgreSQL, the server programs (initdb, pg_ctl). Everything is
 built and written under $CARGO_TARGET_DIR/peers (default: target/peers).";
@@ -61,6 +65,8 @@ struct Options {
     warmup: u32,
     /// The columns measured.
     tools: Vec<Tool>,
+    /// The rows measured.
+    workloads: Vec<Workload>,
     /// The arguments as given, for the report.
     given: Vec<String>,
 }
@@ -76,6 +82,7 @@ impl Options {
             runs: None,
             warmup: 1,
             tools: Tool::ALL.to_vec(),
+            workloads: Workload::ALL.to_vec(),
             given: args.to_vec(),
         };
         let (mut sizes, mut rounds, mut runs) = (None, None, None);
@@ -122,6 +129,17 @@ impl Options {
                         })
                         .collect::<Result<_, _>>()?
                 }
+                "--workloads" => {
+                    options.workloads = value("--workloads")?
+                        .split(',')
+                        .map(|slug| {
+                            Workload::ALL.into_iter().find(|w| w.slug() == slug).ok_or_else(|| {
+                                let known: Vec<&str> = Workload::ALL.iter().map(|w| w.slug()).collect();
+                                format!("--workloads: unknown row {slug:?} (known: {})", known.join(", "))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
+                }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -141,9 +159,15 @@ impl Options {
         Ok(options)
     }
 
-    /// Timed runs per round of a cell of `n` migrations.
-    fn runs(&self, n: usize) -> u32 {
-        self.runs.unwrap_or(if n >= 1000 { 3 } else { 5 })
+    /// Timed runs per round of a cell of `n` migrations. A start-up check is a few
+    /// milliseconds against a 1 ms target, with a spread of a millisecond or more on a busy
+    /// machine: it gets more runs (each costs little more than its fresh database).
+    fn runs(&self, n: usize, workload: Workload) -> u32 {
+        self.runs.unwrap_or(match (workload.is_start_up(), n >= 1000) {
+            (true, _) => 10,
+            (false, true) => 3,
+            (false, false) => 5,
+        })
     }
 }
 
@@ -280,7 +304,7 @@ fn run(options: &Options) -> Result<bool, String> {
     for &n in &options.sizes {
         for (engine, bench) in &targets {
             let heads = build_heads(&paths, &options.tools, bench, n, &mut failures)?;
-            for workload in Workload::ALL {
+            for &workload in &options.workloads {
                 let row = RowKey { workload, engine: *engine, n };
                 rows.push(row);
                 let series = Series {
@@ -288,7 +312,7 @@ fn run(options: &Options) -> Result<bool, String> {
                     row,
                     tools: &options.tools,
                     rounds: options.rounds,
-                    runs: options.runs(n),
+                    runs: options.runs(n, workload),
                     warmup: options.warmup,
                     bench,
                     heads: &heads,
@@ -326,12 +350,26 @@ fn run(options: &Options) -> Result<bool, String> {
 
 /// How to read the table.
 fn notes(options: &Options) -> Vec<String> {
-    let runs: Vec<String> = options
-        .sizes
-        .iter()
-        .map(|&n| format!("{} at {} migrations", options.rounds * options.runs(n), thousands(n)))
+    let runs: Vec<String> = [(false, "upgrade and downgrade"), (true, "nothing pending and current")]
+        .into_iter()
+        .filter_map(|(start_up, rows)| {
+            let workload = options.workloads.iter().copied().find(|w| w.is_start_up() == start_up)?;
+            let sizes: Vec<String> = options
+                .sizes
+                .iter()
+                .map(|&n| format!("{} at {}", options.rounds * options.runs(n, workload), thousands(n)))
+                .collect();
+            Some(format!("{rows} {}", sizes.join(", ")))
+        })
         .collect();
     let mut notes = Vec::new();
+    if options.workloads.len() < Workload::ALL.len() {
+        let measured: Vec<&str> = options.workloads.iter().map(|w| w.slug()).collect();
+        notes.push(format!(
+            "partial series (--workloads {}): the other rows are not measured",
+            measured.join(",")
+        ));
+    }
     if options.tools.len() < Tool::ALL.len() {
         let measured: Vec<&str> = options.tools.iter().map(|t| t.slug()).collect();
         notes.push(format!(
@@ -342,9 +380,9 @@ fn notes(options: &Options) -> Vec<String> {
     }
     notes.extend([
         format!(
-            "medians of the timed runs of each cell: {} ({} round(s), the tools of a row taking turns \
-             each round; {} untimed warm-up run(s) first)",
-            runs.join(", "),
+            "medians of the timed runs of each cell: {} migrations ({} round(s), the tools of a row taking \
+             turns each round; {} untimed warm-up run(s) first)",
+            runs.join("; "),
             options.rounds,
             options.warmup
         ),
@@ -723,10 +761,28 @@ mod tests {
     #[test]
     fn options() {
         let quick = parse(&["--quick"]).expect("parses");
-        assert_eq!((quick.sizes.as_slice(), quick.rounds, quick.runs(100)), (&[100][..], 1, 3));
+        assert_eq!(
+            (quick.sizes.as_slice(), quick.rounds, quick.runs(100, Workload::Current)),
+            (&[100][..], 1, 3)
+        );
         let full = parse(&[]).expect("parses");
-        assert_eq!((full.sizes.as_slice(), full.runs(100), full.runs(1000)), (&[100, 1000][..], 5, 3));
-        assert_eq!(parse(&["--quick", "--runs", "7"]).expect("parses").runs(100), 7);
+        let (up, current) = (Workload::Upgrade, Workload::Current);
+        assert_eq!(
+            (full.sizes.as_slice(), full.runs(100, up), full.runs(1000, up)),
+            (&[100, 1000][..], 5, 3)
+        );
+        assert_eq!((full.runs(100, current), full.runs(1000, Workload::Pending)), (10, 10));
+        assert_eq!(parse(&["--quick", "--runs", "7"]).expect("parses").runs(100, up), 7);
+        assert_eq!(full.workloads, Workload::ALL.to_vec());
+        let start_up = parse(&["--workloads", "pending,current"]).expect("parses");
+        assert_eq!(start_up.workloads, [Workload::Pending, Workload::Current]);
+        let error = parse(&["--workloads", "nothing-pending"]).expect_err("refused");
+        assert!(
+            error.contains("unknown row \"nothing-pending\" (known: upgrade, downgrade, pending, current)"),
+            "{error}"
+        );
+        assert!(notes(&start_up).iter().any(|n| n.contains("--workloads pending,current")));
+        assert!(notes(&full).iter().any(|n| n.contains("upgrade and downgrade 15 at 100, 9 at 1,000; nothing pending and current 30 at 100, 30 at 1,000 migrations")), "{:?}", notes(&full));
         assert!(parse(&["--size", "10"]).expect_err("refused").contains("100 or 1000"));
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--warmup", "0"]).is_ok());

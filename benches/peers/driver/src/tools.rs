@@ -210,6 +210,12 @@ impl Workload {
         }
     }
 
+    /// A start-up check (nothing pending, current): milliseconds a run, judged to within
+    /// 1 ms, so it gets more runs than an upgrade.
+    pub fn is_start_up(self) -> bool {
+        matches!(self, Workload::Pending | Workload::Current)
+    }
+
     /// Whether a run starts from a database at head (built by the same app) rather than empty.
     pub fn starts_at_head(self) -> bool {
         self != Workload::Upgrade
