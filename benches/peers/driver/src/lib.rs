@@ -119,26 +119,11 @@ impl Options {
                 "--runs" => runs = Some(number("--runs", value("--runs")?)?),
                 "--warmup" => options.warmup = number("--warmup", value("--warmup")?)?,
                 "--tools" => {
-                    options.tools = value("--tools")?
-                        .split(',')
-                        .map(|slug| {
-                            Tool::ALL.into_iter().find(|t| t.slug() == slug).ok_or_else(|| {
-                                let known: Vec<&str> = Tool::ALL.iter().map(|t| t.slug()).collect();
-                                format!("--tools: unknown column {slug:?} (known: {})", known.join(", "))
-                            })
-                        })
-                        .collect::<Result<_, _>>()?
+                    options.tools = by_slug("--tools", "column", value("--tools")?, &Tool::ALL, |t| t.slug())?
                 }
                 "--workloads" => {
-                    options.workloads = value("--workloads")?
-                        .split(',')
-                        .map(|slug| {
-                            Workload::ALL.into_iter().find(|w| w.slug() == slug).ok_or_else(|| {
-                                let known: Vec<&str> = Workload::ALL.iter().map(|w| w.slug()).collect();
-                                format!("--workloads: unknown row {slug:?} (known: {})", known.join(", "))
-                            })
-                        })
-                        .collect::<Result<_, _>>()?
+                    options.workloads =
+                        by_slug("--workloads", "row", value("--workloads")?, &Workload::ALL, |w| w.slug())?
                 }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
@@ -169,6 +154,25 @@ impl Options {
             (false, false) => 5,
         })
     }
+}
+
+/// The items of a comma-separated `list` given to `flag`, each named by its slug among `all`;
+/// an unknown one is refused, naming every known slug.
+fn by_slug<T: Copy>(
+    flag: &str,
+    what: &str,
+    list: &str,
+    all: &[T],
+    slug: impl Fn(&T) -> &'static str,
+) -> Result<Vec<T>, String> {
+    list.split(',')
+        .map(|given| {
+            all.iter().copied().find(|item| slug(item) == given).ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(&slug).collect();
+                format!("{flag}: unknown {what} {given:?} (known: {})", known.join(", "))
+            })
+        })
+        .collect()
 }
 
 /// The folders the benchmark uses.
