@@ -434,18 +434,17 @@ impl MigrationSet {
         // creation time's first 16 bytes as one integer: sorting a thousand migrations by
         // their strings was a quarter of a nothing-pending start-up's instructions.
         let key = |m: &Migration| leading_bytes(m.created);
-        let canonical = |a: &&Migration, b: &&Migration| {
-            key(a)
-                .cmp(&key(b))
-                .then_with(|| (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file)))
+        let tie = |a: &Migration, b: &Migration| {
+            (a.created, a.revision, a.file).cmp(&(b.created, b.revision, b.file))
         };
+        let canonical = |a: &&Migration, b: &&Migration| key(a).cmp(&key(b)).then_with(|| tie(a, b));
         // A migrations crate's build script gives them in this order already: one pass, and
         // no keys kept.
         let mut migrations = migrations;
         if !migrations.is_sorted_by(|a, b| canonical(a, b).is_le()) {
             let mut keyed: Vec<(u128, &'static Migration)> =
                 migrations.iter().map(|m| (key(m), *m)).collect();
-            keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| canonical(a, b)));
+            keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| tie(a, b)));
             migrations = keyed.into_iter().map(|(_, m)| m).collect();
         }
         let graph = plan::Graph::build(migrations.len(), |i| {

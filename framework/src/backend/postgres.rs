@@ -388,10 +388,6 @@ fn open_client(config: &Config, tls: &tls::LazyTls) -> Result<postgres::Client, 
     // Each host is tried in turn, each within the timeout.
     let hosts = config.get_hosts().len().max(1);
     let limit = timeout.saturating_mul(u32::try_from(hosts).unwrap_or(u32::MAX));
-    let bound = match hosts {
-        1 => format!("{timeout:?} (connect_timeout)"),
-        n => format!("{limit:?} (connect_timeout {timeout:?} for each of {n} hosts)"),
-    };
     let (sent, answer) = std::sync::mpsc::sync_channel(1);
     let (for_thread, tls_for_thread) = (config.clone(), tls.clone());
     // The driver has no deadline of its own to give: the start-up runs on a thread that is
@@ -406,11 +402,17 @@ fn open_client(config: &Config, tls: &tls::LazyTls) -> Result<postgres::Client, 
     }
     match answer.recv_timeout(limit) {
         Ok(opened) => opened,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "the server took the connection but did not finish the start-up within {bound}: \
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            let bound = match hosts {
+                1 => format!("{timeout:?} (connect_timeout)"),
+                n => format!("{limit:?} (connect_timeout {timeout:?} for each of {n} hosts)"),
+            };
+            Err(format!(
+                "the server took the connection but did not finish the start-up within {bound}: \
              is this PostgreSQL's host and port, and is the server (or the pooler in front of it) \
              accepting sessions?"
-        )),
+            ))
+        }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
             Err("the connection's start-up stopped without an answer (its thread ended)".into())
         }
