@@ -181,10 +181,9 @@ impl EarlyConnection {
     /// running: a `current` of 1,000 migrations on PostgreSQL measured 1 ms faster this way
     /// than with the connection opened on a new thread while the set was built here (which
     /// was no faster than building the set before connecting). Where opening early gains
-    /// nothing or could change something unasked ([`backend::worth_opening_early`]: a SQLite
-    /// file that is not there yet would be created), `work` runs here and there is no
-    /// connection. A panic in `work` is resumed here; without a thread to be had, `work` runs
-    /// here after the connect.
+    /// nothing ([`backend::worth_opening_early`]: SQLite, whose open is cheaper than the
+    /// helper thread), `work` runs here and there is no connection. A panic in `work` is
+    /// resumed here; without a thread to be had, `work` runs here after the connect.
     pub fn alongside<T: Send + 'static>(
         settings: &Settings,
         work: impl FnOnce() -> T + Send + 'static,
