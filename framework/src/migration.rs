@@ -355,7 +355,7 @@ fn join_errors(errors: &[ChainError]) -> String {
 #[derive(Debug, Clone)]
 pub struct MigrationSet {
     /// In the graph's canonical order (parents before children).
-    ordered: std::sync::Arc<[&'static Migration]>,
+    ordered: std::sync::Arc<Vec<&'static Migration>>,
     /// The revisions as a DAG, for the planner ([`crate::plan`]).
     graph: std::sync::Arc<plan::Graph<'static>>,
     /// The one head's place in `ordered` (`None`: no migrations), found once.
@@ -378,20 +378,33 @@ impl MigrationSet {
         groups: &[&[&'static Migration]],
         order: &[u32],
     ) -> Result<Self, RegistryError> {
-        let files: Vec<&'static Migration> = groups.iter().flat_map(|group| group.iter().copied()).collect();
-        if order.len() != files.len() {
-            return Self::new(files);
+        // Where each group starts in the concatenation: the migrations are taken from the
+        // groups directly, without a flattened copy of them (every byte allocated at start-up
+        // is a page to fault in).
+        let mut starts = Vec::with_capacity(groups.len());
+        let mut total = 0usize;
+        for group in groups {
+            starts.push(total);
+            total += group.len();
         }
-        let mut taken = vec![false; files.len()];
-        let mut ordered = Vec::with_capacity(files.len());
+        let flattened = || groups.iter().flat_map(|group| group.iter().copied()).collect();
+        if order.len() != total {
+            return Self::new(flattened());
+        }
+        let file = |i: usize| {
+            let g = starts.partition_point(|&start| start <= i).checked_sub(1)?;
+            groups.get(g)?.get(i - starts[g]).copied()
+        };
+        let mut taken = vec![false; total];
+        let mut ordered = Vec::with_capacity(total);
         for &i in order {
             let i = i as usize;
-            match (files.get(i), taken.get_mut(i)) {
+            match (file(i), taken.get_mut(i)) {
                 (Some(m), Some(taken)) if !*taken => {
                     *taken = true;
-                    ordered.push(*m);
+                    ordered.push(m);
                 }
-                _ => return Self::new(files),
+                _ => return Self::new(flattened()),
             }
         }
         Self::new(ordered)
@@ -457,8 +470,12 @@ impl MigrationSet {
             let heads = heads.iter().map(|h| (h.to_string(), graph.source_of(h).unwrap_or("").to_string()));
             return Err(RegistryError::Chain(vec![ChainError::MultipleHeads { heads: heads.collect() }]));
         }
-        // In the graph's order, by the indices it was given: no id looked up again.
-        let ordered: Vec<&'static Migration> = graph.given_order().iter().map(|&i| migrations[i]).collect();
+        // In the graph's order, by the indices it was given: no id looked up again (and
+        // nothing to do when that is the order given, as a build script gives it).
+        let ordered: Vec<&'static Migration> = match graph.given_order() {
+            None => migrations,
+            Some(order) => order.iter().map(|&i| migrations[i]).collect(),
+        };
         let mut replaced = HashMap::new();
         for m in &ordered {
             let last = m.replaces.len().saturating_sub(1);
@@ -467,6 +484,7 @@ impl MigrationSet {
             }
         }
         let head = heads.first().and_then(|h| graph.position(h));
+        // An `Arc` of the `Vec` itself: `Arc<[_]>` would copy it into a new allocation.
         Ok(MigrationSet { ordered: ordered.into(), graph: graph.into(), head, replaced: replaced.into() })
     }
 
@@ -604,6 +622,8 @@ mod tests {
         let ids = |set: MigrationSet| set.migrations().iter().map(|m| m.revision).collect::<Vec<_>>();
         let expected = ids(MigrationSet::new(groups.concat()).unwrap());
         assert_eq!(expected, ["a", "b", "c", "d"]);
+        // Empty groups anywhere (a group whose files were all removed) index the same way.
+        let with_empty: &[&[&'static Migration]] = &[&[], &[&C, &A], &[], &[&D, &B], &[]];
         for order in [
             &[1, 3, 0, 2][..],
             &[3, 2, 1, 0],
@@ -611,13 +631,16 @@ mod tests {
             &[1, 3, 0],
             &[1, 3, 0, 2, 2],
             &[9, 3, 0, 2],
+            &[4, 3, 0, 2],
             &[],
         ] {
-            assert_eq!(
-                ids(MigrationSet::__from_files_in_order(groups, order).unwrap()),
-                expected,
-                "{order:?}"
-            );
+            for groups in [groups, with_empty] {
+                assert_eq!(
+                    ids(MigrationSet::__from_files_in_order(groups, order).unwrap()),
+                    expected,
+                    "{order:?}"
+                );
+            }
         }
     }
 

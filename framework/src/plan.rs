@@ -38,8 +38,9 @@ pub struct Graph<'a> {
     /// Revision ids in the canonical topological order (parents before children; ties in
     /// the order the revisions were given).
     ids: Vec<&'a str>,
-    /// For each position, the index of its revision in the slice [`Graph::new`] was given.
-    given: Vec<usize>,
+    /// For each position, the index of its revision in the slice [`Graph::new`] was given;
+    /// `None` when that is the position itself (revisions given parents first).
+    given: Option<Vec<usize>>,
     sources: Vec<&'a str>,
     parents: Edges,
     children: Edges,
@@ -99,19 +100,27 @@ impl IdIndex {
     }
 }
 
-/// Adjacency lists in one allocation (compressed rows): the graph is built at every
-/// start-up, and a `Vec` per revision and direction cost more than the rest of it.
+/// Adjacency lists in one allocation (compressed rows) of `u32` positions: the graph is
+/// built at every start-up, where every byte it allocates is a fresh page to fault in (a
+/// `Vec` per revision and direction cost more than the rest of it; `usize` lists, twice
+/// these).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Edges {
     /// `to[start[i]..start[i + 1]]` are the targets of node `i`.
-    start: Vec<usize>,
-    to: Vec<usize>,
+    start: Vec<u32>,
+    to: Vec<u32>,
+}
+
+/// A position or count as stored: every graph is checked to hold fewer than `u32::MAX`
+/// revisions ([`ChainError::TooMany`]), so nothing is cut.
+fn narrow(i: usize) -> u32 {
+    i as u32
 }
 
 impl Edges {
     /// The lists of `n` nodes from `(from, to)` pairs; each list keeps the pairs' order.
     fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Self {
-        let mut start = vec![0usize; n + 1];
+        let mut start = vec![0u32; n + 1];
         for &(from, _) in pairs {
             start[from + 1] += 1;
         }
@@ -119,9 +128,9 @@ impl Edges {
             start[i + 1] += start[i];
         }
         let mut next = start.clone();
-        let mut to = vec![0usize; pairs.len()];
+        let mut to = vec![0u32; pairs.len()];
         for &(from, target) in pairs {
-            to[next[from]] = target;
+            to[next[from] as usize] = narrow(target);
             next[from] += 1;
         }
         Edges { start, to }
@@ -131,19 +140,19 @@ impl Edges {
     /// (the order the drawing expects), without a list of pairs.
     fn transposed(&self) -> Self {
         let n = self.len();
-        let mut start = vec![0usize; n + 1];
+        let mut start = vec![0u32; n + 1];
         for &j in &self.to {
-            start[j + 1] += 1;
+            start[j as usize + 1] += 1;
         }
         for j in 0..n {
             start[j + 1] += start[j];
         }
         let mut next = start.clone();
-        let mut to = vec![0usize; self.to.len()];
+        let mut to = vec![0u32; self.to.len()];
         for (i, targets) in self.iter().enumerate() {
             for &j in targets {
-                to[next[j]] = i;
-                next[j] += 1;
+                to[next[j as usize] as usize] = narrow(i);
+                next[j as usize] += 1;
             }
         }
         Edges { start, to }
@@ -155,15 +164,15 @@ impl Edges {
     }
 
     /// Every node's list, in node order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &[usize]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u32]> {
         (0..self.len()).map(|i| &self[i])
     }
 }
 
 impl std::ops::Index<usize> for Edges {
-    type Output = [usize];
-    fn index(&self, i: usize) -> &[usize] {
-        &self.to[self.start[i]..self.start[i + 1]]
+    type Output = [u32];
+    fn index(&self, i: usize) -> &[u32] {
+        &self.to[self.start[i] as usize..self.start[i + 1] as usize]
     }
 }
 
@@ -193,7 +202,7 @@ fn kahn_order(n: usize, given: &[usize], links: &[(usize, usize)]) -> Vec<usize>
     let mut order = Vec::with_capacity(given.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
-        for &k in &kids[i] {
+        for k in kids[i].iter().map(|&k| k as usize) {
             in_degree[k] -= 1;
             if in_degree[k] == 0 {
                 ready.push(Reverse(k));
@@ -244,40 +253,60 @@ impl<'a> Graph<'a> {
             duplicates.sort_by_key(ToString::to_string);
             errors.extend(duplicates);
         }
-        // Only the first declaration of a duplicate takes part in the graph.
-        let given: Vec<usize> = if copies.is_empty() {
-            (0..n).collect()
-        } else {
-            (0..n).filter(|&i| first_of(id_of(i)) == Some(i)).collect()
-        };
-        // (child, parent) in the given order, parents as declared.
-        let mut links: Vec<(usize, usize)> = Vec::with_capacity(n);
+        // Each revision's parents, as declared, by index: one pass, into the lists the graph
+        // keeps when nothing needs reordering. Only the first declaration of a duplicate takes
+        // part in the graph (a copy's list stays empty).
+        let is_copy = |i: usize| !copies.is_empty() && copies.binary_search(&i).is_ok();
+        let mut declared = Edges { start: Vec::with_capacity(n + 1), to: Vec::with_capacity(n) };
+        declared.start.push(0);
         let mut roots = Vec::new();
-        for &i in &given {
-            let r = revision(i);
-            for parent in r.parents {
-                // Most histories are given as a chain: the previous revision is the parent,
-                // found by one comparison instead of a hash (exact only without copies).
-                let previous = (copies.is_empty() && i > 0 && id_of(i - 1) == *parent).then(|| i - 1);
-                match previous.or_else(|| first_of(parent)) {
-                    Some(p) => {
-                        links.push((i, p));
+        let mut parents_first = true;
+        for i in 0..n {
+            if !is_copy(i) {
+                let r = revision(i);
+                for parent in r.parents {
+                    // Most histories are given as a chain: the previous revision is the
+                    // parent, found by one comparison instead of a hash (exact only without
+                    // copies).
+                    let previous = (copies.is_empty() && i > 0 && id_of(i - 1) == *parent).then(|| i - 1);
+                    match previous.or_else(|| first_of(parent)) {
+                        Some(p) => {
+                            parents_first &= p < i;
+                            declared.to.push(narrow(p));
+                        }
+                        None => errors.push(ChainError::UnknownParent {
+                            revision: r.id.to_string(),
+                            parent: parent.to_string(),
+                            file: r.source.to_string(),
+                        }),
                     }
-                    None => errors.push(ChainError::UnknownParent {
-                        revision: r.id.to_string(),
-                        parent: parent.to_string(),
-                        file: r.source.to_string(),
-                    }),
+                }
+                if r.parents.is_empty() {
+                    roots.push(i);
                 }
             }
-            if r.parents.is_empty() {
-                roots.push(i);
+            match u32::try_from(declared.to.len()) {
+                Ok(end) => declared.start.push(end),
+                Err(_) => return Err(vec![ChainError::TooMany { count: declared.to.len() }]),
             }
         }
-        let order = topological_order(n, &given, &links);
-        if order.len() < given.len() {
-            errors.push(ChainError::Cycle { cycle: find_cycle(&revision, &given, &first_of, &order) });
-        }
+        // Without copies, and with every parent given before its child, the given order is
+        // the canonical order (what Kahn's algorithm would return) and the lists are already
+        // by position: no pairs, no renumbering (the usual case, at every start-up). Otherwise
+        // the order is worked out and everything renumbered into it.
+        let reordered = if copies.is_empty() && parents_first {
+            None
+        } else {
+            let given: Vec<usize> = (0..n).filter(|&i| !is_copy(i)).collect();
+            // (child, parent) in the given order, parents as declared.
+            let links: Vec<(usize, usize)> =
+                given.iter().flat_map(|&i| declared[i].iter().map(move |&p| (i, p as usize))).collect();
+            let order = topological_order(n, &given, &links);
+            if order.len() < given.len() {
+                errors.push(ChainError::Cycle { cycle: find_cycle(&revision, &given, &first_of, &order) });
+            }
+            Some((order, links))
+        };
         if roots.len() > 1 {
             let roots = roots.iter().map(|&i| {
                 let r = revision(i);
@@ -290,6 +319,15 @@ impl<'a> Graph<'a> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let Some((order, mut links)) = reordered else {
+            let ids = (0..n).map(id_of).collect();
+            let sources = (0..n).map(|i| revision(i).source).collect();
+            let children = declared.transposed();
+            // Without errors there are no duplicates: `first` holds exactly the ids, at their
+            // positions.
+            return Ok(Graph { ids, given: None, sources, parents: declared, children, index: first });
+        };
+        drop(declared);
         let mut position = vec![0usize; n];
         for (pos, &i) in order.iter().enumerate() {
             position[i] = pos;
@@ -308,7 +346,7 @@ impl<'a> Graph<'a> {
         // the index by position without hashing them again.
         let mut index = first;
         index.renumber(&position);
-        Ok(Graph { ids, given: order, sources, parents, children, index })
+        Ok(Graph { ids, given: Some(order), sources, parents, children, index })
     }
 
     /// The position of `id` in [`Graph::revisions`].
@@ -322,9 +360,10 @@ impl<'a> Graph<'a> {
     }
     /// For each position of [`Graph::revisions`], the index of that revision in the slice
     /// the graph was built from: what puts the caller's own records in the graph's order
-    /// without looking each id up.
-    pub fn given_order(&self) -> &[usize] {
-        &self.given
+    /// without looking each id up. `None` when every position is its own index (revisions
+    /// given parents first, as a migrations crate's build script gives them).
+    pub fn given_order(&self) -> Option<&[usize]> {
+        self.given.as_deref()
     }
     /// How many revisions the graph holds.
     pub fn len(&self) -> usize {
@@ -340,7 +379,7 @@ impl<'a> Graph<'a> {
     }
     /// The parents of `id` (empty for the root or an unknown id).
     pub fn parents_of(&self, id: &str) -> Vec<&'a str> {
-        self.at(id).map_or_else(Vec::new, |i| self.parents[i].iter().map(|&p| self.ids[p]).collect())
+        self.at(id).map_or_else(Vec::new, |i| self.parents[i].iter().map(|&p| self.ids[p as usize]).collect())
     }
     /// The revisions no other revision names as parent, in topological order.
     pub fn heads(&self) -> Vec<&'a str> {
@@ -413,10 +452,10 @@ impl<'a> Graph<'a> {
             applied[i] = true;
         }
         for (i, _) in applied.iter().enumerate().filter(|(_, a)| **a) {
-            if let Some(&p) = self.parents[i].iter().find(|&&p| !applied[p]) {
+            if let Some(&p) = self.parents[i].iter().find(|&&p| !applied[p as usize]) {
                 return Err(StateError::ParentMissing {
                     revision: self.ids[i].to_string(),
-                    parent: self.ids[p].to_string(),
+                    parent: self.ids[p as usize].to_string(),
                 });
             }
         }
@@ -426,7 +465,7 @@ impl<'a> Graph<'a> {
     /// The heads of `state`: applied revisions none of whose children is applied.
     pub fn heads_of(&self, state: &State) -> Vec<&'a str> {
         (0..self.ids.len())
-            .filter(|&i| state.applied[i] && !self.children[i].iter().any(|&c| state.applied[c]))
+            .filter(|&i| state.applied[i] && !self.children[i].iter().any(|&c| state.applied[c as usize]))
             .map(|i| self.ids[i])
             .collect()
     }
@@ -448,7 +487,7 @@ fn reach(i: usize, edges: &Edges) -> Vec<bool> {
     let mut stack = vec![i];
     while let Some(j) = stack.pop() {
         if !std::mem::replace(&mut seen[j], true) {
-            stack.extend_from_slice(&edges[j]);
+            stack.extend(edges[j].iter().map(|&k| k as usize));
         }
     }
     seen

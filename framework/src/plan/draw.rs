@@ -23,7 +23,8 @@ pub fn text(graph: &Graph<'_>, label: impl Fn(&str) -> String) -> String {
         out.push_str(&label(graph.ids[i]));
         out.push('\n');
         // The node's lane becomes its parents; lanes expecting the same revision join.
-        let parents = &graph.parents[i];
+        let parents: Vec<usize> = graph.parents[i].iter().map(|&p| p as usize).collect();
+        let parents = parents.as_slice();
         let mut next: Vec<usize> = Vec::with_capacity(lanes.len() + parents.len());
         for (c, &l) in lanes.iter().enumerate() {
             let incoming: &[usize] = if c == col { parents } else { std::slice::from_ref(&l) };
@@ -74,7 +75,7 @@ pub fn dot(graph: &Graph<'_>, label: impl Fn(&str) -> String) -> String {
     for (i, id) in graph.ids.iter().enumerate() {
         out.push_str(&format!("  {} [label={}];\n", quote(id), quote(&label(id))));
         for &p in &graph.parents[i] {
-            out.push_str(&format!("  {} -> {};\n", quote(id), quote(graph.ids[p])));
+            out.push_str(&format!("  {} -> {};\n", quote(id), quote(graph.ids[p as usize])));
         }
     }
     out.push_str("}\n");
