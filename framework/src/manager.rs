@@ -162,79 +162,6 @@ pub struct MigrationManager {
     pg_major: crate::locks::PgMajor,
     /// Whether the operator named the version ([`MigrationManager::with_pg_major`]).
     pg_major_given: bool,
-    /// A connection opened ahead, which the first [`MigrationManager::connect`] takes.
-    early: std::sync::Arc<std::sync::Mutex<Option<EarlyConnection>>>,
-}
-
-/// A connection opened before the manager exists, while other work (building the migration
-/// set) runs on a thread beside it, so that work overlaps the server's session start-up (a
-/// process forked, authentication: milliseconds). The command line opens one for the
-/// commands that connect first; [`MigrationManager::with_early_connection`] hands it over.
-/// Opened with the same settings, timeouts and errors as [`MigrationManager::connect`].
-pub struct EarlyConnection {
-    opened: Option<Result<Box<dyn Backend>, ManagerError>>,
-}
-
-impl EarlyConnection {
-    /// Opens the connection for `settings` on this thread while `work` runs on another, and
-    /// returns both once both are done. The connection goes first, on the thread already
-    /// running: a `current` of 1,000 migrations on PostgreSQL measured 1 ms faster this way
-    /// than with the connection opened on a new thread while the set was built here (which
-    /// was no faster than building the set before connecting). Where opening early gains
-    /// nothing ([`backend::worth_opening_early`]: SQLite, whose open is cheaper than the
-    /// helper thread), `work` runs here and there is no connection. A panic in `work` is
-    /// resumed here; without a thread to be had, `work` runs here after the connect.
-    pub fn alongside<T: Send + 'static>(
-        settings: &Settings,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> (Option<Self>, T) {
-        if !backend::worth_opening_early(&settings.database_url) {
-            return (None, work());
-        }
-        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-        let theirs = std::sync::Arc::clone(&slot);
-        let helper = std::thread::Builder::new()
-            .name("strata-alongside".into())
-            .spawn(move || take_once(&theirs).map(|w| w()));
-        let opened = open(settings);
-        let done = match helper.map(|h| h.join()) {
-            Ok(Ok(done)) => done,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(_) => None,
-        };
-        // Not run on the helper (no thread could be started): run it here.
-        let value = match done {
-            Some(value) => value,
-            None => match take_once(&slot) {
-                Some(work) => work(),
-                None => {
-                    unreachable!("`work` is taken once: by the helper, which returned its value, or here")
-                }
-            },
-        };
-        (Some(EarlyConnection { opened: Some(opened) }), value)
-    }
-
-    /// The connection (or why it could not be opened), once.
-    fn take(mut self) -> Option<Result<Box<dyn Backend>, ManagerError>> {
-        self.opened.take()
-    }
-}
-
-/// The value in `slot`, taken (a poisoned lock still holds it: nothing panics holding it).
-fn take_once<W>(slot: &std::sync::Mutex<Option<W>>) -> Option<W> {
-    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
-}
-
-impl std::fmt::Debug for EarlyConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.opened {
-            Some(Ok(_)) => "open",
-            Some(Err(_)) => "failed",
-            None => "taken",
-        };
-        write!(f, "EarlyConnection({state})")
-    }
 }
 
 impl MigrationManager {
@@ -246,17 +173,7 @@ impl MigrationManager {
             models: None,
             pg_major: crate::locks::PgMajor::OLDEST,
             pg_major_given: false,
-            early: Default::default(),
         }
-    }
-
-    /// Hands over a connection opened ahead ([`EarlyConnection::alongside`] with these
-    /// settings): the first [`MigrationManager::connect`] returns it instead of connecting.
-    pub fn with_early_connection(self, early: Option<EarlyConnection>) -> Self {
-        if let Ok(mut slot) = self.early.lock() {
-            *slot = early;
-        }
-        self
     }
 
     /// The PostgreSQL major version offline SQL and `show` state lock facts for (default:
@@ -425,11 +342,7 @@ impl MigrationManager {
     /// A connection with the environment's timeouts applied, so a migration that waits on a
     /// busy table fails fast instead of stalling a deploy.
     pub fn connect(&self) -> Result<Box<dyn Backend>, ManagerError> {
-        let early = self.early.lock().ok().and_then(|mut slot| slot.take());
-        match early.and_then(EarlyConnection::take) {
-            Some(opened) => opened,
-            None => open(&self.settings),
-        }
+        open(&self.settings)
     }
 
     /// Scaffolds the migrations crate where parts are missing (when a versions folder is
@@ -918,7 +831,7 @@ pub fn create_migration(set: MigrationSet, message: &str) -> Result<Created, Man
 }
 
 /// A connection for `settings`, with the environment's timeouts applied: what
-/// [`MigrationManager::connect`] and an [`EarlyConnection`] open.
+/// [`MigrationManager::connect`] opens.
 fn open(settings: &Settings) -> Result<Box<dyn Backend>, ManagerError> {
     let mut db = backend::connect_with(&settings.database_url, settings.tables.clone())?;
     let ms = |d: std::time::Duration| d.as_millis();

@@ -597,21 +597,6 @@ pub fn one_row_index_ddl(kind: DialectKind, tables: &VersionTables) -> String {
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Whether opening `url` before it is needed, on the running thread while other work runs
-/// on a helper, gains time: a PostgreSQL session, whose start-up is milliseconds of waiting on
-/// the server (a process forked, authentication), which the work then overlaps. Never SQLite:
-/// opening a file is a fraction of a millisecond, less than the helper thread costs (its
-/// stack and malloc arena, paid in page faults). Measured on a `current` of 1,000 migrations,
-/// both ways in turn: the helper made it 0.19 ms slower on a warm file and 0.38 ms slower on
-/// a freshly copied one; on PostgreSQL it made a fresh database's `current` 0.35-0.53 ms
-/// faster. (Not opening SQLite early also never creates a file that is not there yet.)
-pub fn worth_opening_early(url: &DatabaseUrl) -> bool {
-    match url {
-        DatabaseUrl::Postgres { .. } => true,
-        DatabaseUrl::Sqlite { .. } | DatabaseUrl::SqliteMemory => false,
-    }
-}
-
 /// Connects to `url` with the default version table names.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Backend>, BackendError> {
     connect_with(url, VersionTables::default())

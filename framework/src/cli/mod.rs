@@ -25,7 +25,7 @@ use crate::backend::Direction;
 use crate::config::{Environment, Overrides, Settings};
 use crate::error::{ErrorKind, Remedy};
 use crate::graph::Target;
-use crate::manager::{EarlyConnection, ManagerError};
+use crate::manager::ManagerError;
 use crate::models::Models;
 use crate::policy::{self, Confirmation};
 use crate::runner::TransactionMode;
@@ -479,13 +479,11 @@ pub fn main(migrations: impl Into<Migrations>) -> ExitCode {
 }
 
 /// The migrations [`App::new`] takes: the set (`migrations()`, what a migrations crate's
-/// function returns) or that function itself (`migrations`). Given the function, a command
-/// that connects first to PostgreSQL opens its connection at once and builds the set on a
-/// thread beside it while the server starts the session, instead of before: for `current` or
-/// a nothing-pending `upgrade` of a thousand migrations that was 1 ms of the 1.8 ms the
-/// command line added to a plain connect. (SQLite builds the set first: its open is cheaper
-/// than the thread.) The set is built exactly once either way, and its errors read the same
-/// (and come before any about the connection).
+/// function returns) or that function itself (`migrations`). Given the function, the set is
+/// built only once a command needs it, after the settings are read: `completions`,
+/// `template --list`, `heads`, `merge` and `rebase` never build it (they work while the set
+/// is refused). Its errors read the same either way, and come before any about the
+/// connection.
 pub struct Migrations(Source);
 
 enum Source {
@@ -823,20 +821,6 @@ fn target(text: &str) -> Result<Target, Failure> {
     text.parse().map_err(failure)
 }
 
-/// Whether `command` opens its connection before anything else can fail: only these open
-/// one while the set is built ([`EarlyConnection`]), so a command refused on its arguments
-/// opens none.
-fn connects_first(command: &Command) -> bool {
-    let parses = |revision: &str| revision.parse::<Target>().is_ok();
-    match command {
-        Command::Current { .. } | Command::Pending | Command::History { .. } => true,
-        Command::Upgrade { revision, sql: false, .. } | Command::Downgrade { revision, sql: false, .. } => {
-            parses(revision)
-        }
-        _ => false,
-    }
-}
-
 fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
     if let Command::Completions { shell } = cli.command {
         let mut command = app.command();
@@ -876,15 +860,10 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
             remedy: Some("use --format text or --format json".into()),
         });
     }
-    // The set is built while the server starts the session of a command that connects first;
-    // a refused set is still reported before anything about the connection.
-    let migrations = app.set;
-    let (early, built) = if connects_first(&cli.command) {
-        EarlyConnection::alongside(&settings, move || migrations.build())
-    } else {
-        (None, migrations.build())
-    };
-    let set = match built {
+    // The set first, then the connection: a refused set is reported before anything about
+    // the connection. (Building it on a thread while a PostgreSQL session started was measured
+    // and dropped: since the set is cheap to build, the thread cost more than it hid.)
+    let set = match app.set.build() {
         Ok(set) => set,
         Err(e) if matches!(cli.command, Command::Validate { .. }) => {
             let validation =
@@ -893,7 +872,7 @@ fn run(cli: DbArgs, app: App) -> Result<u8, Failure> {
         }
         Err(e) => return Err(failure(crate::runner::Error::Registry(e))),
     };
-    let mut manager = MigrationManager::new(set, settings).with_early_connection(early);
+    let mut manager = MigrationManager::new(set, settings);
     if let Some(models) = app.models {
         manager = manager.with_models(models);
     }
@@ -1497,51 +1476,26 @@ mod tests {
     }
 
     #[test]
-    fn only_commands_that_connect_before_anything_else_connect_early() {
-        let command = |args: &[&str]| {
-            let argv = ["myapp"].iter().chain(args).copied();
-            Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}")).db.command
-        };
-        for args in
-            [&["current"][..], &["pending"], &["history"], &["upgrade"], &["downgrade", "--revision", "base"]]
-        {
-            assert!(connects_first(&command(args)), "{args:?}");
-        }
-        for args in [
-            &["upgrade", "--sql"][..],
-            &["downgrade", "--sql"],
-            &["upgrade", "--revision", "x;y"],
-            &["downgrade", "--revision", "-0"],
-            &["show", "head"],
-            &["validate"],
-            &["lint"],
-            &["check"],
-            &["stamp", "head"],
-            &["graph"],
-        ] {
-            assert!(!connects_first(&command(args)), "{args:?}");
-        }
-    }
-
-    #[test]
-    fn a_refused_set_is_reported_before_the_connection_opened_beside_it() {
-        // A server that takes the connection and never answers: the connection opened while
-        // the set is built fails after its connect timeout, and the set's refusal is what the
-        // command reports.
+    fn a_refused_set_is_reported_without_connecting() {
+        // A server that would take the connection and never answer: the set is built first,
+        // and its refusal is what the command reports, before any connection is attempted.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        silent.set_nonblocking(true).unwrap();
         let url = format!(
             "postgres://strata@127.0.0.1:{}/app?connect_timeout=1&sslmode=disable",
             silent.local_addr().unwrap().port()
         );
         let refused = || Err(RegistryError::Unexpected(vec!["zz9".into()]));
         for migrations in [Migrations::from(refused), Migrations::from(refused())] {
-            let started = Instant::now();
             let app = App::new(migrations).name("myapp");
             let argv = ["myapp", "--database-url", url.as_str(), "--env", "dev", "current"];
             let (code, out) = output::tests::capture(|| app.run_from(argv));
             assert_eq!(code, ExitCode::from(ErrorKind::Validation.exit_code()), "{out}");
             assert!(out.contains("zz9") && !out.contains("connect"), "{out}");
-            assert!(started.elapsed() < std::time::Duration::from_secs(15), "waited {:?}", started.elapsed());
+            match silent.accept() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!("the refused set still connected: {other:?}"),
+            }
         }
     }
 
