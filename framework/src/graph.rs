@@ -49,6 +49,12 @@ pub enum ChainError {
         /// How many were given.
         count: usize,
     },
+    /// More parent links in all than the graph indexes (4,294,967,295).
+    #[error("{count} parent links are more than a revision graph holds (at most 4,294,967,295)")]
+    TooManyLinks {
+        /// How many there were when the count ran over.
+        count: usize,
+    },
     /// The chain branches (two branches merged without relinking one): strata keeps one line of
     /// history, so one head must be pointed at the other.
     #[error("more than one head (two branches were merged in git without joining them): {}; join them with a merge revision (`strata merge -m \"merge branches\"`) or make the history linear again (`strata rebase <one head> --onto <the other>`); `strata heads` lists them from the files while the build fails", describe(.heads))]

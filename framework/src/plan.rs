@@ -112,7 +112,8 @@ pub(crate) struct Edges {
 }
 
 /// A position or count as stored: every graph is checked to hold fewer than `u32::MAX`
-/// revisions ([`ChainError::TooMany`]), so nothing is cut.
+/// revisions and parent links ([`ChainError::TooMany`], [`ChainError::TooManyLinks`]), so
+/// nothing is cut.
 fn narrow(i: usize) -> u32 {
     i as u32
 }
@@ -287,7 +288,7 @@ impl<'a> Graph<'a> {
             }
             match u32::try_from(declared.to.len()) {
                 Ok(end) => declared.start.push(end),
-                Err(_) => return Err(vec![ChainError::TooMany { count: declared.to.len() }]),
+                Err(_) => return Err(vec![ChainError::TooManyLinks { count: declared.to.len() }]),
             }
         }
         // Without copies, and with every parent given before its child, the given order is
