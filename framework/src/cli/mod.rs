@@ -16,6 +16,7 @@
 //! missing; 4 database error (unreachable, a migration failed and was rolled back).
 
 mod lint;
+mod logging;
 mod output;
 mod prompt;
 mod squash;
@@ -804,17 +805,31 @@ fn json_requested(args: &[String]) -> bool {
     args.iter().any(|a| a == "--format=json") || args.windows(2).any(|w| w[0] == "--format" && w[1] == "json")
 }
 
+/// The log subscriber, built when the first record that can pass the filter arrives (see
+/// [`logging`]); `RUST_LOG`, when set and valid, replaces the environment's filter. An
+/// application that nests the commands may have its own subscriber: then it is left alone.
 fn init_logging(cli: &DbArgs, env: Option<Environment>) {
+    use tracing_subscriber::EnvFilter;
     // Production logs every statement at info level.
     let level = policy::log_filter(env, cli.verbose, cli.quiet);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(output::log_colour())
-        .with_writer(output::LogLine::default)
-        .try_init()
-        .ok(); // An application that nests the commands may have its own subscriber.
+    // The most verbose level either filter can let through; one this reading cannot bound
+    // (span or field directives, or an invalid RUST_LOG) is built at the first callsite.
+    let max = match std::env::var_os(EnvFilter::DEFAULT_ENV) {
+        None => logging::max_level(level),
+        Some(own) => own.to_str().and_then(logging::max_level),
+    };
+    let make = move || -> Box<dyn tracing::Subscriber + Send + Sync> {
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+        Box::new(
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(output::log_colour())
+                .with_writer(output::LogLine::default)
+                .finish(),
+        )
+    };
+    let max = max.unwrap_or(tracing::level_filters::LevelFilter::TRACE);
+    logging::Deferred::new(max, Box::new(make)).install();
 }
 
 fn target(text: &str) -> Result<Target, Failure> {
