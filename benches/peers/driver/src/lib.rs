@@ -40,9 +40,12 @@ usage: benches/peers/run [--quick] [--engine sqlite|postgres] [--size 100|1000]
   --quick          100 migrations, one round of 3 runs after 1 warm-up (a few minutes)
   --engine E       only SQLite or only PostgreSQL (default: both)
   --size N         only 100 or only 1000 migrations (default: both; --quick: 100)
-  --rounds R       rounds per cell; the tools of a row take turns every round (default 3)
+  --rounds R       rounds per cell; the tools of a row take turns every round (default:
+                   upgrade and downgrade 3; nothing pending and current 20 on SQLite, 10 on
+                   PostgreSQL)
   --runs R         timed runs per cell and round (default: upgrade and downgrade 5 at 100
-                   migrations, 3 at 1,000; nothing pending and current 10 at either size)
+                   migrations, 3 at 1,000; nothing pending and current 10 on SQLite, 3 on
+                   PostgreSQL, at either size)
   --warmup W       untimed runs before a cell's first round (default 1)
   --tools LIST     only these columns, comma-separated, from raw-one-txn, raw-per-statement,
                    raw-bookkept, select1, read-version, sqlx, refinery, strata (default: all;
@@ -59,7 +62,8 @@ struct Options {
     quick: bool,
     engines: Vec<Engine>,
     sizes: Vec<usize>,
-    rounds: u32,
+    /// Rounds per cell; `None`: by row and engine.
+    rounds: Option<u32>,
     /// Runs per round; `None`: by size.
     runs: Option<u32>,
     warmup: u32,
@@ -78,7 +82,7 @@ impl Options {
             quick: false,
             engines: vec![Engine::Sqlite, Engine::Postgres],
             sizes: peer_workload::SIZES.to_vec(),
-            rounds: 3,
+            rounds: None,
             runs: None,
             warmup: 1,
             tools: Tool::ALL.to_vec(),
@@ -131,27 +135,37 @@ impl Options {
         }
         if options.quick {
             options.sizes = vec![100];
-            options.rounds = 1;
+            options.rounds = Some(1);
             options.runs = Some(3);
         }
         if let Some(sizes) = sizes {
             options.sizes = sizes;
         }
-        if let Some(rounds) = rounds {
-            options.rounds = rounds;
-        }
+        options.rounds = rounds.or(options.rounds);
         options.runs = runs.or(options.runs);
         Ok(options)
     }
 
-    /// Timed runs per round of a cell of `n` migrations. A start-up check is a few
-    /// milliseconds against a 1 ms target, with a spread of a millisecond or more on a busy
-    /// machine: it gets more runs (each costs little more than its fresh database).
-    fn runs(&self, n: usize, workload: Workload) -> u32 {
-        self.runs.unwrap_or(match (workload.is_start_up(), n >= 1000) {
-            (true, _) => 10,
-            (false, true) => 3,
-            (false, false) => 5,
+    /// Rounds of a cell. A start-up check is a few milliseconds against a 1 ms target, and a
+    /// busy machine drifts by tenths of a millisecond over seconds: its tools take turns in
+    /// more, shorter rounds, so the drift falls on all of them alike.
+    fn rounds(&self, engine: Engine, workload: Workload) -> u32 {
+        self.rounds.unwrap_or(match (workload.is_start_up(), engine) {
+            (true, Engine::Sqlite) => 20,
+            (true, Engine::Postgres) => 10,
+            (false, _) => 3,
+        })
+    }
+
+    /// Timed runs per round of a cell of `n` migrations. A start-up check also gets more runs
+    /// where its fresh database is cheap (a file copy); a fresh PostgreSQL database costs more
+    /// than the run it prepares.
+    fn runs(&self, engine: Engine, n: usize, workload: Workload) -> u32 {
+        self.runs.unwrap_or(match (workload.is_start_up(), engine, n >= 1000) {
+            (true, Engine::Sqlite, _) => 10,
+            (true, Engine::Postgres, _) => 3,
+            (false, _, true) => 3,
+            (false, _, false) => 5,
         })
     }
 }
@@ -315,8 +329,8 @@ fn run(options: &Options) -> Result<bool, String> {
                     paths: &paths,
                     row,
                     tools: &options.tools,
-                    rounds: options.rounds,
-                    runs: options.runs(n, workload),
+                    rounds: options.rounds(*engine, workload),
+                    runs: options.runs(*engine, n, workload),
                     warmup: options.warmup,
                     bench,
                     heads: &heads,
@@ -354,18 +368,36 @@ fn run(options: &Options) -> Result<bool, String> {
 
 /// How to read the table.
 fn notes(options: &Options) -> Vec<String> {
-    let runs: Vec<String> = [(false, "upgrade and downgrade"), (true, "nothing pending and current")]
-        .into_iter()
-        .filter_map(|(start_up, rows)| {
-            let workload = options.workloads.iter().copied().find(|w| w.is_start_up() == start_up)?;
+    let mut runs: Vec<String> = Vec::new();
+    for (start_up, rows) in [(false, "upgrade and downgrade"), (true, "nothing pending and current")] {
+        let Some(workload) = options.workloads.iter().copied().find(|w| w.is_start_up() == start_up) else {
+            continue;
+        };
+        // One phrase per engine, or one for both where they are alike.
+        let phrase = |engine: Engine| -> String {
             let sizes: Vec<String> = options
                 .sizes
                 .iter()
-                .map(|&n| format!("{} at {}", options.rounds * options.runs(n, workload), thousands(n)))
+                .map(|&n| {
+                    format!(
+                        "{} at {}",
+                        options.rounds(engine, workload) * options.runs(engine, n, workload),
+                        thousands(n)
+                    )
+                })
                 .collect();
-            Some(format!("{rows} {}", sizes.join(", ")))
-        })
-        .collect();
+            format!("{} in {} round(s)", sizes.join(", "), options.rounds(engine, workload))
+        };
+        let phrases: Vec<(Engine, String)> = options.engines.iter().map(|&e| (e, phrase(e))).collect();
+        if phrases.windows(2).all(|w| w[0].1 == w[1].1) {
+            if let Some((_, phrase)) = phrases.first() {
+                runs.push(format!("{rows} {phrase}"));
+            }
+        } else {
+            let each: Vec<String> = phrases.iter().map(|(e, p)| format!("{} {p}", e.label())).collect();
+            runs.push(format!("{rows}: {}", each.join(", ")));
+        }
+    }
     let mut notes = Vec::new();
     if options.workloads.len() < Workload::ALL.len() {
         let measured: Vec<&str> = options.workloads.iter().map(|w| w.slug()).collect();
@@ -384,10 +416,9 @@ fn notes(options: &Options) -> Vec<String> {
     }
     notes.extend([
         format!(
-            "medians of the timed runs of each cell: {} migrations ({} round(s), the tools of a row taking \
-             turns each round; {} untimed warm-up run(s) first)",
+            "medians of the timed runs of each cell: {} (the tools of a row taking turns each round; {} \
+             untimed warm-up run(s) first)",
             runs.join("; "),
-            options.rounds,
             options.warmup
         ),
         "upgrade: base → head on a fresh empty database; downgrade: head → base; nothing pending: the \
@@ -766,17 +797,36 @@ mod tests {
     fn options() {
         let quick = parse(&["--quick"]).expect("parses");
         assert_eq!(
-            (quick.sizes.as_slice(), quick.rounds, quick.runs(100, Workload::Current)),
+            (
+                quick.sizes.as_slice(),
+                quick.rounds(Engine::Sqlite, Workload::Current),
+                quick.runs(Engine::Sqlite, 100, Workload::Current)
+            ),
             (&[100][..], 1, 3)
         );
         let full = parse(&[]).expect("parses");
         let (up, current) = (Workload::Upgrade, Workload::Current);
         assert_eq!(
-            (full.sizes.as_slice(), full.runs(100, up), full.runs(1000, up)),
-            (&[100, 1000][..], 5, 3)
+            (
+                full.sizes.as_slice(),
+                full.rounds(Engine::Postgres, up),
+                full.runs(Engine::Postgres, 100, up),
+                full.runs(Engine::Sqlite, 1000, up)
+            ),
+            (&[100, 1000][..], 3, 5, 3)
         );
-        assert_eq!((full.runs(100, current), full.runs(1000, Workload::Pending)), (10, 10));
-        assert_eq!(parse(&["--quick", "--runs", "7"]).expect("parses").runs(100, up), 7);
+        let (sqlite, postgres) = (Engine::Sqlite, Engine::Postgres);
+        assert_eq!(
+            (
+                full.rounds(sqlite, current),
+                full.runs(sqlite, 100, current),
+                full.runs(sqlite, 1000, Workload::Pending)
+            ),
+            (20, 10, 10)
+        );
+        assert_eq!((full.rounds(postgres, current), full.runs(postgres, 1000, current)), (10, 3));
+        let given = parse(&["--quick", "--runs", "7", "--rounds", "2"]).expect("parses");
+        assert_eq!((given.rounds(postgres, current), given.runs(sqlite, 100, up)), (2, 7));
         assert_eq!(full.workloads, Workload::ALL.to_vec());
         let start_up = parse(&["--workloads", "pending,current"]).expect("parses");
         assert_eq!(start_up.workloads, [Workload::Pending, Workload::Current]);
@@ -786,7 +836,7 @@ mod tests {
             "{error}"
         );
         assert!(notes(&start_up).iter().any(|n| n.contains("--workloads pending,current")));
-        assert!(notes(&full).iter().any(|n| n.contains("upgrade and downgrade 15 at 100, 9 at 1,000; nothing pending and current 30 at 100, 30 at 1,000 migrations")), "{:?}", notes(&full));
+        assert!(notes(&full).iter().any(|n| n.contains("upgrade and downgrade 15 at 100, 9 at 1,000 in 3 round(s); nothing pending and current: SQLite 200 at 100, 200 at 1,000 in 20 round(s), PostgreSQL 30 at 100, 30 at 1,000 in 10 round(s) (the tools")), "{:?}", notes(&full));
         assert!(parse(&["--size", "10"]).expect_err("refused").contains("100 or 1000"));
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--warmup", "0"]).is_ok());
