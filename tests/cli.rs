@@ -805,6 +805,32 @@ fn a_database_at_an_unknown_revision_is_a_validation_failure() {
     }
 }
 
+/// The log subscriber is built only when a record can pass its filter: whatever filter it
+/// ends up with, nothing that filter lets through is lost. RUST_LOG wins when valid; one that
+/// tracing's parser rejects (here `a=b=error`, which reads as `error` at a glance) leaves
+/// `-v`'s info level in force, as before.
+#[test]
+fn every_record_the_log_filter_lets_through_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let logs = |rust_log: Option<&str>, args: &[&str]| {
+        let mut vars = vec![("DATABASE_URL", url.as_str())];
+        vars.extend(rust_log.map(|v| ("RUST_LOG", v)));
+        let out = run_with(dir, &vars, args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let rejected = logs(Some("error,a=b=error"), &["-v", "upgrade", "--revision", "+1"]);
+    assert!(rejected.contains("INFO"), "-v applies when RUST_LOG is rejected: {rejected}");
+    let quiet = logs(Some("error"), &["-v", "upgrade", "--revision", "+1"]);
+    assert!(!quiet.contains("INFO"), "a valid RUST_LOG replaces -v: {quiet}");
+    let loud = logs(Some("strata=debug"), &["upgrade", "--revision", "+1"]);
+    assert!(loud.contains("DEBUG migration{"), "RUST_LOG=strata=debug, spans included: {loud}");
+    let default = logs(None, &["-v", "upgrade", "--revision", "+1"]);
+    assert!(default.contains("INFO"), "{default}");
+}
+
 #[test]
 fn logs_are_coloured_only_where_stdout_would_be() {
     let work = tempfile::tempdir().unwrap();

@@ -812,11 +812,15 @@ fn init_logging(cli: &DbArgs, env: Option<Environment>) {
     use tracing_subscriber::EnvFilter;
     // Production logs every statement at info level.
     let level = policy::log_filter(env, cli.verbose, cli.quiet);
-    // The most verbose level either filter can let through; one this reading cannot bound
-    // (span or field directives, or an invalid RUST_LOG) is built at the first callsite.
+    // The most verbose level the filter built below can let through. With RUST_LOG set that
+    // is RUST_LOG's, or the environment's when EnvFilter rejects it: the bound covers both.
+    // One this reading cannot bound (span or field directives, text it does not know) is
+    // built at the first callsite.
     let max = match std::env::var_os(EnvFilter::DEFAULT_ENV) {
         None => logging::max_level(level),
-        Some(own) => own.to_str().and_then(logging::max_level),
+        Some(own) => {
+            own.to_str().and_then(logging::max_level).zip(logging::max_level(level)).map(|(a, b)| a.max(b))
+        }
     };
     let make = move || -> Box<dyn tracing::Subscriber + Send + Sync> {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
