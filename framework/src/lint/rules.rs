@@ -898,7 +898,7 @@ mod sql_rules {
             index,
             op,
             "the SQL was not checked: this build of strata has no SQL parser".into(),
-            "build strata with the sql-lint feature (on by default, and with cli) to lint raw SQL".into(),
+            "build strata with the sql-lint feature (one of its default features) to lint raw SQL".into(),
         );
     }
 }

@@ -48,8 +48,9 @@ usage: benches/peers/run [--quick] [--engine sqlite|postgres] [--size 100|1000]
                    PostgreSQL, at either size)
   --warmup W       untimed runs before a cell's first round (default 1)
   --tools LIST     only these columns, comma-separated, from raw-one-txn, raw-per-statement,
-                   raw-bookkept, select1, read-version, sqlx, refinery, strata (default: all;
-                   ratios need the floors and peers)
+                   raw-bookkept, select1, read-version, sqlx, refinery, strata,
+                   strata-no-sql-lint (strata without its SQL parser, start-up rows only)
+                   (default: all; ratios need the floors and peers)
   --workloads LIST only these rows, comma-separated, from upgrade, downgrade, pending
                    (nothing pending), current (default: all)
 
@@ -218,7 +219,7 @@ impl Paths {
 
     /// Where the driver puts `app`'s binary for `n` migrations.
     pub fn binary(&self, app: App, n: usize) -> PathBuf {
-        self.work.join("bin").join(format!("{}-{n}", app.project()))
+        self.work.join("bin").join(format!("{}-{n}", app.name()))
     }
 }
 
@@ -582,7 +583,9 @@ fn build_apps(paths: &Paths, apps: &[App], sizes: &[usize]) -> Result<(), String
             eprintln!("building {app} for {} migrations (release)", thousands(n));
             let manifest = paths.repo.join("benches/peers").join(app.project()).join("Cargo.toml");
             let status = Command::new(&cargo)
-                .args(["build", "--release", "--locked", "--quiet", "--features"])
+                .args(["build", "--release", "--locked", "--quiet"])
+                .args(app.cargo_args())
+                .arg("--features")
                 .arg(format!("n{n}"))
                 .arg("--manifest-path")
                 .arg(&manifest)
@@ -640,7 +643,7 @@ fn build_heads(
 ) -> Result<Vec<(App, Db)>, String> {
     let mut heads = Vec::new();
     for app in App::ALL.into_iter().filter(|a| tools.iter().any(|t| t.app() == *a)) {
-        let db = bench.sibling(&format!("head_{}_{n}", app.project().replace('-', "_")));
+        let db = bench.sibling(&format!("head_{}_{n}", app.name().replace('-', "_")));
         eprintln!("building a database at head with {app} ({} migrations, {db})", thousands(n));
         db.reset(None)?;
         let built = app
@@ -674,7 +677,7 @@ fn durability(paths: &Paths, apps: &[App], engine: Engine, bench: &Db, n: usize)
         seen.push(format!("{app}: {line}"));
     }
     probe.remove()?;
-    if apps.contains(&App::Strata) {
+    if apps.iter().any(|a| matches!(a, App::Strata | App::StrataNoSqlLint)) {
         seen.push(match engine {
             Engine::Sqlite => {
                 "strata-app: rusqlite's defaults plus foreign_keys=ON (framework/src/backend/sqlite/mod.rs), \

@@ -92,8 +92,16 @@ impl Results {
             Workload::Pending | Workload::Current => format!("{:+.2} ms", (strata - b) * 1e3),
         };
         let versus_bookkept = bookkept.map_or_else(|| "?".to_string(), over_bookkept);
-        let beside = bookkept
-            .map_or_else(String::new, |b| format!(" ({} {})", over_bookkept(b), bookkept_tool.header()));
+        let mut named: Vec<String> = bookkept
+            .map(|b| format!("{} {}", over_bookkept(b), bookkept_tool.header()))
+            .into_iter()
+            .collect();
+        // Where the build without the SQL parser ran, what it measured over the same floor: the
+        // share of a start-up miss that is the parser's presence in the binary.
+        if let Some(lean) = self.median(row, Tool::StrataNoSqlLint) {
+            named.push(format!("{}: {:+.2} ms", Tool::StrataNoSqlLint.header(), (lean - floor) * 1e3));
+        }
+        let beside = if named.is_empty() { String::new() } else { format!(" ({})", named.join("; ")) };
         let mut missed = Vec::new();
         let versus_floor = match row.workload {
             Workload::Upgrade | Workload::Downgrade => {
@@ -227,12 +235,16 @@ mod tests {
         results.add(current, Tool::Strata, &[0.0035]);
         results.add(current, Tool::Sqlx, &[0.003]);
         let table = results.table(&[up, current]);
-        assert!(table.contains("| upgrade · SQLite · 100 | ? | 1.00 s | ? | — | — | 2.00 s | 1.50 s | 1.05 s | 1.05x | ? | 0.70x (refinery) | met |"), "{table}");
-        assert!(table.contains("| — | — | — | 2.00 ms | ? | 3.00 ms | ? | 3.50 ms | +1.50 ms (1.75x) | ? | 1.17x (sqlx) | missed: +1.50 ms > +1 ms; behind sqlx |"), "{table}");
+        assert!(table.contains("| upgrade · SQLite · 100 | ? | 1.00 s | ? | — | — | 2.00 s | 1.50 s | 1.05 s | — | 1.05x | ? | 0.70x (refinery) | met |"), "{table}");
+        assert!(table.contains("| — | — | — | 2.00 ms | ? | 3.00 ms | ? | 3.50 ms | ? | +1.50 ms (1.75x) | ? | 1.17x (sqlx) | missed: +1.50 ms > +1 ms; behind sqlx |"), "{table}");
         // With the version read measured, the start-up checks name it beside a miss.
         results.add(current, Tool::ReadVersion, &[0.003]);
         let table = results.table(&[current]);
-        assert!(table.contains("| 2.00 ms | 3.00 ms | 3.00 ms | ? | 3.50 ms | +1.50 ms (1.75x) | +0.50 ms | 1.17x (sqlx) | missed: +1.50 ms > +1 ms (+0.50 ms connect + read version); behind sqlx |"), "{table}");
+        assert!(table.contains("| 2.00 ms | 3.00 ms | 3.00 ms | ? | 3.50 ms | ? | +1.50 ms (1.75x) | +0.50 ms | 1.17x (sqlx) | missed: +1.50 ms > +1 ms (+0.50 ms connect + read version); behind sqlx |"), "{table}");
+        // And the build without the SQL parser, over the same floor; it is no peer.
+        results.add(current, Tool::StrataNoSqlLint, &[0.0028]);
+        let table = results.table(&[current]);
+        assert!(table.contains("| 3.50 ms | 2.80 ms | +1.50 ms (1.75x) | +0.50 ms | 1.17x (sqlx) | missed: +1.50 ms > +1 ms (+0.50 ms connect + read version; strata, no sql-lint: +0.80 ms); behind sqlx |"), "{table}");
     }
 
     #[test]
@@ -248,15 +260,15 @@ mod tests {
         assert_eq!(
             lines[0],
             "| workload · engine · migrations | raw, one txn | raw, txn per stmt | raw + bookkeeping | \
-             connect + SELECT 1 | connect + read version | sqlx | refinery | strata | strata / floor | strata / bookkept | \
-             strata / best peer | targets |"
+             connect + SELECT 1 | connect + read version | sqlx | refinery | strata | strata, no sql-lint | strata / floor | \
+             strata / bookkept | strata / best peer | targets |"
         );
         // Every row has as many cells as the header, and the separator too.
         let cells = |line: &str| line.matches('|').count();
         assert!(lines.iter().all(|l| cells(l) == cells(lines[0])), "{table}");
         assert_eq!(
             lines[2],
-            "| downgrade · PostgreSQL · 1,000 | — | 1.00 s | 1.12 s | — | — | 1.50 s | n/a | 1.14 s | 1.14x | 1.02x | \
+            "| downgrade · PostgreSQL · 1,000 | — | 1.00 s | 1.12 s | — | — | 1.50 s | n/a | 1.14 s | — | 1.14x | 1.02x | \
              0.76x (sqlx) | missed: 1.14x floor > 1.1x (1.02x raw + bookkeeping) |"
         );
         // Without the bookkept floor measured, the target still judges against the floor.
@@ -264,7 +276,7 @@ mod tests {
         partial.add(down, Tool::RawPerStatement, &[1.0]);
         partial.add(down, Tool::Strata, &[1.05]);
         let table = partial.table(&[down]);
-        assert!(table.contains("| 1.05 s | 1.05x | ? | — | met |"), "{table}");
+        assert!(table.contains("| 1.05 s | — | 1.05x | ? | — | met |"), "{table}");
     }
 
     #[test]

@@ -3,17 +3,20 @@
 
 use std::fmt;
 
-/// One of the benchmark's cargo projects under `benches/peers/`.
+/// One of the benchmark's apps: a cargo project under `benches/peers/`, built one way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum App {
     Raw,
     Sqlx,
     Refinery,
     Strata,
+    /// strata-app built without strata's `sql-lint` feature (the raw-SQL parser): what the
+    /// parser's presence in the binary costs each start, measured beside the default build.
+    StrataNoSqlLint,
 }
 
 impl App {
-    pub const ALL: [App; 4] = [App::Raw, App::Sqlx, App::Refinery, App::Strata];
+    pub const ALL: [App; 5] = [App::Raw, App::Sqlx, App::Refinery, App::Strata, App::StrataNoSqlLint];
 
     /// The project's folder under `benches/peers/`, which is also its package and binary name.
     pub fn project(self) -> &'static str {
@@ -21,7 +24,24 @@ impl App {
             App::Raw => "raw-app",
             App::Sqlx => "sqlx-app",
             App::Refinery => "refinery-app",
-            App::Strata => "strata-app",
+            App::Strata | App::StrataNoSqlLint => "strata-app",
+        }
+    }
+
+    /// The app's own name: its binaries' and databases' names.
+    pub fn name(self) -> &'static str {
+        match self {
+            App::StrataNoSqlLint => "strata-app-no-sql-lint",
+            app => app.project(),
+        }
+    }
+
+    /// The cargo arguments that choose the build besides the size feature: every app with its
+    /// project's default features (strata-app's: strata's default `sql-lint`) but one.
+    pub fn cargo_args(self) -> &'static [&'static str] {
+        match self {
+            App::StrataNoSqlLint => &["--no-default-features"],
+            _ => &[],
         }
     }
 
@@ -34,19 +54,19 @@ impl App {
             // workload's tables and that one small table.
             App::Raw => &[&["up-one-txn"], &["stamp"]],
             App::Sqlx | App::Refinery => &[&["up"]],
-            App::Strata => &[&["upgrade"]],
+            App::Strata | App::StrataNoSqlLint => &[&["upgrade"]],
         }
     }
 
     /// Whether the app has a `durability` command (strata's command line is strata's own).
     pub fn reports_durability(self) -> bool {
-        self != App::Strata
+        !matches!(self, App::Strata | App::StrataNoSqlLint)
     }
 }
 
 impl fmt::Display for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.project())
+        f.write_str(self.name())
     }
 }
 
@@ -69,10 +89,13 @@ pub enum Tool {
     Sqlx,
     Refinery,
     Strata,
+    /// strata built without its raw-SQL parser, on the start-up rows only: what the target's
+    /// remaining gap owes to the parser being linked in (see [`App::StrataNoSqlLint`]).
+    StrataNoSqlLint,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 8] = [
+    pub const ALL: [Tool; 9] = [
         Tool::RawOneTxn,
         Tool::RawPerStatement,
         Tool::RawBookkept,
@@ -81,6 +104,7 @@ impl Tool {
         Tool::Sqlx,
         Tool::Refinery,
         Tool::Strata,
+        Tool::StrataNoSqlLint,
     ];
 
     /// The app whose binary runs this column.
@@ -94,6 +118,7 @@ impl Tool {
             Tool::Sqlx => App::Sqlx,
             Tool::Refinery => App::Refinery,
             Tool::Strata => App::Strata,
+            Tool::StrataNoSqlLint => App::StrataNoSqlLint,
         }
     }
 
@@ -108,6 +133,7 @@ impl Tool {
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
             Tool::Strata => "strata",
+            Tool::StrataNoSqlLint => "strata, no sql-lint",
         }
     }
 
@@ -122,6 +148,7 @@ impl Tool {
             Tool::Sqlx => "sqlx",
             Tool::Refinery => "refinery",
             Tool::Strata => "strata",
+            Tool::StrataNoSqlLint => "strata-no-sql-lint",
         }
     }
 
@@ -160,6 +187,10 @@ impl Tool {
             (Tool::Strata, Upgrade | Pending) => Runs(&["upgrade"]),
             (Tool::Strata, Downgrade) => Runs(&["downgrade", "--revision", "base"]),
             (Tool::Strata, Current) => Runs(&["current"]),
+            (Tool::StrataNoSqlLint, Pending) => Runs(&["upgrade"]),
+            (Tool::StrataNoSqlLint, Current) => Runs(&["current"]),
+            // Not a target's subject: measured where only the binary's start-up differs.
+            (Tool::StrataNoSqlLint, Upgrade | Downgrade) => Absent,
         }
     }
 }
@@ -317,5 +348,22 @@ mod tests {
         assert_eq!(Tool::ReadVersion.command(Workload::Pending), Cell::Runs(&["read-version"]));
         assert_eq!(Tool::ReadVersion.command(Workload::Upgrade), Cell::Absent);
         assert_eq!(Workload::Current.bookkept_floor(), Tool::ReadVersion);
+    }
+
+    #[test]
+    fn the_build_without_the_sql_parser_runs_strata_s_start_up_commands_apart() {
+        for workload in [Workload::Pending, Workload::Current] {
+            assert_eq!(Tool::StrataNoSqlLint.command(workload), Tool::Strata.command(workload));
+        }
+        for workload in [Workload::Upgrade, Workload::Downgrade] {
+            assert_eq!(Tool::StrataNoSqlLint.command(workload), Cell::Absent);
+        }
+        assert!(!Tool::StrataNoSqlLint.is_peer());
+        let (lean, strata) = (App::StrataNoSqlLint, App::Strata);
+        assert_eq!(lean.project(), strata.project());
+        assert_ne!(lean.name(), strata.name());
+        assert_eq!(lean.cargo_args(), ["--no-default-features"]);
+        assert!(strata.cargo_args().is_empty());
+        assert_eq!(lean.upgrade_commands(), strata.upgrade_commands());
     }
 }
