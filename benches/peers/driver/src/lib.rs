@@ -440,6 +440,12 @@ fn notes(options: &Options) -> Vec<String> {
          the least a tool that keeps its state in the database must do to check it; the first read of a \
          table in a fresh session costs the server more than SELECT 1"
             .into(),
+        "not settled by the runs: a target's check (strata / floor, strata - floor, strata / best peer) whose \
+         95% percentile-bootstrap interval (2,000 resamples of both cells' runs, the ratio or difference of \
+         their medians) holds the threshold, so that the verdict met or missed could come out the other \
+         way in another series; strata, no sql-lint: strata-app built without strata's raw-SQL parser \
+         (--no-default-features), on the start-up rows only"
+            .into(),
         "refinery has no down migrations (n/a)".into(),
     ]);
     notes

@@ -103,6 +103,11 @@ impl Results {
         }
         let beside = if named.is_empty() { String::new() } else { format!(" ({})", named.join("; ")) };
         let mut missed = Vec::new();
+        // The checks whose verdict the runs do not settle: the bootstrap interval of the
+        // figure holds the threshold.
+        let mut unsettled = Vec::new();
+        let runs = |tool: Tool| self.cells.get(&(row, tool)).map_or(&[][..], Vec::as_slice);
+        let (strata_runs, floor_runs) = (runs(Tool::Strata), runs(floor_tool));
         let versus_floor = match row.workload {
             Workload::Upgrade | Workload::Downgrade => {
                 let ratio = strata / floor;
@@ -111,12 +116,23 @@ impl Results {
                     // achieves is shown beside it.
                     missed.push(format!("{ratio:.2}x floor > 1.1x{beside}"));
                 }
+                if let Some((low, high)) = ratio_interval(strata_runs, floor_runs) {
+                    if low <= 1.1 && 1.1 < high {
+                        unsettled.push(format!("strata / floor {low:.2}-{high:.2}x"));
+                    }
+                }
                 format!("{ratio:.2}x")
             }
             Workload::Pending | Workload::Current => {
                 let extra = (strata - floor) * 1e3;
                 if extra > 1.0 {
                     missed.push(format!("+{extra:.2} ms > +1 ms{beside}"));
+                }
+                if let Some((low, high)) = difference_interval(strata_runs, floor_runs) {
+                    let (low, high) = (low * 1e3, high * 1e3);
+                    if low <= 1.0 && 1.0 < high {
+                        unsettled.push(format!("strata - floor {low:+.2} to {high:+.2} ms"));
+                    }
                 }
                 format!("{extra:+.2} ms ({:.2}x)", strata / floor)
             }
@@ -132,12 +148,20 @@ impl Results {
                 if ratio >= 1.0 {
                     missed.push(format!("behind {}", peer.header()));
                 }
+                if let Some((low, high)) = ratio_interval(strata_runs, runs(peer)) {
+                    if low < 1.0 && 1.0 <= high {
+                        unsettled.push(format!("strata / {} {low:.2}-{high:.2}x", peer.header()));
+                    }
+                }
                 format!("{ratio:.2}x ({})", peer.header())
             }
             None => "—".into(),
         };
-        let targets =
+        let mut targets =
             if missed.is_empty() { "met".to_string() } else { format!("missed: {}", missed.join("; ")) };
+        if !unsettled.is_empty() {
+            targets.push_str(&format!("; not settled by the runs (95% interval): {}", unsettled.join(", ")));
+        }
         Verdict { versus_floor, versus_bookkept, versus_peer, targets }
     }
 
@@ -188,6 +212,59 @@ pub fn median(times: &[f64]) -> f64 {
         sorted[mid]
     } else {
         (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// How many resamples [`ratio_interval`] and [`difference_interval`] draw.
+const RESAMPLES: usize = 2000;
+
+/// The 95% percentile-bootstrap interval of `median(a) / median(b)`: each cell's runs resampled
+/// with replacement, the ratio of the resamples' medians taken [`RESAMPLES`] times. `None`
+/// with fewer than two runs on either side. Deterministic (a fixed seed), so a report read
+/// twice says the same.
+pub fn ratio_interval(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+    interval(a, b, |x, y| x / y)
+}
+
+/// [`ratio_interval`] for `median(a) - median(b)`.
+pub fn difference_interval(a: &[f64], b: &[f64]) -> Option<(f64, f64)> {
+    interval(a, b, |x, y| x - y)
+}
+
+fn interval(a: &[f64], b: &[f64], statistic: impl Fn(f64, f64) -> f64) -> Option<(f64, f64)> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let mut random = SplitMix64(0x5eed_0000 ^ ((a.len() as u64) << 32) ^ b.len() as u64);
+    let mut resample = |runs: &[f64], into: &mut Vec<f64>| {
+        into.clear();
+        into.extend((0..runs.len()).map(|_| runs[random.below(runs.len())]));
+        median(into)
+    };
+    let (mut x, mut y) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
+    let mut values: Vec<f64> =
+        (0..RESAMPLES).map(|_| statistic(resample(a, &mut x), resample(b, &mut y))).collect();
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.025), at(0.975)))
+}
+
+/// A small, seedable pseudo-random generator (SplitMix64): enough for resampling, and no
+/// dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n` > 0; the modulo bias is nothing at these sizes).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
     }
 }
 
@@ -277,6 +354,45 @@ mod tests {
         partial.add(down, Tool::Strata, &[1.05]);
         let table = partial.table(&[down]);
         assert!(table.contains("| 1.05 s | — | 1.05x | ? | — | met |"), "{table}");
+    }
+
+    #[test]
+    fn a_verdict_the_runs_do_not_settle_says_so() {
+        let mut results = Results::default();
+        let up = RowKey { workload: Workload::Upgrade, engine: Engine::Postgres, n: 100 };
+        // Overlapping spreads: strata's median is behind sqlx's, but not by more than the noise.
+        results.add(up, Tool::RawPerStatement, &[0.80, 0.82, 0.84, 0.86, 0.88]);
+        results.add(up, Tool::Strata, &[0.90, 0.96, 1.01, 1.05, 1.10]);
+        results.add(up, Tool::Sqlx, &[0.92, 0.97, 1.00, 1.04, 1.09]);
+        let table = results.table(&[up]);
+        assert!(
+            table.contains(
+                "| 1.20x | ? | 1.01x (sqlx) | missed: 1.20x floor > 1.1x; behind sqlx; not settled by the runs \
+                 (95% interval): strata / floor 1.07-1.31x, strata / sqlx 0.88-1.13x |"
+            ),
+            "{table}"
+        );
+        // Spreads far apart settle it: no note.
+        let mut clear = Results::default();
+        clear.add(up, Tool::RawPerStatement, &[0.50, 0.51, 0.52, 0.53, 0.54]);
+        clear.add(up, Tool::Strata, &[0.52, 0.53, 0.54, 0.55, 0.56]);
+        clear.add(up, Tool::Sqlx, &[0.90, 0.91, 0.92, 0.93, 0.94]);
+        let table = clear.table(&[up]);
+        assert!(table.contains("| 1.04x | ? | 0.59x (sqlx) | met |"), "{table}");
+    }
+
+    #[test]
+    fn bootstrap_intervals_hold_the_statistic_and_repeat() {
+        let a = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6];
+        let b = [1.0, 1.0, 1.0, 1.0];
+        let (low, high) = ratio_interval(&a, &b).expect("enough runs");
+        assert!(low <= 1.3 && 1.3 <= high && low >= 1.0 && high <= 1.6, "{low} {high}");
+        assert_eq!(ratio_interval(&a, &b), Some((low, high)), "deterministic");
+        let (low, high) = difference_interval(&a, &b).expect("enough runs");
+        assert!(low <= 0.3 && 0.3 <= high, "{low} {high}");
+        // Identical runs: a point.
+        assert_eq!(difference_interval(&b, &b), Some((0.0, 0.0)));
+        assert_eq!(ratio_interval(&[1.0], &b), None);
     }
 
     #[test]
