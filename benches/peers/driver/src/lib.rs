@@ -440,11 +440,15 @@ fn notes(options: &Options) -> Vec<String> {
          the least a tool that keeps its state in the database must do to check it; the first read of a \
          table in a fresh session costs the server more than SELECT 1"
             .into(),
-        "not settled by the runs: a target's check (strata / floor, strata - floor, strata / best peer) whose \
-         95% percentile-bootstrap interval (2,000 resamples of both cells' runs, the ratio or difference of \
-         their medians) holds the threshold, so that the verdict met or missed could come out the other \
-         way in another series; strata, no sql-lint: strata-app built without strata's raw-SQL parser \
-         (--no-default-features), on the start-up rows only"
+        format!(
+            "not settled by the runs: a target's check (strata / floor, strata - floor, strata / best peer) \
+             whose 95% percentile-bootstrap interval ({} resamples of both cells' runs, the ratio or \
+             difference of their medians) holds the threshold, so that the verdict met or missed could come \
+             out the other way in another series",
+            thousands(report::RESAMPLES)
+        ),
+        "strata, no sql-lint: strata-app built without strata's raw-SQL parser (--no-default-features), on \
+         the start-up rows only"
             .into(),
         "refinery has no down migrations (n/a)".into(),
     ]);
@@ -846,6 +850,7 @@ mod tests {
         );
         assert!(notes(&start_up).iter().any(|n| n.contains("--workloads pending,current")));
         assert!(notes(&full).iter().any(|n| n.contains("upgrade and downgrade 15 at 100, 9 at 1,000 in 3 round(s); nothing pending and current: SQLite 200 at 100, 200 at 1,000 in 20 round(s), PostgreSQL 30 at 100, 30 at 1,000 in 10 round(s) (the tools")), "{:?}", notes(&full));
+        assert!(notes(&full).iter().any(|n| n.contains("(2,000 resamples of both cells' runs")));
         assert!(parse(&["--size", "10"]).expect_err("refused").contains("100 or 1000"));
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--warmup", "0"]).is_ok());

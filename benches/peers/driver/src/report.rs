@@ -41,6 +41,11 @@ impl Results {
         self.cells.get(&(row, tool)).map(|times| median(times))
     }
 
+    /// A cell's runs (none when it was not measured).
+    fn runs(&self, row: RowKey, tool: Tool) -> &[f64] {
+        self.cells.get(&(row, tool)).map_or(&[], Vec::as_slice)
+    }
+
     /// The main table, in Markdown.
     pub fn table(&self, rows: &[RowKey]) -> String {
         let mut out = String::new();
@@ -106,8 +111,7 @@ impl Results {
         // The checks whose verdict the runs do not settle: the bootstrap interval of the
         // figure holds the threshold.
         let mut unsettled = Vec::new();
-        let runs = |tool: Tool| self.cells.get(&(row, tool)).map_or(&[][..], Vec::as_slice);
-        let (strata_runs, floor_runs) = (runs(Tool::Strata), runs(floor_tool));
+        let (strata_runs, floor_runs) = (self.runs(row, Tool::Strata), self.runs(row, floor_tool));
         let versus_floor = match row.workload {
             Workload::Upgrade | Workload::Downgrade => {
                 let ratio = strata / floor;
@@ -148,7 +152,7 @@ impl Results {
                 if ratio >= 1.0 {
                     missed.push(format!("behind {}", peer.header()));
                 }
-                if let Some((low, high)) = ratio_interval(strata_runs, runs(peer)) {
+                if let Some((low, high)) = ratio_interval(strata_runs, self.runs(row, peer)) {
                     if low < 1.0 && 1.0 <= high {
                         unsettled.push(format!("strata / {} {low:.2}-{high:.2}x", peer.header()));
                     }
@@ -216,7 +220,7 @@ pub fn median(times: &[f64]) -> f64 {
 }
 
 /// How many resamples [`ratio_interval`] and [`difference_interval`] draw.
-const RESAMPLES: usize = 2000;
+pub const RESAMPLES: usize = 2000;
 
 /// The 95% percentile-bootstrap interval of `median(a) / median(b)`: each cell's runs resampled
 /// with replacement, the ratio of the resamples' medians taken [`RESAMPLES`] times. `None`
