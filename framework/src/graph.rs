@@ -156,7 +156,7 @@ pub enum TargetError {
         candidates: Vec<String>,
     },
     /// `+N` / `-N` goes past head or base.
-    #[error("{steps:+} steps from {from} goes past {limit} ({available} steps available)")]
+    #[error("{steps:+} from {from} goes past {limit}: {} available", count_steps(*.available))]
     OutOfRange {
         /// The steps asked for.
         steps: i64,
@@ -189,6 +189,15 @@ pub enum TargetError {
     /// The version row names heads strata never writes together.
     #[error("the version row is corrupt: {0}")]
     CorruptVersion(String),
+}
+
+/// "1 step", "3 steps": how many migrations a relative target could still move.
+fn count_steps(n: usize) -> String {
+    if n == 1 {
+        "1 step".to_string()
+    } else {
+        format!("{n} steps")
+    }
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
