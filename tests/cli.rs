@@ -491,6 +491,51 @@ fn staging_migrates_over_tls_with_a_verified_certificate() {
     assert_eq!(code(&plain), 4, "{}", text(&plain));
 }
 
+#[test]
+fn sslrootcert_system_verifies_the_host_against_the_systems_roots() {
+    if !strata::testkit::postgres_available() {
+        return;
+    }
+    let server = strata::testkit::tls_server().unwrap_or_else(|e| panic!("{e}"));
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // The system's roots, as OpenSSL and rustls-native-certs read them: this server's own
+    // certificate (self-signed) is the only one.
+    let cert_file = server.root_cert.display().to_string();
+    let run = |url: &str, roots: &str| {
+        run_with(
+            dir,
+            &[("DATABASE_URL", url), ("STRATA_ENV", "staging"), ("SSL_CERT_FILE", roots)],
+            &["current"],
+        )
+    };
+    let system = format!("{}?sslrootcert=system", server.url);
+    let out = run(&system, &cert_file);
+    assert!(out.status.success(), "{}", text(&out));
+    // The host name is checked (verify-full): by address the certificate (for localhost) fails.
+    let by_address = system.replacen("@localhost:", "@127.0.0.1:", 1);
+    let out = run(&by_address, &cert_file);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(
+        text(&out).contains("(sslmode=verify-full): it is not issued for the host name 127.0.0.1"),
+        "{}",
+        text(&out)
+    );
+    // Other roots: the server's certificate is not among them.
+    let stranger = dir.join("none.pem");
+    std::fs::write(&stranger, "").unwrap();
+    let out = run(&system, &stranger.display().to_string());
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    // A weaker mode beside it is refused before any connection, as libpq refuses it.
+    let out = run(&format!("{system}&sslmode=require"), &cert_file);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(
+        text(&out).contains("sslrootcert=system needs sslmode=verify-full, not sslmode=require"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Runs the binary in `dir` with exactly the strata variables in `vars` (none inherited).
 fn run_with(dir: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(BIN);

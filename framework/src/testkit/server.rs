@@ -51,13 +51,19 @@ impl Server {
 
 /// A throwaway server that speaks TLS over TCP on 127.0.0.1 with a fresh self-signed
 /// certificate for `localhost`, and refuses unencrypted TCP connections, so a test can prove
-/// what each `sslmode` does.
+/// what each `sslmode` does. The role `strata_cert`, if a test creates it, logs in only with
+/// the client certificate `client_cert` (`cert` authentication).
 #[derive(Debug)]
 pub struct TlsServer {
     /// `postgres://postgres@localhost:PORT/postgres` (add `sslmode` and friends).
     pub url: String,
     /// The server's certificate, to pass as `sslrootcert`.
     pub root_cert: PathBuf,
+    /// A client certificate for the role `strata_cert`, signed by the authority the server
+    /// trusts for client certificates (pass as `sslcert`).
+    pub client_cert: PathBuf,
+    /// Its private key, readable by its owner only (pass as `sslkey`).
+    pub client_key: PathBuf,
 }
 
 /// The process-wide TLS server, started on first use (never `TEST_DATABASE_URL`'s: its TLS
@@ -70,6 +76,8 @@ pub fn tls_server() -> Result<&'static TlsServer, String> {
             Ok(TlsServer {
                 url: format!("postgres://postgres@localhost:{}/postgres", t.port),
                 root_cert: t.dir.join("server.crt"),
+                client_cert: t.dir.join("client.crt"),
+                client_key: t.dir.join("client.key"),
             })
         })
         .as_ref()
@@ -219,9 +227,11 @@ impl Throwaway {
         Err(format!("strata testkit: the throwaway PostgreSQL server did not start: {last_error}\nserver log:\n{tail}"))
     }
 
-    /// A self-signed certificate for localhost and a pg_hba.conf that accepts TCP only with
-    /// TLS (and a role `strata_scram`, if a test creates it, only with a SCRAM password, for
-    /// the channel binding test); returns the server options that switch TLS on.
+    /// A self-signed certificate for localhost, a client certificate for `strata_cert` signed
+    /// by an authority of its own (which the server trusts for client certificates), and a
+    /// pg_hba.conf that accepts TCP only with TLS (a role `strata_scram`, if a test creates it,
+    /// only with a SCRAM password, for the channel binding test; `strata_cert` only with its
+    /// certificate); returns the server options that switch TLS on.
     fn enable_tls(tools: &Tools, dir: &Path, data: &Path) -> Result<String, String> {
         let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
         run(
@@ -239,23 +249,61 @@ impl Throwaway {
                 ]),
             "openssl (to make a test certificate)",
         )?;
+        let (client_ca, client_ca_key) = (dir.join("client-ca.crt"), dir.join("client-ca.key"));
+        let (client_csr, client_cert, client_key) =
+            (dir.join("client.csr"), dir.join("client.crt"), dir.join("client.key"));
+        let openssl =
+            |args: &[&str]| run(Command::new("openssl").args(args), "openssl (to make a test certificate)");
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        openssl(
+            &[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=strata test client CA"]]
+                .concat()
+                .into_iter()
+                .chain(["-keyout", &path_str(&client_ca_key)?, "-out", &path_str(&client_ca)?])
+                .collect::<Vec<_>>(),
+        )?;
+        openssl(
+            &[&["req", "-new"][..], &ec, &["-subj", "/CN=strata_cert"]]
+                .concat()
+                .into_iter()
+                .chain(["-keyout", &path_str(&client_key)?, "-out", &path_str(&client_csr)?])
+                .collect::<Vec<_>>(),
+        )?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &path_str(&client_csr)?,
+            "-CA",
+            &path_str(&client_ca)?,
+            "-CAkey",
+            &path_str(&client_ca_key)?,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &path_str(&client_cert)?,
+        ])?;
+        run(Command::new("chmod").arg("600").arg(&client_key), "chmod")?;
         std::fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\nhostssl all strata_scram 127.0.0.1/32 scram-sha-256\n\
+             hostssl all strata_cert 127.0.0.1/32 cert\n\
              hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n",
         )
         .map_err(|e| format!("strata testkit: cannot write pg_hba.conf: {e}"))?;
         if tools.as_postgres {
-            for file in [&cert, &key] {
+            for file in [&cert, &key, &client_ca] {
                 run(Command::new("chown").arg("postgres:").arg(file), "chown")?;
             }
             run(Command::new("chown").arg("postgres:").arg(data.join("pg_hba.conf")), "chown")?;
         }
         run(Command::new("chmod").arg("600").arg(&key), "chmod")?;
         Ok(format!(
-            " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c ssl_ca_file={}",
             path_str(&cert)?,
-            path_str(&key)?
+            path_str(&key)?,
+            path_str(&client_ca)?
         ))
     }
 

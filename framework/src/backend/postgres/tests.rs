@@ -137,6 +137,49 @@ fn scram_over_tls_binds_the_channel_to_the_certificate() {
 }
 
 #[test]
+fn a_client_certificate_logs_in_where_the_server_asks_for_one() {
+    if fresh().is_none() {
+        return;
+    }
+    let mut admin = over_tls("sslmode=require").expect("require");
+    admin
+        .execute(
+            "DO $$ BEGIN CREATE ROLE strata_cert LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        )
+        .unwrap();
+    let server = testkit::tls_server().unwrap();
+    let encoded = |path: &std::path::Path| path.display().to_string().replace('/', "%2F");
+    let as_cert = |params: &str| {
+        let url = server.url.replacen("postgres@", "strata_cert@", 1);
+        PostgresBackend::connect(
+            &DatabaseUrl::Postgres { url: format!("{url}?{params}") },
+            VersionTables::default(),
+        )
+    };
+    let identity = format!("sslcert={}&sslkey={}", encoded(&server.client_cert), encoded(&server.client_key));
+    // `cert` authentication: the certificate's common name is the role, no password.
+    for mode in ["sslmode=require", "sslmode=prefer", "sslmode=verify-full&sslrootcert="] {
+        let params = match mode {
+            "sslmode=verify-full&sslrootcert=" => format!("{mode}{}&{identity}", encoded(&server.root_cert)),
+            _ => format!("{mode}&{identity}"),
+        };
+        let mut backend = as_cert(&params).unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert!(encrypted(&mut backend), "{mode}");
+        let user = backend.simple_rows("SELECT current_user::text").unwrap();
+        assert_eq!(user[0][0].as_deref(), Some("strata_cert"), "{mode}");
+    }
+    // Without it the server refuses the role, and says why.
+    let err = as_cert("sslmode=require").expect_err("refused").to_string();
+    assert!(err.contains("certificate"), "{err}");
+    // A role the certificate does not name is not logged in by it (trust, for the postgres role,
+    // still does: the certificate is only presented).
+    let url = format!("{}?sslmode=require&{identity}", server.url);
+    let mut postgres =
+        PostgresBackend::connect(&DatabaseUrl::Postgres { url }, VersionTables::default()).unwrap();
+    assert_eq!(postgres.simple_rows("SELECT current_user::text").unwrap()[0][0].as_deref(), Some("postgres"));
+}
+
+#[test]
 fn tls_is_set_up_only_for_a_server_that_offers_it() {
     // Setting up TLS loads the system's root certificates (tens of milliseconds): a
     // connection to a server without TLS under the default sslmode=prefer must not pay it.

@@ -1,9 +1,10 @@
 //! TLS the way libpq's `sslmode` means it: `disable` never, `allow`/`prefer` when the server
 //! offers it, `require` always but without checking the certificate, `verify-ca` checking it
 //! against `sslrootcert` (only its certificates, as in libpq) or the system's roots,
-//! `verify-full` checking the host name too. The driver knows only disable/prefer/require, so
-//! the URL it sees is rewritten and the connector carries the verification. Over a Unix
-//! socket there is no TLS at all, as in libpq.
+//! `verify-full` checking the host name too; `sslrootcert=system` and client certificates
+//! (`sslcert`, `sslkey`) as libpq reads them. The driver knows only disable/prefer/require,
+//! so the URL it sees is rewritten and the connector carries the verification and the client
+//! certificate. Over a Unix socket there is no TLS at all, as in libpq.
 //!
 //! The TLS is rustls with the ring provider: pure Rust, linked into the binary, so a
 //! program that never opens a TLS connection pays nothing for it at start-up (OpenSSL's
@@ -18,8 +19,9 @@ use postgres::Socket;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::future::Future;
 use std::io;
@@ -52,6 +54,13 @@ impl Mode {
 }
 
 /// The URL for the driver and the connector for the mode the original URL asked for.
+///
+/// Besides `sslmode`, the TLS parameters are read as libpq reads them: `sslrootcert` (a file
+/// of trusted roots, or `system`: the system's roots, which makes the default mode
+/// `verify-full` and a weaker one an error), `sslcert` and `sslkey` (a client certificate and
+/// its key, for `cert` authentication), `sslsni`, `sslcompression` (ignored, as libpq 14+
+/// does) and `gssencmode` (strata has no GSSAPI encryption: `disable` and `prefer` connect
+/// without it, `require` is refused). With `sslmode=disable` no TLS file is read.
 pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), BackendError> {
     let fail = |message: String| BackendError::Connect { target: target.to_string(), message };
     // The parameters start where the driver's parse says, not at a `?` in the password.
@@ -60,13 +69,14 @@ pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), Ba
         Some(q) => (&url[..q - 1], &url[q..]),
         None => (url, ""),
     };
-    let mut mode = Mode::Prefer;
-    let mut root_cert = None;
+    let mut mode = None;
+    let (mut root_cert, mut client_cert, mut client_key, mut key_password) = (None, None, None, false);
+    let mut sni = true;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("sslmode", value)) => {
-                mode = match value {
+                mode = Some(match value {
                     "disable" => Mode::Disable,
                     "allow" | "prefer" => Mode::Prefer,
                     "require" => Mode::Require,
@@ -77,12 +87,57 @@ pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), Ba
                             "sslmode={other} is not a mode: expected disable, allow, prefer, require, verify-ca or verify-full"
                         )))
                     }
-                }
+                })
             }
             Some(("sslrootcert", path)) => root_cert = Some(percent_decode(path)),
+            Some(("sslcert", path)) => client_cert = Some(percent_decode(path)),
+            Some(("sslkey", path)) => client_key = Some(percent_decode(path)),
+            // A secret: only whether it is there matters here (see [`ClientIdentity::read`]).
+            Some(("sslpassword", _)) => key_password = true,
+            // libpq ≥ 14 ignores it (no TLS library compresses any more); so does strata.
+            Some(("sslcompression", "0" | "1")) => {}
+            Some(("sslsni", value)) => {
+                sni = match value {
+                    "1" => true,
+                    "0" => false,
+                    other => return Err(fail(format!("sslsni={other} is not 0 or 1"))),
+                }
+            }
+            Some(("gssencmode", value)) => match value {
+                "disable" | "prefer" => {}
+                "require" => {
+                    return Err(fail(
+                        "gssencmode=require: strata has no GSSAPI encryption; use TLS (sslmode=verify-full) \
+                         or gssencmode=disable"
+                            .into(),
+                    ))
+                }
+                other => {
+                    return Err(fail(format!(
+                        "gssencmode={other} is not a mode: expected disable, prefer or require"
+                    )))
+                }
+            },
             _ => kept.push(pair),
         }
     }
+    // libpq 16: `sslrootcert=system` trusts the system's roots and means verify-full; a weaker
+    // mode with it is refused, not silently weakened.
+    let system = root_cert.as_deref() == Some("system");
+    if system {
+        root_cert = None;
+        match mode {
+            None | Some(Mode::VerifyFull) => mode = Some(Mode::VerifyFull),
+            Some(weaker) => {
+                return Err(fail(format!(
+                    "sslrootcert=system needs sslmode=verify-full, not sslmode={}: leave sslmode out or set \
+                     it to verify-full",
+                    weaker.name()
+                )))
+            }
+        }
+    }
+    let mut mode = mode.unwrap_or(Mode::Prefer);
     // libpq: a root certificate with `require` means verify-ca.
     if mode == Mode::Require && root_cert.is_some() {
         mode = Mode::VerifyCa;
@@ -93,12 +148,26 @@ pub(super) fn configure(url: &str, target: &str) -> Result<(String, LazyTls), Ba
         _ => "sslmode=require",
     });
     let driver_url = format!("{base}?{}", kept.join("&"));
-    // The certificates are read now, so a bad path is reported before any connection is tried.
-    let root = match root_cert {
-        Some(path) => Some(Roots::read(path).map_err(fail)?),
-        None => None,
+    // The files are read now, so a bad path is reported before any connection is tried; with
+    // `disable` there is no TLS to read them for (libpq ignores them too).
+    let (root, client) = if mode == Mode::Disable {
+        (None, None)
+    } else {
+        let root = root_cert.map(Roots::read).transpose().map_err(fail)?;
+        let client = match (client_cert, client_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(ClientIdentity::read(cert, key, key_password).map_err(fail)?),
+            (Some(_), None) => {
+                return Err(fail("sslcert needs sslkey: the client certificate's private key file".into()))
+            }
+            (None, Some(_)) => {
+                return Err(fail("sslkey needs sslcert: the client certificate the key belongs to".into()))
+            }
+        };
+        (root, client)
     };
-    Ok((driver_url, LazyTls { settings: Arc::new(Settings { mode, root, built: Mutex::new(None) }) }))
+    let settings = Settings { mode, root, client, sni, built: Mutex::new(None) };
+    Ok((driver_url, LazyTls { settings: Arc::new(settings) }))
 }
 
 /// libpq never negotiates TLS over a Unix socket, whatever `sslmode` says (the server would
@@ -137,6 +206,87 @@ impl Roots {
     }
 }
 
+/// A client certificate and its key (`sslcert`, `sslkey`), sent when the server asks for one
+/// (`cert` authentication, `clientcert=verify-full`).
+struct ClientIdentity {
+    cert_path: String,
+    key_path: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    /// The certificate and its signing key for rustls, after libpq's check that the key is
+    /// the certificate's (OpenSSL's `SSL_CTX_check_private_key`). Done here rather than by
+    /// rustls's own check, which parses the certificate with webpki and so refuses an X.509
+    /// v1 certificate, what PostgreSQL's manual's `openssl x509 -req` recipe makes.
+    fn resolver(&self, provider: &rustls::crypto::CryptoProvider) -> Result<Arc<SingleCertAndKey>, TlsError> {
+        let setup = |why: String| TlsError::Setup(format!("cannot use sslcert {}: {why}", self.cert_path));
+        let key = provider
+            .key_provider
+            .load_private_key(self.key.clone_key())
+            .map_err(|e| setup(format!("sslkey {}: {e}", self.key_path)))?;
+        let certificate = self
+            .chain
+            .first()
+            .and_then(|der| x509::Certificate::parse(der.as_ref()))
+            .ok_or_else(|| setup("its first certificate cannot be read".into()))?;
+        let key_info = key.public_key();
+        let matches = key_info.as_ref().and_then(|spki| x509::sequence_contents(spki.as_ref()));
+        if matches.is_some_and(|contents| contents != certificate.public_key) {
+            return Err(setup(format!("sslkey {} is not the key of this certificate", self.key_path)));
+        }
+        Ok(Arc::new(SingleCertAndKey::from(CertifiedKey::new(self.chain.clone(), key))))
+    }
+
+    fn read(cert: String, key: String, has_password: bool) -> Result<ClientIdentity, String> {
+        let pem = std::fs::read(&cert).map_err(|e| format!("cannot read sslcert {cert}: {e}"))?;
+        let chain = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("sslcert {cert} is not a PEM certificate: {e}"))?;
+        if chain.is_empty() {
+            return Err(format!(
+                "sslcert {cert} is not a PEM certificate: it holds no BEGIN CERTIFICATE section"
+            ));
+        }
+        check_key_permissions(&key)?;
+        let pem = std::fs::read(&key).map_err(|e| format!("cannot read sslkey {key}: {e}"))?;
+        if pem.windows(b"ENCRYPTED".len()).any(|w| w == b"ENCRYPTED") {
+            let given = if has_password { " (sslpassword is not used)" } else { "" };
+            return Err(format!(
+                "sslkey {key} is encrypted{given}: strata reads only unencrypted keys; write one with \
+                 `openssl pkey -in {key} -out KEY` and keep it readable by its owner only (chmod 600)"
+            ));
+        }
+        let key_der = PrivateKeyDer::from_pem_slice(&pem)
+            .map_err(|e| format!("sslkey {key} is not a PEM private key (PKCS#8, PKCS#1 or SEC1): {e}"))?;
+        Ok(ClientIdentity { cert_path: cert, key_path: key, chain, key: key_der })
+    }
+}
+
+/// libpq's rule for a key file: no access for group or others, except a root-owned file
+/// readable by its group (a key shared through a system group).
+#[cfg(unix)]
+fn check_key_permissions(path: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read sslkey {path}: {e}"))?;
+    let mode = meta.mode() & 0o777;
+    // The bits libpq refuses: any for group and others, or, owned by root, all but group read.
+    let refused = if meta.uid() == 0 { 0o037 } else { 0o077 };
+    if mode & refused != 0 {
+        return Err(format!(
+            "sslkey {path} is open to its group or others (mode {mode:o}): a private key must be \
+             private to its owner (chmod 600 {path}), as libpq requires"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_key_permissions(_path: &str) -> Result<(), String> {
+    Ok(())
+}
+
 /// The driver's TLS connector, built only when a server agrees to TLS: building one loads
 /// the system's root certificates, which the start-up check of an application talking to a
 /// server without TLS (`sslmode=prefer`, the default) must not pay. Clones share the
@@ -149,6 +299,9 @@ pub(super) struct LazyTls {
 struct Settings {
     mode: Mode,
     root: Option<Roots>,
+    client: Option<ClientIdentity>,
+    /// Whether the host name is sent (`sslsni`, on by default as in libpq).
+    sni: bool,
     built: Mutex<Option<TlsConnector>>,
 }
 
@@ -160,6 +313,7 @@ impl Settings {
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algorithms = provider.signature_verification_algorithms;
+        let resolver_provider = Arc::clone(&provider);
         let verifier: Arc<dyn ServerCertVerifier> = match self.mode {
             // Encrypted, not authenticated: what libpq does for these modes.
             Mode::Disable | Mode::Prefer | Mode::Require => Arc::new(Verifier { trust: None, algorithms }),
@@ -172,12 +326,16 @@ impl Settings {
                 Arc::new(Verifier { trust: Some(trust), algorithms })
             }
         };
-        let mut config = ClientConfig::builder_with_provider(provider)
+        let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Setup(format!("cannot set up TLS: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let mut config = match &self.client {
+            Some(client) => config.with_client_cert_resolver(client.resolver(&resolver_provider)?),
+            None => config.with_no_client_auth(),
+        };
+        config.enable_sni = self.sni;
         // As libpq 17 does: PostgreSQL 17 requires it for direct TLS (`sslnegotiation=direct`).
         config.alpn_protocols = vec![b"postgresql".to_vec()];
         let connector = TlsConnector::from(Arc::new(config));
@@ -418,10 +576,11 @@ impl TlsConnect<Socket> for LazyConnect {
 }
 
 /// Why a TLS connection could not be made. Never holds a secret: the host, the mode and the
-/// path of `sslrootcert` at most.
+/// paths of `sslrootcert`, `sslcert` and `sslkey` at most.
 #[derive(Debug)]
 pub(super) enum TlsError {
-    /// The client side could not be set up (no root certificates).
+    /// The client side could not be set up (no root certificates, a key that is not the
+    /// client certificate's).
     Setup(String),
     /// `verify-full` with a host that is neither a DNS name nor an address.
     HostName(String),
@@ -627,6 +786,123 @@ mod tests {
             .err()
             .expect("refused");
         assert!(err.to_string().contains("cannot read sslrootcert /nope.pem"), "{err}");
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full_and_refuses_a_weaker_mode() {
+        let mode = |url: &str| configure(url, "t").map(|(_, tls)| tls.settings.mode);
+        assert_eq!(mode("postgres://u@h/db?sslrootcert=system").unwrap(), Mode::VerifyFull);
+        assert_eq!(
+            mode("postgres://u@h/db?sslrootcert=system&sslmode=verify-full").unwrap(),
+            Mode::VerifyFull
+        );
+        let (url, tls) = configure("postgres://u@h/db?sslmode=verify-full&sslrootcert=system", "t").unwrap();
+        assert_eq!(url, "postgres://u@h/db?sslmode=require");
+        assert!(tls.settings.root.is_none(), "the system's roots, not a file named system");
+        for weaker in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let err = mode(&format!("postgres://u@h/db?sslmode={weaker}&sslrootcert=system")).unwrap_err();
+            let err = err.to_string();
+            assert!(
+                err.contains("sslrootcert=system needs sslmode=verify-full, not sslmode="),
+                "{weaker}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn sslmode_disable_reads_no_tls_file() {
+        let url = "postgres://u@h/db?sslmode=disable&sslrootcert=%2Fnope.pem&sslcert=%2Fnope.crt&sslkey=%2Fnope.key";
+        let (url, tls) = configure(url, "t").expect("libpq ignores the files without TLS");
+        assert_eq!(url, "postgres://u@h/db?sslmode=disable");
+        assert!(tls.settings.root.is_none() && tls.settings.client.is_none());
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key_readable_by_its_owner_only_and_unencrypted() {
+        let dir = Scratch::new("client");
+        dir.self_signed("ca", "/CN=Test CA", None);
+        dir.signed_by_ca("client", "/CN=app", "basicConstraints=CA:FALSE");
+        let url = |params: &str| format!("postgres://u@h/db?sslmode=require&{params}");
+        let (cert, key) = (dir.path("client.crt"), dir.path("client.key"));
+        let err = |params: &str| configure(&url(params), "t").err().expect("refused").to_string();
+        assert_eq!(
+            err(&format!("sslcert={cert}")),
+            "cannot connect to t: sslcert needs sslkey: the client certificate's private key file"
+        );
+        assert!(err(&format!("sslkey={key}")).contains("sslkey needs sslcert"));
+        assert!(err(&format!("sslcert={key}&sslkey={key}")).contains("is not a PEM certificate"));
+        set_mode(&dir.0.join("client.key"), 0o644);
+        assert!(
+            err(&format!("sslcert={cert}&sslkey={key}"))
+                .contains("is open to its group or others (mode 644)"),
+            "{}",
+            err(&format!("sslcert={cert}&sslkey={key}"))
+        );
+        set_mode(&dir.0.join("client.key"), 0o600);
+        let (_, tls) =
+            configure(&url(&format!("sslcert={cert}&sslkey={key}")), "t").expect("a usable identity");
+        let client = tls.settings.client.as_ref().expect("read");
+        assert_eq!(client.chain.len(), 1);
+        tls.settings.connector().expect("rustls takes the certificate and its key");
+        // An X.509 v1 certificate (PostgreSQL's manual's `openssl x509 -req`, no extensions),
+        // which webpki does not parse: libpq takes it, so strata does.
+        dir.output(&["req", "-new", "-key", "client.key", "-subj", "/CN=app", "-out", "v1.csr"]);
+        dir.output(&[
+            "x509", "-req", "-in", "v1.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-days", "2", "-out",
+            "v1.crt",
+        ]);
+        assert!(dir.output(&["x509", "-in", "v1.crt", "-noout", "-text"]).contains("Version: 1"));
+        let v1 = dir.path("v1.crt");
+        let (_, tls) = configure(&url(&format!("sslcert={v1}&sslkey={key}")), "t").expect("a v1 identity");
+        tls.settings.connector().expect("a v1 certificate with its key");
+        // Another certificate's key: refused, naming both files.
+        let other_key = dir.path("ca.key");
+        set_mode(&dir.0.join("ca.key"), 0o600);
+        let (_, tls) = configure(&url(&format!("sslcert={v1}&sslkey={other_key}")), "t").expect("read");
+        let mismatch = tls.settings.connector().err().expect("mismatch").to_string();
+        assert_eq!(
+            mismatch,
+            format!("cannot use sslcert {v1}: sslkey {other_key} is not the key of this certificate")
+        );
+        // An encrypted key, with or without its password in the URL: refused with the remedy.
+        dir.output(&["pkey", "-in", "client.key", "-aes256", "-passout", "pass:pw", "-out", "locked.key"]);
+        set_mode(&dir.0.join("locked.key"), 0o600);
+        let locked = dir.path("locked.key");
+        let message = err(&format!("sslcert={cert}&sslkey={locked}&sslpassword=pw"));
+        assert!(
+            message.contains("is encrypted (sslpassword is not used)") && message.contains("openssl pkey"),
+            "{message}"
+        );
+        assert!(!message.contains("=pw"), "{message}");
+        // A key file of something else.
+        std::fs::write(dir.0.join("junk.key"), "not a key\n").unwrap();
+        set_mode(&dir.0.join("junk.key"), 0o600);
+        assert!(err(&format!("sslcert={cert}&sslkey={}", dir.path("junk.key")))
+            .contains("is not a PEM private key"));
+    }
+
+    #[test]
+    fn libpqs_other_connection_parameters_are_understood() {
+        for ok in
+            ["gssencmode=disable", "gssencmode=prefer", "sslcompression=0", "sslcompression=1", "sslsni=1"]
+        {
+            let (url, tls) = configure(&format!("postgres://u@h/db?{ok}"), "t").unwrap();
+            assert_eq!(url, "postgres://u@h/db?sslmode=prefer", "the driver does not know {ok}");
+            assert!(tls.settings.sni);
+        }
+        let (_, tls) = configure("postgres://u@h/db?sslsni=0", "t").unwrap();
+        assert!(!tls.settings.sni);
+        let err = configure("postgres://u@h/db?sslsni=yes", "t").err().expect("refused").to_string();
+        assert!(err.contains("sslsni=yes is not 0 or 1"), "{err}");
+        let err = configure("postgres://u@h/db?gssencmode=require", "t").err().expect("refused").to_string();
+        assert!(err.contains("strata has no GSSAPI encryption"), "{err}");
+        let err = configure("postgres://u@h/db?gssencmode=maybe", "t").err().expect("refused").to_string();
+        assert!(err.contains("expected disable, prefer or require"), "{err}");
+    }
+
+    fn set_mode(path: &std::path::Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The few fields of an X.509 certificate that rustls does not expose and libpq's checks
 //! need: the signature algorithm (for channel binding), the validity period (for a
-//! self-signed certificate trusted as itself) and the names (for the common-name fallback).
+//! self-signed certificate trusted as itself), the names (for the common-name fallback) and
+//! the public key (to check that `sslkey` belongs to `sslcert` even in an X.509 v1
+//! certificate, which webpki refuses to parse and OpenSSL's recipes still make).
 //! A minimal DER walk: anything it does not understand reads as `None`, never a panic.
 
 use sha2::Digest;
@@ -33,6 +35,8 @@ pub(super) struct Certificate<'a> {
     pub(super) not_after: i64,
     issuer: &'a [u8],
     subject: &'a [u8],
+    /// The contents of the SubjectPublicKeyInfo sequence.
+    pub(super) public_key: &'a [u8],
     extensions: Option<&'a [u8]>,
 }
 
@@ -81,14 +85,22 @@ impl<'a> Certificate<'a> {
         let not_before = time(validity.next()?)?;
         let not_after = time(validity.next()?)?;
         let subject = tbs.expect(SEQUENCE)?;
-        tbs.expect(SEQUENCE)?; // the public key
+        let public_key = tbs.expect(SEQUENCE)?;
         let mut extensions = None;
         while let Some((tag, content)) = tbs.next() {
             if tag == EXTENSIONS {
                 extensions = Some(Reader(content).expect(SEQUENCE)?);
             }
         }
-        Some(Certificate { signature_algorithm, not_before, not_after, issuer, subject, extensions })
+        Some(Certificate {
+            signature_algorithm,
+            not_before,
+            not_after,
+            issuer,
+            subject,
+            public_key,
+            extensions,
+        })
     }
 
     /// Whether it names itself as its issuer (a self-signed certificate).
@@ -189,6 +201,13 @@ fn time((tag, content): (u8, &[u8])) -> Option<i64> {
 }
 
 /// DER elements one after another: (tag, content).
+/// The contents of a DER SEQUENCE that is the whole of `der` (a SubjectPublicKeyInfo, say).
+pub(super) fn sequence_contents(der: &[u8]) -> Option<&[u8]> {
+    let mut reader = Reader(der);
+    let contents = reader.expect(SEQUENCE)?;
+    reader.0.is_empty().then_some(contents)
+}
+
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
