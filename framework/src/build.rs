@@ -805,7 +805,8 @@ pub const MIGRATIONS_FILE: &str = "strata_migrations.rs";
 /// ([`group_of`]), each group's files declared inside its list's initialiser: rustc puts the
 /// code of an item nested in a non-module item in the codegen unit of the module above it,
 /// so each group is one unit (plus one for its generic code) and adding a migration
-/// recompiles its group's units only. One module per unit would cost far more in a clean
+/// recompiles its group's units only (each group is one line, so that no other group's
+/// spans move). One module per unit would cost far more in a clean
 /// build; fewer modules than units are never merged, and the default 256 units hold the 32
 /// groups. A file with tests ([`Header::has_tests`]) is declared in its group module
 /// instead, where the test harness finds it (its code is a unit of its own).
@@ -819,31 +820,37 @@ pub fn migrations_module(headers: &[Header]) -> String {
         groups[group_of(&h.file_name)].push(h);
     }
     let used: Vec<usize> = (0..GROUPS).filter(|&g| !groups[g].is_empty()).collect();
-    for &index in &used {
-        out.push_str(&format!("    pub(super) mod g{index:02} {{\n"));
-        for h in groups[index].iter().filter(|h| h.has_tests) {
-            let name = module_name(&h.file_name);
-            out.push_str(&format!(
-                "        #[path = {:?}]\n        mod {name};\n",
-                h.path.display().to_string()
-            ));
+    for (index, group) in groups.iter().enumerate() {
+        // One line a group, an empty one for a group without files: a file added to one group
+        // moves no other group's spans, so in a build with debug info (cargo's default dev
+        // profile) the code of the other groups, whose line numbers would otherwise shift, is
+        // not compiled again.
+        if group.is_empty() {
+            out.push('\n');
+            continue;
         }
-        out.push_str("        pub(crate) static MIGRATIONS: &[&::strata::Migration] = {\n");
-        for h in groups[index].iter().filter(|h| !h.has_tests) {
-            let name = module_name(&h.file_name);
+        out.push_str(&format!("    pub(super) mod g{index:02} {{"));
+        for h in group.iter().filter(|h| h.has_tests) {
             out.push_str(&format!(
-                "            #[path = {:?}]\n            mod {name};\n",
-                h.path.display().to_string()
-            ));
-        }
-        out.push_str("            &[\n");
-        for h in &groups[index] {
-            out.push_str(&format!(
-                "                &{}::__STRATA_ONE_MIGRATION_PER_MODULE,\n",
+                " #[path = {:?}] mod {};",
+                h.path.display().to_string(),
                 module_name(&h.file_name)
             ));
         }
-        out.push_str("            ]\n        };\n    }\n");
+        // The braces hold the plain files' modules (none when every file has tests).
+        out.push_str(" #[allow(unused_braces)] pub(crate) static MIGRATIONS: &[&::strata::Migration] = {");
+        for h in group.iter().filter(|h| !h.has_tests) {
+            out.push_str(&format!(
+                " #[path = {:?}] mod {};",
+                h.path.display().to_string(),
+                module_name(&h.file_name)
+            ));
+        }
+        out.push_str(" &[");
+        for h in group {
+            out.push_str(&format!(" &{}::__STRATA_ONE_MIGRATION_PER_MODULE,", module_name(&h.file_name)));
+        }
+        out.push_str(" ] }; }\n");
     }
     out.push_str("}\n\n/// Every revision the build script saw in the versions folder.\n");
     out.push_str("pub const EXPECTED_REVISIONS: &[&str] = &[\n");
@@ -1137,7 +1144,7 @@ mod tests {
         let list = module_list(&hs);
         assert!(list.contains("mod m20261201_2230_ra1_first;"), "{list}");
         assert!(list.contains("mod m20261201_2231_rb2;") && list.contains("mod rc3_old_style;"), "{list}");
-        assert!(migrations_module(&hs).contains("    mod m20261201_2230_ra1_first;"));
+        assert!(migrations_module(&hs).contains(" mod m20261201_2230_ra1_first;"));
         // The revision in the name must still be the header's.
         for wrong in [
             "20261201_2230_rzz_first.rs",
@@ -1189,17 +1196,21 @@ mod tests {
                 usize::from(files > 0)
             );
         }
-        // Adding a file changes its own group's declarations only.
+        // Adding a file changes its own group's line only: every other group keeps its line
+        // number and its text, so none of its spans moves.
         let mut more = hs.clone();
         more.push(header("ra200.rs", &migration("a200", "Some(\"a199\")")));
         let group = |text: &str, g: usize| {
-            let from = text.find(&format!("mod g{g:02} {{")).unwrap();
-            text[from..from + text[from..].find("    }\n").unwrap()].to_string()
+            text.lines()
+                .enumerate()
+                .find(|(_, l)| l.contains(&format!("mod g{g:02} {{")))
+                .map(|(n, l)| (n, l.to_string()))
         };
         let added = group_of("ra200.rs");
         let after = migrations_module(&more);
         for g in (0..GROUPS).filter(|g| glue.contains(&format!("mod g{g:02} {{"))) {
             assert_eq!(group(&glue, g) == group(&after, g), g != added, "group {g}");
+            assert_eq!(group(&glue, g).map(|(n, _)| n), group(&after, g).map(|(n, _)| n), "group {g}");
         }
     }
 
@@ -1239,9 +1250,13 @@ mod tests {
         }
         let hs = [header("ra1.rs", &plain), header("rb2.rs", &tested.replace("\"a1\"", "\"b2\""))];
         let glue = migrations_module(&hs);
-        // The tested file straight in its group module (8 spaces), the other in the list's block.
-        assert!(glue.contains("\n        mod rb2;\n"), "{glue}");
-        assert!(glue.contains("\n            mod ra1;\n"), "{glue}");
+        // The tested file straight in its group module, the other in the list's block.
+        let line =
+            |name: &str| glue.lines().find(|l| l.contains(&format!(" mod {name};"))).unwrap().to_string();
+        let (tested_line, plain_line) = (line("rb2"), line("ra1"));
+        let opening = "pub(crate) static MIGRATIONS: &[&::strata::Migration] = {";
+        assert!(tested_line.find(" mod rb2;") < tested_line.find(opening), "{tested_line}");
+        assert!(plain_line.find(" mod ra1;") > plain_line.find(opening), "{plain_line}");
         assert!(
             glue.contains("&ra1::__STRATA_ONE_MIGRATION_PER_MODULE,")
                 && glue.contains("&rb2::__STRATA_ONE_MIGRATION_PER_MODULE,"),

@@ -167,6 +167,50 @@ impl Migration {
 /// ```
 #[macro_export]
 macro_rules! migration {
+    // The usual form, closures with block bodies: each becomes a plain function (see
+    // `__submit_migration`), then the general form below.
+    (
+        revision: $revision:literal,
+        parent: $parent:expr,
+        message: $message:literal,
+        created: $created:literal,
+        $(transactional: $transactional:expr,)?
+        $(replaces: [$($replaced:literal),* $(,)?],)?
+        upgrade: |$up:pat_param| $up_body:block,
+        downgrade: |$down:pat_param| $down_body:block $(,)?
+    ) => {
+        $crate::migration! {
+            revision: $revision,
+            parent: $parent,
+            message: $message,
+            created: $created,
+            $(transactional: $transactional,)?
+            $(replaces: [$($replaced),*],)?
+            upgrade: $crate::__migration_fn!(|$up| $up_body),
+            downgrade: $crate::__migration_fn!(|$down| $down_body),
+        }
+    };
+    (
+        revision: $revision:literal,
+        parents: [$($parents:literal),+ $(,)?],
+        message: $message:literal,
+        created: $created:literal,
+        $(transactional: $transactional:expr,)?
+        $(replaces: [$($replaced:literal),* $(,)?],)?
+        upgrade: |$up:pat_param| $up_body:block,
+        downgrade: |$down:pat_param| $down_body:block $(,)?
+    ) => {
+        $crate::migration! {
+            revision: $revision,
+            parents: [$($parents),+],
+            message: $message,
+            created: $created,
+            $(transactional: $transactional,)?
+            $(replaces: [$($replaced),*],)?
+            upgrade: $crate::__migration_fn!(|$up| $up_body),
+            downgrade: $crate::__migration_fn!(|$down| $down_body),
+        }
+    };
     (
         revision: $revision:literal,
         parent: $parent:expr,
@@ -213,10 +257,11 @@ macro_rules! __submit_migration {
     ) => {
         /// The migration this module declares: the generated `migrations()` of a migrations
         /// crate lists it; anywhere else it registers with inventory (below).
-        // (The closures coerced to `fn` pointers get shims that rustc puts in one codegen unit
-        // for the whole crate, recompiled when a migration is added; named wrapper functions
-        // would keep them in the file's group but cost more in type checking than that unit
-        // does: measured with benches/peers/build-cost.)
+        // (A closure coerced to a `fn` pointer gets a shim, and rustc puts every shim of the
+        // crate in one codegen unit, compiled again whole when a migration is added: 2,000
+        // shims for 1,000 migrations. So `migration!` turns a closure with a block body into a
+        // plain function, `__migration_fn!`, whose code stays in its file's group; any other
+        // expression, a closure without braces or a function's name, is used as given.)
         #[doc(hidden)]
         pub(crate) static __STRATA_ONE_MIGRATION_PER_MODULE: $crate::Migration = $crate::Migration {
             revision: $revision,
@@ -241,6 +286,18 @@ macro_rules! __submit_migration {
             }
         };
     };
+}
+
+/// `|op| { ... }` as a plain function of `&mut Ops`, declared inside a block that evaluates to
+/// it: nested in the migration's static, so it needs no name of its own in the module and its
+/// code goes to the module's codegen unit (a closure's `fn` shim would not).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __migration_fn {
+    (|$op:pat_param| $body:block) => {{
+        fn ops_of_this_migration($op: &mut $crate::ops::Ops) $body
+        ops_of_this_migration
+    }};
 }
 
 #[doc(hidden)]
