@@ -251,7 +251,13 @@ impl ClientIdentity {
         }
         check_key_permissions(&key)?;
         let pem = std::fs::read(&key).map_err(|e| format!("cannot read sslkey {key}: {e}"))?;
-        if pem.windows(b"ENCRYPTED".len()).any(|w| w == b"ENCRYPTED") {
+        // PKCS#8's `BEGIN ENCRYPTED PRIVATE KEY` or OpenSSL's legacy `Proc-Type: 4,ENCRYPTED`
+        // header: read from the lines, never from the base64, where the letters may occur.
+        let encrypted = String::from_utf8_lossy(&pem).lines().any(|line| {
+            let line = line.trim();
+            line.starts_with("-----BEGIN ENCRYPTED ") || line.starts_with("Proc-Type: 4,ENCRYPTED")
+        });
+        if encrypted {
             let given = if has_password { " (sslpassword is not used)" } else { "" };
             return Err(format!(
                 "sslkey {key} is encrypted{given}: strata reads only unencrypted keys; write one with \
@@ -868,6 +874,19 @@ mod tests {
         dir.output(&["pkey", "-in", "client.key", "-aes256", "-passout", "pass:pw", "-out", "locked.key"]);
         set_mode(&dir.0.join("locked.key"), 0o600);
         let locked = dir.path("locked.key");
+        dir.output(&[
+            "pkey",
+            "-in",
+            "client.key",
+            "-traditional",
+            "-aes256",
+            "-passout",
+            "pass:pw",
+            "-out",
+            "legacy.key",
+        ]);
+        set_mode(&dir.0.join("legacy.key"), 0o600);
+        assert!(err(&format!("sslcert={cert}&sslkey={}", dir.path("legacy.key"))).contains("is encrypted:"));
         let message = err(&format!("sslcert={cert}&sslkey={locked}&sslpassword=pw"));
         assert!(
             message.contains("is encrypted (sslpassword is not used)") && message.contains("openssl pkey"),
