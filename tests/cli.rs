@@ -916,6 +916,51 @@ fn logs_are_coloured_only_where_stdout_would_be() {
     assert!(!plain.contains('\u{1b}') && plain.contains("INFO"), "{plain:?}");
 }
 
+/// Each migration's line of an upgrade: dimmed durations on a terminal (whose kind strata asks
+/// once a process, not at every line), none under NO_COLOR or when piped, and every line there
+/// in each case.
+#[test]
+fn progress_lines_are_coloured_only_on_a_terminal() {
+    const DIM: &str = "\u{1b}[2m";
+    let applied = |out: &str| out.lines().filter(|l| l.contains("applied ")).count();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let url = |name: &str| format!("sqlite://{}", dir.join(name).display());
+    let piped = ok(run_with(dir, &[("DATABASE_URL", &url("piped.db"))], &["upgrade"]));
+    assert!(!piped.contains('\u{1b}'), "no colour when piped: {piped:?}");
+    let all = applied(&piped);
+    assert!(all > 2, "the example has several migrations: {piped}");
+    let on_terminal = |db: &str, no_color: bool| {
+        let command = format!("{}{BIN} upgrade", if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " });
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir)
+            .env("DATABASE_URL", url(db))
+            .env("STRATA_ENV", "dev")
+            .env_remove("RUST_LOG")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script(1) from util-linux");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal("terminal.db", false);
+    assert_eq!(applied(&coloured), all, "{coloured:?}");
+    let dimmed = coloured.lines().filter(|l| l.contains("applied ") && l.contains(DIM)).count();
+    assert_eq!(
+        dimmed,
+        all - 1,
+        "a dimmed duration on each migration's line (not the summary's): {coloured:?}"
+    );
+    let plain = on_terminal("no-color.db", true);
+    assert_eq!(applied(&plain), all, "{plain:?}");
+    assert!(
+        !plain.lines().any(|l| l.contains("applied ") && l.contains(DIM)),
+        "NO_COLOR on a terminal: {plain:?}"
+    );
+}
+
 /// `mode=ro` is honoured: upgrade fails with a clear error and the file is byte for byte the
 /// same; a percent-encoded path names the decoded file; an unknown parameter is refused.
 #[test]
