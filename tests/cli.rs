@@ -876,6 +876,24 @@ fn every_record_the_log_filter_lets_through_is_written() {
     assert!(default.contains("INFO"), "{default}");
 }
 
+/// The example binary with `args` (one shell word list) on a pseudo-terminal in dev, colour
+/// left to the terminal check (or turned off with NO_COLOR); what the terminal showed.
+fn on_a_terminal(dir: &Path, url: &str, args: &str, no_color: bool) -> String {
+    let command = format!("{}{BIN} {args}", if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " });
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env("STRATA_ENV", "dev")
+        .env_remove("RUST_LOG")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn logs_are_coloured_only_where_stdout_would_be() {
     let work = tempfile::tempdir().unwrap();
@@ -892,24 +910,7 @@ fn logs_are_coloured_only_where_stdout_would_be() {
     );
     assert!(esc(&forced), "CLICOLOR_FORCE colours logs: {}", text(&forced));
     // On a terminal: colour, unless NO_COLOR.
-    let on_terminal = |no_color: bool| {
-        let command = format!(
-            "{}{BIN} -v upgrade --revision +1",
-            if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " }
-        );
-        let out = Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .current_dir(dir)
-            .env("DATABASE_URL", &url)
-            .env("STRATA_ENV", "dev")
-            .env_remove("RUST_LOG")
-            .env_remove("CLICOLOR_FORCE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("script(1) from util-linux");
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let on_terminal = |no_color: bool| on_a_terminal(dir, &url, "-v upgrade --revision +1", no_color);
     let coloured = on_terminal(false);
     assert!(coloured.contains("\u{1b}[") && coloured.contains("INFO"), "{coloured:?}");
     let plain = on_terminal(true);
@@ -930,21 +931,7 @@ fn progress_lines_are_coloured_only_on_a_terminal() {
     assert!(!piped.contains('\u{1b}'), "no colour when piped: {piped:?}");
     let all = applied(&piped);
     assert!(all > 2, "the example has several migrations: {piped}");
-    let on_terminal = |db: &str, no_color: bool| {
-        let command = format!("{}{BIN} upgrade", if no_color { "NO_COLOR=1 " } else { "env -u NO_COLOR " });
-        let out = Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .current_dir(dir)
-            .env("DATABASE_URL", url(db))
-            .env("STRATA_ENV", "dev")
-            .env_remove("RUST_LOG")
-            .env_remove("CLICOLOR_FORCE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("script(1) from util-linux");
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let on_terminal = |db: &str, no_color: bool| on_a_terminal(dir, &url(db), "upgrade", no_color);
     let coloured = on_terminal("terminal.db", false);
     assert_eq!(applied(&coloured), all, "{coloured:?}");
     let dimmed = coloured.lines().filter(|l| l.contains("applied ") && l.contains(DIM)).count();
