@@ -47,6 +47,7 @@ const DIM: Style = Style::new().dimmed();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 
+/// Whether stdout is a terminal (tables and colour) rather than a pipe (tab-separated lines).
 pub fn terminal() -> bool {
     stdout_choice().terminal
 }
