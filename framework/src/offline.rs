@@ -314,14 +314,14 @@ pub fn render_from(
         let name = |state: &plan::State| set.version_of(state).unwrap_or_else(|| "base".into());
         return Err(OfflineError::WrongDirection { direction, from: name(&start), to: name(&end) });
     }
-    let mut state = start.clone();
+    let mut walk = plan::Walk::new(graph, &start);
     let mut steps: Vec<(&'static Migration, Vec<Op>, Option<String>)> =
         Vec::with_capacity(planned.steps.len());
     for step in &planned.steps {
         let Some(m) = set.get(step.revision) else { continue };
-        state = state.after(graph, step);
+        walk.step(step);
         let ops = if way == plan::Direction::Down { m.downgrade_ops() } else { m.upgrade_ops() };
-        steps.push((m, ops, set.version_of(&state)));
+        steps.push((m, ops, walk.version()));
     }
     let mut scratch = match kind {
         DialectKind::Sqlite => Some(scratch_at(set, &start)?),

@@ -465,10 +465,12 @@ impl<'a> Graph<'a> {
 
     /// The heads of `state`: applied revisions none of whose children is applied.
     pub fn heads_of(&self, state: &State) -> Vec<&'a str> {
-        (0..self.ids.len())
-            .filter(|&i| state.applied[i] && !self.children[i].iter().any(|&c| state.applied[c as usize]))
-            .map(|i| self.ids[i])
-            .collect()
+        (0..self.ids.len()).filter(|&i| self.is_head_in(state, i)).map(|i| self.ids[i]).collect()
+    }
+
+    /// Whether position `i` is a head of `state`.
+    fn is_head_in(&self, state: &State, i: usize) -> bool {
+        state.applied[i] && !self.children[i].iter().any(|&c| state.applied[c as usize])
     }
 
     /// The applied revisions of `state`, in topological order.
@@ -541,10 +543,53 @@ impl State {
     /// This state after `step`.
     pub fn after(&self, graph: &Graph<'_>, step: &Step<'_>) -> State {
         let mut next = self.clone();
-        if let Some(i) = graph.at(step.revision) {
-            next.applied[i] = step.direction == Direction::Up;
-        }
+        next.apply(graph, step);
         next
+    }
+
+    /// Takes `step` in place; returns the step's position in the graph (`None`: a revision
+    /// the graph does not know, which changes nothing).
+    fn apply(&mut self, graph: &Graph<'_>, step: &Step<'_>) -> Option<usize> {
+        let i = graph.at(step.revision)?;
+        self.applied[i] = step.direction == Direction::Up;
+        Some(i)
+    }
+}
+
+/// Follows a state step by step and names its version after each, at a cost that does not
+/// grow with the graph: a step changes only whether its own revision and its parents are
+/// heads, so the heads are updated there instead of recomputed over every revision (which made
+/// planning a run of N migrations cost N² for the versions its steps record).
+#[derive(Debug, Clone)]
+pub struct Walk<'g, 'a> {
+    graph: &'g Graph<'a>,
+    state: State,
+    heads: Vec<usize>,
+}
+
+impl<'g, 'a> Walk<'g, 'a> {
+    /// A walk starting at `state`.
+    pub fn new(graph: &'g Graph<'a>, state: &State) -> Self {
+        let heads = (0..graph.ids.len()).filter(|&i| graph.is_head_in(state, i)).collect();
+        Walk { graph, state: state.clone(), heads }
+    }
+
+    /// Takes `step`.
+    pub fn step(&mut self, step: &Step<'_>) {
+        let Some(i) = self.state.apply(self.graph, step) else { return };
+        let touched = || std::iter::once(i).chain(self.graph.parents[i].iter().map(|&p| p as usize));
+        self.heads.retain(|h| touched().all(|t| t != *h));
+        for t in touched() {
+            // A parent declared twice is touched twice, and is one head.
+            if self.graph.is_head_in(&self.state, t) && !self.heads.contains(&t) {
+                self.heads.push(t);
+            }
+        }
+    }
+
+    /// The version row of the state reached ([`encode_heads`] of its heads).
+    pub fn version(&self) -> Option<String> {
+        encode_heads(&self.heads.iter().map(|&h| self.graph.ids[h]).collect::<Vec<_>>())
     }
 }
 
@@ -708,7 +753,11 @@ pub fn between<'a>(graph: &Graph<'a>, from: &State, to: &State, direction: Direc
 impl State {
     /// This state after every step of `plan`.
     pub fn after_plan(&self, graph: &Graph<'_>, plan: &Plan<'_>) -> State {
-        plan.steps.iter().fold(self.clone(), |state, step| state.after(graph, step))
+        let mut state = self.clone();
+        for step in &plan.steps {
+            state.apply(graph, step);
+        }
+        state
     }
 }
 

@@ -1098,14 +1098,13 @@ impl Runner {
         state: &State,
         planned: &plan::Plan<'static>,
     ) -> Vec<Step<'static>> {
-        let graph = self.set.graph();
-        let mut state = state.clone();
+        let mut walk = plan::Walk::new(self.set.graph(), state);
         let mut before = version;
         let mut steps = Vec::with_capacity(planned.steps.len());
         for step in &planned.steps {
             let Some(m) = self.set.get(step.revision) else { continue };
-            state = state.after(graph, step);
-            let after = self.set.version_of(&state);
+            walk.step(step);
+            let after = walk.version();
             let direction = match step.direction {
                 plan::Direction::Up => Direction::Up,
                 plan::Direction::Down => Direction::Down,

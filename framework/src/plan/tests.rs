@@ -216,6 +216,17 @@ fn dag_state_target() -> impl Strategy<Value = (Graph<'static>, State, Target)> 
         })
 }
 
+#[test]
+fn a_walk_counts_a_parent_declared_twice_once() {
+    let g = graph(&[("a", &[]), ("b", &["a", "a"]), ("c", &["b"])]);
+    let mut walk = Walk::new(&g, &g.all_applied());
+    walk.step(&Step { revision: "c", direction: Direction::Down });
+    walk.step(&Step { revision: "b", direction: Direction::Down });
+    assert_eq!(walk.version().as_deref(), Some("a"));
+    walk.step(&Step { revision: "b", direction: Direction::Up });
+    assert_eq!(walk.version().as_deref(), Some("b"));
+}
+
 proptest! {
     #![proptest_config(crate::proptest_config())]
     #[test]
@@ -244,6 +255,30 @@ proptest! {
                 prop_assert_eq!(end.count() as i64, state.count() as i64 + n);
             }
         }
+    }
+
+    #[test]
+    fn a_walk_names_the_version_of_every_state_it_passes((g, state, target) in dag_state_target()) {
+        let Ok(plan) = plan(&g, &state, &target) else { return Ok(()) };
+        let mut walk = Walk::new(&g, &state);
+        prop_assert_eq!(walk.version(), encode_heads(&g.heads_of(&state)));
+        let mut at = state.clone();
+        for step in &plan.steps {
+            walk.step(step);
+            at = at.after(&g, step);
+            prop_assert_eq!(walk.version(), encode_heads(&g.heads_of(&at)), "after {:?}", step);
+        }
+        // And back down to where it started, through merges and branch points both ways.
+        for step in plan.steps.iter().rev() {
+            let back = Step { revision: step.revision, direction: match step.direction {
+                Direction::Up => Direction::Down,
+                Direction::Down => Direction::Up,
+            } };
+            walk.step(&back);
+            at = at.after(&g, &back);
+            prop_assert_eq!(walk.version(), encode_heads(&g.heads_of(&at)), "after {:?}", back);
+        }
+        prop_assert_eq!(at, state);
     }
 
     #[test]
