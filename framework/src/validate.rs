@@ -336,13 +336,18 @@ impl fmt::Display for Drift {
 /// for the compiled plan. Pure: the history is read by the caller. A checksum of an algorithm
 /// this strata does not know is not judged (a newer strata wrote it).
 pub fn find_drift(applied: &[&'static crate::Migration], history: &[HistoryRow]) -> Vec<Drift> {
+    // The last row that recorded each revision's plan, in one pass over the history (a search
+    // per migration made the check cost migrations × history rows).
+    let mut recorded: std::collections::HashMap<&str, &HistoryRow> = std::collections::HashMap::new();
+    for row in history {
+        if matches!(row.direction, Direction::Up | Direction::Accept | Direction::Stamp) {
+            recorded.insert(&row.revision, row);
+        }
+    }
     applied
         .iter()
         .filter_map(|m| {
-            let row = history.iter().rev().find(|r| {
-                r.revision == m.revision
-                    && matches!(r.direction, Direction::Up | Direction::Accept | Direction::Stamp)
-            })?;
+            let row = *recorded.get(m.revision)?;
             let verdict = crate::checksum::verify(row.checksum.as_deref(), m);
             (!matches!(verdict, Verdict::Unchanged | Verdict::UnknownAlgorithm(_))).then_some(Drift {
                 revision: m.revision,
@@ -385,6 +390,57 @@ fn is_remote_postgres(url: &DatabaseUrl) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::{Column, Ops, Table};
+    use crate::types::Type;
+
+    fn create_a(op: &mut Ops) {
+        op.create_table(Table::new("a").column(Column::new("id", Type::Integer).primary_key()));
+    }
+
+    fn drop_a(op: &mut Ops) {
+        op.drop_table("a");
+    }
+
+    fn row(id: i64, direction: Direction, checksum: &str) -> HistoryRow {
+        HistoryRow {
+            id,
+            revision: "a1".into(),
+            message: "create a".into(),
+            direction,
+            applied_at: chrono::DateTime::from_timestamp(1_700_000_000 + id, 0).unwrap_or_default(),
+            duration_ms: 1.0,
+            checksum: Some(checksum.into()),
+            acknowledged: None,
+        }
+    }
+
+    #[test]
+    fn drift_is_judged_by_the_last_row_that_recorded_the_plan() {
+        let m: &'static crate::Migration = Box::leak(Box::new(crate::Migration {
+            revision: "a1",
+            parents: &[],
+            message: "create a",
+            created: "2026-01-01T00:00:00Z",
+            upgrade: create_a,
+            downgrade: drop_a,
+            file: "src/versions/ra1_create_a.rs",
+            transactional: true,
+            replaces: &[],
+        }));
+        let good = crate::checksum::of(m);
+        let stale = format!("1:{}", "0".repeat(64));
+        let drift =
+            |rows: &[HistoryRow]| find_drift(&[m], rows).into_iter().map(|d| d.verdict).collect::<Vec<_>>();
+        // An accepted plan vouches for it after a stale upgrade row; a later downgrade row
+        // (with whatever checksum) does not count; a later stale upgrade row is drift again.
+        assert_eq!(drift(&[row(1, Direction::Up, &stale), row(2, Direction::Accept, &good)]), []);
+        assert_eq!(drift(&[row(1, Direction::Up, &good), row(2, Direction::Down, &stale)]), []);
+        assert_eq!(
+            drift(&[row(1, Direction::Up, &good), row(2, Direction::Stamp, &stale)]),
+            [Verdict::Changed]
+        );
+        assert_eq!(drift(&[row(1, Direction::Down, &stale)]), [], "no row recorded its plan");
+    }
 
     #[test]
     fn remote_hosts() {

@@ -528,7 +528,12 @@ pub fn history(format: Format, set: &crate::MigrationSet, state: &crate::plan::S
     let migrations = set.migrations();
     let applied = |m: &Migration| graph.is_applied(state, m.revision);
     let current = graph.heads_of(state);
-    let applied_at = |rev: &str| last_applied(log, rev);
+    // When each revision last ran up, in one pass over the log (not a search per migration).
+    let mut last_up = std::collections::HashMap::new();
+    for row in log.iter().filter(|r| r.direction == Direction::Up) {
+        last_up.insert(row.revision.as_str(), row.applied_at);
+    }
+    let applied_at = |rev: &str| last_up.get(rev).copied();
     let head = set.head().map(|m| m.revision);
     match format {
         Format::Json => json(&Value::Array(
