@@ -448,9 +448,10 @@ fn created(m: &Migration) -> String {
     m.created_at().map_or_else(|| m.created.to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
-/// When `revision` last ran up, from the history log.
-fn last_applied(log: &[HistoryRow], revision: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    log.iter().rev().find(|r| r.revision == revision && r.direction == Direction::Up).map(|r| r.applied_at)
+/// When each revision last ran up, from the history log, in one pass (not a search per
+/// migration).
+fn last_applied(log: &[HistoryRow]) -> std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> {
+    log.iter().filter(|r| r.direction == Direction::Up).map(|r| (r.revision.as_str(), r.applied_at)).collect()
 }
 
 /// `current`.
@@ -461,7 +462,8 @@ pub fn current(
     log: &[HistoryRow],
 ) {
     let is_head = matches!(current, [m] if Some(m.revision) == head.map(|h| h.revision));
-    let applied_at = |m: &Migration| last_applied(log, m.revision);
+    let last_up = last_applied(log);
+    let applied_at = |m: &Migration| last_up.get(m.revision).copied();
     let revisions: Vec<&str> = current.iter().map(|m| m.revision).collect();
     match format {
         Format::Json => json(&json!({
@@ -528,11 +530,7 @@ pub fn history(format: Format, set: &crate::MigrationSet, state: &crate::plan::S
     let migrations = set.migrations();
     let applied = |m: &Migration| graph.is_applied(state, m.revision);
     let current = graph.heads_of(state);
-    // When each revision last ran up, in one pass over the log (not a search per migration).
-    let mut last_up = std::collections::HashMap::new();
-    for row in log.iter().filter(|r| r.direction == Direction::Up) {
-        last_up.insert(row.revision.as_str(), row.applied_at);
-    }
+    let last_up = last_applied(log);
     let applied_at = |rev: &str| last_up.get(rev).copied();
     let head = set.head().map(|m| m.revision);
     match format {
