@@ -2,7 +2,9 @@
 //! migrates with strata. It scaffolds the migrations crate (with a first migration and the
 //! models that match it), adds it and `strata` (feature `cli`) to the application's
 //! `Cargo.toml`, replaces cargo's hello-world `src/main.rs` with strata's command line, and
-//! writes `strata.toml` and a round-trip test.
+//! writes `strata.toml` and a round-trip test. Where cargo reads profiles from the manifest
+//! (a workspace root or a package of its own), it builds the migrations crate without debug
+//! info, which makes the rebuild after a new migration faster.
 //!
 //! Everything is checked before anything is written: a bad input writes nothing. Files are
 //! written under temporary names and renamed into place (the migrations crate is built in a
@@ -319,6 +321,67 @@ fn strata_dependency(source: &StrataSource, features: &[&str], default_features:
     dep
 }
 
+/// Why the migrations crate is built without debug info: the comment init writes above the
+/// profile (docs/adopting.md measures it).
+const PROFILE_COMMENT: &str =
+    "# From strata init: the migrations crate is declarative code, nothing to step\n\
+     # through; without debug info it builds, and the application links, faster.\n";
+
+/// Adds `[profile.dev.package.<name>] debug = 0` to a root manifest: a new migration then
+/// rebuilds and relinks faster (docs/adopting.md measures it). Changes nothing and returns
+/// false when the manifest already has a profile for the crate (the user's choice stands) or
+/// writes `profile`, `profile.dev` or its `package` other than as `[...]` tables.
+fn add_build_profile(doc: &mut DocumentMut, name: &str) -> bool {
+    fn table<'a>(parent: &'a mut Table, key: &str) -> Option<&'a mut Table> {
+        parent
+            .entry(key)
+            .or_insert_with(|| {
+                let mut table = Table::new();
+                table.set_implicit(true);
+                Item::Table(table)
+            })
+            .as_table_mut()
+    }
+    let Some(packages) = table(doc.as_table_mut(), "profile")
+        .and_then(|profile| table(profile, "dev"))
+        .and_then(|dev| table(dev, "package"))
+    else {
+        return false;
+    };
+    if packages.contains_key(name) {
+        return false;
+    }
+    let mut profile = Table::new();
+    profile.insert("debug", toml_edit::value(0));
+    profile.decor_mut().set_prefix(format!("\n{PROFILE_COMMENT}"));
+    packages.insert(name, Item::Table(profile));
+    true
+}
+
+/// Whether cargo reads profiles from this manifest: a workspace root, or a package with no
+/// workspace above it (cargo ignores, with a warning, the profiles of a workspace member). A
+/// `[workspace]` in any folder above counts as the package's workspace.
+/// `Err` names the workspace's manifest, when it is in a folder above.
+fn profiles_read_here(root: &Path, doc: &DocumentMut) -> Result<(), Option<PathBuf>> {
+    if doc.get("workspace").is_some() {
+        return Ok(());
+    }
+    if doc.get("package").and_then(|p| p.get("workspace")).is_some() {
+        return Err(None);
+    }
+    for dir in root.ancestors().skip(1) {
+        let manifest = dir.join("Cargo.toml");
+        let has_workspace = fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|text| text.parse::<DocumentMut>().ok())
+            .is_some_and(|d| d.get("workspace").is_some());
+        if has_workspace {
+            return Err(Some(manifest));
+        }
+    }
+    Ok(())
+}
+
 /// A TOML basic string literal.
 fn toml_string(s: &str) -> String {
     Value::from(s).to_string().trim().to_string()
@@ -581,6 +644,15 @@ pub fn init(options: &Options) -> Result<Report, InitError> {
             }
         }
     }
+    let profile_elsewhere = match profiles_read_here(&root, &doc) {
+        Ok(()) => {
+            if add_build_profile(&mut doc, &name) {
+                added.push(format!("[profile.dev.package.{name}] debug = 0"));
+            }
+            None
+        }
+        Err(workspace) => Some(workspace),
+    };
     let main_path = root.join("src/main.rs");
     let main_text = fs::read_to_string(&main_path).ok();
     let replace_main = package.is_some() && main_text.as_deref().is_some_and(is_hello_world);
@@ -641,6 +713,17 @@ pub fn init(options: &Options) -> Result<Report, InitError> {
     } else {
         replace(&manifest_path, &doc.to_string())?;
         steps.push(Step { path: "Cargo.toml".into(), outcome: Outcome::Updated, note: added.join(", ") });
+    }
+    if let Some(workspace) = profile_elsewhere {
+        let path = workspace.as_deref().map_or_else(|| PathBuf::from("the workspace's Cargo.toml"), rel);
+        steps.push(Step {
+            path,
+            outcome: Outcome::Exists,
+            note: format!(
+                "the workspace root, not edited: cargo reads profiles only there; add \
+                 [profile.dev.package.{name}] with debug = 0 for faster builds (docs/adopting.md)"
+            ),
+        });
     }
 
     let (to_add, next) = if package.is_none() {
@@ -720,6 +803,73 @@ mod tests {
         for bad in ["9lives", "-x", "my app", "ünï", "fn", "strata", "../x", "a.b", &"x".repeat(65)] {
             assert!(crate_name_problem(bad).is_some(), "{bad}");
         }
+    }
+
+    fn with_profile(manifest: &str) -> (bool, String) {
+        let mut doc: DocumentMut = manifest.parse().unwrap();
+        let added = add_build_profile(&mut doc, "shop-migrations");
+        (added, doc.to_string())
+    }
+
+    #[test]
+    fn the_migrations_crate_gets_a_profile_without_debug_info() {
+        let package = "[package]\nname = \"shop\"\n\n[dependencies]\nserde = \"1\"\n";
+        let (added, text) = with_profile(package);
+        assert!(added);
+        assert_eq!(
+            text,
+            format!("{package}\n{PROFILE_COMMENT}[profile.dev.package.shop-migrations]\ndebug = 0\n")
+        );
+        // Beside the user's own profiles, which stay as they were.
+        let tuned = "[package]\nname = \"shop\"\n\n[profile.dev]\nopt-level = 1 # ours\n\n[profile.release]\nlto = true\n";
+        let (added, text) = with_profile(tuned);
+        assert!(added);
+        // Placed under `[profile.dev]`, the user's lines and comments as they were.
+        assert_eq!(
+            text,
+            tuned.replace(
+                "# ours\n",
+                &format!("# ours\n\n{PROFILE_COMMENT}[profile.dev.package.shop-migrations]\ndebug = 0\n")
+            )
+        );
+        let reparsed: DocumentMut = text.parse().unwrap();
+        assert_eq!(reparsed["profile"]["dev"]["opt-level"].as_integer(), Some(1));
+        assert_eq!(reparsed["profile"]["dev"]["package"]["shop-migrations"]["debug"].as_integer(), Some(0));
+    }
+
+    #[test]
+    fn a_profile_the_user_wrote_is_left_alone() {
+        for manifest in [
+            // The crate's own profile, whatever it says.
+            "[package]\nname = \"shop\"\n[profile.dev.package.shop-migrations]\ndebug = 2\n",
+            // Shapes init does not edit: an inline table, a dotted key, a value.
+            "[package]\nname = \"shop\"\n[profile]\ndev = { opt-level = 1 }\n",
+            "[package]\nname = \"shop\"\n[profile.dev]\npackage = { serde = { debug = 0 } }\n",
+            "profile = 1\n[package]\nname = \"shop\"\n",
+        ] {
+            let (added, text) = with_profile(manifest);
+            assert!(!added, "{manifest}");
+            assert_eq!(text, manifest);
+        }
+    }
+
+    #[test]
+    fn profiles_are_written_only_where_cargo_reads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let doc = |text: &str| text.parse::<DocumentMut>().unwrap();
+        let app = tmp.path().join("shop");
+        fs::create_dir_all(&app).unwrap();
+        let package = doc("[package]\nname = \"shop\"\n");
+        assert_eq!(profiles_read_here(&app, &package), Ok(()));
+        assert_eq!(
+            profiles_read_here(&app, &doc("[package]\nname = \"shop\"\nworkspace = \"..\"\n")),
+            Err(None)
+        );
+        // A workspace in a folder above: the package is its member.
+        fs::write(tmp.path().join("Cargo.toml"), "[workspace]\nmembers = [\"shop\"]\n").unwrap();
+        assert_eq!(profiles_read_here(&app, &package), Err(Some(tmp.path().join("Cargo.toml"))));
+        // A workspace root reads its own, whatever is above it.
+        assert_eq!(profiles_read_here(&app, &doc("[workspace]\nmembers = []\n")), Ok(()));
     }
 
     #[test]

@@ -35,8 +35,16 @@ fn a_new_project_migrates_in_three_commands() {
     // No network: this repo's dependency versions.
     fs::copy(repo().join("Cargo.lock"), project.join("Cargo.lock")).expect("copy Cargo.lock");
 
+    // The migrations crate builds without debug info, in the manifest cargo reads profiles from.
+    let manifest = fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("\n[profile.dev.package.myapp-migrations]\ndebug = 0\n"), "{manifest}");
+
     // 3. cargo run -- upgrade: the first migration, on SQLite (./app.db).
-    let upgrade = stdout(&in_project(&project, &["run", "--", "upgrade"], &[]));
+    let run = in_project(&project, &["run", "--", "upgrade"], &[]);
+    for warning in ["did not match any packages", "profiles for the non root package"] {
+        assert!(!stderr(&run).contains(warning), "cargo accepts the profile: {}", text(&run));
+    }
+    let upgrade = stdout(&run);
     assert!(
         upgrade.contains("create widgets table") && upgrade.contains("1 migration(s) applied"),
         "{upgrade}"
@@ -188,8 +196,39 @@ fn in_a_workspace_root_the_crate_becomes_a_member() {
         .unwrap();
     assert!(metadata.status.success(), "{}", text(&metadata));
     assert!(stdout(&metadata).contains("\"name\":\"shop-migrations\""));
+    assert!(manifest.contains("[profile.dev.package.shop-migrations]\ndebug = 0\n"), "{manifest}");
     let again = strata_init(&root, &[]);
     assert!(stdout(&again).contains("nothing to do"), "{}", text(&again));
+}
+
+/// In a workspace member, init leaves the profile to the workspace root (cargo ignores a
+/// member's profiles, with a warning) and says what to add there.
+#[test]
+fn in_a_workspace_member_the_profile_is_left_to_the_root() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("shop");
+    fs::create_dir(&root).unwrap();
+    let workspace = "[workspace]\nmembers = [\"api\"]\nresolver = \"2\"\n";
+    fs::write(root.join("Cargo.toml"), workspace).unwrap();
+    let api = cargo_new(&root, "api");
+    let init = strata_init(&api, &[]);
+    assert!(init.status.success(), "{}", text(&init));
+    let report = stdout(&init);
+    assert!(
+        report.contains("the workspace root, not edited")
+            && report.contains("[profile.dev.package.api-migrations] with debug = 0"),
+        "{report}"
+    );
+    assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), workspace, "the root is not init's");
+    let manifest = fs::read_to_string(api.join("Cargo.toml")).unwrap();
+    assert!(!manifest.contains("[profile"), "{manifest}");
+    let metadata = cargo()
+        .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
+        .current_dir(&api)
+        .output()
+        .unwrap();
+    assert!(metadata.status.success(), "{}", text(&metadata));
+    assert!(!stderr(&metadata).contains("profiles for the non root package"), "{}", text(&metadata));
 }
 
 /// Init refused with exit code 2 and `message` on stderr, and wrote nothing.
