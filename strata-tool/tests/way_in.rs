@@ -189,11 +189,7 @@ fn in_a_workspace_root_the_crate_becomes_a_member() {
     let report = stdout(&init);
     assert!(report.contains("shop-migrations = { path = \"../shop-migrations\" }"), "{report}");
     // Cargo reads the workspace with its new member (no build needed).
-    let metadata = cargo()
-        .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
-        .current_dir(&root)
-        .output()
-        .unwrap();
+    let metadata = metadata(&root);
     assert!(metadata.status.success(), "{}", text(&metadata));
     assert!(stdout(&metadata).contains("\"name\":\"shop-migrations\""));
     assert!(manifest.contains("[profile.dev.package.shop-migrations]\ndebug = 0\n"), "{manifest}");
@@ -222,13 +218,18 @@ fn in_a_workspace_member_the_profile_is_left_to_the_root() {
     assert_eq!(fs::read_to_string(root.join("Cargo.toml")).unwrap(), workspace, "the root is not init's");
     let manifest = fs::read_to_string(api.join("Cargo.toml")).unwrap();
     assert!(!manifest.contains("[profile"), "{manifest}");
-    let metadata = cargo()
-        .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
-        .current_dir(&api)
-        .output()
-        .unwrap();
+    let metadata = metadata(&api);
     assert!(metadata.status.success(), "{}", text(&metadata));
     assert!(!stderr(&metadata).contains("profiles for the non root package"), "{}", text(&metadata));
+}
+
+/// `cargo metadata` of the project in `dir`: cargo reads its manifests (no build).
+fn metadata(dir: &Path) -> std::process::Output {
+    cargo()
+        .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
+        .current_dir(dir)
+        .output()
+        .expect("cargo metadata runs")
 }
 
 /// Init refused with exit code 2 and `message` on stderr, and wrote nothing.
